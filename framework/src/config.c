@@ -544,7 +544,8 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
                 break;
             }
             val = getenv(key);
-            if (val != NULL) {
+            /* As in the shell, ":-" also replaces a variable set empty. */
+            if (val != NULL && (val[0] != '\0' || def == NULL)) {
                 sb_puts(&b, val);
             } else if (def != NULL) {
                 sb_append(&b, def, (size_t)(end - def));
