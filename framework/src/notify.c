@@ -1,0 +1,908 @@
+/*
+ * notify.c - the notify stage: compile a connector's `notify:` section into
+ * templates at load, render one record into a checked herald_message per
+ * delivery. The checks here are what keep record data out of SMTP
+ * commands and headers (see notify.h).
+ */
+#include "notify.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "record.h"
+#include "template.h"
+
+#define SUBJECT_MAX 998
+#define ADDRESS_MAX 254
+#define SENSITIVE_MIN_LEN 6
+
+struct tlist {
+    struct herald__template **t;
+    size_t n;
+};
+
+struct nhdr {
+    char *name;
+    struct herald__template *t;
+};
+
+struct herald__notify {
+    char *channel;
+    struct herald__template *from;
+    struct tlist to;
+    struct tlist cc;
+    struct herald__template *reply_to;
+    struct herald__template *subject;
+    struct herald__template *text;
+    struct herald__template *html;
+    struct nhdr *headers;
+    size_t n_headers;
+    struct herald__template *key;        /* explicit or dedup.key */
+    struct herald__template *key_window; /* built-in defaults */
+    struct herald__template *key_offset;
+    char **sensitive;
+    size_t n_sensitive;
+    int allow_sensitive;
+};
+
+static const char *const notify_keys[] = {
+    "channel", "from",     "to",      "cc",        "reply_to",
+    "subject", "text",     "text_file", "html",    "html_file",
+    "headers", "idempotency_key", "sensitive", "allow_sensitive", NULL,
+};
+
+/* Headers herald or the channel writes; a template may not set them. */
+static const char *const reserved_headers[] = {
+    "from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id",
+    "mime-version", "content-type", "content-transfer-encoding", "sender",
+    "return-path", NULL,
+};
+
+/* ---- Load ------------------------------------------------------------ */
+
+/* Compile a scalar node as a template starting where its text starts. */
+static struct herald__template *compile_node(const struct herald__node *v,
+                                             const char *what, int html,
+                                             struct herald__diag *d)
+{
+    if (v->type != HERALD_NODE_SCALAR || v->null_value) {
+        herald__diag_add(d, v, "'%s' must be a string (a template)", what);
+        return NULL;
+    }
+    return herald__template_compile(v->scalar, v->file, v->line,
+                                    v->col + (v->quoted ? 1 : 0), html, d);
+}
+
+static int compile_list(const struct herald__node *v, const char *what,
+                        struct tlist *l, struct herald__diag *d)
+{
+    const struct herald__node *const *items = NULL;
+    const struct herald__node *one = v;
+    size_t n = 1;
+    int rc = 0;
+
+    if (v->type == HERALD_NODE_SEQ) {
+        items = (const struct herald__node *const *)v->items;
+        n = v->n;
+        if (n == 0) {
+            herald__diag_add(d, v, "'%s' is an empty list", what);
+            return -1;
+        }
+    } else if (v->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, v, "'%s' must be a template or a list of them",
+                         what);
+        return -1;
+    }
+    l->t = calloc(n, sizeof *l->t);
+    if (l->t == NULL) {
+        herald__diag_add(d, v, "out of memory");
+        return -1;
+    }
+    l->n = n;
+    for (size_t k = 0; k < n; k++) {
+        l->t[k] = compile_node(items ? items[k] : one, what, 0, d);
+        if (l->t[k] == NULL) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+/* text/text_file (or html/html_file): at most one of the pair. */
+static int compile_body(const struct herald__node *map, const char *key,
+                        const char *file_key, int html,
+                        const char *config_dir,
+                        struct herald__template **out,
+                        struct herald__diag *d)
+{
+    const struct herald__node *inl = herald__node_get(map, key);
+    const struct herald__node *file = herald__node_get(map, file_key);
+    char *path = NULL;
+
+    if (inl != NULL && file != NULL) {
+        herald__diag_add(d, file, "use either '%s' or '%s', not both", key,
+                         file_key);
+        return -1;
+    }
+    if (inl != NULL) {
+        *out = compile_node(inl, key, html, d);
+        return *out ? 0 : -1;
+    }
+    if (file == NULL) {
+        return 0;
+    }
+    if (file->type != HERALD_NODE_SCALAR || file->null_value ||
+        file->scalar[0] == '\0') {
+        herald__diag_add(d, file, "'%s' must be a file path", file_key);
+        return -1;
+    }
+    if (file->scalar[0] == '/' || config_dir == NULL ||
+        config_dir[0] == '\0') {
+        path = strdup(file->scalar);
+    } else {
+        size_t len = strlen(config_dir) + strlen(file->scalar) + 2;
+        path = malloc(len);
+        if (path != NULL) {
+            snprintf(path, len, "%s/%s", config_dir, file->scalar);
+        }
+    }
+    if (path == NULL) {
+        herald__diag_add(d, file, "out of memory");
+        return -1;
+    }
+    *out = herald__template_compile_file(path, file, html, d);
+    free(path);
+    return *out ? 0 : -1;
+}
+
+static int valid_header_name(const char *s)
+{
+    if (s[0] == '\0' || strlen(s) > 76) {
+        return 0;
+    }
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 33 || ch > 126 || ch == ':') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int compile_headers(const struct herald__node *v,
+                           struct herald__notify *n, struct herald__diag *d)
+{
+    int rc = 0;
+
+    if (v->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, v, "'headers' must be a map of name: template");
+        return -1;
+    }
+    n->headers = calloc(v->n ? v->n : 1, sizeof *n->headers);
+    if (n->headers == NULL) {
+        herald__diag_add(d, v, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < v->n; k++) {
+        const char *name = v->keys[k];
+        const struct herald__node *at = v->key_nodes ? v->key_nodes[k] : v;
+        if (!valid_header_name(name)) {
+            herald__diag_add(d, at,
+                             "'%s' is not a valid header name (printable "
+                             "ASCII without ':' or spaces, at most 76)",
+                             name);
+            rc = -1;
+            continue;
+        }
+        int reserved = 0;
+        for (size_t r = 0; reserved_headers[r] != NULL; r++) {
+            if (strcasecmp(name, reserved_headers[r]) == 0) {
+                reserved = 1;
+            }
+        }
+        if (reserved) {
+            herald__diag_add(d, at,
+                             "header '%s' is set by herald or the channel; "
+                             "use the notify keys (from, to, cc, reply_to, "
+                             "subject) instead",
+                             name);
+            rc = -1;
+            continue;
+        }
+        struct nhdr *h = &n->headers[n->n_headers];
+        h->t = compile_node(v->items[k], name, 0, d);
+        if (h->t == NULL) {
+            rc = -1;
+            continue;
+        }
+        h->name = strdup(name);
+        if (h->name == NULL) {
+            herald__template_destroy(h->t);
+            h->t = NULL;
+            herald__diag_add(d, at, "out of memory");
+            return -1;
+        }
+        n->n_headers++;
+    }
+    return rc;
+}
+
+static int load_sensitive(const struct herald__node *v,
+                          struct herald__notify *n, struct herald__diag *d)
+{
+    static const char *const def[] = {"card_number"};
+    const struct herald__node *const *items = NULL;
+    size_t count;
+    int rc = 0;
+
+    if (v == NULL) {
+        count = 1;
+    } else if (v->type == HERALD_NODE_SEQ) {
+        items = (const struct herald__node *const *)v->items;
+        count = v->n;
+    } else if (v->type == HERALD_NODE_SCALAR && !v->null_value) {
+        items = &v;
+        count = 1;
+    } else {
+        herald__diag_add(d, v, "'sensitive' must be a list of field paths");
+        return -1;
+    }
+    n->sensitive = calloc(count ? count : 1, sizeof *n->sensitive);
+    if (n->sensitive == NULL) {
+        herald__diag_add(d, v, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < count; k++) {
+        const char *path = items ? items[k]->scalar : def[k];
+        char why[256];
+        if (items != NULL && (items[k]->type != HERALD_NODE_SCALAR ||
+                              items[k]->null_value)) {
+            herald__diag_add(d, items[k], "'sensitive' items are field "
+                                          "paths");
+            rc = -1;
+            continue;
+        }
+        if (herald__template_check_path(path, why, sizeof why) != 0) {
+            herald__diag_add(d, items[k], "malformed path '%s': %s", path,
+                             why);
+            rc = -1;
+            continue;
+        }
+        n->sensitive[n->n_sensitive] = strdup(path);
+        if (n->sensitive[n->n_sensitive] == NULL) {
+            herald__diag_add(d, v, "out of memory");
+            return -1;
+        }
+        n->n_sensitive++;
+    }
+    return rc;
+}
+
+struct herald__notify *herald__notify_new(const struct herald__node *notify,
+                                          const struct herald__node *dedup,
+                                          const char *config_dir,
+                                          struct herald__diag *d)
+{
+    struct herald__notify *n = NULL;
+    const struct herald__node *v;
+    size_t errs = d->n;
+    struct herald__diag scratch;
+
+    if (notify == NULL || notify->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, notify, "'notify' must be a map");
+        return NULL;
+    }
+    herald__node_check_keys(notify, notify_keys, d);
+    n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        herald__diag_add(d, notify, "out of memory");
+        return NULL;
+    }
+
+    v = herald__node_get(notify, "channel");
+    if (v == NULL) {
+        herald__diag_add(d, notify, "'channel' is required: the name of an "
+                                    "entry under 'channels'");
+    } else if (v->type != HERALD_NODE_SCALAR || v->null_value ||
+               v->scalar[0] == '\0') {
+        herald__diag_add(d, v, "'channel' must be a channel name");
+    } else {
+        n->channel = strdup(v->scalar);
+    }
+
+    if ((v = herald__node_get(notify, "from")) != NULL) {
+        n->from = compile_node(v, "from", 0, d);
+    }
+    if ((v = herald__node_get(notify, "to")) != NULL) {
+        compile_list(v, "to", &n->to, d);
+    } else {
+        herald__diag_add(d, notify, "'to' is required: one or more "
+                                    "recipient templates");
+    }
+    if ((v = herald__node_get(notify, "cc")) != NULL) {
+        compile_list(v, "cc", &n->cc, d);
+    }
+    if ((v = herald__node_get(notify, "reply_to")) != NULL) {
+        n->reply_to = compile_node(v, "reply_to", 0, d);
+    }
+    if ((v = herald__node_get(notify, "subject")) != NULL) {
+        n->subject = compile_node(v, "subject", 0, d);
+    } else {
+        herald__diag_add(d, notify, "'subject' is required");
+    }
+    compile_body(notify, "text", "text_file", 0, config_dir, &n->text, d);
+    compile_body(notify, "html", "html_file", 1, config_dir, &n->html, d);
+    if (!herald__node_get(notify, "text") &&
+        !herald__node_get(notify, "text_file") &&
+        !herald__node_get(notify, "html") &&
+        !herald__node_get(notify, "html_file")) {
+        herald__diag_add(d, notify, "a body is required: 'text', "
+                                    "'text_file', 'html' or 'html_file'");
+    }
+    if ((v = herald__node_get(notify, "headers")) != NULL) {
+        compile_headers(v, n, d);
+    }
+    if ((v = herald__node_get(notify, "idempotency_key")) != NULL) {
+        n->key = compile_node(v, "idempotency_key", 0, d);
+    } else if (dedup != NULL && dedup->type == HERALD_NODE_MAP &&
+               (v = herald__node_get(dedup, "key")) != NULL) {
+        n->key = compile_node(v, "key", 0, d);
+    }
+    load_sensitive(herald__node_get(notify, "sensitive"), n, d);
+    if ((v = herald__node_get(notify, "allow_sensitive")) != NULL) {
+        if (v->type == HERALD_NODE_SCALAR && v->scalar != NULL &&
+            strcmp(v->scalar, "true") == 0) {
+            n->allow_sensitive = 1;
+        } else if (v->type != HERALD_NODE_SCALAR || v->scalar == NULL ||
+                   strcmp(v->scalar, "false") != 0) {
+            herald__diag_add(d, v, "'allow_sensitive' must be true or "
+                                   "false");
+        }
+    }
+
+    /* Built-in idempotency keys; constant text, cannot fail to compile. */
+    herald__diag_init(&scratch);
+    n->key_window = herald__template_compile("{{@key}}@{{@window.start}}",
+                                             "<builtin>", 1, 1, 0, &scratch);
+    n->key_offset = herald__template_compile(
+        "{{@topic}}-{{@partition}}-{{@offset}}", "<builtin>", 1, 1, 0,
+        &scratch);
+    herald__diag_cleanup(&scratch);
+    if (n->key_window == NULL || n->key_offset == NULL) {
+        herald__diag_add(d, notify, "out of memory");
+    }
+
+    if (d->n > errs) {
+        herald__notify_destroy(n);
+        return NULL;
+    }
+    return n;
+}
+
+static void tlist_cleanup(struct tlist *l)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        herald__template_destroy(l->t[k]);
+    }
+    free(l->t);
+}
+
+void herald__notify_destroy(struct herald__notify *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    free(n->channel);
+    herald__template_destroy(n->from);
+    tlist_cleanup(&n->to);
+    tlist_cleanup(&n->cc);
+    herald__template_destroy(n->reply_to);
+    herald__template_destroy(n->subject);
+    herald__template_destroy(n->text);
+    herald__template_destroy(n->html);
+    for (size_t k = 0; k < n->n_headers; k++) {
+        free(n->headers[k].name);
+        herald__template_destroy(n->headers[k].t);
+    }
+    free(n->headers);
+    herald__template_destroy(n->key);
+    herald__template_destroy(n->key_window);
+    herald__template_destroy(n->key_offset);
+    for (size_t k = 0; k < n->n_sensitive; k++) {
+        free(n->sensitive[k]);
+    }
+    free(n->sensitive);
+    free(n);
+}
+
+const char *herald__notify_channel(const struct herald__notify *n)
+{
+    return n ? n->channel : NULL;
+}
+
+int herald__notify_default_from(struct herald__notify *n,
+                                const struct herald__node *from,
+                                struct herald__diag *d)
+{
+    if (n == NULL || n->from != NULL || from == NULL) {
+        return 0;
+    }
+    n->from = compile_node(from, "from", 0, d);
+    return n->from ? 0 : -1;
+}
+
+/* ---- Checks ------------------------------------------------------------ */
+
+/* No control character may reach a header or an SMTP command. */
+static int check_header_value(const char *what, const char *s, char *err,
+                              size_t errlen)
+{
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch < 0x20 || ch == 0x7F) {
+            const char *name = ch == '\r'   ? "CR"
+                               : ch == '\n' ? "LF"
+                               : ch == '\t' ? "TAB"
+                                            : NULL;
+            if (name != NULL) {
+                snprintf(err, errlen, "'%s' contains a control character "
+                                      "(%s)",
+                         what, name);
+            } else {
+                snprintf(err, errlen, "'%s' contains a control character "
+                                      "(0x%02x)",
+                         what, ch);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int is_atext(int ch)
+{
+    return isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", ch));
+}
+
+/* local@domain, ASCII dot-atom and LDH labels. */
+static int check_addr_spec(const char *s, size_t len, char *err,
+                           size_t errlen)
+{
+    const char *at = NULL;
+
+    if (len == 0) {
+        snprintf(err, errlen, "empty address");
+        return -1;
+    }
+    if (len > ADDRESS_MAX) {
+        snprintf(err, errlen, "longer than %d octets", ADDRESS_MAX);
+        return -1;
+    }
+    for (size_t k = 0; k < len; k++) {
+        if (s[k] == '@') {
+            at = s + k;
+        }
+    }
+    if (at == NULL) {
+        snprintf(err, errlen, "no '@'");
+        return -1;
+    }
+    size_t llen = (size_t)(at - s);
+    size_t dlen = len - llen - 1;
+    if (llen == 0 || llen > 64) {
+        snprintf(err, errlen, "the local part must be 1 to 64 octets");
+        return -1;
+    }
+    for (size_t k = 0; k < llen; k++) {
+        unsigned char ch = (unsigned char)s[k];
+        if (ch == '.') {
+            if (k == 0 || k == llen - 1 || s[k - 1] == '.') {
+                snprintf(err, errlen, "misplaced '.' in the local part");
+                return -1;
+            }
+        } else if (!is_atext(ch)) {
+            if (ch >= 0x21 && ch < 0x7F) {
+                snprintf(err, errlen, "character '%c' not allowed in the "
+                                      "local part",
+                         ch);
+            } else {
+                snprintf(err, errlen, "character 0x%02x not allowed in the "
+                                      "local part",
+                         ch);
+            }
+            return -1;
+        }
+    }
+    if (dlen == 0 || dlen > 253) {
+        snprintf(err, errlen, "the domain must be 1 to 253 octets");
+        return -1;
+    }
+    const char *dom = at + 1;
+    size_t label = 0;
+    for (size_t k = 0; k <= dlen; k++) {
+        unsigned char ch = k < dlen ? (unsigned char)dom[k] : '.';
+        if (ch == '.') {
+            if (label == 0 || label > 63 || dom[k - 1] == '-' ||
+                dom[k - label] == '-') {
+                snprintf(err, errlen, "bad domain label");
+                return -1;
+            }
+            label = 0;
+        } else if (isalnum(ch) || ch == '-') {
+            label++;
+        } else {
+            if (ch >= 0x21 && ch < 0x7F) {
+                snprintf(err, errlen, "character '%c' not allowed in the "
+                                      "domain",
+                         ch);
+            } else {
+                snprintf(err, errlen, "character 0x%02x not allowed in the "
+                                      "domain (use punycode)",
+                         ch);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int herald__notify_check_address(const char *s, char *err, size_t errlen)
+{
+    size_t len = strlen(s);
+    char why[128];
+
+    if (check_header_value("address", s, err, errlen) != 0) {
+        return -1;
+    }
+    if (len > 0 && s[len - 1] == '>') {
+        const char *lt = strrchr(s, '<');
+        if (lt == NULL) {
+            snprintf(err, errlen, "'>' without '<'");
+            return -1;
+        }
+        if (check_addr_spec(lt + 1, (size_t)(s + len - 1 - (lt + 1)), why,
+                            sizeof why) != 0) {
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+        size_t nlen = (size_t)(lt - s);
+        while (nlen > 0 && s[nlen - 1] == ' ') {
+            nlen--;
+        }
+        if (nlen == 0) {
+            return 0;
+        }
+        if (s[0] == '"') {
+            if (nlen < 2 || s[nlen - 1] != '"') {
+                snprintf(err, errlen, "unterminated quoted display name");
+                return -1;
+            }
+            for (size_t k = 1; k + 1 < nlen; k++) {
+                if (s[k] == '"' || s[k] == '\\') {
+                    snprintf(err, errlen, "character '%c' not allowed in a "
+                                          "display name",
+                             s[k]);
+                    return -1;
+                }
+            }
+            return 0;
+        }
+        for (size_t k = 0; k < nlen; k++) {
+            if (strchr("\"<>,;:@\\()[]", s[k]) != NULL) {
+                snprintf(err, errlen, "character '%c' not allowed in an "
+                                      "unquoted display name",
+                         s[k]);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (check_addr_spec(s, len, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- Render ------------------------------------------------------------ */
+
+static int lookup_record(void *ctx, const char *path, json_t **out,
+                         json_t **owned)
+{
+    return herald__record_lookup(ctx, path, out, owned);
+}
+
+static int render_one(const struct herald__template *t, const char *what,
+                      const struct herald_record *r, char **out, char *err,
+                      size_t errlen)
+{
+    char why[512];
+
+    if (herald__template_render(t, lookup_record, (void *)r, out, why,
+                                sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int render_address(const struct herald__template *t, const char *what,
+                          const struct herald_record *r, char **out,
+                          char *err, size_t errlen)
+{
+    char why[256];
+
+    if (render_one(t, what, r, out, err, errlen) != 0) {
+        return -1;
+    }
+    if (herald__notify_check_address(*out, why, sizeof why) != 0) {
+        snprintf(err, errlen, "'%s' is not a valid address: %s", what, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int render_list(const struct tlist *l, const char *what,
+                       const struct herald_record *r, char ***out,
+                       char *err, size_t errlen)
+{
+    if (l->n == 0) {
+        return 0;
+    }
+    *out = calloc(l->n, sizeof **out);
+    if (*out == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < l->n; k++) {
+        if (render_address(l->t[k], what, r, &(*out)[k], err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* CRLF and lone CR become LF. */
+static void normalize_newlines(char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\r') {
+            *w++ = '\n';
+            if (p[1] == '\n') {
+                p++;
+            }
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    return hay != NULL && strstr(hay, needle) != NULL;
+}
+
+/* The safety net: no sensitive field's full value in anything the
+ * recipient reads. */
+static int check_sensitive(const struct herald__notify *n,
+                           const struct herald_record *r,
+                           const struct herald__rendered *m, char *err,
+                           size_t errlen)
+{
+    if (n->allow_sensitive) {
+        return 0;
+    }
+    for (size_t k = 0; k < n->n_sensitive; k++) {
+        json_t *v = NULL;
+        json_t *owned = NULL;
+        int found = 0;
+        if (herald__record_lookup(r, n->sensitive[k], &v, &owned) != 0 ||
+            v == NULL || json_is_null(v)) {
+            json_decref(owned);
+            continue;
+        }
+        char *s = herald__template_value_string(v);
+        json_decref(owned);
+        if (s == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        /* Short values would match by chance and protect nothing. */
+        if (strlen(s) >= SENSITIVE_MIN_LEN) {
+            found = contains(m->subject, s) || contains(m->text, s) ||
+                    contains(m->html, s) || contains(m->from, s) ||
+                    contains(m->reply_to, s);
+            for (size_t i = 0; !found && i < m->msg.n_to; i++) {
+                found = contains(m->to[i], s);
+            }
+            for (size_t i = 0; !found && i < m->msg.n_cc; i++) {
+                found = contains(m->cc[i], s);
+            }
+            for (size_t i = 0; !found && i < m->msg.n_headers; i++) {
+                found = contains(m->header_values[i], s);
+            }
+        }
+        free(s);
+        if (found) {
+            snprintf(err, errlen, "rendered message contains the full value "
+                                  "of sensitive field '%s'",
+                     n->sensitive[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The idempotency key: explicit/dedup template, else the built-in one for
+ * the record's shape. A built-in key that cannot be used (no key, odd
+ * bytes in it) falls back to the record's coordinates. */
+static int render_key(const struct herald__notify *n,
+                      const struct herald_record *r, char **out, char *err,
+                      size_t errlen)
+{
+    char why[256];
+
+    if (n->key != NULL) {
+        if (render_one(n->key, "idempotency_key", r, out, err, errlen) != 0) {
+            return -1;
+        }
+        return check_header_value("idempotency_key", *out, err, errlen);
+    }
+    if (r->has_window &&
+        herald__template_render(n->key_window, lookup_record, (void *)r,
+                                out, why, sizeof why) == 0) {
+        if (check_header_value("idempotency_key", *out, why, sizeof why) ==
+            0) {
+            return 0;
+        }
+        free(*out);
+        *out = NULL;
+    }
+    return render_one(n->key_offset, "idempotency_key", r, out, err,
+                      errlen);
+}
+
+int herald__notify_render(const struct herald__notify *n,
+                          const struct herald_record *r,
+                          struct herald__rendered **out, char *err,
+                          size_t errlen)
+{
+    struct herald__rendered *m = NULL;
+    struct herald_message *msg;
+
+    *out = NULL;
+    m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    msg = &m->msg;
+    msg->struct_size = sizeof *msg;
+    msg->topic = r->topic;
+    msg->partition = r->partition;
+    msg->offset = r->offset;
+    msg->record = r;
+
+    if (n->from != NULL &&
+        render_address(n->from, "from", r, &m->from, err, errlen) != 0) {
+        goto fail;
+    }
+    if (render_list(&n->to, "to", r, &m->to, err, errlen) != 0) {
+        goto fail;
+    }
+    msg->n_to = n->to.n;
+    if (render_list(&n->cc, "cc", r, &m->cc, err, errlen) != 0) {
+        goto fail;
+    }
+    msg->n_cc = n->cc.n;
+    if (n->reply_to != NULL &&
+        render_address(n->reply_to, "reply_to", r, &m->reply_to, err,
+                       errlen) != 0) {
+        goto fail;
+    }
+    if (render_one(n->subject, "subject", r, &m->subject, err, errlen) !=
+            0 ||
+        check_header_value("subject", m->subject, err, errlen) != 0) {
+        goto fail;
+    }
+    if (strlen(m->subject) > SUBJECT_MAX) {
+        snprintf(err, errlen, "'subject' is longer than %d octets (%zu)",
+                 SUBJECT_MAX, strlen(m->subject));
+        goto fail;
+    }
+    if (n->text != NULL) {
+        if (render_one(n->text, "text", r, &m->text, err, errlen) != 0) {
+            goto fail;
+        }
+        normalize_newlines(m->text);
+    }
+    if (n->html != NULL) {
+        if (render_one(n->html, "html", r, &m->html, err, errlen) != 0) {
+            goto fail;
+        }
+        normalize_newlines(m->html);
+    }
+    if (n->n_headers > 0) {
+        m->headers = calloc(n->n_headers, sizeof *m->headers);
+        m->header_values = calloc(n->n_headers, sizeof *m->header_values);
+        if (m->headers == NULL || m->header_values == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        for (size_t k = 0; k < n->n_headers; k++) {
+            const char *name = n->headers[k].name;
+            if (render_one(n->headers[k].t, name, r, &m->header_values[k],
+                           err, errlen) != 0 ||
+                check_header_value(name, m->header_values[k], err, errlen) !=
+                    0) {
+                goto fail;
+            }
+            m->headers[k].name = name;
+            m->headers[k].value = m->header_values[k];
+            msg->n_headers = k + 1;
+        }
+    }
+    if (render_key(n, r, &m->idempotency_key, err, errlen) != 0) {
+        goto fail;
+    }
+    msg->from = m->from;
+    msg->to = (const char *const *)m->to;
+    msg->cc = (const char *const *)m->cc;
+    msg->reply_to = m->reply_to;
+    msg->subject = m->subject;
+    msg->text = m->text;
+    msg->html = m->html;
+    msg->headers = m->headers;
+    msg->idempotency_key = m->idempotency_key;
+    if (check_sensitive(n, r, m, err, errlen) != 0) {
+        goto fail;
+    }
+    *out = m;
+    return 0;
+fail:
+    /* Lists are sized by the notify, not by what was filled. */
+    msg->n_to = n->to.n;
+    msg->n_cc = n->cc.n;
+    msg->n_headers = n->n_headers;
+    herald__rendered_destroy(m);
+    return -1;
+}
+
+const struct herald_message *
+herald__rendered_message(const struct herald__rendered *m)
+{
+    return m ? &m->msg : NULL;
+}
+
+void herald__rendered_destroy(struct herald__rendered *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    free(m->from);
+    for (size_t k = 0; m->to != NULL && k < m->msg.n_to; k++) {
+        free(m->to[k]);
+    }
+    free(m->to);
+    for (size_t k = 0; m->cc != NULL && k < m->msg.n_cc; k++) {
+        free(m->cc[k]);
+    }
+    free(m->cc);
+    free(m->reply_to);
+    free(m->subject);
+    free(m->text);
+    free(m->html);
+    for (size_t k = 0; m->header_values != NULL && k < m->msg.n_headers;
+         k++) {
+        free(m->header_values[k]);
+    }
+    free(m->header_values);
+    free(m->headers);
+    free(m->idempotency_key);
+    free(m);
+}

@@ -1,0 +1,110 @@
+/*
+ * notify.h - the notify stage (notify.c): compile a connector's `notify:`
+ * section once, then render each record into a struct herald_message that
+ * a notify plugin (channel) delivers.
+ *
+ * notify:
+ *   channel: email                 required; the caller resolves it
+ *   from: "Alerts <alerts@bank.example>"   optional template; when absent
+ *                                  msg.from is NULL and the channel uses
+ *                                  its own `from` option
+ *   to: "{{email_address}}"        required; a template or a list of them,
+ *                                  each renders exactly one address
+ *   cc: [...]                      optional, like `to`
+ *   reply_to: "..."                optional template, one address
+ *   subject: "..."                 required template
+ *   text: "..." | text_file: PATH  at least one of text/html; files are
+ *   html: "..." | html_file: PATH  relative to the config file's directory
+ *   headers: {X-Name: "..."}       extra headers; names are RFC 5322 field
+ *                                  names and may not be ones herald or the
+ *                                  channel set (From, To, Subject, ...)
+ *   idempotency_key: "..."         template; default the connector's
+ *                                  `dedup.key`, else
+ *                                  `{{@key}}@{{@window.start}}`
+ *                                  for windowed keys, else
+ *                                  `{{@topic}}-{{@partition}}-{{@offset}}`
+ *   sensitive: [card_number]       paths whose full value may never appear
+ *                                  in a rendered subject, text, html or
+ *                                  header value (default [card_number];
+ *                                  [] turns the check off)
+ *   allow_sensitive: false         true turns the check off
+ *
+ * Addresses are `local@domain` (ASCII dot-atom, <= 254 octets), or
+ * `Name <local@domain>` / `"Name" <local@domain>`, where the name holds no
+ * control characters, quotes (when quoted), `<`, `>` or `,`. Every
+ * header-bound value (from, to, cc, reply_to, subject, header values,
+ * idempotency key) is rejected if it holds a control character (CR, LF,
+ * NUL, any C0 or DEL); the subject is at most 998 octets. Bodies keep
+ * their newlines, normalized to LF (the channel writes CRLF).
+ *
+ * Threads: build at load; render on the loop thread (or any one thread at
+ * a time per notify object; the object is read-only after new()).
+ */
+#ifndef HERALD_NOTIFY_H
+#define HERALD_NOTIFY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "herald/plugin.h"
+
+struct herald__notify;
+
+/* One rendered message: `msg` is what a channel gets (through
+ * herald__rendered_message); the rest is its storage. Read-only for
+ * everyone but notify.c. */
+struct herald__rendered {
+    struct herald_message msg;
+    char *from;
+    char **to;
+    char **cc;
+    char *reply_to;
+    char *subject;
+    char *text;
+    char *html;
+    struct herald_header *headers; /* names borrowed from the notify */
+    char **header_values;
+    char *idempotency_key;
+};
+
+/* Compile the `notify:` map. dedup is the connector's `dedup:` map (may be
+ * NULL): its `key` template is the default idempotency key. config_dir
+ * resolves text_file/html_file (NULL: current directory). Every problem
+ * goes to d with its file:line:col. Returns the stage (caller destroys) or
+ * NULL if anything was wrong. The nodes need not outlive the result. */
+struct herald__notify *herald__notify_new(const struct herald__node *notify,
+                                          const struct herald__node *dedup,
+                                          const char *config_dir,
+                                          struct herald__diag *d);
+void herald__notify_destroy(struct herald__notify *n);
+
+/* The `channel:` name (borrowed for the life of n). */
+const char *herald__notify_channel(const struct herald__notify *n);
+
+/* Use the channel's `from` (a scalar node, templates allowed) when the
+ * notify section has none; a no-op if it has one or node is NULL. Returns
+ * 0, or -1 after adding errors to d. */
+int herald__notify_default_from(struct herald__notify *n,
+                                const struct herald__node *from,
+                                struct herald__diag *d);
+
+/* Render record r. Returns 0 and *out (caller destroys; it borrows r and
+ * n, so it must not outlive either), or -1 with the reason for the REJECT
+ * in err (e.g. "field 'email_address' is missing", "'to' is not a valid
+ * address: ...") and *out NULL. */
+int herald__notify_render(const struct herald__notify *n,
+                          const struct herald_record *r,
+                          struct herald__rendered **out, char *err,
+                          size_t errlen);
+
+/* The message inside a rendered object (borrowed from it). */
+const struct herald_message *
+herald__rendered_message(const struct herald__rendered *m);
+
+void herald__rendered_destroy(struct herald__rendered *m);
+
+/* Address check used for every rendered address (exposed for tests and
+ * the config checker). Returns 0, or -1 with the reason in err. */
+int herald__notify_check_address(const char *s, char *err, size_t errlen);
+
+#endif
