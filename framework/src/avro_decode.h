@@ -1,0 +1,56 @@
+/*
+ * avro_decode.h - Avro schemas and Avro binary -> jansson (avro.c).
+ *
+ * Named avro_decode.h, not avro.h: framework/src is on the include path, so
+ * a local avro.h would shadow avro-c's <avro.h>.
+ *
+ * avro.c is the only file that includes avro-c. avro-c parses and validates
+ * the schema JSON; the binary decoder is our own, driven by a schema tree we
+ * build from the same JSON with jansson (avro-c 1.11 knows no logical types,
+ * and its reader passes unchecked lengths to malloc). Every length, count and
+ * index is checked against the bytes that remain before anything is
+ * allocated, so any input gives a value or an error, never a crash.
+ *
+ * Mapping (the Avro/Connect JSON conventions): record -> object, enum ->
+ * symbol string, array -> array, map -> object, union -> the branch's value
+ * unwrapped (null branch -> null), bytes/fixed -> string of code points
+ * U+0000..U+00FF, decimal (bytes or fixed) -> exact decimal string
+ * ("232.41"), float/double -> real (NaN and infinities -> null), dates,
+ * times and timestamps -> integers, uuid -> string. Avro strings must be
+ * valid UTF-8; anything else is an error.
+ */
+#ifndef HERALD_AVRO_DECODE_H
+#define HERALD_AVRO_DECODE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct herald__avro_schema;
+
+/* Parse and validate a writer schema (JSON text of len bytes, not
+ * necessarily NUL-terminated). Returns a new schema the caller destroys, or
+ * NULL with the reason in err. Thread: any; the result is immutable and may
+ * be shared by any number of decodes. */
+struct herald__avro_schema *herald__avro_schema_parse(const char *json,
+                                                      size_t len, char *err,
+                                                      size_t errlen);
+void herald__avro_schema_destroy(struct herald__avro_schema *s);
+
+/* Decode exactly len bytes of Avro binary written with schema s into *out
+ * (a new reference). Byte positions in error messages are reported as
+ * base + position in buf, so a caller that stripped a 5-byte Confluent
+ * header passes base = 5. Returns 0, or -1 with the reason in err and *out
+ * NULL (truncated input, bad length/index, invalid UTF-8, trailing bytes,
+ * nesting deeper than 128, out of memory). */
+int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
+                        size_t len, size_t base, json_t **out, char *err,
+                        size_t errlen);
+
+/* Render a two's-complement big-endian unscaled integer of n bytes (1 to
+ * 1024) with the given scale (0 to 1000) as an exact decimal string
+ * ("232.41", "-0.05", "0.00"). Returns a malloc'd string the caller frees,
+ * or NULL if n or scale is out of range or memory ran out. */
+char *herald__avro_decimal_string(const unsigned char *b, size_t n,
+                                  int scale);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * decode.c - key/value formats, Confluent framing and ksqlDB windowed keys:
+ * turns a record's raw bytes into jansson trees. Avro goes through the
+ * registry (schemas) and avro.c (binary). Contract in decode.h.
+ */
+#include "decode.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_decode.h"
+#include "record.h"
+#include "registry.h"
+
+struct herald__decoder {
+    struct herald__format_spec key;
+    struct herald__format_spec value;
+    struct herald__registry *reg;
+    herald__decode_ready_fn ready;
+    void *ctx;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const format_names[] = {"string", "bytes", "json",
+                                           "avro"};
+static const char *const window_names[] = {"none", "tumbling", "hopping",
+                                           "session"};
+
+int herald__format_parse(const char *s, enum herald__format *out)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < sizeof(format_names) / sizeof(*format_names);
+         i++) {
+        if (strcmp(s, format_names[i]) == 0) {
+            *out = (enum herald__format)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int herald__window_parse(const char *s, enum herald__window *out)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < sizeof(window_names) / sizeof(*window_names);
+         i++) {
+        if (strcmp(s, window_names[i]) == 0) {
+            *out = (enum herald__window)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *herald__format_name(enum herald__format f)
+{
+    if ((size_t)f < sizeof(format_names) / sizeof(*format_names)) {
+        return format_names[f];
+    }
+    return "?";
+}
+
+size_t herald__utf8_check(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n;
+        uint32_t cp;
+        size_t k;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (len - i <= n) {
+            return i;
+        }
+        for (k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return i;
+            }
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        /* overlong, surrogate, beyond U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+            return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}
+
+json_t *herald__bytes_json(const void *buf, size_t len)
+{
+    const unsigned char *b = buf;
+    char *s = malloc(len * 2 + 1);
+    json_t *j;
+    size_t o = 0;
+    size_t i;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < len; i++) {
+        if (b[i] < 0x80) {
+            s[o++] = (char)b[i];
+        } else {
+            s[o++] = (char)(0xc0 | (b[i] >> 6));
+            s[o++] = (char)(0x80 | (b[i] & 0x3f));
+        }
+    }
+    j = json_stringn(s, o);
+    free(s);
+    return j;
+}
+
+static int64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return (int64_t)v;
+}
+
+int herald__window_split(enum herald__window w, int64_t size_ms,
+                         const void *key, size_t len, size_t *inner_len,
+                         int64_t *start, int64_t *end, char *err,
+                         size_t errlen)
+{
+    const unsigned char *p = key;
+    size_t suffix = w == HERALD__WINDOW_SESSION ? 16 : 8;
+
+    if (w == HERALD__WINDOW_NONE) {
+        set_err(err, errlen, "key is not windowed");
+        return -1;
+    }
+    if (len < suffix) {
+        set_err(err, errlen,
+                "%s windowed key of %zu bytes is shorter than its %zu-byte "
+                "window suffix",
+                window_names[w], len, suffix);
+        return -1;
+    }
+    *inner_len = len - suffix;
+    *start = be64(p + len - 8);
+    if (w == HERALD__WINDOW_SESSION) {
+        *end = be64(p + len - 16);
+    } else if (size_ms > 0) {
+        *end = *start + size_ms;
+    } else {
+        *end = -1;
+    }
+    return 0;
+}
+
+int herald__confluent_frame(const void *buf, size_t len, int32_t *id,
+                            char *err, size_t errlen)
+{
+    const unsigned char *p = buf;
+
+    if (len < 5) {
+        set_err(err, errlen,
+                "truncated Confluent framing: %zu bytes, need at least 5",
+                len);
+        return -1;
+    }
+    if (p[0] != 0) {
+        set_err(err, errlen,
+                "unknown magic byte 0x%02x (expected 0x00 Confluent framing)",
+                p[0]);
+        return -1;
+    }
+    *id = (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) |
+                    ((uint32_t)p[3] << 8) | p[4]);
+    return 0;
+}
+
+int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
+                         json_t **out, char *err, size_t errlen)
+{
+    const unsigned char *p = buf;
+    json_error_t jerr;
+    size_t bad;
+
+    *out = NULL;
+    switch (f) {
+    case HERALD__FORMAT_STRING:
+        bad = herald__utf8_check(buf, len);
+        if (bad != len) {
+            set_err(err, errlen, "invalid UTF-8 at byte %zu", bad);
+            return -1;
+        }
+        *out = json_stringn(len ? buf : "", len);
+        break;
+    case HERALD__FORMAT_BYTES:
+        *out = herald__bytes_json(buf, len);
+        break;
+    case HERALD__FORMAT_JSON:
+        /* JSON never starts with a NUL byte: one that does carries the
+         * Confluent JSON Schema frame (ksqlDB JSON_SR); skip it. */
+        if (len >= 5 && p[0] == 0) {
+            p += 5;
+            len -= 5;
+        }
+        *out = json_loadb((const char *)p, len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (*out == NULL) {
+            set_err(err, errlen, "invalid JSON at line %d col %d: %s",
+                    jerr.line, jerr.column, jerr.text);
+            return -1;
+        }
+        return 0;
+    default:
+        set_err(err, errlen, "format %s needs a schema registry",
+                herald__format_name(f));
+        return -1;
+    }
+    if (*out == NULL) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_schema(void *ctx, int32_t id, int status)
+{
+    struct herald__decoder *d = ctx;
+
+    (void)id;
+    (void)status;
+    if (d->ready != NULL) {
+        d->ready(d->ctx);
+    }
+}
+
+struct herald__decoder *herald__decoder_new(
+    const struct herald__format_spec *key,
+    const struct herald__format_spec *value, struct herald__registry *reg,
+    herald__decode_ready_fn ready, void *ctx, char *err, size_t errlen)
+{
+    struct herald__decoder *d;
+
+    if (value->window != HERALD__WINDOW_NONE) {
+        set_err(err, errlen, "a value cannot be windowed");
+        return NULL;
+    }
+    if (key->window != HERALD__WINDOW_NONE && key->window_size_ms < 0) {
+        set_err(err, errlen, "window size must not be negative");
+        return NULL;
+    }
+    if (reg == NULL && (key->format == HERALD__FORMAT_AVRO ||
+                        value->format == HERALD__FORMAT_AVRO)) {
+        set_err(err, errlen, "format avro needs schema_registry (url or "
+                             "schemas_dir)");
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->key = *key;
+    d->value = *value;
+    d->reg = reg;
+    d->ready = ready;
+    d->ctx = ctx;
+    return d;
+}
+
+void herald__decoder_destroy(struct herald__decoder *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    if (d->reg != NULL) {
+        herald__registry_cancel(d->reg, on_schema, d);
+    }
+    free(d);
+}
+
+/* Decode one side (key or value) whose bytes are buf/len. */
+static int decode_part(struct herald__decoder *d, enum herald__format f,
+                       const void *buf, size_t len, json_t **out,
+                       int32_t *schema_id, char *err, size_t errlen)
+{
+    const struct herald__avro_schema *schema = NULL;
+    int32_t id;
+    int rc;
+
+    if (f != HERALD__FORMAT_AVRO) {
+        rc = herald__decode_plain(f, buf, len, out, err, errlen);
+        return rc == 0 ? HERALD__DECODE_OK : HERALD__DECODE_POISON;
+    }
+    if (herald__confluent_frame(buf, len, &id, err, errlen) != 0) {
+        return HERALD__DECODE_POISON;
+    }
+    *schema_id = id;
+    rc = herald__registry_get(d->reg, id, &schema,
+                              d->ready != NULL ? on_schema : NULL, d, err,
+                              errlen);
+    if (rc == HERALD__REGISTRY_WAIT) {
+        return HERALD__DECODE_WAIT;
+    }
+    if (rc != HERALD__REGISTRY_OK) {
+        return HERALD__DECODE_POISON;
+    }
+    if (herald__avro_decode(schema, (const unsigned char *)buf + 5, len - 5,
+                            5, out, err, errlen) != 0) {
+        return HERALD__DECODE_POISON;
+    }
+    return HERALD__DECODE_OK;
+}
+
+static void reset(struct herald_record *r)
+{
+    json_decref(r->key_tree);
+    json_decref(r->value_tree);
+    r->key_tree = NULL;
+    r->value_tree = NULL;
+    r->has_window = 0;
+    r->window_start = 0;
+    r->window_end = -1;
+    r->schema_id = -1;
+}
+
+int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
+                          char *err, size_t errlen)
+{
+    char why[512];
+    int32_t key_id = -1;
+    size_t key_len = r->key_len;
+    int rc;
+
+    reset(r);
+    why[0] = '\0';
+    if (r->key != NULL) {
+        if (d->key.window != HERALD__WINDOW_NONE) {
+            if (herald__window_split(d->key.window, d->key.window_size_ms,
+                                     r->key, r->key_len, &key_len,
+                                     &r->window_start, &r->window_end, why,
+                                     sizeof(why)) != 0) {
+                rc = HERALD__DECODE_POISON;
+                goto key_fail;
+            }
+            r->has_window = 1;
+        }
+        rc = decode_part(d, d->key.format, r->key, key_len, &r->key_tree,
+                         &key_id, why, sizeof(why));
+        if (rc != HERALD__DECODE_OK) {
+            goto key_fail;
+        }
+    }
+    if (r->value != NULL) {
+        rc = decode_part(d, d->value.format, r->value, r->value_len,
+                         &r->value_tree, &r->schema_id, why, sizeof(why));
+        if (rc != HERALD__DECODE_OK) {
+            if (rc == HERALD__DECODE_POISON) {
+                set_err(err, errlen, "value: %s", why);
+            } else {
+                set_err(err, errlen, "value: waiting for schema %" PRId32,
+                        r->schema_id);
+            }
+            goto fail;
+        }
+    }
+    return HERALD__DECODE_OK;
+key_fail:
+    if (rc == HERALD__DECODE_POISON) {
+        set_err(err, errlen, "key: %s", why);
+    } else {
+        set_err(err, errlen, "key: waiting for schema %" PRId32, key_id);
+    }
+fail:
+    reset(r);
+    return rc;
+}

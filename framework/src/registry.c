@@ -1,0 +1,803 @@
+/*
+ * registry.c - Confluent Schema Registry client (HTTP on the shared curl
+ * multi) and schemas_dir mode, with a per-process cache of parsed Avro
+ * writer schemas by id. Contract in registry.h.
+ */
+#include "registry.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro_decode.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+#define N_BUCKETS 64
+#define MAX_BODY (4u << 20)
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+#define ERRLEN 512
+
+enum state { S_FETCHING, S_READY, S_NOT_FOUND, S_BACKOFF };
+
+struct waiter {
+    herald__registry_fn fn;
+    void *ctx;
+    struct waiter *next;
+};
+
+struct entry {
+    struct herald__registry *reg;
+    struct entry *next; /* bucket chain */
+    int32_t id;
+    enum state state;
+    struct herald__avro_schema *schema; /* S_READY */
+    char error[ERRLEN];                 /* S_NOT_FOUND, or last failure */
+    struct waiter *waiters;
+    int attempts; /* consecutive temporary failures */
+    CURL *easy;   /* S_FETCHING */
+    char *body;
+    size_t body_len;
+    int too_big;
+    struct herald__timer *timer; /* S_BACKOFF */
+};
+
+struct herald__registry {
+    char *url;
+    char *ca_file;
+    char *cert_file;
+    char *key_file;
+    char *dir;
+    int insecure;
+    long connect_timeout_ms;
+    long request_timeout_ms;
+    struct curl_slist *headers; /* holds the Authorization secret */
+    struct herald__loop *loop;
+    struct herald__http *http;
+    struct entry *buckets[N_BUCKETS];
+    struct waiter *notifying; /* waiters being called right now */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char *dup_opt(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* ---- pure helpers ---------------------------------------------------- */
+
+int herald__registry_url(const char *base, int32_t id, char *buf,
+                         size_t buflen)
+{
+    size_t n;
+
+    if (base == NULL) {
+        return -1;
+    }
+    n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') {
+        n--;
+    }
+    if (n > (size_t)INT32_MAX) {
+        return -1;
+    }
+    return snprintf(buf, buflen, "%.*s/schemas/ids/%" PRId32, (int)n, base,
+                    id);
+}
+
+static size_t base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    size_t i;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) |
+                     in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int herald__registry_auth_header(const struct herald__registry_config *cfg,
+                                 char *buf, size_t buflen)
+{
+    char *enc;
+    size_t n;
+    int rc;
+
+    if (cfg->basic_auth != NULL && cfg->basic_auth[0] != '\0') {
+        n = strlen(cfg->basic_auth);
+        enc = malloc(n / 3 * 4 + 5);
+        if (enc == NULL) {
+            return -1;
+        }
+        base64((const unsigned char *)cfg->basic_auth, n, enc);
+        rc = snprintf(buf, buflen, "Authorization: Basic %s", enc);
+        /* The encoded secret must not linger in freed memory. */
+        memset(enc, 0, strlen(enc));
+        free(enc);
+        return rc;
+    }
+    if (cfg->bearer != NULL && cfg->bearer[0] != '\0') {
+        return snprintf(buf, buflen, "Authorization: Bearer %s",
+                        cfg->bearer);
+    }
+    return snprintf(buf, buflen, "%s", "");
+}
+
+/* The registry's error message, if the body is its JSON error. */
+static const char *error_message(json_t *j, json_int_t *code)
+{
+    *code = json_integer_value(json_object_get(j, "error_code"));
+    return json_string_value(json_object_get(j, "message"));
+}
+
+int herald__registry_parse_response(int32_t id, int curl_code, long status,
+                                    const char *body, size_t len,
+                                    char **schema_json, char *err,
+                                    size_t errlen)
+{
+    json_t *j = NULL;
+    const char *msg;
+    const char *type;
+    const char *schema;
+    json_int_t code = 0;
+    int rc = HERALD__REGISTRY_WAIT;
+
+    *schema_json = NULL;
+    if (curl_code != 0) {
+        set_err(err, errlen, "schema registry request for id %" PRId32
+                " failed: %s", id, curl_easy_strerror((CURLcode)curl_code));
+        goto out;
+    }
+    j = json_loadb(body != NULL ? body : "", len, 0, NULL);
+    msg = j != NULL ? error_message(j, &code) : NULL;
+    if (status == 404) {
+        if (code == 40403) {
+            set_err(err, errlen,
+                    "schema id %" PRId32 " not found in registry (404)", id);
+            rc = HERALD__REGISTRY_NOT_FOUND;
+        } else {
+            set_err(err, errlen, "schema registry answered 404 without "
+                    "error_code 40403 for id %" PRId32
+                    ": check schema_registry.url", id);
+        }
+        goto out;
+    }
+    if (status != 200) {
+        set_err(err, errlen, "schema registry answered HTTP %ld for id %"
+                PRId32 "%s%.200s", status, id, msg != NULL ? ": " : "",
+                msg != NULL ? msg : "");
+        goto out;
+    }
+    schema = json_string_value(json_object_get(j, "schema"));
+    if (schema == NULL) {
+        set_err(err, errlen, "schema registry answered 200 for id %" PRId32
+                " without a \"schema\" string: check schema_registry.url",
+                id);
+        goto out;
+    }
+    type = json_string_value(json_object_get(j, "schemaType"));
+    if (type != NULL && strcmp(type, "AVRO") != 0) {
+        set_err(err, errlen, "schema id %" PRId32 " is %.32s, not AVRO", id,
+                type);
+        rc = HERALD__REGISTRY_NOT_FOUND;
+        goto out;
+    }
+    *schema_json = strdup(schema);
+    if (*schema_json == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = HERALD__REGISTRY_OK;
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* ---- cache ----------------------------------------------------------- */
+
+static struct entry **bucket(struct herald__registry *reg, int32_t id)
+{
+    return &reg->buckets[(uint32_t)id % N_BUCKETS];
+}
+
+static struct entry *find(struct herald__registry *reg, int32_t id)
+{
+    struct entry *e;
+
+    for (e = *bucket(reg, id); e != NULL; e = e->next) {
+        if (e->id == id) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static struct entry *entry_add(struct herald__registry *reg, int32_t id)
+{
+    struct entry *e = calloc(1, sizeof(*e));
+
+    if (e == NULL) {
+        return NULL;
+    }
+    e->reg = reg;
+    e->id = id;
+    e->next = *bucket(reg, id);
+    *bucket(reg, id) = e;
+    return e;
+}
+
+static void free_waiters(struct waiter *w)
+{
+    while (w != NULL) {
+        struct waiter *next = w->next;
+        free(w);
+        w = next;
+    }
+}
+
+static void entry_free(struct entry *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    herald__avro_schema_destroy(e->schema);
+    free_waiters(e->waiters);
+    herald__timer_destroy(e->timer);
+    if (e->easy != NULL) {
+        curl_easy_cleanup(e->easy);
+    }
+    free(e->body);
+    free(e);
+}
+
+static void entry_remove(struct herald__registry *reg, struct entry *e)
+{
+    struct entry **pp;
+
+    for (pp = bucket(reg, e->id); *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    }
+    entry_free(e);
+}
+
+/* Call every waiter once. A waiter may call back into the registry (get,
+ * cancel), so the list is detached first and cancel looks at it too. */
+static void notify(struct herald__registry *reg, struct entry *e,
+                   int status)
+{
+    reg->notifying = e->waiters;
+    e->waiters = NULL;
+    while (reg->notifying != NULL) {
+        struct waiter *w = reg->notifying;
+        reg->notifying = w->next;
+        w->fn(w->ctx, e->id, status);
+        free(w);
+    }
+}
+
+static int add_waiter(struct entry *e, herald__registry_fn fn, void *ctx)
+{
+    struct waiter *w;
+
+    for (w = e->waiters; w != NULL; w = w->next) {
+        if (w->fn == fn && w->ctx == ctx) {
+            return 0;
+        }
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return -1;
+    }
+    w->fn = fn;
+    w->ctx = ctx;
+    w->next = e->waiters;
+    e->waiters = w;
+    return 0;
+}
+
+/* Parse schema text into the entry: READY, or NOT_FOUND (cached: an id's
+ * schema never changes, so neither will the parse error). */
+static void settle(struct entry *e, const char *json, size_t len)
+{
+    char why[ERRLEN - 64];
+
+    e->schema = herald__avro_schema_parse(json, len, why, sizeof(why));
+    if (e->schema != NULL) {
+        e->state = S_READY;
+        return;
+    }
+    e->state = S_NOT_FOUND;
+    set_err(e->error, sizeof(e->error),
+            "schema id %" PRId32 " is not a usable Avro schema: %s", e->id,
+            why);
+}
+
+/* ---- schemas_dir ----------------------------------------------------- */
+
+/* Read DIR/<id>.avsc into a new entry. A file that cannot be read for a
+ * reason other than its absence is reported without caching. */
+static int load_file(struct herald__registry *reg, int32_t id,
+                     struct entry **out, char *err, size_t errlen)
+{
+    char path[4096];
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+    struct entry *e;
+    FILE *f;
+    int rc = -1;
+
+    *out = NULL;
+    snprintf(path, sizeof(path), "%s/%" PRId32 ".avsc", reg->dir, id);
+    f = fopen(path, "rb");
+    if (f == NULL && errno != ENOENT) {
+        set_err(err, errlen, "schema id %" PRId32 ": cannot read %s: %s",
+                id, path, strerror(errno));
+        goto out;
+    }
+    e = entry_add(reg, id);
+    if (e == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    *out = e;
+    rc = 0;
+    if (f == NULL) {
+        e->state = S_NOT_FOUND;
+        set_err(e->error, sizeof(e->error),
+                "schema id %" PRId32 " not found in schemas_dir (%s)", id,
+                path);
+        goto out;
+    }
+    for (;;) {
+        size_t n;
+        if (len == cap) {
+            char *nb;
+            if (cap >= MAX_BODY) {
+                e->state = S_NOT_FOUND;
+                set_err(e->error, sizeof(e->error),
+                        "schema id %" PRId32 ": %s is larger than %u bytes",
+                        id, path, MAX_BODY);
+                goto out;
+            }
+            cap = cap ? cap * 2 : 4096;
+            nb = realloc(buf, cap);
+            if (nb == NULL) {
+                entry_remove(reg, e);
+                *out = NULL;
+                set_err(err, errlen, "out of memory");
+                rc = -1;
+                goto out;
+            }
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    settle(e, buf, len);
+out:
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- HTTP ------------------------------------------------------------ */
+
+static void start_fetch(struct entry *e);
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct entry *e = userp;
+    size_t n = size * nmemb;
+    char *nb;
+
+    if (n > MAX_BODY - e->body_len) {
+        e->too_big = 1;
+        return 0;
+    }
+    nb = realloc(e->body, e->body_len + n + 1);
+    if (nb == NULL) {
+        return 0;
+    }
+    memcpy(nb + e->body_len, data, n);
+    e->body = nb;
+    e->body_len += n;
+    e->body[e->body_len] = '\0';
+    return n;
+}
+
+static void on_timer(void *ctx)
+{
+    struct entry *e = ctx;
+
+    if (e->state != S_BACKOFF) {
+        return;
+    }
+    /* Nobody waits any more: forget the failure entirely. */
+    if (e->waiters == NULL) {
+        entry_remove(e->reg, e);
+        return;
+    }
+    start_fetch(e);
+}
+
+static void backoff(struct entry *e)
+{
+    struct herald__registry *reg = e->reg;
+    uint64_t delay = BACKOFF_FIRST_MS;
+    int i;
+
+    e->state = S_BACKOFF;
+    e->attempts++;
+    for (i = 1; i < e->attempts && delay < BACKOFF_MAX_MS; i++) {
+        delay *= 2;
+    }
+    if (delay > BACKOFF_MAX_MS) {
+        delay = BACKOFF_MAX_MS;
+    }
+    herald__warn("schema registry: %s; retrying in %" PRIu64 " ms",
+                 e->error, delay);
+    if (e->timer == NULL && reg->loop != NULL) {
+        e->timer = herald__timer_new(reg->loop, on_timer, e);
+    }
+    if (e->timer != NULL) {
+        herald__timer_start(e->timer, delay, 0);
+    }
+}
+
+static void on_done(void *ctx, CURL *easy, int result)
+{
+    struct entry *e = ctx;
+    struct herald__registry *reg = e->reg;
+    char *json = NULL;
+    long status = 0;
+    int rc;
+
+    e->easy = NULL;
+    if (result == -1) { /* aborted: the registry is going away */
+        curl_easy_cleanup(easy);
+        return;
+    }
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(easy);
+    if (e->too_big) {
+        rc = HERALD__REGISTRY_NOT_FOUND;
+        set_err(e->error, sizeof(e->error),
+                "schema id %" PRId32 ": registry response larger than %u "
+                "bytes", e->id, MAX_BODY);
+    } else {
+        rc = herald__registry_parse_response(e->id, result, status, e->body,
+                                             e->body_len, &json, e->error,
+                                             sizeof(e->error));
+    }
+    free(e->body);
+    e->body = NULL;
+    e->body_len = 0;
+    if (rc == HERALD__REGISTRY_WAIT) {
+        backoff(e);
+        return;
+    }
+    e->attempts = 0;
+    if (rc == HERALD__REGISTRY_OK) {
+        settle(e, json, strlen(json));
+        free(json);
+    } else {
+        e->state = S_NOT_FOUND;
+    }
+    if (e->state == S_NOT_FOUND) {
+        herald__warn("schema registry: %s", e->error);
+    }
+    notify(reg, e, e->state == S_READY ? HERALD__REGISTRY_OK
+                                       : HERALD__REGISTRY_NOT_FOUND);
+}
+
+static void start_fetch(struct entry *e)
+{
+    struct herald__registry *reg = e->reg;
+    char url[2048];
+    CURL *easy = NULL;
+
+    e->state = S_FETCHING;
+    e->too_big = 0;
+    if (herald__registry_url(reg->url, e->id, url, sizeof(url)) < 0 ||
+        strlen(url) + 1 >= sizeof(url)) {
+        set_err(e->error, sizeof(e->error), "schema registry URL too long");
+        goto fail;
+    }
+    easy = curl_easy_init();
+    if (easy == NULL) {
+        set_err(e->error, sizeof(e->error), "cannot create a curl handle");
+        goto fail;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, reg->headers);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, e);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, reg->connect_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, reg->request_timeout_ms);
+    /* Credentials go to the configured host only: no redirects. */
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    if (reg->ca_file != NULL) {
+        curl_easy_setopt(easy, CURLOPT_CAINFO, reg->ca_file);
+    }
+    if (reg->cert_file != NULL) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, reg->cert_file);
+    }
+    if (reg->key_file != NULL) {
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, reg->key_file);
+    }
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, reg->insecure ? 0L : 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, reg->insecure ? 0L : 2L);
+    e->easy = easy;
+    if (herald__http_submit_tagged(reg->http, easy, on_done, e, reg) != 0) {
+        e->easy = NULL;
+        set_err(e->error, sizeof(e->error),
+                "cannot start a schema registry request");
+        goto fail;
+    }
+    return;
+fail:
+    if (easy != NULL) {
+        curl_easy_cleanup(easy);
+    }
+    backoff(e);
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+struct herald__registry *herald__registry_new(
+    const struct herald__registry_config *cfg, struct herald__loop *loop,
+    struct herald__http *http, char *err, size_t errlen)
+{
+    struct herald__registry *reg = NULL;
+    char *auth = NULL;
+    int n;
+
+    if ((cfg->url == NULL) == (cfg->schemas_dir == NULL)) {
+        set_err(err, errlen, "schema_registry needs exactly one of url and "
+                             "schemas_dir");
+        goto fail;
+    }
+    if (cfg->url != NULL && strncmp(cfg->url, "http://", 7) != 0 &&
+        strncmp(cfg->url, "https://", 8) != 0) {
+        set_err(err, errlen, "schema_registry.url must start with http:// "
+                             "or https://");
+        goto fail;
+    }
+    if (cfg->url != NULL && (loop == NULL || http == NULL)) {
+        set_err(err, errlen, "schema_registry.url needs the event loop");
+        goto fail;
+    }
+    if (cfg->basic_auth != NULL && cfg->bearer != NULL) {
+        set_err(err, errlen, "schema_registry: set basic_auth or bearer, "
+                             "not both");
+        goto fail;
+    }
+    if (cfg->basic_auth != NULL && strchr(cfg->basic_auth, ':') == NULL) {
+        set_err(err, errlen, "schema_registry.basic_auth must be "
+                             "user:password");
+        goto fail;
+    }
+    reg = calloc(1, sizeof(*reg));
+    if (reg == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    reg->loop = loop;
+    reg->http = http;
+    reg->insecure = cfg->insecure;
+    reg->connect_timeout_ms =
+        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
+    reg->request_timeout_ms =
+        cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
+    reg->url = dup_opt(cfg->url);
+    reg->dir = dup_opt(cfg->schemas_dir);
+    reg->ca_file = dup_opt(cfg->ca_file);
+    reg->cert_file = dup_opt(cfg->cert_file);
+    reg->key_file = dup_opt(cfg->key_file);
+    if ((cfg->url != NULL && reg->url == NULL) ||
+        (cfg->schemas_dir != NULL && reg->dir == NULL) ||
+        (cfg->ca_file != NULL && reg->ca_file == NULL) ||
+        (cfg->cert_file != NULL && reg->cert_file == NULL) ||
+        (cfg->key_file != NULL && reg->key_file == NULL)) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (reg->url != NULL) {
+        struct curl_slist *l;
+        l = curl_slist_append(NULL,
+                              "Accept: application/vnd.schemaregistry.v1+json,"
+                              " application/vnd.schemaregistry+json,"
+                              " application/json");
+        if (l == NULL) {
+            set_err(err, errlen, "out of memory");
+            goto fail;
+        }
+        reg->headers = l;
+        n = herald__registry_auth_header(cfg, NULL, 0);
+        if (n > 0) {
+            auth = malloc((size_t)n + 1);
+            if (auth == NULL) {
+                set_err(err, errlen, "out of memory");
+                goto fail;
+            }
+            herald__registry_auth_header(cfg, auth, (size_t)n + 1);
+            l = curl_slist_append(reg->headers, auth);
+            memset(auth, 0, (size_t)n);
+            free(auth);
+            if (l == NULL) {
+                set_err(err, errlen, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    return reg;
+fail:
+    herald__registry_destroy(reg);
+    return NULL;
+}
+
+void herald__registry_destroy(struct herald__registry *reg)
+{
+    struct curl_slist *l;
+    size_t i;
+
+    if (reg == NULL) {
+        return;
+    }
+    if (reg->http != NULL) {
+        herald__http_abort_tag(reg->http, reg);
+    }
+    for (i = 0; i < N_BUCKETS; i++) {
+        while (reg->buckets[i] != NULL) {
+            struct entry *e = reg->buckets[i];
+            reg->buckets[i] = e->next;
+            entry_free(e);
+        }
+    }
+    /* Wipe the Authorization header before the memory is reused. */
+    for (l = reg->headers; l != NULL; l = l->next) {
+        memset(l->data, 0, strlen(l->data));
+    }
+    curl_slist_free_all(reg->headers);
+    free(reg->url);
+    free(reg->dir);
+    free(reg->ca_file);
+    free(reg->cert_file);
+    free(reg->key_file);
+    free(reg);
+}
+
+int herald__registry_get(struct herald__registry *reg, int32_t id,
+                         const struct herald__avro_schema **out,
+                         herald__registry_fn fn, void *ctx, char *err,
+                         size_t errlen)
+{
+    struct entry *e;
+
+    *out = NULL;
+    if (id < 0) {
+        set_err(err, errlen, "invalid schema id %" PRId32, id);
+        return HERALD__REGISTRY_NOT_FOUND;
+    }
+    e = find(reg, id);
+    if (e == NULL) {
+        if (reg->dir != NULL) {
+            if (load_file(reg, id, &e, err, errlen) != 0) {
+                return HERALD__REGISTRY_NOT_FOUND;
+            }
+        } else {
+            e = entry_add(reg, id);
+            if (e == NULL) {
+                set_err(err, errlen, "out of memory");
+                return HERALD__REGISTRY_WAIT;
+            }
+            snprintf(e->error, sizeof(e->error), "fetching schema id %"
+                     PRId32, id);
+            start_fetch(e);
+        }
+    }
+    switch (e->state) {
+    case S_READY:
+        *out = e->schema;
+        return HERALD__REGISTRY_OK;
+    case S_NOT_FOUND:
+        set_err(err, errlen, "%s", e->error);
+        return HERALD__REGISTRY_NOT_FOUND;
+    case S_FETCHING:
+    case S_BACKOFF:
+        break;
+    }
+    if (fn != NULL && add_waiter(e, fn, ctx) != 0) {
+        set_err(err, errlen, "out of memory");
+        return HERALD__REGISTRY_WAIT;
+    }
+    set_err(err, errlen, "waiting for schema id %" PRId32 " (%s)", id,
+            e->error);
+    return HERALD__REGISTRY_WAIT;
+}
+
+static void cancel_list(struct waiter **pp, herald__registry_fn fn,
+                        void *ctx)
+{
+    while (*pp != NULL) {
+        struct waiter *w = *pp;
+        if (w->fn == fn && w->ctx == ctx) {
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+}
+
+void herald__registry_cancel(struct herald__registry *reg,
+                             herald__registry_fn fn, void *ctx)
+{
+    struct entry *e;
+    size_t i;
+
+    if (reg == NULL) {
+        return;
+    }
+    cancel_list(&reg->notifying, fn, ctx);
+    for (i = 0; i < N_BUCKETS; i++) {
+        for (e = reg->buckets[i]; e != NULL; e = e->next) {
+            cancel_list(&e->waiters, fn, ctx);
+        }
+    }
+}
