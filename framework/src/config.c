@@ -1689,8 +1689,9 @@ struct herald_options *herald__options_new(const struct herald__node *map,
     if (map != NULL && map->type != HERALD_NODE_MAP) {
         herald__diag_add(d, map, "expected a map of options, got %s",
                          type_name(map));
-        errors++;
-        map = NULL;
+        herald__options_destroy(o);
+        free(names);
+        return NULL;
     }
     for (i = 0; map != NULL && i < map->n; i++) {
         const char *key = map->keys[i];
