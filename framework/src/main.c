@@ -1,8 +1,206 @@
-/* main.c - the herald command line (placeholder until cli.c lands). */
+/* main.c - the herald command line. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "api.h"
+#include "demo.h"
+#include "loader.h"
+#include "log.h"
+#include "worker.h"
+
+static const char usage[] =
+    "usage: herald COMMAND [OPTIONS]\n"
+    "\n"
+    "herald is a Kafka sink worker: it consumes topics, decodes Avro, JSON\n"
+    "or strings, and hands each record to a plugin (email through SendGrid\n"
+    "or SMTP, files, ...), committing offsets only after delivery.\n"
+    "\n"
+    "commands:\n"
+    "  run -c FILE                 run every connector in FILE\n"
+    "  check -c FILE               validate FILE, load its plugins, compile\n"
+    "                              its templates, print it (secrets\n"
+    "                              redacted); list every error found\n"
+    "  tail -c FILE CONNECTOR [-n N]\n"
+    "                              print the connector's records as JSON\n"
+    "                              lines (own consumer group, no commits)\n"
+    "  plugins list                list the plugins on the search path\n"
+    "  plugins describe NAME       print a plugin's options\n"
+    "  demo [-c FILE]              the tutorial's fraud alert, end to end,\n"
+    "                              on an in-process mock Kafka cluster\n"
+    "  --version, --help\n"
+    "\n"
+    "options:\n"
+    "  --log-level LEVEL           error, warn, info or debug\n"
+    "\n"
+    "plugin search path: plugin_path in FILE, $HERALD_PLUGIN_PATH, the build\n"
+    "tree, " HERALD_INSTALL_PLUGIN_DIR ".\n"
+    "\n"
+    "exit codes:\n"
+    "  0  success (run: stopped by SIGTERM/SIGINT after draining)\n"
+    "  1  invalid configuration or plugin (every error is printed)\n"
+    "  2  usage error\n"
+    "  3  a connector stopped on an error (errors.tolerance: none, or a\n"
+    "     fatal Kafka error)\n";
+
+struct args {
+    const char *config;
+    const char *log_level;
+    const char *positional[4];
+    int n_positional;
+    long long count;
+};
+
+static int parse_args(int argc, char **argv, int start, struct args *a)
 {
-    printf("herald %s\n", HERALD_VERSION);
+    for (int i = start; i < argc; i++) {
+        const char *s = argv[i];
+        if ((strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) &&
+            i + 1 < argc) {
+            a->config = argv[++i];
+        } else if (strcmp(s, "--log-level") == 0 && i + 1 < argc) {
+            a->log_level = argv[++i];
+        } else if (strcmp(s, "-n") == 0 && i + 1 < argc) {
+            a->count = atoll(argv[++i]);
+        } else if (s[0] == '-') {
+            fprintf(stderr, "herald: unknown option '%s'\n\n%s", s, usage);
+            return -1;
+        } else if (a->n_positional < 4) {
+            a->positional[a->n_positional++] = s;
+        } else {
+            fprintf(stderr, "herald: too many arguments\n");
+            return -1;
+        }
+    }
+    if (a->log_level) {
+        enum herald_log_level lv;
+        if (herald__log_parse_level(a->log_level, &lv) != 0) {
+            fprintf(stderr, "herald: invalid --log-level '%s'\n",
+                    a->log_level);
+            return -1;
+        }
+        herald__log_set_level(lv);
+    }
     return 0;
+}
+
+static int need_config(const struct args *a, const char *cmd)
+{
+    if (!a->config) {
+        fprintf(stderr, "herald %s: missing -c FILE\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_run(const struct args *a, enum herald__worker_mode mode,
+                   const char *only)
+{
+    struct herald__worker_opts o = {
+        .config_path = a->config,
+        .mode = mode,
+        .only_connector = only,
+        .stop_after = a->count,
+        .log_level = a->log_level,
+    };
+    struct herald__worker *w = herald__worker_new(&o, stderr);
+    if (!w) {
+        if (mode == HERALD__MODE_CHECK) {
+            fprintf(stderr, "%s: invalid\n", a->config);
+        }
+        return 1;
+    }
+    int rc = 0;
+    if (mode == HERALD__MODE_CHECK) {
+        herald__worker_print_config(w, stdout);
+        fprintf(stderr, "%s: ok\n", a->config);
+    } else {
+        rc = herald__worker_run(w);
+    }
+    herald__worker_destroy(w);
+    return rc;
+}
+
+static void print_refusal(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", msg);
+}
+
+static int cmd_plugins(const struct args *a)
+{
+    if (a->n_positional < 1) {
+        fprintf(stderr, "usage: herald plugins list | describe NAME\n");
+        return 2;
+    }
+    struct herald__loader *l = herald__loader_new(herald__host_api());
+    int rc = 0;
+    if (strcmp(a->positional[0], "list") == 0) {
+        herald__loader_load_all(l, print_refusal, NULL);
+        for (size_t i = 0; i < herald__loader_count(l); i++) {
+            const struct herald__plugin_handle *h = herald__loader_get(l, i);
+            printf("%-12s %-7s %-8s %s\n    %s\n", h->def.name,
+                   herald__plugin_kind_name(h->def.kind),
+                   h->def.version ? h->def.version : "",
+                   h->def.description ? h->def.description : "", h->path);
+        }
+    } else if (strcmp(a->positional[0], "describe") == 0 &&
+               a->n_positional == 2) {
+        char err[1024];
+        const struct herald__plugin_handle *h =
+            herald__loader_load(l, a->positional[1], err, sizeof err);
+        if (!h) {
+            fprintf(stderr, "%s\n", err);
+            rc = 1;
+        } else {
+            herald__plugin_describe(&h->def, stdout);
+        }
+    } else {
+        fprintf(stderr, "usage: herald plugins list | describe NAME\n");
+        rc = 2;
+    }
+    herald__loader_destroy(l);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("herald %s (plugin ABI %d.%d)\n", HERALD_VERSION,
+               HERALD_ABI_MAJOR, HERALD_ABI_MINOR);
+        return 0;
+    }
+    struct args a = {0};
+    if (parse_args(argc, argv, 2, &a) != 0) {
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) {
+        return need_config(&a, cmd) ? 2 : cmd_run(&a, HERALD__MODE_RUN, NULL);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return need_config(&a, cmd) ? 2
+                                    : cmd_run(&a, HERALD__MODE_CHECK, NULL);
+    }
+    if (strcmp(cmd, "tail") == 0) {
+        if (need_config(&a, cmd) || a.n_positional != 1) {
+            fprintf(stderr, "usage: herald tail -c FILE CONNECTOR [-n N]\n");
+            return 2;
+        }
+        return cmd_run(&a, HERALD__MODE_TAIL, a.positional[0]);
+    }
+    if (strcmp(cmd, "plugins") == 0) {
+        return cmd_plugins(&a);
+    }
+    if (strcmp(cmd, "demo") == 0) {
+        return herald__demo_run(a.config ? a.config : "config/demo.yaml",
+                                a.log_level);
+    }
+    fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
 }

@@ -1,0 +1,423 @@
+/*
+ * api.c - the host API table, plugin instances and batches. Outcomes may be
+ * reported from any thread: they are queued under a mutex and dispatched on
+ * the loop thread by a wakeup, so owners never see concurrency.
+ */
+#include "api.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "record.h"
+
+struct completion {
+    struct herald_batch *b;
+    size_t i;
+    enum herald_outcome outcome;
+    int64_t retry_after_ms;
+    char *reason;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct completion *q;
+    size_t n, cap;
+    struct herald__wakeup *wakeup;
+    int draining;
+} cq = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void host_log(struct herald_instance *inst, enum herald_log_level lv,
+                     const char *fmt, ...)
+{
+    char msg[2048], fields[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (inst) {
+        snprintf(fields, sizeof fields, "plugin=%s instance=%s",
+                 inst->def->name, inst->name);
+    }
+    herald__log(lv, inst ? fields : NULL, "%s", msg);
+}
+
+static size_t batch_count(const struct herald_batch *b)
+{
+    return b->n;
+}
+
+static const struct herald_record *batch_record(const struct herald_batch *b,
+                                                size_t i)
+{
+    return i < b->n ? b->items[i].record : NULL;
+}
+
+static const struct herald_message *batch_message(const struct herald_batch *b,
+                                                  size_t i)
+{
+    return i < b->n ? b->items[i].message : NULL;
+}
+
+static void complete(struct herald_batch *b, size_t i,
+                     enum herald_outcome outcome, int64_t retry_after_ms,
+                     const char *reason)
+{
+    char *copy = reason ? strdup(reason) : NULL;
+    pthread_mutex_lock(&cq.mu);
+    if (cq.n == cq.cap) {
+        size_t cap = cq.cap ? cq.cap * 2 : 256;
+        struct completion *q = realloc(cq.q, cap * sizeof *q);
+        if (!q) {
+            /* Out of memory: the item stays in flight; the drain timeout
+             * and redelivery after restart cover it. */
+            pthread_mutex_unlock(&cq.mu);
+            free(copy);
+            return;
+        }
+        cq.q = q;
+        cq.cap = cap;
+    }
+    cq.q[cq.n++] = (struct completion){b, i, outcome, retry_after_ms, copy};
+    struct herald__wakeup *w = cq.wakeup;
+    pthread_mutex_unlock(&cq.mu);
+    if (w) {
+        herald__wakeup_signal(w);
+    }
+}
+
+static void dispatch(struct completion *c)
+{
+    struct herald_batch *b = c->b;
+    if (c->i >= b->n || b->items[c->i].done) {
+        herald__log(HERALD_LOG_ERROR, NULL,
+                    "plugin %s reported item %zu twice or out of range; "
+                    "ignored",
+                    b->inst->def->name, c->i);
+        return;
+    }
+    b->items[c->i].done = 1;
+    b->remaining--;
+    if (b->inst->in_flight > 0) {
+        b->inst->in_flight--;
+    }
+    b->on_outcome(b->owner, b, c->i, c->outcome, c->retry_after_ms,
+                  c->reason);
+    if (b->remaining == 0) {
+        free(b->items);
+        free(b);
+    }
+}
+
+void herald__api_drain(void)
+{
+    if (cq.draining) {
+        return; /* an owner called back into us; the outer loop goes on */
+    }
+    cq.draining = 1;
+    for (;;) {
+        pthread_mutex_lock(&cq.mu);
+        struct completion *q = cq.q;
+        size_t n = cq.n;
+        cq.q = NULL;
+        cq.n = cq.cap = 0;
+        pthread_mutex_unlock(&cq.mu);
+        if (n == 0) {
+            break;
+        }
+        for (size_t k = 0; k < n; k++) {
+            dispatch(&q[k]);
+            free(q[k].reason);
+        }
+        free(q);
+    }
+    cq.draining = 0;
+}
+
+static void on_wakeup(void *ctx)
+{
+    (void)ctx;
+    herald__api_drain();
+}
+
+int herald__api_start(struct herald__loop *loop)
+{
+    struct herald__wakeup *w = herald__wakeup_new(loop, on_wakeup, NULL);
+    if (!w) {
+        return -1;
+    }
+    pthread_mutex_lock(&cq.mu);
+    cq.wakeup = w;
+    pthread_mutex_unlock(&cq.mu);
+    return 0;
+}
+
+void herald__api_stop(void)
+{
+    pthread_mutex_lock(&cq.mu);
+    struct herald__wakeup *w = cq.wakeup;
+    cq.wakeup = NULL;
+    pthread_mutex_unlock(&cq.mu);
+    herald__wakeup_destroy(w);
+}
+
+static const char *rec_topic(const struct herald_record *r)
+{
+    return r->topic;
+}
+
+static int32_t rec_partition(const struct herald_record *r)
+{
+    return r->partition;
+}
+
+static int64_t rec_offset(const struct herald_record *r)
+{
+    return r->offset;
+}
+
+static int64_t rec_timestamp(const struct herald_record *r)
+{
+    return r->timestamp;
+}
+
+static const void *rec_key(const struct herald_record *r, size_t *len)
+{
+    if (len) {
+        *len = r->key_len;
+    }
+    return r->key;
+}
+
+static const void *rec_value(const struct herald_record *r, size_t *len)
+{
+    if (len) {
+        *len = r->value_len;
+    }
+    return r->value;
+}
+
+static size_t rec_header_count(const struct herald_record *r)
+{
+    return r->n_headers;
+}
+
+static int rec_header(const struct herald_record *r, size_t i,
+                      const char **name, const void **value, size_t *len)
+{
+    if (i >= r->n_headers) {
+        return -1;
+    }
+    *name = r->headers[i].name;
+    *value = r->headers[i].value;
+    *len = r->headers[i].len;
+    return 0;
+}
+
+static int rec_window(const struct herald_record *r, int64_t *start,
+                      int64_t *end)
+{
+    if (!r->has_window) {
+        return 0;
+    }
+    *start = r->window_start;
+    *end = r->window_end;
+    return 1;
+}
+
+static void counter_add(struct herald_instance *inst, const char *name,
+                        int64_t delta)
+{
+    for (size_t i = 0; i < inst->n_counters; i++) {
+        if (strcmp(inst->counters[i].name, name) == 0) {
+            inst->counters[i].value += delta;
+            return;
+        }
+    }
+    struct herald__counter *c =
+        realloc(inst->counters, (inst->n_counters + 1) * sizeof *c);
+    if (!c) {
+        return;
+    }
+    inst->counters = c;
+    c[inst->n_counters].name = strdup(name);
+    c[inst->n_counters].value = delta;
+    if (c[inst->n_counters].name) {
+        inst->n_counters++;
+    }
+}
+
+int64_t herald__instance_counter(const struct herald_instance *inst,
+                                 const char *name)
+{
+    for (size_t i = 0; i < inst->n_counters; i++) {
+        if (strcmp(inst->counters[i].name, name) == 0) {
+            return inst->counters[i].value;
+        }
+    }
+    return 0;
+}
+
+static void http_done_adapter(void *ctx, CURL *easy, int result);
+
+struct http_ctx {
+    herald_http_done_fn done;
+    void *ctx;
+};
+
+static void http_done_adapter(void *ctx, CURL *easy, int result)
+{
+    struct http_ctx hc = *(struct http_ctx *)ctx;
+    free(ctx);
+    hc.done(hc.ctx, easy, result);
+}
+
+static int http_submit(struct herald_instance *inst, void *easy,
+                       herald_http_done_fn done, void *ctx)
+{
+    if (!inst || !inst->http) {
+        return -1;
+    }
+    struct http_ctx *hc = malloc(sizeof *hc);
+    if (!hc) {
+        return -1;
+    }
+    hc->done = done;
+    hc->ctx = ctx;
+    if (herald__http_submit_tagged(inst->http, easy, http_done_adapter, hc,
+                                   inst) != 0) {
+        free(hc);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct herald_host_api host_api = {
+    .abi_major = HERALD_ABI_MAJOR,
+    .abi_minor = HERALD_ABI_MINOR,
+    .struct_size = sizeof(struct herald_host_api),
+    .log = host_log,
+    .opt_string = herald__opt_string,
+    .opt_int = herald__opt_int,
+    .opt_bool = herald__opt_bool,
+    .opt_duration_ms = herald__opt_duration_ms,
+    .opt_size = herald__opt_size,
+    .opt_list_count = herald__opt_list_count,
+    .opt_list_item = herald__opt_list_item,
+    .opt_is_set = herald__opt_is_set,
+    .batch_count = batch_count,
+    .batch_record = batch_record,
+    .batch_message = batch_message,
+    .complete = complete,
+    .record_topic = rec_topic,
+    .record_partition = rec_partition,
+    .record_offset = rec_offset,
+    .record_timestamp = rec_timestamp,
+    .record_key = rec_key,
+    .record_value = rec_value,
+    .record_header_count = rec_header_count,
+    .record_header = rec_header,
+    .record_window = rec_window,
+    .record_field = herald__record_field,
+    .record_json = herald__record_json,
+    .counter_add = counter_add,
+    .http_submit = http_submit,
+};
+
+const struct herald_host_api *herald__host_api(void)
+{
+    return &host_api;
+}
+
+struct herald_instance *herald__instance_new(const char *name,
+                                             const struct herald_plugin *def,
+                                             const char *plugin_path,
+                                             struct herald_options *opts,
+                                             struct herald__http *http)
+{
+    struct herald_instance *inst = calloc(1, sizeof *inst);
+    if (!inst) {
+        herald__options_destroy(opts);
+        return NULL;
+    }
+    inst->name = strdup(name);
+    inst->def = def;
+    inst->plugin_path = plugin_path;
+    inst->opts = opts;
+    inst->http = http;
+    return inst;
+}
+
+int herald__instance_open(struct herald_instance *inst, char *err,
+                          size_t errlen)
+{
+    char perr[512] = "";
+    if (inst->def->open(inst, inst->opts, &inst->state, perr, sizeof perr) !=
+        0) {
+        snprintf(err, errlen, "%s: plugin %s (%s): open failed: %s",
+                 inst->name, inst->def->name, inst->plugin_path,
+                 perr[0] ? perr : "no reason given");
+        return -1;
+    }
+    inst->opened = 1;
+    return 0;
+}
+
+void herald__instance_destroy(struct herald_instance *inst)
+{
+    if (!inst) {
+        return;
+    }
+    if (inst->http) {
+        herald__http_abort_tag(inst->http, inst);
+    }
+    if (inst->opened) {
+        inst->def->close(inst->state);
+    }
+    for (size_t i = 0; i < inst->n_counters; i++) {
+        free(inst->counters[i].name);
+    }
+    free(inst->counters);
+    herald__options_destroy(inst->opts);
+    free(inst->name);
+    free(inst);
+}
+
+struct herald_batch *herald__batch_new(struct herald_instance *inst,
+                                       void *owner, herald__outcome_fn fn,
+                                       size_t n)
+{
+    struct herald_batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        return NULL;
+    }
+    b->items = calloc(n ? n : 1, sizeof *b->items);
+    if (!b->items) {
+        free(b);
+        return NULL;
+    }
+    b->inst = inst;
+    b->owner = owner;
+    b->on_outcome = fn;
+    b->n = n;
+    b->remaining = n;
+    return b;
+}
+
+void herald__batch_deliver(struct herald_batch *b)
+{
+    struct herald_instance *inst = b->inst;
+    size_t n = b->n;
+    inst->in_flight += n;
+    if (inst->def->deliver(inst->state, b) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            complete(b, i, HERALD_RETRY, 0, "plugin could not start delivery");
+        }
+    }
+}

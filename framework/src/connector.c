@@ -1,0 +1,1488 @@
+/*
+ * connector.c - one connector: Kafka -> decode -> [notify render] -> plugin
+ * -> outcome -> offsets. The only file besides producer.c that includes
+ * rdkafka.h.
+ *
+ * Delivery is at-least-once. Every consumed record is tracked per partition
+ * (offsets.c) until its outcome is final: OK, or REJECT handled by the error
+ * policy. Commits only ever name the first offset still in doubt. RETRY puts
+ * the record on a backoff timer and pauses its partition; the others go on.
+ * A record whose schema is not available yet holds its partition (the
+ * records behind it queue up in order) until the registry answers.
+ * Rebalances are handled in the rebalance callback: on revoke the partitions
+ * are paused, in-flight work drains up to drain_timeout, what is final is
+ * committed synchronously, and only then is the assignment given up (the
+ * unassign is deferred out of the callback, which librdkafka allows).
+ */
+#include "connector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "decode.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "offsets.h"
+#include "record.h"
+#include "registry.h"
+
+enum {
+    PAUSE_RETRY = 1,    /* a record of this partition waits for backoff */
+    PAUSE_SCHEMA = 2,   /* a record waits for its schema */
+    PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
+    PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
+};
+
+struct job;
+
+struct part {
+    char *topic;
+    int32_t partition;
+    struct herald__partoffsets offs;
+    int pause_mask;
+    int revoked; /* given up: late outcomes are ignored */
+    size_t jobs; /* jobs alive that point here */
+    struct job *held_head, *held_tail; /* waiting for a schema, in order */
+    size_t retrying;                   /* jobs on a backoff timer */
+    struct part *next;
+};
+
+struct job {
+    struct herald__connector *c;
+    struct part *part;
+    struct herald_record *rec;
+    struct herald__rendered *msg;
+    int attempts;
+    uint64_t first_ms;
+    struct herald__timer *retry_timer;
+    struct job *next; /* held queue / batch list */
+    struct job *rnext, *rprev; /* the connector's list of retrying jobs */
+    int retrying;
+};
+
+struct herald__connector {
+    const struct herald__connector_env *env;
+    char *name;
+    char *group_id;
+    char **topics;
+    size_t n_topics;
+    const struct herald__node *map;
+    const struct herald__node *kafka; /* per-connector properties */
+
+    struct herald__decoder *decoder;
+    struct herald__notify *notify;
+    struct herald_instance *inst;
+    int skip_tombstones;
+
+    /* batching */
+    int64_t batch_max_records, batch_max_bytes, linger_ms;
+    struct job *batch_head, *batch_tail;
+    size_t batch_n, batch_bytes;
+    struct herald__timer *linger_timer;
+
+    int64_t max_in_flight;
+    int64_t in_flight;
+
+    /* errors */
+    int tolerance_all;
+    int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
+    int64_t drain_timeout_ms;
+    int64_t commit_interval_ms;
+
+    /* kafka */
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    int pipefd[2];
+    struct herald__watch *watch;
+    struct herald__timer *poll_timer;
+    struct herald__timer *more_timer;
+    struct herald__timer *commit_timer;
+    struct herald__timer *drain_timer;
+    int cooperative;
+    struct part *parts;
+
+    /* revoke in progress */
+    rd_kafka_topic_partition_list_t *revoking;
+    uint64_t revoke_deadline;
+
+    /* stop */
+    int stopping;
+    int stopped;
+    int failed;
+    uint64_t stop_deadline;
+
+    struct herald__connector_stats stats;
+    int64_t finals;
+    struct job *retry_jobs; /* waiting on a backoff timer */
+};
+
+static void pump(struct herald__connector *c);
+static void process(struct herald__connector *c, struct job *j);
+static void finish_job(struct herald__connector *c, struct job *j);
+static void check_drain(struct herald__connector *c);
+
+static void logf_part(enum herald_log_level lv, struct herald__connector *c,
+                      const struct herald_record *r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void logf_part(enum herald_log_level lv, struct herald__connector *c,
+                      const struct herald_record *r, const char *fmt, ...)
+{
+    char msg[1536], fields[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r) {
+        snprintf(fields, sizeof fields,
+                 "connector=%s topic=%s partition=%" PRId32
+                 " offset=%" PRId64,
+                 c->name, r->topic, r->partition, r->offset);
+    } else {
+        snprintf(fields, sizeof fields, "connector=%s", c->name);
+    }
+    herald__log(lv, fields, "%s", msg);
+}
+
+/* ---- partitions -------------------------------------------------------- */
+
+static struct part *part_find(struct herald__connector *c, const char *topic,
+                              int32_t partition)
+{
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (!p->revoked && p->partition == partition &&
+            strcmp(p->topic, topic) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static struct part *part_add(struct herald__connector *c, const char *topic,
+                             int32_t partition)
+{
+    struct part *p = part_find(c, topic, partition);
+    if (p) {
+        return p;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        return NULL;
+    }
+    p->topic = strdup(topic);
+    p->partition = partition;
+    herald__partoffsets_init(&p->offs);
+    p->next = c->parts;
+    c->parts = p;
+    return p;
+}
+
+/* Free revoked partitions no job points to any more. */
+static void parts_gc(struct herald__connector *c)
+{
+    struct part **pp = &c->parts;
+    while (*pp) {
+        struct part *p = *pp;
+        if (p->revoked && p->jobs == 0) {
+            *pp = p->next;
+            herald__partoffsets_cleanup(&p->offs);
+            free(p->topic);
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static void set_paused(struct herald__connector *c, struct part *p, int bit,
+                       int on)
+{
+    int before = p->pause_mask;
+    p->pause_mask = on ? (before | bit) : (before & ~bit);
+    if (!c->rk || p->revoked || (before != 0) == (p->pause_mask != 0)) {
+        return;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (p->pause_mask) {
+        rd_kafka_pause_partitions(c->rk, l);
+    } else {
+        rd_kafka_resume_partitions(c->rk, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void pressure_update(struct herald__connector *c)
+{
+    int full = c->in_flight >= c->max_in_flight;
+    int low = c->in_flight <= c->max_in_flight / 2;
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (full) {
+            set_paused(c, p, PAUSE_PRESSURE, 1);
+        } else if (low) {
+            set_paused(c, p, PAUSE_PRESSURE, 0);
+        }
+    }
+}
+
+/* ---- commits ----------------------------------------------------------- */
+
+/* Commit what is final for the partitions that pass `filter` (NULL: all
+ * owned). Synchronous on revoke and shutdown, asynchronous otherwise. */
+static void commit_parts(struct herald__connector *c,
+                         const rd_kafka_topic_partition_list_t *only,
+                         int sync)
+{
+    if (!c->rk || c->env->tail) {
+        return; /* tail reads with a throwaway group and commits nothing */
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (p->revoked) {
+            continue;
+        }
+        if (only && !rd_kafka_topic_partition_list_find(only, p->topic,
+                                                        p->partition)) {
+            continue;
+        }
+        int64_t off = herald__partoffsets_committable(&p->offs);
+        if (off < 0 || off == p->offs.committed) {
+            continue;
+        }
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
+            off;
+        p->offs.committed = off;
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, !sync);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            logf_part(HERALD_LOG_WARN, c, NULL, "commit failed: %s",
+                      rd_kafka_err2str(err));
+            for (int i = 0; i < l->cnt; i++) {
+                struct part *p =
+                    part_find(c, l->elems[i].topic, l->elems[i].partition);
+                if (p) {
+                    p->offs.committed = -1; /* try again next time */
+                }
+            }
+        } else {
+            for (int i = 0; i < l->cnt; i++) {
+                logf_part(HERALD_LOG_DEBUG, c, NULL,
+                          "commit %s [%" PRId32 "] offset %" PRId64 "%s",
+                          l->elems[i].topic, l->elems[i].partition,
+                          l->elems[i].offset, sync ? " (sync)" : "");
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    struct herald__connector *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+        err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        return;
+    }
+    logf_part(HERALD_LOG_WARN, c, NULL, "async commit failed: %s",
+              rd_kafka_err2str(err));
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        struct part *p =
+            part_find(c, offsets->elems[i].topic, offsets->elems[i].partition);
+        if (p) {
+            p->offs.committed = -1;
+        }
+    }
+}
+
+static void on_commit_timer(void *ctx)
+{
+    commit_parts(ctx, NULL, 0);
+}
+
+/* ---- outcomes ---------------------------------------------------------- */
+
+static void retry_unlink(struct herald__connector *c, struct job *j)
+{
+    if (!j->retrying) {
+        return;
+    }
+    if (j->rprev) {
+        j->rprev->rnext = j->rnext;
+    } else {
+        c->retry_jobs = j->rnext;
+    }
+    if (j->rnext) {
+        j->rnext->rprev = j->rprev;
+    }
+    j->rnext = j->rprev = NULL;
+    j->retrying = 0;
+    if (j->part->retrying > 0 && --j->part->retrying == 0) {
+        set_paused(c, j->part, PAUSE_RETRY, 0);
+    }
+}
+
+static void job_destroy(struct job *j)
+{
+    if (!j) {
+        return;
+    }
+    retry_unlink(j->c, j);
+    herald__timer_destroy(j->retry_timer);
+    herald__rendered_destroy(j->msg);
+    herald__record_destroy(j->rec);
+    if (j->part) {
+        j->part->jobs--;
+    }
+    free(j);
+}
+
+/* The record's outcome is final: its offset may be committed. */
+static void finish_job(struct herald__connector *c, struct job *j)
+{
+    struct part *p = j->part;
+    if (!p->revoked) {
+        herald__partoffsets_final(&p->offs, j->rec->offset);
+    }
+    c->finals++;
+    job_destroy(j);
+    if (c->env->stop_after > 0 && c->finals >= c->env->stop_after &&
+        !c->stopping) {
+        herald__connector_stop(c);
+    }
+    check_drain(c);
+}
+
+static void fail_connector(struct herald__connector *c);
+
+/* REJECT, poison, or retries exhausted. */
+static void reject_job(struct herald__connector *c, struct job *j,
+                       const char *reason)
+{
+    c->stats.rejected++;
+    if (!c->tolerance_all) {
+        logf_part(HERALD_LOG_ERROR, c, j->rec,
+                  "record rejected and errors.tolerance is none: stopping "
+                  "the connector; nothing past this record is committed: %s",
+                  reason);
+        /* The record stays in doubt, so its offset is never committed. */
+        job_destroy(j);
+        fail_connector(c);
+        return;
+    }
+    logf_part(HERALD_LOG_WARN, c, j->rec, "record rejected: %s", reason);
+    /* The dead-letter topic writes go here (issue 6). */
+    finish_job(c, j);
+}
+
+static int64_t backoff_ms(struct herald__connector *c, int attempts)
+{
+    int64_t cap = c->retry_initial_ms;
+    for (int i = 1; i < attempts && cap < c->retry_max_ms; i++) {
+        cap *= 2;
+    }
+    if (cap > c->retry_max_ms) {
+        cap = c->retry_max_ms;
+    }
+    /* Full jitter: uniform in [0, cap]. */
+    return cap > 0 ? (int64_t)((double)rand() / RAND_MAX * (double)cap) : 0;
+}
+
+static void batch_add(struct herald__connector *c, struct job *j);
+static void batch_flush(struct herald__connector *c);
+
+static void on_retry_timer(void *ctx)
+{
+    struct job *j = ctx;
+    struct herald__connector *c = j->c;
+    struct part *p = j->part;
+    retry_unlink(c, j);
+    if (p->revoked || c->stopping) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    batch_add(c, j);
+    batch_flush(c);
+}
+
+static void retry_job(struct herald__connector *c, struct job *j,
+                      int64_t retry_after_ms, const char *reason)
+{
+    uint64_t now = herald__loop_now_ms(c->env->loop);
+    c->stats.retried++;
+    j->attempts++;
+    if (c->stopping) {
+        /* Shutting down: leave it in doubt; it is redelivered next run. */
+        job_destroy(j);
+        check_drain(c);
+        return;
+    }
+    if ((int64_t)(now - j->first_ms) >= c->retry_timeout_ms) {
+        char why[1024];
+        snprintf(why, sizeof why, "retries exhausted after %d attempts: %s",
+                 j->attempts, reason ? reason : "no reason given");
+        reject_job(c, j, why);
+        return;
+    }
+    int64_t wait = backoff_ms(c, j->attempts);
+    if (retry_after_ms > wait) {
+        wait = retry_after_ms;
+    }
+    logf_part(HERALD_LOG_INFO, c, j->rec,
+              "delivery will be retried in %" PRId64 " ms (attempt %d): %s",
+              wait, j->attempts, reason ? reason : "no reason given");
+    if (!j->retry_timer) {
+        j->retry_timer = herald__timer_new(c->env->loop, on_retry_timer, j);
+    }
+    j->part->retrying++;
+    j->retrying = 1;
+    j->rprev = NULL;
+    j->rnext = c->retry_jobs;
+    if (c->retry_jobs) {
+        c->retry_jobs->rprev = j;
+    }
+    c->retry_jobs = j;
+    set_paused(c, j->part, PAUSE_RETRY, 1);
+    herald__timer_start(j->retry_timer, (uint64_t)wait, 0);
+}
+
+static void on_outcome(void *owner, struct herald_batch *b, size_t i,
+                       enum herald_outcome outcome, int64_t retry_after_ms,
+                       const char *reason)
+{
+    struct herald__connector *c = owner;
+    struct job *j = b->items[i].ctx;
+    c->in_flight--;
+    c->stats.in_flight = c->in_flight;
+    if (j->part->revoked) {
+        /* Late outcome for a partition given up: another instance owns it
+         * now and redelivers from the committed offset. */
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+    } else if (outcome == HERALD_OK) {
+        c->stats.delivered_ok++;
+        finish_job(c, j);
+    } else if (outcome == HERALD_RETRY) {
+        retry_job(c, j, retry_after_ms, reason);
+    } else {
+        char why[1024];
+        snprintf(why, sizeof why, "rejected by %s: %s", c->inst->def->name,
+                 reason ? reason : "no reason given");
+        reject_job(c, j, why);
+    }
+    pressure_update(c);
+}
+
+/* ---- batching ---------------------------------------------------------- */
+
+static void batch_flush(struct herald__connector *c)
+{
+    herald__timer_stop(c->linger_timer);
+    if (c->batch_n == 0) {
+        return;
+    }
+    struct herald_batch *b =
+        herald__batch_new(c->inst, c, on_outcome, c->batch_n);
+    if (!b) {
+        return; /* retried at the next flush */
+    }
+    size_t i = 0;
+    for (struct job *j = c->batch_head; j;) {
+        struct job *next = j->next;
+        j->next = NULL;
+        b->items[i].record = j->rec;
+        b->items[i].message = j->msg ? herald__rendered_message(j->msg) : NULL;
+        b->items[i].ctx = j;
+        i++;
+        j = next;
+    }
+    c->batch_head = c->batch_tail = NULL;
+    c->batch_n = 0;
+    c->batch_bytes = 0;
+    c->in_flight += (int64_t)i;
+    c->stats.in_flight = c->in_flight;
+    pressure_update(c);
+    herald__batch_deliver(b);
+}
+
+static void on_linger(void *ctx)
+{
+    batch_flush(ctx);
+}
+
+static void batch_add(struct herald__connector *c, struct job *j)
+{
+    j->next = NULL;
+    if (c->batch_tail) {
+        c->batch_tail->next = j;
+    } else {
+        c->batch_head = j;
+        herald__timer_start(c->linger_timer, (uint64_t)c->linger_ms, 0);
+    }
+    c->batch_tail = j;
+    c->batch_n++;
+    c->batch_bytes += j->rec->value_len + j->rec->key_len;
+    if ((int64_t)c->batch_n >= c->batch_max_records ||
+        (int64_t)c->batch_bytes >= c->batch_max_bytes) {
+        batch_flush(c);
+    }
+}
+
+/* ---- tail mode --------------------------------------------------------- */
+
+static void tail_print(struct job *j)
+{
+    json_t *o = herald__record_to_json(j->rec);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    free(s);
+    json_decref(o);
+}
+
+/* ---- the pipeline ------------------------------------------------------ */
+
+/* Decode, skip tombstones, render, batch. Returns with the job owned by the
+ * next stage (batch, held queue, or finished). */
+static void process(struct herald__connector *c, struct job *j)
+{
+    char err[1024] = "";
+    int rc = herald__decode_record(c->decoder, j->rec, err, sizeof err);
+    if (rc == HERALD__DECODE_WAIT) {
+        /* Hold the partition in order behind this record. */
+        j->next = NULL;
+        if (j->part->held_tail) {
+            j->part->held_tail->next = j;
+        } else {
+            j->part->held_head = j;
+        }
+        j->part->held_tail = j;
+        set_paused(c, j->part, PAUSE_SCHEMA, 1);
+        return;
+    }
+    if (rc != 0) {
+        c->stats.poison++;
+        char why[1200];
+        snprintf(why, sizeof why, "undecodable record: %s", err);
+        reject_job(c, j, why);
+        return;
+    }
+    if (c->env->tail) {
+        tail_print(j);
+        finish_job(c, j);
+        return;
+    }
+    if (!j->rec->value_tree && c->skip_tombstones) {
+        finish_job(c, j);
+        return;
+    }
+    if (c->notify) {
+        if (herald__notify_render(c->notify, j->rec, &j->msg, err,
+                                  sizeof err) != 0) {
+            reject_job(c, j, err);
+            return;
+        }
+    }
+    batch_add(c, j);
+}
+
+/* Retry held records of every partition, in order, after the registry
+ * answered something. */
+static void on_schema_ready(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    for (struct part *p = c->parts; p; p = p->next) {
+        while (p->held_head) {
+            struct job *j = p->held_head;
+            p->held_head = j->next;
+            if (!p->held_head) {
+                p->held_tail = NULL;
+            }
+            j->next = NULL;
+            if (p->revoked) {
+                job_destroy(j);
+                continue;
+            }
+            process(c, j);
+            if (p->held_head == j) {
+                break; /* it waits again */
+            }
+            /* process() may have re-queued j as the new tail: if so, the
+             * partition is still waiting; stop for this partition. */
+            if (p->held_tail == j) {
+                break;
+            }
+        }
+        if (!p->held_head) {
+            set_paused(c, p, PAUSE_SCHEMA, 0);
+        }
+    }
+    parts_gc(c);
+    batch_flush(c);
+}
+
+static void take_message(struct herald__connector *c, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            logf_part(HERALD_LOG_WARN, c, NULL, "consumer: %s",
+                      rd_kafka_message_errstr(m));
+            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                fail_connector(c);
+            }
+        }
+        return;
+    }
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    struct part *p = part_find(c, topic, m->partition);
+    if (!p || (p->pause_mask & PAUSE_REVOKE) || c->stopping) {
+        return; /* not ours any more, or stopping: refetched later */
+    }
+    if (herald__partoffsets_track(&p->offs, m->offset) != 0) {
+        return; /* already seen (refetch after resume) */
+    }
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    struct job *j = calloc(1, sizeof *j);
+    struct herald_record *r =
+        j ? herald__record_new(topic, m->partition, m->offset, ts, m->key,
+                               m->key_len, m->payload, m->len)
+          : NULL;
+    if (!r) {
+        free(j);
+        logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
+        return; /* stays in doubt: never committed past */
+    }
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t len;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++) {
+            herald__record_add_header(r, name, val, len);
+        }
+    }
+    j->c = c;
+    j->rec = r;
+    j->part = p;
+    p->jobs++;
+    j->first_ms = herald__loop_now_ms(c->env->loop);
+    c->stats.consumed++;
+    if (p->held_head) {
+        j->next = NULL;
+        p->held_tail->next = j;
+        p->held_tail = j;
+        return;
+    }
+    process(c, j);
+}
+
+/* Drain the consumer queue until empty (bounded per turn to keep the loop
+ * fair; a zero timer continues). */
+static void pump(struct herald__connector *c)
+{
+    if (!c->rk) {
+        return;
+    }
+    for (int n = 0; n < 5000; n++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
+        if (!m) {
+            batch_flush(c);
+            return;
+        }
+        take_message(c, m);
+        rd_kafka_message_destroy(m);
+        if (!c->rk) {
+            return;
+        }
+    }
+    batch_flush(c);
+    herald__timer_start(c->more_timer, 0, 0);
+}
+
+static void on_queue_readable(void *ctx, int fd, int events)
+{
+    (void)events;
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    pump(ctx);
+}
+
+static void on_pump_timer(void *ctx)
+{
+    pump(ctx);
+}
+
+/* ---- rebalance --------------------------------------------------------- */
+
+static size_t pending_in(struct herald__connector *c,
+                         const rd_kafka_topic_partition_list_t *l)
+{
+    size_t n = 0;
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (!p->revoked &&
+            rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+            n += herald__partoffsets_pending(&p->offs);
+        }
+    }
+    return n;
+}
+
+/* Give up the partitions being revoked: commit what is final first. */
+static void finish_revoke(struct herald__connector *c)
+{
+    rd_kafka_topic_partition_list_t *l = c->revoking;
+    c->revoking = NULL;
+    herald__timer_stop(c->drain_timer);
+    if (!rd_kafka_assignment_lost(c->rk)) {
+        commit_parts(c, l, 1);
+    }
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+            /* Jobs still in flight see revoked and are dropped on return;
+             * held records are dropped now. */
+            while (p->held_head) {
+                struct job *j = p->held_head;
+                p->held_head = j->next;
+                job_destroy(j);
+            }
+            p->held_tail = NULL;
+            p->revoked = 1;
+        }
+    }
+    /* Records still batched for revoked partitions never go out. */
+    struct job **jj = &c->batch_head;
+    c->batch_tail = NULL;
+    c->batch_n = 0;
+    while (*jj) {
+        struct job *j = *jj;
+        if (j->part->revoked) {
+            *jj = j->next;
+            job_destroy(j);
+        } else {
+            c->batch_tail = j;
+            c->batch_n++;
+            jj = &j->next;
+        }
+    }
+    logf_part(HERALD_LOG_INFO, c, NULL, "released %d partition(s)", l->cnt);
+    if (c->cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, l);
+        if (e) {
+            logf_part(HERALD_LOG_WARN, c, NULL, "unassign: %s",
+                      rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(c->rk, NULL);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    parts_gc(c);
+}
+
+static void on_drain_timer(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    if (!c->revoking) {
+        return;
+    }
+    size_t left = pending_in(c, c->revoking);
+    if (left == 0 || herald__loop_now_ms(c->env->loop) >= c->revoke_deadline) {
+        if (left) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "drain timeout: %zu record(s) still in flight are "
+                      "left to the next owner",
+                      left);
+        }
+        finish_revoke(c);
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct herald__connector *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            part_add(c, parts->elems[i].topic, parts->elems[i].partition);
+        }
+        logf_part(HERALD_LOG_INFO, c, NULL, "assigned %d partition(s) (%s)",
+                  parts->cnt, rd_kafka_rebalance_protocol(rk));
+        if (c->cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e) {
+                logf_part(HERALD_LOG_ERROR, c, NULL, "assign: %s",
+                          rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        pressure_update(c);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        if (c->revoking) {
+            /* A second revoke before the first finished: finish now. */
+            finish_revoke(c);
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *p =
+                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+            if (p) {
+                set_paused(c, p, PAUSE_REVOKE, 1);
+            }
+        }
+        batch_flush(c);
+        c->revoking = rd_kafka_topic_partition_list_copy(parts);
+        c->revoke_deadline =
+            herald__loop_now_ms(c->env->loop) + (uint64_t)c->drain_timeout_ms;
+        if (rd_kafka_assignment_lost(rk) || pending_in(c, parts) == 0 ||
+            c->stopped) {
+            finish_revoke(c);
+        } else {
+            logf_part(HERALD_LOG_INFO, c, NULL,
+                      "revoking %d partition(s): draining %zu record(s) in "
+                      "flight first",
+                      parts->cnt, pending_in(c, parts));
+            herald__timer_start(c->drain_timer, 20, 20);
+        }
+        return;
+    }
+    logf_part(HERALD_LOG_ERROR, c, NULL, "rebalance error: %s",
+              rd_kafka_err2str(err));
+    rd_kafka_assign(rk, NULL);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    enum herald_log_level lv = level <= 3   ? HERALD_LOG_ERROR
+                               : level <= 4 ? HERALD_LOG_WARN
+                               : level <= 6 ? HERALD_LOG_INFO
+                                            : HERALD_LOG_DEBUG;
+    herald__log(lv, "component=librdkafka", "%s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct herald__connector *c = opaque;
+    logf_part(HERALD_LOG_WARN, c, NULL, "kafka: %s: %s",
+              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_fatal_error(rk, buf, sizeof buf);
+        logf_part(HERALD_LOG_ERROR, c, NULL, "fatal kafka error: %s", buf);
+    }
+}
+
+/* ---- stop -------------------------------------------------------------- */
+
+static void close_consumer(struct herald__connector *c)
+{
+    if (!c->rk) {
+        return;
+    }
+    herald__timer_stop(c->poll_timer);
+    herald__timer_stop(c->commit_timer);
+    herald__timer_stop(c->more_timer);
+    commit_parts(c, NULL, 1);
+    /* close() runs the revoke callback synchronously: nothing is in flight
+     * any more (or the drain timed out), so it releases at once. */
+    c->stopped = 1;
+    rd_kafka_consumer_close(c->rk);
+    if (c->revoking) {
+        finish_revoke(c);
+    }
+    herald__watch_destroy(c->watch);
+    c->watch = NULL;
+    rd_kafka_queue_destroy(c->queue);
+    c->queue = NULL;
+    rd_kafka_destroy(c->rk);
+    c->rk = NULL;
+    close(c->pipefd[0]);
+    close(c->pipefd[1]);
+    c->pipefd[0] = c->pipefd[1] = -1;
+}
+
+static void drop_waiting(struct herald__connector *c)
+{
+    /* Records not handed to the plugin are left in doubt: the next run
+     * redelivers them from the committed offset. */
+    for (struct part *p = c->parts; p; p = p->next) {
+        while (p->held_head) {
+            struct job *j = p->held_head;
+            p->held_head = j->next;
+            job_destroy(j);
+        }
+        p->held_tail = NULL;
+    }
+    while (c->batch_head) {
+        struct job *j = c->batch_head;
+        c->batch_head = j->next;
+        job_destroy(j);
+    }
+    c->batch_tail = NULL;
+    c->batch_n = 0;
+    while (c->retry_jobs) {
+        job_destroy(c->retry_jobs);
+    }
+}
+
+static void finish_stop(struct herald__connector *c)
+{
+    if (c->stopped && !c->rk) {
+        return;
+    }
+    herald__timer_stop(c->drain_timer);
+    close_consumer(c);
+    if (c->env->on_stopped) {
+        c->env->on_stopped(c->env->ctx, c, c->failed);
+    }
+}
+
+static void check_drain(struct herald__connector *c)
+{
+    if (c->revoking && pending_in(c, c->revoking) == 0) {
+        finish_revoke(c);
+    }
+    if (c->stopping && !c->stopped && c->in_flight == 0) {
+        finish_stop(c);
+    }
+}
+
+static void on_stop_timer(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    if (c->revoking) {
+        on_drain_timer(c);
+    }
+    if (!c->stopping || c->stopped) {
+        return;
+    }
+    if (c->in_flight == 0 ||
+        herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
+        if (c->in_flight > 0) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "drain timeout: %" PRId64
+                      " record(s) still in flight stay uncommitted",
+                      c->in_flight);
+        }
+        finish_stop(c);
+    }
+}
+
+void herald__connector_stop(struct herald__connector *c)
+{
+    if (c->stopped) {
+        return;
+    }
+    if (c->stopping) {
+        /* Second signal: stop now, committing only what is final. */
+        logf_part(HERALD_LOG_WARN, c, NULL, "stopping at once");
+        c->stop_deadline = 0;
+        finish_stop(c);
+        return;
+    }
+    c->stopping = 1;
+    logf_part(HERALD_LOG_INFO, c, NULL,
+              "stopping: draining %" PRId64 " record(s) in flight",
+              c->in_flight);
+    for (struct part *p = c->parts; p; p = p->next) {
+        set_paused(c, p, PAUSE_REVOKE, 1);
+    }
+    drop_waiting(c);
+    c->stop_deadline =
+        herald__loop_now_ms(c->env->loop) + (uint64_t)c->drain_timeout_ms;
+    herald__timer_start(c->drain_timer, 0, 20);
+}
+
+static void fail_connector(struct herald__connector *c)
+{
+    c->failed = 1;
+    if (!c->stopping) {
+        herald__connector_stop(c);
+    }
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+static const char *const connector_keys[] = {
+    "name",   "topics",        "group_id",        "kafka",
+    "key",    "value",         "notify",          "sink",
+    "batch",  "max_in_flight", "skip_tombstones", "errors",
+    "dedup",  "drain_timeout", "commit_interval", NULL};
+
+static int get_duration(const struct herald__node *map, const char *key,
+                        int64_t def, int64_t *out, struct herald__diag *d)
+{
+    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
+    *out = def;
+    if (!n) {
+        return 0;
+    }
+    if (n->type != HERALD_NODE_SCALAR ||
+        herald__parse_duration_ms(n->scalar, out) != 0) {
+        herald__diag_add(d, n,
+                         "invalid duration for '%s' (use e.g. 250ms, 30s, "
+                         "5m, 1h)",
+                         key);
+        return -1;
+    }
+    return 0;
+}
+
+static int get_int(const struct herald__node *map, const char *key,
+                   int64_t def, int64_t min, int64_t *out,
+                   struct herald__diag *d)
+{
+    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
+    *out = def;
+    if (!n) {
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = n->type == HERALD_NODE_SCALAR
+                      ? strtoll(n->scalar, &end, 10)
+                      : 0;
+    if (n->type != HERALD_NODE_SCALAR || !end || *end || end == n->scalar ||
+        errno || v < min) {
+        herald__diag_add(d, n, "'%s' expects an integer >= %" PRId64, key,
+                         min);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_bool(const struct herald__node *map, const char *key, int def,
+                    int *out, struct herald__diag *d)
+{
+    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
+    *out = def;
+    if (!n) {
+        return 0;
+    }
+    if (n->type == HERALD_NODE_SCALAR && strcmp(n->scalar, "true") == 0) {
+        *out = 1;
+    } else if (n->type == HERALD_NODE_SCALAR &&
+               strcmp(n->scalar, "false") == 0) {
+        *out = 0;
+    } else {
+        herald__diag_add(d, n, "'%s' expects true or false", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* key: / value: maps: {format, window, window_size}. */
+static int parse_format(const struct herald__node *m, int is_key,
+                        struct herald__format_spec *out,
+                        struct herald__diag *d)
+{
+    if (!m) {
+        return 0;
+    }
+    if (m->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, m, "'%s' must be a map, e.g. { format: %s }",
+                         is_key ? "key" : "value", is_key ? "string" : "avro");
+        return -1;
+    }
+    static const char *const key_keys[] = {"format", "window", "window_size",
+                                           NULL};
+    static const char *const value_keys[] = {"format", NULL};
+    if (herald__node_check_keys(m, is_key ? key_keys : value_keys, d) > 0) {
+        return -1;
+    }
+    const struct herald__node *f = herald__node_get(m, "format");
+    if (f && (f->type != HERALD_NODE_SCALAR ||
+              herald__format_parse(f->scalar, &out->format) != 0)) {
+        herald__diag_add(d, f,
+                         "invalid format '%s' (expected one of: string, "
+                         "bytes, json, avro)",
+                         f->type == HERALD_NODE_SCALAR ? f->scalar : "?");
+        return -1;
+    }
+    const struct herald__node *w = herald__node_get(m, "window");
+    if (w && (w->type != HERALD_NODE_SCALAR ||
+              herald__window_parse(w->scalar, &out->window) != 0)) {
+        herald__diag_add(d, w,
+                         "invalid window '%s' (expected one of: none, "
+                         "tumbling, hopping, session)",
+                         w->type == HERALD_NODE_SCALAR ? w->scalar : "?");
+        return -1;
+    }
+    int64_t size = 0;
+    if (get_duration(m, "window_size", 0, &size, d) != 0) {
+        return -1;
+    }
+    out->window_size_ms = size;
+    return 0;
+}
+
+struct herald__connector *herald__connector_new(
+    const struct herald__connector_env *env, const struct herald__node *map,
+    struct herald__diag *d)
+{
+    size_t errs = d->n;
+    if (!map || map->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, map, "a connector must be a map");
+        return NULL;
+    }
+    struct herald__connector *c = calloc(1, sizeof *c);
+    if (!c) {
+        return NULL;
+    }
+    c->env = env;
+    c->map = map;
+    c->pipefd[0] = c->pipefd[1] = -1;
+    herald__node_check_keys(map, connector_keys, d);
+
+    const struct herald__node *name = herald__node_get(map, "name");
+    if (!name || name->type != HERALD_NODE_SCALAR || !name->scalar[0]) {
+        herald__diag_add(d, map, "connector needs a 'name'");
+        c->name = strdup("?");
+    } else {
+        c->name = strdup(name->scalar);
+    }
+    const struct herald__node *gid = herald__node_get(map, "group_id");
+    if (env->tail) {
+        size_t len = strlen(c->name) + 40;
+        c->group_id = malloc(len);
+        snprintf(c->group_id, len, "herald-tail-%s-%ld", c->name,
+                 (long)getpid());
+    } else if (gid && gid->type == HERALD_NODE_SCALAR) {
+        c->group_id = strdup(gid->scalar);
+    } else {
+        size_t len = strlen(c->name) + 8;
+        c->group_id = malloc(len);
+        snprintf(c->group_id, len, "herald-%s", c->name);
+    }
+
+    const struct herald__node *topics = herald__node_get(map, "topics");
+    if (!topics) {
+        herald__diag_add(d, map, "connector '%s' needs 'topics'", c->name);
+    } else if (topics->type == HERALD_NODE_SCALAR) {
+        c->topics = calloc(1, sizeof *c->topics);
+        c->topics[0] = strdup(topics->scalar);
+        c->n_topics = 1;
+    } else if (topics->type == HERALD_NODE_SEQ && topics->n > 0) {
+        c->topics = calloc(topics->n, sizeof *c->topics);
+        for (size_t i = 0; i < topics->n; i++) {
+            if (topics->items[i]->type != HERALD_NODE_SCALAR) {
+                herald__diag_add(d, topics->items[i],
+                                 "a topic must be a string");
+                continue;
+            }
+            c->topics[c->n_topics++] = strdup(topics->items[i]->scalar);
+        }
+    } else {
+        herald__diag_add(d, topics, "'topics' must be a list of topic names");
+    }
+    c->kafka = herald__node_get(map, "kafka");
+    if (c->kafka && c->kafka->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, c->kafka, "'kafka' must be a map of librdkafka "
+                                      "properties");
+        c->kafka = NULL;
+    }
+
+    struct herald__format_spec kspec = {.format = HERALD__FORMAT_STRING};
+    struct herald__format_spec vspec = {.format = HERALD__FORMAT_AVRO};
+    int fmt_ok = parse_format(herald__node_get(map, "key"), 1, &kspec, d) ==
+                     0 &&
+                 parse_format(herald__node_get(map, "value"), 0, &vspec, d) ==
+                     0;
+    if (fmt_ok && !env->registry &&
+        (kspec.format == HERALD__FORMAT_AVRO ||
+         vspec.format == HERALD__FORMAT_AVRO)) {
+        herald__diag_add(d, map,
+                         "connector '%s' reads avro but no "
+                         "'schema_registry' is configured (url or "
+                         "schemas_dir)",
+                         c->name);
+    } else if (fmt_ok) {
+        char err[512];
+        c->decoder = herald__decoder_new(&kspec, &vspec, env->registry,
+                                         on_schema_ready, c, err, sizeof err);
+        if (!c->decoder) {
+            herald__diag_add(d, map, "%s", err);
+        }
+    }
+
+    const struct herald__node *batch = herald__node_get(map, "batch");
+    if (batch) {
+        static const char *const batch_keys[] = {"max_records", "max_bytes",
+                                                 "linger", NULL};
+        herald__node_check_keys(batch, batch_keys, d);
+    }
+    get_int(batch, "max_records", 100, 1, &c->batch_max_records, d);
+    c->batch_max_bytes = 1 << 20;
+    const struct herald__node *mb =
+        batch ? herald__node_get(batch, "max_bytes") : NULL;
+    if (mb && (mb->type != HERALD_NODE_SCALAR ||
+               herald__parse_size(mb->scalar, &c->batch_max_bytes) != 0)) {
+        herald__diag_add(d, mb, "invalid size for 'max_bytes' (use e.g. "
+                                "512KiB, 1MiB)");
+    }
+    get_duration(batch, "linger", 20, &c->linger_ms, d);
+    get_int(map, "max_in_flight", 1000, 1, &c->max_in_flight, d);
+    get_bool(map, "skip_tombstones", 1, &c->skip_tombstones, d);
+    get_duration(map, "drain_timeout", 30000, &c->drain_timeout_ms, d);
+    get_duration(map, "commit_interval", 1000, &c->commit_interval_ms, d);
+
+    const struct herald__node *errors = herald__node_get(map, "errors");
+    const struct herald__node *retry = NULL;
+    if (errors) {
+        static const char *const err_keys[] = {"tolerance", "retry",
+                                               "dead_letter_topic", NULL};
+        herald__node_check_keys(errors, err_keys, d);
+        const char *tol = herald__node_str(errors, "tolerance", "none");
+        if (strcmp(tol, "all") == 0) {
+            c->tolerance_all = 1;
+        } else if (strcmp(tol, "none") != 0) {
+            herald__diag_add(d, herald__node_get(errors, "tolerance"),
+                             "invalid errors.tolerance '%s' (expected one "
+                             "of: none, all)",
+                             tol);
+        }
+        const struct herald__node *dlq =
+            herald__node_get(errors, "dead_letter_topic");
+        if (dlq) {
+            herald__diag_add(d, dlq,
+                             "errors.dead_letter_topic is not supported by "
+                             "this version of herald yet");
+        }
+        retry = herald__node_get(errors, "retry");
+        if (retry) {
+            static const char *const retry_keys[] = {"initial", "max",
+                                                     "timeout", NULL};
+            herald__node_check_keys(retry, retry_keys, d);
+        }
+    }
+    get_duration(retry, "initial", 1000, &c->retry_initial_ms, d);
+    get_duration(retry, "max", 300000, &c->retry_max_ms, d);
+    get_duration(retry, "timeout", 3600000, &c->retry_timeout_ms, d);
+
+    const struct herald__node *notify = herald__node_get(map, "notify");
+    const struct herald__node *sink = herald__node_get(map, "sink");
+    if (!env->tail) {
+        if (notify && sink) {
+            herald__diag_add(d, sink, "a connector has either 'notify' or "
+                                      "'sink', not both");
+        } else if (notify) {
+            c->notify = herald__notify_new(notify, herald__node_get(map,
+                                                                    "dedup"),
+                                           env->config_dir, d);
+            const struct herald__node *ch = herald__node_get(notify,
+                                                             "channel");
+            if (ch && ch->type == HERALD_NODE_SCALAR) {
+                c->inst = env->instance(env->ctx, ch->scalar, ch,
+                                        HERALD_PLUGIN_NOTIFY, d);
+                const struct herald__node *chmap =
+                    env->channels ? herald__node_get(env->channels, ch->scalar)
+                                  : NULL;
+                const struct herald__node *from =
+                    chmap ? herald__node_get(chmap, "from") : NULL;
+                if (c->notify && from) {
+                    herald__notify_default_from(c->notify, from, d);
+                }
+            }
+        } else if (sink) {
+            c->inst = env->instance(env->ctx, c->name, sink,
+                                    HERALD_PLUGIN_SINK, d);
+        } else {
+            herald__diag_add(d, map,
+                             "connector '%s' needs 'notify' or 'sink'",
+                             c->name);
+        }
+    }
+
+    c->linger_timer = herald__timer_new(env->loop, on_linger, c);
+    c->poll_timer = herald__timer_new(env->loop, on_pump_timer, c);
+    c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
+    c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
+    c->drain_timer = herald__timer_new(env->loop, on_stop_timer, c);
+    if (d->n > errs) {
+        herald__connector_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v,
+                    char *err, size_t errlen)
+{
+    char e[512];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property '%s': %s", k, e);
+        return -1;
+    }
+    return 0;
+}
+
+static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
+                       char *err, size_t errlen)
+{
+    for (size_t i = 0; m && i < m->n; i++) {
+        const struct herald__node *v = m->items[i];
+        if (v->type != HERALD_NODE_SCALAR) {
+            snprintf(err, errlen, "%s:%d:%d: kafka property '%s' must be a "
+                                  "scalar",
+                     v->file, v->line, v->col, m->keys[i]);
+            return -1;
+        }
+        if (set_prop(conf, m->keys[i], v->scalar, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int herald__connector_start(struct herald__connector *c, char *err,
+                            size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        apply_props(conf, c->env->kafka, err, errlen) ||
+        apply_props(conf, c->kafka, err, errlen) ||
+        set_prop(conf, "group.id", c->group_id, err, errlen) ||
+        set_prop(conf, "enable.auto.commit", "false", err, errlen) ||
+        set_prop(conf, "enable.auto.offset.store", "false", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, on_commit_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    size_t sz = sizeof e;
+    int64_t poll_ms = 300000;
+    if (rd_kafka_conf_get(conf, "max.poll.interval.ms", e, &sz) ==
+        RD_KAFKA_CONF_OK) {
+        poll_ms = strtoll(e, NULL, 10);
+    }
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!c->rk) {
+        snprintf(err, errlen, "kafka consumer: %s", e);
+        return -1;
+    }
+    const char *proto = rd_kafka_rebalance_protocol(c->rk);
+    (void)proto;
+    size_t psz = sizeof e;
+    const rd_kafka_conf_t *cf = rd_kafka_conf(c->rk);
+    if (rd_kafka_conf_get(cf, "partition.assignment.strategy", e, &psz) ==
+            RD_KAFKA_CONF_OK &&
+        strstr(e, "cooperative")) {
+        c->cooperative = 1;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    if (pipe2(c->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
+    c->watch = herald__watch_new(c->env->loop, c->pipefd[0],
+                                 on_queue_readable, c);
+    herald__watch_set(c->watch, HERALD__WATCH_READ);
+
+    rd_kafka_topic_partition_list_t *subs =
+        rd_kafka_topic_partition_list_new((int)c->n_topics);
+    for (size_t i = 0; i < c->n_topics; i++) {
+        rd_kafka_topic_partition_list_add(subs, c->topics[i],
+                                          RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (rerr) {
+        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(rerr));
+        return -1;
+    }
+    /* Poll well within max.poll.interval.ms even when the pipe is quiet:
+     * rebalance and error events arrive through polling. */
+    uint64_t every = poll_ms / 4 < 500 ? (uint64_t)(poll_ms / 4) : 500;
+    herald__timer_start(c->poll_timer, every, every);
+    herald__timer_start(c->commit_timer, (uint64_t)c->commit_interval_ms,
+                        (uint64_t)c->commit_interval_ms);
+    logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
+              c->group_id, c->n_topics);
+    return 0;
+}
+
+void herald__connector_destroy(struct herald__connector *c)
+{
+    if (!c) {
+        return;
+    }
+    if (c->rk) {
+        c->stopping = 1;
+        drop_waiting(c);
+        close_consumer(c);
+    }
+    drop_waiting(c);
+    herald__timer_destroy(c->linger_timer);
+    herald__timer_destroy(c->poll_timer);
+    herald__timer_destroy(c->more_timer);
+    herald__timer_destroy(c->commit_timer);
+    herald__timer_destroy(c->drain_timer);
+    /* Jobs on retry timers: their timers belong to them. */
+    for (struct part *p = c->parts; p; p = p->next) {
+        p->revoked = 1;
+    }
+    herald__decoder_destroy(c->decoder);
+    herald__notify_destroy(c->notify);
+    for (size_t i = 0; i < c->n_topics; i++) {
+        free(c->topics[i]);
+    }
+    free(c->topics);
+    free(c->group_id);
+    free(c->name);
+    if (c->parts) {
+        /* Parts with live jobs (retry timers, in flight) leak deliberately
+         * only if the plugin never answers; normally all are gone here. */
+        struct part *p = c->parts;
+        while (p) {
+            struct part *next = p->next;
+            herald__partoffsets_cleanup(&p->offs);
+            free(p->topic);
+            free(p);
+            p = next;
+        }
+    }
+    free(c);
+}
+
+const char *herald__connector_name(const struct herald__connector *c)
+{
+    return c->name;
+}
+
+void herald__connector_stats(const struct herald__connector *c,
+                             struct herald__connector_stats *out)
+{
+    *out = c->stats;
+}

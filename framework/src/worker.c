@@ -1,0 +1,447 @@
+/*
+ * worker.c - the process: config -> plugins, registry, channels,
+ * connectors; one loop; SIGINT/SIGTERM start a graceful stop, a second one
+ * stops at once.
+ */
+#include "worker.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "connector.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "loop.h"
+#include "registry.h"
+
+struct channel {
+    char *name;
+    struct herald_instance *inst;
+};
+
+struct herald__worker {
+    struct herald__worker_opts opts;
+    struct herald__node *root;
+    struct herald__node *overrides; /* demo's bootstrap override */
+    char *config_dir;
+    struct herald__loop *loop;
+    struct herald__http *http;
+    struct herald__loader *loader;
+    struct herald__registry *registry;
+    struct herald__connector_env env;
+    struct channel *channels;
+    size_t n_channels;
+    struct herald_instance **sinks;
+    size_t n_sinks;
+    struct herald__connector **connectors;
+    size_t n_connectors;
+    size_t running;
+    int failed;
+    int signals;
+};
+
+static const char *const top_keys[] = {"kafka",      "schema_registry",
+                                       "channels",   "connectors",
+                                       "plugin_path", "admin",
+                                       "log",        NULL};
+
+/* Build an instance of the plugin named in map's `plugin:` key, with the
+ * rest of the map as its options. */
+static struct herald_instance *make_instance(struct herald__worker *w,
+                                             const char *name,
+                                             const struct herald__node *map,
+                                             int kind, struct herald__diag *d)
+{
+    if (!map || map->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, map, "'%s' must be a map with a 'plugin' key",
+                         name);
+        return NULL;
+    }
+    const struct herald__node *pn = herald__node_get(map, "plugin");
+    if (!pn || pn->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, map, "'%s' needs 'plugin: NAME'", name);
+        return NULL;
+    }
+    char err[1024];
+    const struct herald__plugin_handle *h =
+        herald__loader_load(w->loader, pn->scalar, err, sizeof err);
+    if (!h) {
+        herald__diag_add(d, pn, "%s", err);
+        return NULL;
+    }
+    if ((int)h->def.kind != kind) {
+        herald__diag_add(d, pn,
+                         "plugin '%s' is a %s plugin; '%s' needs a %s plugin",
+                         h->def.name, herald__plugin_kind_name(h->def.kind),
+                         name,
+                         herald__plugin_kind_name((enum herald_plugin_kind)kind));
+        return NULL;
+    }
+    static const char *const skip[] = {"plugin", NULL};
+    struct herald_options *opts =
+        herald__options_new(map, h->def.options, skip, d);
+    if (!opts) {
+        return NULL;
+    }
+    struct herald_instance *inst =
+        herald__instance_new(name, &h->def, h->path, opts, w->http);
+    if (!inst) {
+        return NULL;
+    }
+    if (herald__instance_open(inst, err, sizeof err) != 0) {
+        herald__diag_add(d, map, "%s", err);
+        herald__instance_destroy(inst);
+        return NULL;
+    }
+    return inst;
+}
+
+static struct herald_instance *env_instance(void *ctx, const char *name,
+                                            const struct herald__node *at,
+                                            int kind, struct herald__diag *d)
+{
+    struct herald__worker *w = ctx;
+    if (kind == HERALD_PLUGIN_SINK) {
+        struct herald_instance *inst = make_instance(w, name, at, kind, d);
+        if (inst) {
+            w->sinks = realloc(w->sinks, (w->n_sinks + 1) * sizeof *w->sinks);
+            w->sinks[w->n_sinks++] = inst;
+        }
+        return inst;
+    }
+    /* notify: `name` is a channel; one instance per channel, shared. */
+    for (size_t i = 0; i < w->n_channels; i++) {
+        if (strcmp(w->channels[i].name, name) == 0) {
+            return w->channels[i].inst;
+        }
+    }
+    const struct herald__node *chs = herald__node_get(w->root, "channels");
+    const struct herald__node *ch = chs ? herald__node_get(chs, name) : NULL;
+    if (!ch) {
+        herald__diag_add(d, at, "unknown channel '%s' (define it under "
+                                "'channels:')",
+                         name);
+        return NULL;
+    }
+    struct herald_instance *inst = make_instance(w, name, ch, kind, d);
+    if (!inst) {
+        return NULL;
+    }
+    w->channels =
+        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
+    w->channels[w->n_channels].name = strdup(name);
+    w->channels[w->n_channels].inst = inst;
+    w->n_channels++;
+    return inst;
+}
+
+static void on_stopped(void *ctx, struct herald__connector *c, int failed)
+{
+    struct herald__worker *w = ctx;
+    herald__log(HERALD_LOG_INFO, NULL, "connector %s stopped%s",
+                herald__connector_name(c), failed ? " on error" : "");
+    if (failed) {
+        w->failed = 1;
+    }
+    if (w->running > 0) {
+        w->running--;
+    }
+    if (w->running == 0) {
+        herald__loop_stop(w->loop);
+    }
+}
+
+static void on_signal(void *ctx, int signum)
+{
+    struct herald__worker *w = ctx;
+    w->signals++;
+    herald__log(HERALD_LOG_INFO, NULL, "signal %d: %s", signum,
+                w->signals == 1 ? "stopping gracefully"
+                                : "stopping at once");
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        herald__connector_stop(w->connectors[i]);
+    }
+}
+
+static int setup_registry(struct herald__worker *w, struct herald__diag *d)
+{
+    const struct herald__node *sr =
+        herald__node_get(w->root, "schema_registry");
+    if (!sr) {
+        return 0;
+    }
+    static const char *const keys[] = {
+        "url",       "basic_auth", "bearer_token",     "ca_file",
+        "cert_file", "key_file",   "insecure_skip_verify", "connect_timeout",
+        "timeout",   "schemas_dir", NULL};
+    if (sr->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, sr, "'schema_registry' must be a map");
+        return -1;
+    }
+    herald__node_check_keys(sr, keys, d);
+    struct herald__registry_config cfg = {0};
+    cfg.url = herald__node_str(sr, "url", NULL);
+    cfg.basic_auth = herald__node_str(sr, "basic_auth", NULL);
+    cfg.bearer = herald__node_str(sr, "bearer_token", NULL);
+    cfg.ca_file = herald__node_str(sr, "ca_file", NULL);
+    cfg.cert_file = herald__node_str(sr, "cert_file", NULL);
+    cfg.key_file = herald__node_str(sr, "key_file", NULL);
+    const char *insecure = herald__node_str(sr, "insecure_skip_verify",
+                                            "false");
+    cfg.insecure = strcmp(insecure, "true") == 0;
+    int64_t ms;
+    const char *v = herald__node_str(sr, "connect_timeout", NULL);
+    if (v && herald__parse_duration_ms(v, &ms) == 0) {
+        cfg.connect_timeout_ms = (long)ms;
+    }
+    v = herald__node_str(sr, "timeout", NULL);
+    if (v && herald__parse_duration_ms(v, &ms) == 0) {
+        cfg.request_timeout_ms = (long)ms;
+    }
+    const char *dir = herald__node_str(sr, "schemas_dir", NULL);
+    char *abs = NULL;
+    if (dir && dir[0] != '/') {
+        size_t len = strlen(w->config_dir) + strlen(dir) + 2;
+        abs = malloc(len);
+        snprintf(abs, len, "%s/%s", w->config_dir, dir);
+        dir = abs;
+    }
+    cfg.schemas_dir = dir;
+    if (!cfg.url && !cfg.schemas_dir) {
+        herald__diag_add(d, sr, "schema_registry needs 'url' or "
+                                "'schemas_dir'");
+        free(abs);
+        return -1;
+    }
+    char err[512];
+    w->registry = herald__registry_new(&cfg, w->loop, w->http, err,
+                                       sizeof err);
+    free(abs);
+    if (!w->registry) {
+        herald__diag_add(d, sr, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void setup_log(struct herald__worker *w, struct herald__diag *d)
+{
+    const struct herald__node *log = herald__node_get(w->root, "log");
+    if (log) {
+        static const char *const keys[] = {"level", "format", NULL};
+        herald__node_check_keys(log, keys, d);
+        const char *lv = herald__node_str(log, "level", "info");
+        enum herald_log_level level;
+        if (herald__log_parse_level(lv, &level) != 0) {
+            herald__diag_add(d, herald__node_get(log, "level"),
+                             "invalid log level '%s' (expected one of: "
+                             "error, warn, info, debug)",
+                             lv);
+        } else {
+            herald__log_set_level(level);
+        }
+        const char *fmt = herald__node_str(log, "format", "logfmt");
+        if (strcmp(fmt, "json") == 0) {
+            herald__log_set_format(HERALD__LOG_JSON);
+        } else if (strcmp(fmt, "logfmt") != 0) {
+            herald__diag_add(d, herald__node_get(log, "format"),
+                             "invalid log format '%s' (expected one of: "
+                             "logfmt, json)",
+                             fmt);
+        }
+    }
+    enum herald_log_level level;
+    if (w->opts.log_level &&
+        herald__log_parse_level(w->opts.log_level, &level) == 0) {
+        herald__log_set_level(level);
+    }
+}
+
+struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
+                                          FILE *errs)
+{
+    struct herald__worker *w = calloc(1, sizeof *w);
+    struct herald__diag d;
+    herald__diag_init(&d);
+    if (!w) {
+        return NULL;
+    }
+    w->opts = *o;
+    char *tmp = strdup(o->config_path);
+    w->config_dir = strdup(dirname(tmp));
+    free(tmp);
+    w->loop = herald__loop_new();
+    w->http = herald__http_new(w->loop);
+    w->loader = herald__loader_new(herald__host_api());
+    herald__api_start(w->loop);
+
+    w->root = herald__config_load_file(o->config_path, &d);
+    if (!w->root) {
+        goto fail;
+    }
+    if (w->root->type != HERALD_NODE_MAP) {
+        herald__diag_add(&d, w->root, "the config must be a map");
+        goto fail;
+    }
+    herald__node_check_keys(w->root, top_keys, &d);
+    setup_log(w, &d);
+
+    const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
+    if (pp && pp->type == HERALD_NODE_SCALAR) {
+        herald__loader_add_path(w->loader, pp->scalar);
+    } else if (pp && pp->type == HERALD_NODE_SEQ) {
+        for (size_t i = 0; i < pp->n; i++) {
+            if (pp->items[i]->type == HERALD_NODE_SCALAR) {
+                herald__loader_add_path(w->loader, pp->items[i]->scalar);
+            }
+        }
+    }
+    setup_registry(w, &d);
+
+    const struct herald__node *kafka = herald__node_get(w->root, "kafka");
+    if (kafka && kafka->type != HERALD_NODE_MAP) {
+        herald__diag_add(&d, kafka, "'kafka' must be a map of librdkafka "
+                                    "properties");
+        kafka = NULL;
+    }
+    if (o->bootstrap_override) {
+        char text[512];
+        snprintf(text, sizeof text, "bootstrap.servers: \"%s\"\n",
+                 o->bootstrap_override);
+        w->overrides =
+            herald__config_load_string("<demo>", text, strlen(text), &d);
+        /* Merge: the demo's mock cluster wins over the file. */
+        kafka = w->overrides;
+    }
+    const struct herald__node *chs = herald__node_get(w->root, "channels");
+    if (chs && chs->type != HERALD_NODE_MAP) {
+        herald__diag_add(&d, chs, "'channels' must be a map of channel "
+                                  "names to channel settings");
+    }
+
+    w->env = (struct herald__connector_env){
+        .loop = w->loop,
+        .http = w->http,
+        .registry = w->registry,
+        .kafka = kafka,
+        .channels = chs,
+        .config_dir = w->config_dir,
+        .instance = env_instance,
+        .ctx = w,
+        .on_stopped = on_stopped,
+        .tail = o->mode == HERALD__MODE_TAIL,
+        .stop_after = o->stop_after,
+    };
+
+    const struct herald__node *cons = herald__node_get(w->root, "connectors");
+    if (!cons || cons->type != HERALD_NODE_SEQ || cons->n == 0) {
+        herald__diag_add(&d, cons ? cons : w->root,
+                         "'connectors' must be a non-empty list");
+    } else {
+        w->connectors = calloc(cons->n, sizeof *w->connectors);
+        for (size_t i = 0; i < cons->n; i++) {
+            const struct herald__node *cn = cons->items[i];
+            if (o->only_connector &&
+                strcmp(herald__node_str(cn, "name", ""),
+                       o->only_connector) != 0) {
+                continue;
+            }
+            struct herald__connector *c =
+                herald__connector_new(&w->env, cn, &d);
+            if (c) {
+                w->connectors[w->n_connectors++] = c;
+            }
+        }
+        if (o->only_connector && w->n_connectors == 0 && d.n == 0) {
+            herald__diag_add(&d, cons, "no connector named '%s'",
+                             o->only_connector);
+        }
+    }
+    /* Every channel is validated, also those no connector uses yet. */
+    for (size_t i = 0; chs && chs->type == HERALD_NODE_MAP && i < chs->n;
+         i++) {
+        if (o->mode != HERALD__MODE_TAIL) {
+            env_instance(w, chs->keys[i], chs->key_nodes[i],
+                         HERALD_PLUGIN_NOTIFY, &d);
+        }
+    }
+    if (d.n > 0) {
+        goto fail;
+    }
+    herald__diag_cleanup(&d);
+    return w;
+
+fail:
+    for (size_t i = 0; i < d.n; i++) {
+        fprintf(errs, "%s\n", d.msgs[i]);
+    }
+    herald__diag_cleanup(&d);
+    herald__worker_destroy(w);
+    return NULL;
+}
+
+static void write_file(void *ctx, const char *s, size_t len)
+{
+    fwrite(s, 1, len, ctx);
+}
+
+void herald__worker_print_config(const struct herald__worker *w, FILE *out)
+{
+    herald__config_print_redacted(w->root, write_file, out);
+}
+
+int herald__worker_run(struct herald__worker *w)
+{
+    herald__loop_on_signals(w->loop, on_signal, w);
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        char err[1024];
+        if (herald__connector_start(w->connectors[i], err, sizeof err) != 0) {
+            herald__log(HERALD_LOG_ERROR, NULL, "connector %s: %s",
+                        herald__connector_name(w->connectors[i]), err);
+            w->failed = 1;
+            for (size_t k = 0; k < i; k++) {
+                herald__connector_stop(w->connectors[k]);
+            }
+            break;
+        }
+        w->running++;
+    }
+    if (w->running > 0) {
+        herald__loop_run(w->loop);
+    }
+    return w->failed ? 3 : 0;
+}
+
+void herald__worker_destroy(struct herald__worker *w)
+{
+    if (!w) {
+        return;
+    }
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        herald__connector_destroy(w->connectors[i]);
+    }
+    free(w->connectors);
+    herald__api_drain();
+    for (size_t i = 0; i < w->n_channels; i++) {
+        herald__instance_destroy(w->channels[i].inst);
+        free(w->channels[i].name);
+    }
+    free(w->channels);
+    for (size_t i = 0; i < w->n_sinks; i++) {
+        herald__instance_destroy(w->sinks[i]);
+    }
+    free(w->sinks);
+    herald__registry_destroy(w->registry);
+    herald__http_destroy(w->http);
+    herald__api_stop();
+    herald__loader_destroy(w->loader);
+    herald__loop_destroy(w->loop);
+    herald__config_destroy(w->root);
+    herald__config_destroy(w->overrides);
+    free(w->config_dir);
+    free(w);
+}

@@ -1,0 +1,40 @@
+/*
+ * worker.h - the whole process (worker.c): loads the config, the plugins,
+ * the schema registry client, the channels and the connectors, and runs
+ * them on one loop until they stop.
+ */
+#ifndef HERALD_WORKER_H
+#define HERALD_WORKER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct herald__worker;
+
+enum herald__worker_mode {
+    HERALD__MODE_RUN = 0,   /* consume and deliver */
+    HERALD__MODE_CHECK = 1, /* validate only: no Kafka connection */
+    HERALD__MODE_TAIL = 2,  /* print one connector's records as JSON */
+};
+
+struct herald__worker_opts {
+    const char *config_path;
+    enum herald__worker_mode mode;
+    const char *only_connector; /* tail: the connector to print */
+    const char *bootstrap_override; /* demo: the mock cluster */
+    int64_t stop_after;             /* stop once this many are final */
+    const char *log_level;          /* --log-level, wins over config */
+};
+
+/* Load and validate everything. On errors, prints every one of them to
+ * `errs` (one per line, with file:line:col) and returns NULL. */
+struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
+                                          FILE *errs);
+/* Print the effective config with secrets redacted. */
+void herald__worker_print_config(const struct herald__worker *w, FILE *out);
+/* Start every connector and run until all have stopped (signals start a
+ * graceful stop). Returns the exit code: 0, or 3 if a connector failed. */
+int herald__worker_run(struct herald__worker *w);
+void herald__worker_destroy(struct herald__worker *w);
+
+#endif
