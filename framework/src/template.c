@@ -197,8 +197,8 @@ static int is_name_char(int ch)
 }
 
 static const char *const record_attrs[] = {
-    "key", "topic", "partition", "offset", "timestamp", "window", "headers",
-    NULL,
+    "key",    "value",  "topic",   "partition", "offset",
+    "timestamp", "window", "headers", NULL,
 };
 
 /* Validate a path; on error *bad is the byte offset of the offending
@@ -231,9 +231,9 @@ static int path_check(const char *p, size_t len, size_t *bad, char *err,
         if (known < 0) {
             *bad = 0;
             snprintf(err, errlen,
-                     "unknown record attribute '%.*s' (known: @key, @topic, "
-                     "@partition, @offset, @timestamp, @window.start, "
-                     "@window.end, @headers.NAME)",
+                     "unknown record attribute '%.*s' (known: @key, "
+                     "@value, @topic, @partition, @offset, @timestamp, "
+                     "@window.start, @window.end, @headers.NAME)",
                      (int)i, p);
             return -1;
         }
@@ -265,7 +265,7 @@ static int path_check(const char *p, size_t len, size_t *bad, char *err,
             }
             return 0;
         }
-        if (strcmp(attr, "key") != 0) {
+        if (strcmp(attr, "key") != 0 && strcmp(attr, "value") != 0) {
             if (i < len) {
                 *bad = i;
                 snprintf(err, errlen, "nothing may follow @%s", attr);

@@ -316,9 +316,9 @@ static void test_compile_errors(void **state)
                   NULL);
     check_compile("{{@foo}}", 1, 1,
                   "notify.yaml:1:3: malformed path '@foo': unknown record "
-                  "attribute '@foo' (known: @key, @topic, @partition, "
-                  "@offset, @timestamp, @window.start, @window.end, "
-                  "@headers.NAME)",
+                  "attribute '@foo' (known: @key, @value, @topic, "
+                  "@partition, @offset, @timestamp, @window.start, "
+                  "@window.end, @headers.NAME)",
                   NULL);
     check_compile("{{@window.begin}}", 1, 1,
                   "notify.yaml:1:10: malformed path '@window.begin': @window "
@@ -354,11 +354,11 @@ static void test_valid_compiles(void **state)
     t = herald__template_compile(
         "{{@key}} {{@key.id}} {{@window.start | datetime}} {{@window.end}} "
         "{{@headers.x-trace.id}} {{@topic}}-{{@partition}}-{{@offset}} "
-        "{{@timestamp}} {{a_b-c[0][12].d}}",
+        "{{@timestamp}} {{a_b-c[0][12].d}} {{@value}}",
         "f", 1, 1, 0, &d);
     assert_int_equal(d.n, 0);
     assert_non_null(t);
-    assert_int_equal(herald__template_n_exprs(t), 10);
+    assert_int_equal(herald__template_n_exprs(t), 11);
     herald__template_destroy(t);
     herald__diag_cleanup(&d);
 }
