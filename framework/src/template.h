@@ -10,8 +10,8 @@
  *   A path is what herald__record_lookup() takes: `a.b[2].c`, `@key`,
  *   `@key.x`, `@value` (the whole value), `@topic`, `@partition`,
  *   `@offset`, `@timestamp`, `@window.start`, `@window.end`,
- *   `@headers.NAME` (the rest of the path is the name, dots included). Segment names are
- *   made of [A-Za-z0-9_-]; `[N]` indexes an array.
+ *   `@headers.NAME` (the rest of the path is the name, dots included).
+ *   Segment names are made of [A-Za-z0-9_-]; `[N]` indexes an array.
  *   Filter arguments are double-quoted strings (escapes \" \\ \n \t),
  *   numbers (-12, 3.5) or bare words (letters, digits, _ . / + - :).
  *
