@@ -1,0 +1,745 @@
+/* loader.c - plugin search, dlopen, ABI and definition checks, init. */
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef HERALD_BUILD_PLUGIN_DIR
+#define HERALD_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef HERALD_INSTALL_PLUGIN_DIR
+#define HERALD_INSTALL_PLUGIN_DIR ""
+#endif
+
+/* What the loader keeps per plugin; the public handle comes first so a
+ * handle pointer is a pointer to this. */
+struct loaded {
+    struct herald__plugin_handle h;
+    void *dl;
+    dev_t dev;
+    ino_t ino;
+    int inited;
+};
+
+struct herald__loader {
+    const struct herald_host_api *api;
+    char **user; /* from add_path, owned */
+    size_t n_user;
+    char **env; /* from HERALD_PLUGIN_PATH, owned */
+    size_t n_env;
+    const char **view; /* the search path: borrowed from the lists above */
+    size_t n_view;
+    struct loaded **plugins;
+    size_t n_plugins;
+    size_t cap_plugins;
+};
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int push_str(char ***list, size_t *n, const char *s, size_t len)
+{
+    char **grown;
+    char *copy;
+
+    copy = strndup(s, len);
+    if (!copy) {
+        return -1;
+    }
+    grown = realloc(*list, (*n + 1) * sizeof(*grown));
+    if (!grown) {
+        free(copy);
+        return -1;
+    }
+    grown[(*n)++] = copy;
+    *list = grown;
+    return 0;
+}
+
+static void free_strs(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+}
+
+static int view_add(const char **view, size_t *n, const char *dir)
+{
+    if (!dir || !*dir) {
+        return 0;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(view[i], dir) == 0) {
+            return 0;
+        }
+    }
+    view[(*n)++] = dir;
+    return 0;
+}
+
+/* Rebuild the ordered, duplicate-free search path. */
+static int rebuild_view(struct herald__loader *l)
+{
+    const char **view;
+    size_t n = 0;
+
+    view = malloc((l->n_user + l->n_env + 2) * sizeof(*view));
+    if (!view) {
+        return -1;
+    }
+    for (size_t i = 0; i < l->n_user; i++) {
+        view_add(view, &n, l->user[i]);
+    }
+    for (size_t i = 0; i < l->n_env; i++) {
+        view_add(view, &n, l->env[i]);
+    }
+    view_add(view, &n, HERALD_BUILD_PLUGIN_DIR);
+    view_add(view, &n, HERALD_INSTALL_PLUGIN_DIR);
+    free(l->view);
+    l->view = view;
+    l->n_view = n;
+    return 0;
+}
+
+struct herald__loader *herald__loader_new(const struct herald_host_api *api)
+{
+    struct herald__loader *l;
+    const char *env;
+
+    l = calloc(1, sizeof(*l));
+    if (!l) {
+        return NULL;
+    }
+    l->api = api;
+    env = getenv("HERALD_PLUGIN_PATH");
+    while (env && *env) {
+        const char *colon = strchr(env, ':');
+        size_t len = colon ? (size_t)(colon - env) : strlen(env);
+
+        if (len > 0 && push_str(&l->env, &l->n_env, env, len) != 0) {
+            goto fail;
+        }
+        env = colon ? colon + 1 : NULL;
+    }
+    if (rebuild_view(l) != 0) {
+        goto fail;
+    }
+    return l;
+
+fail:
+    herald__loader_destroy(l);
+    return NULL;
+}
+
+int herald__loader_add_path(struct herald__loader *l, const char *dir)
+{
+    if (!dir || !*dir) {
+        return 0;
+    }
+    if (push_str(&l->user, &l->n_user, dir, strlen(dir)) != 0) {
+        return -1;
+    }
+    if (rebuild_view(l) != 0) {
+        free(l->user[--l->n_user]);
+        return -1;
+    }
+    return 0;
+}
+
+size_t herald__loader_path_count(const struct herald__loader *l)
+{
+    return l->n_view;
+}
+
+const char *herald__loader_path_at(const struct herald__loader *l, size_t i)
+{
+    return i < l->n_view ? l->view[i] : NULL;
+}
+
+size_t herald__loader_count(const struct herald__loader *l)
+{
+    return l->n_plugins;
+}
+
+const struct herald__plugin_handle *herald__loader_get(
+    const struct herald__loader *l, size_t i)
+{
+    return i < l->n_plugins ? &l->plugins[i]->h : NULL;
+}
+
+static struct loaded *find_by_name(const struct herald__loader *l,
+                                   const char *name)
+{
+    for (size_t i = 0; i < l->n_plugins; i++) {
+        if (strcmp(l->plugins[i]->h.def.name, name) == 0) {
+            return l->plugins[i];
+        }
+    }
+    return NULL;
+}
+
+static struct loaded *find_by_file(const struct herald__loader *l,
+                                   const struct stat *st)
+{
+    for (size_t i = 0; i < l->n_plugins; i++) {
+        if (l->plugins[i]->dev == st->st_dev &&
+            l->plugins[i]->ino == st->st_ino) {
+            return l->plugins[i];
+        }
+    }
+    return NULL;
+}
+
+/* Names appear in YAML, logs and metrics: keep them plain. */
+static int valid_name(const char *s)
+{
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The options table is read by config validation and describe; refuse
+ * tables they could not make sense of. 0, or -1 with the reason. */
+static int check_options(const struct herald_option *opts, char *why,
+                         size_t whylen)
+{
+    if (!opts) {
+        return 0;
+    }
+    for (size_t i = 0; opts[i].name; i++) {
+        const struct herald_option *o = &opts[i];
+
+        if (!*o->name) {
+            fail(why, whylen, "option %zu has an empty name", i + 1);
+            return -1;
+        }
+        if (o->type < HERALD_OPT_STRING || o->type > HERALD_OPT_LIST) {
+            fail(why, whylen, "option '%s' has unknown type %d", o->name,
+                 (int)o->type);
+            return -1;
+        }
+        if (o->type == HERALD_OPT_ENUM &&
+            (!o->enum_values || !o->enum_values[0])) {
+            fail(why, whylen, "option '%s' is an enum with no values",
+                 o->name);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(opts[j].name, o->name) == 0) {
+                fail(why, whylen, "option '%s' is declared twice", o->name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Check the definition copied from the .so. 0, or -1 with the reason. */
+static int check_def(const struct herald_plugin *d, char *why, size_t whylen)
+{
+    if (!d->name || !*d->name) {
+        fail(why, whylen, "declares no plugin name");
+        return -1;
+    }
+    if (!valid_name(d->name)) {
+        fail(why, whylen,
+             "plugin name '%s' is not valid (letters, digits, '_', '-' "
+             "and '.' only)",
+             d->name);
+        return -1;
+    }
+    if (d->kind != HERALD_PLUGIN_SINK && d->kind != HERALD_PLUGIN_NOTIFY) {
+        fail(why, whylen, "unknown kind %d (1 is sink, 2 is notify)",
+             (int)d->kind);
+        return -1;
+    }
+    if (!d->open) {
+        fail(why, whylen, "missing required callback 'open'");
+        return -1;
+    }
+    if (!d->deliver) {
+        fail(why, whylen, "missing required callback 'deliver'");
+        return -1;
+    }
+    if (!d->close) {
+        fail(why, whylen, "missing required callback 'close'");
+        return -1;
+    }
+    return check_options(d->options, why, whylen);
+}
+
+/* dlerror() usually starts with "<path>: "; the caller prints the path. */
+static const char *strip_path(const char *msg, const char *path)
+{
+    size_t len = strlen(path);
+
+    if (strncmp(msg, path, len) == 0 && msg[len] == ':' &&
+        msg[len + 1] == ' ') {
+        return msg + len + 2;
+    }
+    return msg;
+}
+
+/* Make a plugin's init message one line. */
+static void one_line(char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n' || *s == '\r' || *s == '\t') {
+            *s = ' ';
+        }
+    }
+}
+
+static int push_plugin(struct herald__loader *l, struct loaded *p)
+{
+    if (l->n_plugins == l->cap_plugins) {
+        size_t cap = l->cap_plugins ? l->cap_plugins * 2 : 8;
+        struct loaded **grown = realloc(l->plugins, cap * sizeof(*grown));
+
+        if (!grown) {
+            return -1;
+        }
+        l->plugins = grown;
+        l->cap_plugins = cap;
+    }
+    l->plugins[l->n_plugins++] = p;
+    return 0;
+}
+
+/* Open, check and init the file at path (st: its stat). expect: the name
+ * the plugin must declare, or NULL. Returns the new plugin or NULL with
+ * the one-line reason in err. */
+static struct loaded *load_file(struct herald__loader *l, const char *path,
+                                const struct stat *st, const char *expect,
+                                char *err, size_t errlen)
+{
+    struct loaded *p = NULL;
+    const struct herald_plugin *raw;
+    const char *dlmsg;
+    char why[512];
+    void *dl;
+    size_t n;
+
+    dlerror();
+    dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
+        dlmsg = dlerror();
+        fail(err, errlen, "plugin %s: %s", path,
+             dlmsg ? strip_path(dlmsg, path) : "cannot be loaded");
+        return NULL;
+    }
+    raw = dlsym(dl, HERALD_PLUGIN_SYMBOL);
+    if (!raw) {
+        fail(err, errlen, "plugin %s: no symbol '%s' (not a herald plugin?)",
+             path, HERALD_PLUGIN_SYMBOL);
+        goto out;
+    }
+    /* The three version fields are all we may read before they pass. */
+    if (raw->abi_major != HERALD_ABI_MAJOR) {
+        fail(err, errlen,
+             "plugin %s: ABI major %u is not supported (this herald speaks "
+             "%d)",
+             path, (unsigned)raw->abi_major, HERALD_ABI_MAJOR);
+        goto out;
+    }
+    if (raw->abi_minor > HERALD_ABI_MINOR) {
+        fail(err, errlen,
+             "plugin %s: built for ABI %u.%u, newer than this herald "
+             "(%d.%d)",
+             path, (unsigned)raw->abi_major, (unsigned)raw->abi_minor,
+             HERALD_ABI_MAJOR, HERALD_ABI_MINOR);
+        goto out;
+    }
+    if (raw->struct_size < HERALD__PLUGIN_MIN_SIZE) {
+        fail(err, errlen,
+             "plugin %s: struct_size %u is smaller than the v%d.0 minimum "
+             "%zu",
+             path, (unsigned)raw->struct_size, HERALD_ABI_MAJOR,
+             (size_t)HERALD__PLUGIN_MIN_SIZE);
+        goto out;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        fail(err, errlen, "plugin %s: out of memory", path);
+        goto out;
+    }
+    n = raw->struct_size < sizeof(p->h.def) ? raw->struct_size
+                                            : sizeof(p->h.def);
+    memcpy(&p->h.def, raw, n);
+    if (check_def(&p->h.def, why, sizeof(why)) != 0) {
+        fail(err, errlen, "plugin %s: %s", path, why);
+        goto out;
+    }
+    if (!p->h.def.version) {
+        p->h.def.version = "";
+    }
+    if (!p->h.def.description) {
+        p->h.def.description = "";
+    }
+    if (expect && strcmp(expect, p->h.def.name) != 0) {
+        fail(err, errlen,
+             "plugin %s: declares name '%s', expected '%s' from its file "
+             "name",
+             path, p->h.def.name, expect);
+        goto out;
+    }
+    {
+        struct loaded *other = find_by_name(l, p->h.def.name);
+
+        if (other) {
+            fail(err, errlen,
+                 "plugin %s: duplicate plugin name '%s' (already loaded "
+                 "from %s)",
+                 path, p->h.def.name, other->h.path);
+            goto out;
+        }
+    }
+    p->h.path = strdup(path);
+    if (!p->h.path || push_plugin(l, p) != 0) {
+        fail(err, errlen, "plugin %s: out of memory", path);
+        goto out;
+    }
+    p->dl = dl;
+    p->dev = st->st_dev;
+    p->ino = st->st_ino;
+    if (p->h.def.init) {
+        why[0] = '\0';
+        if (p->h.def.init(l->api, why, sizeof(why)) != 0) {
+            why[sizeof(why) - 1] = '\0';
+            one_line(why);
+            fail(err, errlen, "plugin %s: init failed: %s", path,
+                 why[0] ? why : "(no message)");
+            l->n_plugins--;
+            goto out;
+        }
+    }
+    p->inited = 1;
+    return p;
+
+out:
+    if (p) {
+        free(p->h.path);
+        free(p);
+    }
+    dlclose(dl);
+    return NULL;
+}
+
+static size_t min3(size_t a, size_t b, size_t c)
+{
+    size_t m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+/* Edit distance, for "did you mean"; names are short. SIZE_MAX if too
+ * long to bother. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t row[64];
+
+    if (la >= 63 || lb >= 63) {
+        return SIZE_MAX;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+
+            row[j] = min3(row[j] + 1, row[j - 1] + 1,
+                          diag + (a[i - 1] != b[j - 1]));
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static int is_so_name(const struct dirent *e)
+{
+    size_t len = strlen(e->d_name);
+
+    return e->d_name[0] != '.' && len > 3 &&
+           strcmp(e->d_name + len - 3, ".so") == 0;
+}
+
+/* The closest plugin file name on the search path within 2 edits, written
+ * into best (empty if none). */
+static void suggest(const struct herald__loader *l, const char *name,
+                    char *best, size_t bestlen)
+{
+    size_t best_d = 3;
+
+    best[0] = '\0';
+    for (size_t i = 0; i < l->n_view; i++) {
+        struct dirent **ents = NULL;
+        int n = scandir(l->view[i], &ents, is_so_name, alphasort);
+
+        for (int k = 0; k < n; k++) {
+            char *base = ents[k]->d_name;
+            size_t d;
+
+            base[strlen(base) - 3] = '\0';
+            d = distance(name, base);
+            if (d < best_d && d < strlen(name)) {
+                best_d = d;
+                snprintf(best, bestlen, "%s", base);
+            }
+            free(ents[k]);
+        }
+        free(ents);
+    }
+}
+
+static void not_found(const struct herald__loader *l, const char *name,
+                      char *err, size_t errlen)
+{
+    char hint[128];
+    size_t o;
+
+    if (!err || errlen == 0) {
+        return;
+    }
+    o = (size_t)snprintf(err, errlen, "plugin '%s' not found (searched: ",
+                         name);
+    for (size_t i = 0; i < l->n_view && o < errlen; i++) {
+        o += (size_t)snprintf(err + o, errlen - o, "%s%s", i ? ", " : "",
+                              l->view[i]);
+    }
+    if (o < errlen) {
+        o += (size_t)snprintf(err + o, errlen - o, ")");
+    }
+    suggest(l, name, hint, sizeof(hint));
+    if (hint[0] && o < errlen) {
+        snprintf(err + o, errlen - o, "; did you mean '%s'?", hint);
+    }
+}
+
+const struct herald__plugin_handle *herald__loader_load(
+    struct herald__loader *l, const char *name, char *err, size_t errlen)
+{
+    const struct herald__plugin_handle *h = NULL;
+    struct loaded *p;
+    struct stat st;
+    char *path = NULL;
+    int by_name;
+
+    if (!name || !*name) {
+        fail(err, errlen, "plugin name is empty");
+        return NULL;
+    }
+    by_name = strchr(name, '/') == NULL;
+    if (by_name) {
+        p = find_by_name(l, name);
+        if (p) {
+            return &p->h;
+        }
+        for (size_t i = 0; i < l->n_view && !path; i++) {
+            if (asprintf(&path, "%s/%s.so", l->view[i], name) < 0) {
+                path = NULL;
+                fail(err, errlen, "plugin '%s': out of memory", name);
+                return NULL;
+            }
+            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+                free(path);
+                path = NULL;
+            }
+        }
+        if (!path) {
+            not_found(l, name, err, errlen);
+            return NULL;
+        }
+    } else {
+        path = strdup(name);
+        if (!path) {
+            fail(err, errlen, "plugin %s: out of memory", name);
+            return NULL;
+        }
+        if (stat(path, &st) != 0) {
+            fail(err, errlen, "plugin %s: %s", path, strerror(errno));
+            goto out;
+        }
+    }
+    p = find_by_file(l, &st);
+    if (!p) {
+        p = load_file(l, path, &st, by_name ? name : NULL, err, errlen);
+    }
+    if (p) {
+        h = &p->h;
+    }
+
+out:
+    free(path);
+    return h;
+}
+
+size_t herald__loader_load_all(struct herald__loader *l,
+                               herald__loader_error_fn on_error, void *ctx)
+{
+    char **seen = NULL;
+    size_t n_seen = 0;
+    size_t refused = 0;
+    char err[1024];
+
+    for (size_t i = 0; i < l->n_view; i++) {
+        struct dirent **ents = NULL;
+        int n = scandir(l->view[i], &ents, is_so_name, alphasort);
+
+        for (int k = 0; k < n; k++) {
+            char *file = ents[k]->d_name;
+            size_t baselen = strlen(file) - 3;
+            char *path = NULL;
+            struct stat st;
+            int shadowed = 0;
+
+            for (size_t s = 0; s < n_seen && !shadowed; s++) {
+                shadowed = strlen(seen[s]) == baselen &&
+                           strncmp(seen[s], file, baselen) == 0;
+            }
+            if (shadowed || push_str(&seen, &n_seen, file, baselen) != 0 ||
+                asprintf(&path, "%s/%s", l->view[i], file) < 0) {
+                free(ents[k]);
+                continue;
+            }
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                !find_by_file(l, &st) &&
+                !load_file(l, path, &st, seen[n_seen - 1], err,
+                           sizeof(err))) {
+                refused++;
+                if (on_error) {
+                    on_error(ctx, err);
+                }
+            }
+            free(path);
+            free(ents[k]);
+        }
+        free(ents);
+    }
+    free_strs(seen, n_seen);
+    return refused;
+}
+
+void herald__loader_destroy(struct herald__loader *l)
+{
+    if (!l) {
+        return;
+    }
+    /* Unload in reverse order of loading. */
+    for (size_t i = l->n_plugins; i-- > 0;) {
+        struct loaded *p = l->plugins[i];
+
+        if (p->inited && p->h.def.destroy) {
+            p->h.def.destroy();
+        }
+        dlclose(p->dl);
+        free(p->h.path);
+        free(p);
+    }
+    free(l->plugins);
+    free_strs(l->user, l->n_user);
+    free_strs(l->env, l->n_env);
+    free(l->view);
+    free(l);
+}
+
+const char *herald__plugin_kind_name(enum herald_plugin_kind kind)
+{
+    switch (kind) {
+    case HERALD_PLUGIN_SINK:
+        return "sink";
+    case HERALD_PLUGIN_NOTIFY:
+        return "notify";
+    }
+    return "?";
+}
+
+const char *herald__opt_type_name(enum herald_opt_type type)
+{
+    switch (type) {
+    case HERALD_OPT_STRING:
+        return "string";
+    case HERALD_OPT_INT:
+        return "int";
+    case HERALD_OPT_BOOL:
+        return "bool";
+    case HERALD_OPT_DURATION:
+        return "duration";
+    case HERALD_OPT_SIZE:
+        return "size";
+    case HERALD_OPT_ENUM:
+        return "enum";
+    case HERALD_OPT_LIST:
+        return "list";
+    }
+    return "?";
+}
+
+void herald__plugin_describe(const struct herald_plugin *p, FILE *out)
+{
+    const struct herald_option *o = p->options;
+
+    fprintf(out, "name:        %s\n", p->name ? p->name : "");
+    fprintf(out, "version:     %s\n", p->version ? p->version : "");
+    fprintf(out, "kind:        %s\n", herald__plugin_kind_name(p->kind));
+    fprintf(out, "description: %s\n",
+            p->description ? p->description : "");
+    if (!o || !o->name) {
+        fprintf(out, "options:     none\n");
+        return;
+    }
+    fprintf(out, "options:\n");
+    for (; o->name; o++) {
+        fprintf(out, "  %s (%s", o->name, herald__opt_type_name(o->type));
+        if (o->type == HERALD_OPT_ENUM && o->enum_values) {
+            for (size_t i = 0; o->enum_values[i]; i++) {
+                fprintf(out, "%s%s", i ? "|" : ": ", o->enum_values[i]);
+            }
+        }
+        if (o->required) {
+            fprintf(out, ", required");
+        }
+        if (o->secret) {
+            fprintf(out, ", secret");
+        }
+        if (o->default_value && o->secret) {
+            fprintf(out, ", default hidden");
+        } else if (o->default_value && (!*o->default_value ||
+                                        strchr(o->default_value, ' '))) {
+            fprintf(out, ", default \"%s\"", o->default_value);
+        } else if (o->default_value) {
+            fprintf(out, ", default %s", o->default_value);
+        }
+        fprintf(out, ")\n");
+        if (o->help && *o->help) {
+            fprintf(out, "      %s\n", o->help);
+        }
+    }
+}

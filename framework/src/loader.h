@@ -1,0 +1,97 @@
+/*
+ * loader.h - finds plugin .so files on the search path, checks their ABI
+ * and definition, and runs init (loader.c). Also prints a plugin's
+ * definition for `herald plugins describe`.
+ *
+ * Search order for a bare name: the directories added with
+ * herald__loader_add_path() (YAML `plugin_path:`), in the order added; then
+ * HERALD_PLUGIN_PATH (colon-separated, read by herald__loader_new); then the
+ * build tree (HERALD_BUILD_PLUGIN_DIR); then the install directory
+ * (HERALD_INSTALL_PLUGIN_DIR). The file is `<name>.so`, and the plugin it
+ * holds must declare the same name. A name containing '/' is a path, used
+ * as is, and may declare any name.
+ *
+ * Every refusal is one line naming the file and the reason, e.g.
+ *   plugin /p/x.so: ABI major 2 is not supported (this herald speaks 1)
+ *
+ * Threads: a loader is used from one thread (startup, then the loop).
+ */
+#ifndef HERALD_LOADER_H
+#define HERALD_LOADER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "herald/plugin.h"
+
+struct herald__loader;
+
+/* One loaded plugin. Owned by the loader; valid until
+ * herald__loader_destroy(). The strings and tables `def` points to live in
+ * the .so and die with it. */
+struct herald__plugin_handle {
+    struct herald_plugin def; /* normalized copy: unknown members zero */
+    char *path;               /* the file, as found on the search path */
+};
+
+/* The smallest struct_size an ABI 1.x plugin may declare: through `close`
+ * (`destroy` is optional and may be cut off). */
+#define HERALD__PLUGIN_MIN_SIZE                                               \
+    (offsetof(struct herald_plugin, close) +                                  \
+     sizeof(((struct herald_plugin *)0)->close))
+
+/* A new loader whose plugins get `api` in init(). api is borrowed and must
+ * outlive the loader. Reads HERALD_PLUGIN_PATH now. NULL on ENOMEM. */
+struct herald__loader *herald__loader_new(const struct herald_host_api *api);
+
+/* Append a directory to the YAML part of the search path (searched before
+ * HERALD_PLUGIN_PATH). dir is copied; a relative dir is relative to the
+ * process's working directory, so the caller resolves YAML paths first.
+ * Returns 0, or -1 on ENOMEM. */
+int herald__loader_add_path(struct herald__loader *l, const char *dir);
+
+/* The search path, in order, duplicates removed: count, and the i-th
+ * directory (borrowed; valid until the next add_path or destroy). */
+size_t herald__loader_path_count(const struct herald__loader *l);
+const char *herald__loader_path_at(const struct herald__loader *l, size_t i);
+
+/* Load the plugin `name` (a bare name or a path with '/'), check it and run
+ * its init. A plugin is loaded once: later calls with its name, or with a
+ * path to the same file, return the same handle. Returns the handle
+ * (borrowed), or NULL with one line in err (err may be NULL). */
+const struct herald__plugin_handle *herald__loader_load(
+    struct herald__loader *l, const char *name, char *err, size_t errlen);
+
+/* Called once per refused file by herald__loader_load_all(); msg is the
+ * one-line reason, borrowed for the call. */
+typedef void (*herald__loader_error_fn)(void *ctx, const char *msg);
+
+/* Load every `*.so` on the search path, as `herald plugins list` shows
+ * them. A file name met in an earlier directory shadows the same file name
+ * later on, as in a search by name. on_error (may be NULL) gets each
+ * refusal. Returns the number of files refused. */
+size_t herald__loader_load_all(struct herald__loader *l,
+                               herald__loader_error_fn on_error, void *ctx);
+
+/* Loaded plugins, in load order: count, and the i-th (borrowed). */
+size_t herald__loader_count(const struct herald__loader *l);
+const struct herald__plugin_handle *herald__loader_get(
+    const struct herald__loader *l, size_t i);
+
+/* Call each plugin's destroy() (those whose init succeeded), dlclose, and
+ * free. Every handle and every pointer into a plugin dies here. NULL is
+ * accepted. */
+void herald__loader_destroy(struct herald__loader *l);
+
+/* "sink", "notify", or "?" for an unknown kind. Static string. */
+const char *herald__plugin_kind_name(enum herald_plugin_kind kind);
+/* "string", "int", "bool", "duration", "size", "enum", "list", or "?". */
+const char *herald__opt_type_name(enum herald_opt_type type);
+
+/* Print a plugin's definition (name, version, kind, description, options
+ * with type, default, required, secret, enum values, help) to out, for
+ * `herald plugins describe`. The default of a secret option is never
+ * printed. */
+void herald__plugin_describe(const struct herald_plugin *p, FILE *out);
+
+#endif

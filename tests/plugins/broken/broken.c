@@ -1,0 +1,124 @@
+/*
+ * broken.c - deliberately broken plugins for test_loader: one source, each
+ * fault chosen by a compile definition (see CMakeLists.txt). Plugins that
+ * pass the loader's checks count init/destroy through api->counter_add
+ * with a NULL instance, so the test can see which ran.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "herald/plugin.h"
+
+#ifndef B_NAME
+#define B_NAME "broken"
+#endif
+#ifndef B_MAJOR
+#define B_MAJOR HERALD_ABI_MAJOR
+#endif
+#ifndef B_MINOR
+#define B_MINOR HERALD_ABI_MINOR
+#endif
+#ifndef B_SIZE
+#define B_SIZE sizeof(struct herald_plugin)
+#endif
+#ifndef B_VERSION
+#define B_VERSION "0.0.1"
+#endif
+#ifndef B_KIND
+#define B_KIND HERALD_PLUGIN_SINK
+#endif
+
+static const struct herald_host_api *api;
+
+static int b_init(const struct herald_host_api *host, char *err,
+                  size_t errlen)
+{
+    api = host;
+#ifdef B_INIT_FAILS
+    snprintf(err, errlen, "cannot reach the moon\nfrom here");
+    return -1;
+#else
+    (void)err;
+    (void)errlen;
+    api->counter_add(NULL, "init:" B_NAME, 1);
+    return 0;
+#endif
+}
+
+static void b_destroy(void)
+{
+    api->counter_add(NULL, "destroy:" B_NAME, 1);
+}
+
+static int b_open(struct herald_instance *inst,
+                  const struct herald_options *opts, void **state, char *err,
+                  size_t errlen)
+{
+    (void)inst;
+    (void)opts;
+    (void)err;
+    (void)errlen;
+    *state = NULL;
+    return 0;
+}
+
+#ifndef B_NO_DELIVER
+static int b_deliver(void *state, struct herald_batch *b)
+{
+    (void)state;
+    (void)b;
+    return -1;
+}
+#endif
+
+static void b_close(void *state)
+{
+    (void)state;
+}
+
+#ifdef B_UNDEFINED
+/* Resolved nowhere: dlopen(RTLD_NOW) must refuse the file. */
+extern int herald_no_such_function(void);
+HERALD_EXPORT int b_call_undefined(void);
+HERALD_EXPORT int b_call_undefined(void)
+{
+    return herald_no_such_function();
+}
+#endif
+
+#ifdef B_BAD_ENUM
+static const struct herald_option b_options[] = {
+    {.name = "mode", .type = HERALD_OPT_ENUM, .help = "no values"},
+    {.name = NULL},
+};
+#else
+static const struct herald_option b_options[] = {
+    {.name = "opt", .type = HERALD_OPT_STRING, .help = "an option"},
+    {.name = NULL},
+};
+#endif
+
+#ifdef B_NO_SYMBOL
+/* A complete definition, exported under another name. */
+static const struct herald_plugin hidden_plugin;
+HERALD_EXPORT const void *const not_a_herald_plugin = &hidden_plugin;
+static const struct herald_plugin hidden_plugin = {
+#else
+HERALD_PLUGIN_DEFINE = {
+#endif
+    .abi_major = B_MAJOR,
+    .abi_minor = B_MINOR,
+    .struct_size = B_SIZE,
+    .name = B_NAME,
+    .version = B_VERSION,
+    .description = "deliberately broken",
+    .kind = B_KIND,
+    .options = b_options,
+    .init = b_init,
+    .open = b_open,
+#ifndef B_NO_DELIVER
+    .deliver = b_deliver,
+#endif
+    .close = b_close,
+    .destroy = b_destroy,
+};
