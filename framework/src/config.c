@@ -23,6 +23,8 @@
 #define MAX_FILE_BYTES (4 * 1024 * 1024)
 /* Nodes a tree may hold once aliases are expanded ("billion laughs"). */
 #define MAX_NODES 100000
+/* Nesting of maps and lists; the tree is walked recursively. */
+#define MAX_DEPTH 64
 
 /* Key names whose string values are never printed, wherever they appear:
  * an exact match, or a key ending in "." or "_" followed by one of them
@@ -37,6 +39,9 @@ static const char *const secret_key_names[] = {
     "secret",
     "token",
     "basic_auth",
+    "authorization",
+    "credentials",
+    "private_key",
     "sasl.password",
     "sasl.oauthbearer.client.secret",
     "sasl.oauthbearer.config",
@@ -222,12 +227,11 @@ out:
     free(pre);
 }
 
-static void diag_at(struct herald__diag *d, const char *file, int line,
-                    int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void diag_at(struct herald__diag *d, const char *file, int line, int col,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void diag_at(struct herald__diag *d, const char *file, int line,
-                    int col, const char *fmt, ...)
+static void diag_at(struct herald__diag *d, const char *file, int line, int col,
+                    const char *fmt, ...)
 {
     va_list ap;
 
@@ -727,6 +731,13 @@ static void attach(struct loader *l, struct herald__node *n)
         if (f->bad_key) {
             herald__diag_add(l->d, n, "map keys must be scalars, got %s",
                              type_name(n));
+        } else if (strcmp(n->scalar, "<<") == 0 && !n->quoted) {
+            /* Merge keys are YAML 1.1 only and their override rules
+             * surprise; refuse them rather than half-support them. */
+            herald__diag_add(l->d, n,
+                             "merge keys ('<<') are not supported; repeat "
+                             "the keys or use an alias as a whole value");
+            f->bad_key = 1;
         }
         return;
     }
@@ -856,8 +867,8 @@ static struct herald__node *scalar_node(struct loader *l,
     if (n == NULL) {
         return NULL;
     }
-    n->scalar = dup_n((const char *)ev->data.scalar.value,
-                      ev->data.scalar.length);
+    n->scalar =
+        dup_n((const char *)ev->data.scalar.value, ev->data.scalar.length);
     if (n->scalar == NULL) {
         free(n);
         return NULL;
@@ -958,6 +969,14 @@ static int run_parser(struct loader *l, yaml_parser_t *p)
         case YAML_SEQUENCE_START_EVENT: {
             int is_map = ev.type == YAML_MAPPING_START_EVENT;
 
+            if (l->depth >= MAX_DEPTH) {
+                diag_at(l->d, l->file, pos_line(m), pos_col(m),
+                        "maps and lists nested deeper than %d levels",
+                        MAX_DEPTH);
+                rc = -1;
+                done = 1;
+                break;
+            }
             if (l->budget == 0) {
                 rc = -1;
                 done = 1;
@@ -973,8 +992,9 @@ static int run_parser(struct loader *l, yaml_parser_t *p)
                 done = 1;
                 break;
             }
-            add_anchor(l, is_map ? ev.data.mapping_start.anchor
-                                 : ev.data.sequence_start.anchor,
+            add_anchor(l,
+                       is_map ? ev.data.mapping_start.anchor
+                              : ev.data.sequence_start.anchor,
                        n);
             attach(l, n);
             l->stack[l->depth].node = n;
@@ -1066,8 +1086,8 @@ struct herald__node *herald__config_load_string(const char *name,
     if (rc != 0) {
         goto out;
     }
-    if (l.root == NULL || (l.root->type == HERALD_NODE_SCALAR &&
-                           l.root->null_value)) {
+    if (l.root == NULL ||
+        (l.root->type == HERALD_NODE_SCALAR && l.root->null_value)) {
         diag_at(d, l.file, 0, 0, "configuration is empty");
         goto out;
     }
@@ -1164,8 +1184,8 @@ int herald__parse_duration_ms(const char *s, int64_t *out)
         const char *unit;
         int64_t ms;
     } units[] = {
-        {"", 1},          {"ms", 1},           {"s", 1000},
-        {"m", 60 * 1000}, {"h", 3600 * 1000},  {"d", 86400 * 1000},
+        {"", 1},          {"ms", 1},          {"s", 1000},
+        {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000},
     };
     int64_t v;
     const char *rest;
@@ -1341,8 +1361,7 @@ static void unknown_key(const struct herald__node *at, const char *key,
  * unknown keys; a map that is not a map is reported and counts as 1; NULL
  * counts as 0. */
 int herald__node_check_keys(const struct herald__node *map,
-                            const char *const *allowed,
-                            struct herald__diag *d)
+                            const char *const *allowed, struct herald__diag *d)
 {
     static const char *const none[] = {NULL};
     size_t i;
@@ -1425,8 +1444,8 @@ static int parse_int(const char *s, int64_t *out)
 /* Parses one scalar value of option `opt` into slot. at is the node to
  * blame (NULL for a table default). 0 or -1 (error added). */
 static int parse_scalar_value(struct opt_slot *slot,
-                              const struct herald_option *opt,
-                              const char *v, const struct herald__node *at,
+                              const struct herald_option *opt, const char *v,
+                              const struct herald__node *at,
                               struct herald__diag *d)
 {
     const char *what = at != NULL ? "" : "default ";
@@ -1434,8 +1453,10 @@ static int parse_scalar_value(struct opt_slot *slot,
     switch (opt->type) {
     case HERALD_OPT_INT:
         if (parse_int(v, &slot->num) != 0) {
-            herald__diag_add(d, at, "%soption '%s' expects an integer, got "
-                             "'%s'", what, opt->name, v);
+            herald__diag_add(d, at,
+                             "%soption '%s' expects an integer, got "
+                             "'%s'",
+                             what, opt->name, v);
             return -1;
         }
         return 0;
@@ -1506,8 +1527,7 @@ static void slot_clear(struct opt_slot *s)
 static int slot_add_item(struct opt_slot *s, const char *v)
 {
     char *c = dup_s(v);
-    void *np = c != NULL ? grow(s->items, s->n_items, sizeof(*s->items))
-                         : NULL;
+    void *np = c != NULL ? grow(s->items, s->n_items, sizeof(*s->items)) : NULL;
 
     if (np == NULL) {
         free(c);
@@ -1772,8 +1792,7 @@ void herald__options_destroy(struct herald_options *o)
 
 /* The text as written (or the default) for any type; lists joined by
  * ", ". NULL when unset without default. */
-const char *herald__opt_string(const struct herald_options *o,
-                               const char *name)
+const char *herald__opt_string(const struct herald_options *o, const char *name)
 {
     const struct opt_slot *s = find_slot(o, name);
 
@@ -1816,8 +1835,7 @@ int64_t herald__opt_size(const struct herald_options *o, const char *name)
 }
 
 /* Items of a LIST option (one for a scalar); 0 when unset. */
-size_t herald__opt_list_count(const struct herald_options *o,
-                              const char *name)
+size_t herald__opt_list_count(const struct herald_options *o, const char *name)
 {
     const struct opt_slot *s = find_slot(o, name);
 
@@ -1893,9 +1911,9 @@ static int secret_key(const char *key)
 static int looks_special(const char *s)
 {
     static const char *const words[] = {
-        "~",   "null", "Null", "NULL",  "true", "True", "TRUE", "false",
-        "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO",
-        "on",  "On", "ON", "off", "Off", "OFF", NULL,
+        "~",     "null",  "Null", "NULL", "true", "True", "TRUE", "false",
+        "False", "FALSE", "yes",  "Yes",  "YES",  "no",   "No",   "NO",
+        "on",    "On",    "ON",   "off",  "Off",  "OFF",  NULL,
     };
 
     return in_list(s, words);

@@ -52,8 +52,7 @@ static char *print(const struct herald__node *root)
     return b.p;
 }
 
-static void assert_diags(const struct herald__diag *d,
-                         const char *const *want)
+static void assert_diags(const struct herald__diag *d, const char *const *want)
 {
     size_t n = 0;
     size_t i;
@@ -99,79 +98,141 @@ static const char *const connector_keys[] = {"name", "topics", "group_id",
 
 static const struct bad_case bad_cases[] = {
     /* Syntax errors: libyaml's problem at its mark, context after it. */
-    {"a: 1\n  b: 2\n", LOAD_ONLY, 0,
+    {"a: 1\n  b: 2\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:4: mapping values are not allowed in this context"}},
-    {"a: \"abc\n", LOAD_ONLY, 0,
+    {"a: \"abc\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:1: found unexpected end of stream (while scanning a quoted "
       "scalar at 1:4)"}},
-    {"a: 'abc\nb: 2\n", LOAD_ONLY, 0,
+    {"a: 'abc\nb: 2\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:3:1: found unexpected end of stream (while scanning a quoted "
       "scalar at 1:4)"}},
-    {"a: [1, 2\n", LOAD_ONLY, 0,
+    {"a: [1, 2\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:1: did not find expected ',' or ']' (while parsing a flow "
       "sequence at 1:4)"}},
-    {"a: {b: 1\n", LOAD_ONLY, 0,
+    {"a: {b: 1\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:1: did not find expected ',' or '}' (while parsing a flow "
       "mapping at 1:4)"}},
-    {"a:\n\tb: 1\n", LOAD_ONLY, 0,
+    {"a:\n\tb: 1\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:1: found character that cannot start any token (while "
       "scanning for the next token at 2:1)"}},
-    {"a: b: c\n", LOAD_ONLY, 0,
+    {"a: b: c\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:1:5: mapping values are not allowed in this context"}},
-    {"a:\n  - 1\n - 2\n", LOAD_ONLY, 0,
+    {"a:\n  - 1\n - 2\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:3:2: did not find expected key (while parsing a block "
       "mapping at 1:1)"}},
-    {"a: 1\nb: @x\n", LOAD_ONLY, 0,
+    {"a: 1\nb: @x\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:4: found character that cannot start any token (while "
       "scanning for the next token at 2:4)"}},
     {"a: *nope\n", LOAD_ONLY, 0, {"t.yaml:1:4: unknown alias '*nope'"}},
-    {"a: 1\n---\nb: 2\n", LOAD_ONLY, 0,
+    {"a: 1\n---\nb: 2\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:2:1: only one YAML document is allowed"}},
     {"", LOAD_ONLY, 0, {"t.yaml: configuration is empty"}},
     {"# only a comment\n", LOAD_ONLY, 0, {"t.yaml: configuration is empty"}},
-    {"- a\n- b\n", LOAD_ONLY, 0,
+    {"- a\n- b\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:1:1: the top level of the configuration must be a map, got "
       "a list"}},
-    {"hello\n", LOAD_ONLY, 0,
+    {"hello\n",
+     LOAD_ONLY,
+     0,
      {"t.yaml:1:1: the top level of the configuration must be a map, got "
       "a scalar"}},
     /* Structure. */
-    {"a: 1\nb: 2\na: 3\n", LOAD_ONLY, 1,
+    {"a: 1\nb: 2\na: 3\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:3:1: duplicate key 'a' (first defined at 1:1)"}},
-    {"x:\n  k: 1\n  j: 2\n  k: 3\n", LOAD_ONLY, 1,
+    {"x:\n  k: 1\n  j: 2\n  k: 3\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:4:3: duplicate key 'k' (first defined at 2:3)"}},
-    {"? [a, b]\n: 1\n", LOAD_ONLY, 1,
+    {"? [a, b]\n: 1\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:3: map keys must be scalars, got a list"}},
+    {"base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",
+     LOAD_ONLY,
+     1,
+     {"t.yaml:3:3: merge keys ('<<') are not supported; repeat the keys or "
+      "use an alias as a whole value"}},
+    {"a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+     "]]]\n",
+     LOAD_ONLY,
+     0,
+     {"t.yaml:1:67: maps and lists nested deeper than 64 levels"}},
     /* Substitution. */
-    {"a: ${env:HERALD_TEST_UNSET}\n", LOAD_ONLY, 1,
+    {"a: ${env:HERALD_TEST_UNSET}\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: environment variable 'HERALD_TEST_UNSET' is not set "
       "(use ${env:HERALD_TEST_UNSET:-default} for a default)"}},
-    {"a:\n  b: \"x-${env:HERALD_TEST_UNSET}-y\"\n", LOAD_ONLY, 1,
+    {"a:\n  b: \"x-${env:HERALD_TEST_UNSET}-y\"\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:2:6: environment variable 'HERALD_TEST_UNSET' is not set "
       "(use ${env:HERALD_TEST_UNSET:-default} for a default)"}},
-    {"a: ${file:/nonexistent/herald-secret}\n", LOAD_ONLY, 1,
+    {"a: ${file:/nonexistent/herald-secret}\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: cannot read file '/nonexistent/herald-secret': No such "
       "file or directory"}},
-    {"a: ${file:}\n", LOAD_ONLY, 1,
-     {"t.yaml:1:4: empty path in ${file:}"}},
-    {"a: ${vault:secret/x}\n", LOAD_ONLY, 1,
+    {"a: ${file:}\n", LOAD_ONLY, 1, {"t.yaml:1:4: empty path in ${file:}"}},
+    {"a: ${vault:secret/x}\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: unknown substitution '${vault:secret/x}' (use "
       "${env:NAME}, ${env:NAME:-default} or ${file:PATH}; $${ for a "
       "literal ${)"}},
-    {"a: x ${env:HOME\n", LOAD_ONLY, 1,
+    {"a: x ${env:HOME\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: unterminated '${' in value (write $${ for a literal ${)"}},
-    {"a: ${env:1ABC}\n", LOAD_ONLY, 1,
+    {"a: ${env:1ABC}\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: invalid environment variable name '1ABC' in ${env:}"}},
-    {"a: ${env:}\n", LOAD_ONLY, 1,
+    {"a: ${env:}\n",
+     LOAD_ONLY,
+     1,
      {"t.yaml:1:4: invalid environment variable name '' in ${env:}"}},
     /* Unknown keys of a framework map. */
-    {"name: x\ntpoics: [a]\n", CHECK_KEYS, 1,
+    {"name: x\ntpoics: [a]\n",
+     CHECK_KEYS,
+     1,
      {"t.yaml:2:1: unknown key 'tpoics' (did you mean 'topics'?)"}},
-    {"name: x\ngroup: g\n", CHECK_KEYS, 1,
+    {"name: x\ngroup: g\n",
+     CHECK_KEYS,
+     1,
      {"t.yaml:2:1: unknown key 'group' (did you mean 'group_id'?)"}},
-    {"nmae: x\n", CHECK_KEYS, 1,
+    {"nmae: x\n",
+     CHECK_KEYS,
+     1,
      {"t.yaml:1:1: unknown key 'nmae' (did you mean 'name'?)"}},
-    {"name: x\n  # c\nzzz: 1\n", CHECK_KEYS, 1,
+    {"name: x\n  # c\nzzz: 1\n",
+     CHECK_KEYS,
+     1,
      {"t.yaml:3:1: unknown key 'zzz' (expected one of: name, topics, "
       "group_id, notify)"}},
 };
@@ -196,8 +257,7 @@ static void test_bad_inputs(void **state)
             assert_null(root);
         }
         if (c->check == CHECK_KEYS && root != NULL) {
-            assert_int_equal(herald__node_check_keys(root, connector_keys,
-                                                     &d),
+            assert_int_equal(herald__node_check_keys(root, connector_keys, &d),
                              1);
         }
         assert_diags(&d, c->want);
@@ -210,14 +270,13 @@ static void test_bad_inputs(void **state)
 
 static void test_collects_every_error(void **state)
 {
-    static const char yaml[] =
-        "kafka:\n"
-        "  bootstrap.servers: ${env:HERALD_TEST_UNSET}\n"
-        "  sasl.password: ${file:/nonexistent/pw}\n"
-        "channels:\n"
-        "  email: {plugin: smtp}\n"
-        "  email: {plugin: sendgrid}\n"
-        "log: ${nope}\n";
+    static const char yaml[] = "kafka:\n"
+                               "  bootstrap.servers: ${env:HERALD_TEST_UNSET}\n"
+                               "  sasl.password: ${file:/nonexistent/pw}\n"
+                               "channels:\n"
+                               "  email: {plugin: smtp}\n"
+                               "  email: {plugin: sendgrid}\n"
+                               "log: ${nope}\n";
     static const char *const want[] = {
         "t.yaml:2:22: environment variable 'HERALD_TEST_UNSET' is not set "
         "(use ${env:HERALD_TEST_UNSET:-default} for a default)",
@@ -239,9 +298,9 @@ static void test_collects_every_error(void **state)
     assert_diags(&d, want);
     /* The first of the duplicates stays. */
     assert_string_equal(
-        herald__node_str(herald__node_get(herald__node_get(root, "channels"),
-                                          "email"),
-                         "plugin", NULL),
+        herald__node_str(
+            herald__node_get(herald__node_get(root, "channels"), "email"),
+            "plugin", NULL),
         "smtp");
     herald__config_destroy(root);
     herald__diag_cleanup(&d);
@@ -380,8 +439,7 @@ static void test_tree_and_positions(void **state)
     assert_int_equal(root->key_nodes[1]->line, 3);
     assert_int_equal(root->key_nodes[1]->col, 1);
 
-    v = herald__node_get(herald__node_get(root, "kafka"),
-                         "bootstrap.servers");
+    v = herald__node_get(herald__node_get(root, "kafka"), "bootstrap.servers");
     assert_non_null(v);
     assert_string_equal(v->scalar, "localhost:29092");
     assert_int_equal(v->line, 2);
@@ -426,8 +484,7 @@ static void test_tree_and_positions(void **state)
 
     assert_null(herald__node_get(c, "missing"));
     assert_string_equal(herald__node_str(c, "missing", "d"), "d");
-    assert_string_equal(herald__node_str(c, "key", "notscalar"),
-                        "notscalar");
+    assert_string_equal(herald__node_str(c, "key", "notscalar"), "notscalar");
     assert_null(herald__node_get(topics, "x"));
     assert_null(herald__node_get(NULL, "x"));
     herald__config_destroy(root);
@@ -520,8 +577,7 @@ static void test_load_file(void **state)
         HERALD_SOURCE_DIR "/tests/data/config/broken.yaml", &d);
     assert_null(root);
     assert_int_equal(d.n, 1);
-    assert_string_equal(d.msgs[0],
-                        HERALD_SOURCE_DIR
+    assert_string_equal(d.msgs[0], HERALD_SOURCE_DIR
                         "/tests/data/config/broken.yaml:5:2: did not find "
                         "expected key (while parsing a block mapping at "
                         "2:1)");
@@ -697,27 +753,26 @@ static void test_redaction(void **state)
     assert_null(strstr(out, "file-secret-1"));
     assert_null(strstr(out, "env-secret"));
     assert_null(strstr(out, "sr-user"));
-    assert_string_equal(out,
-                        "kafka:\n"
-                        "  bootstrap.servers: broker-9:9092\n"
-                        "  sasl.password: \"<redacted>\"\n"
-                        "  ssl.key.password: \"<redacted>\"\n"
-                        "  ssl.keystore.password: \"<redacted>\"\n"
-                        "schema_registry:\n"
-                        "  url: http://sr:8081\n"
-                        "  basic_auth: \"<redacted>\"\n"
-                        "channels:\n"
-                        "  email:\n"
-                        "    plugin: smtp\n"
-                        "    password: \"<redacted>\"\n"
-                        "    smtp_password: \"<redacted>\"\n"
-                        "    api_key:\n"
-                        "      - \"<redacted>\"\n"
-                        "    token: \"<redacted>\"\n"
-                        "    secret:\n"
-                        "      nested: visible\n"
-                        "    token_url: https://auth/token\n"
-                        "    note: \"<redacted>\"\n");
+    assert_string_equal(out, "kafka:\n"
+                             "  bootstrap.servers: broker-9:9092\n"
+                             "  sasl.password: \"<redacted>\"\n"
+                             "  ssl.key.password: \"<redacted>\"\n"
+                             "  ssl.keystore.password: \"<redacted>\"\n"
+                             "schema_registry:\n"
+                             "  url: http://sr:8081\n"
+                             "  basic_auth: \"<redacted>\"\n"
+                             "channels:\n"
+                             "  email:\n"
+                             "    plugin: smtp\n"
+                             "    password: \"<redacted>\"\n"
+                             "    smtp_password: \"<redacted>\"\n"
+                             "    api_key:\n"
+                             "      - \"<redacted>\"\n"
+                             "    token: \"<redacted>\"\n"
+                             "    secret:\n"
+                             "      nested: visible\n"
+                             "    token_url: https://auth/token\n"
+                             "    note: \"<redacted>\"\n");
     free(out);
     herald__config_destroy(root);
     herald__diag_cleanup(&d);
@@ -732,31 +787,30 @@ static void test_redaction(void **state)
 /* What is printed reads back as the same tree, printed the same way. */
 static void test_print_round_trip(void **state)
 {
-    static const char yaml[] =
-        "plain: hello world\n"
-        "colon: \"a: b\"\n"
-        "hash: \"a #b\"\n"
-        "lead: \" x\"\n"
-        "bool_string: \"true\"\n"
-        "null_string: 'null'\n"
-        "empty: \"\"\n"
-        "nothing:\n"
-        "multi: |\n"
-        "  one\n"
-        "  two \"q\" \\ back\n"
-        "dash: \"-x\"\n"
-        "dollar: $${env:NOT_SUBSTITUTED}\n"
-        "\"key: odd\": 1\n"
-        "tab: \"a\\tb\"\n"
-        "utf8: \"caf\xc3\xa9\"\n"
-        "list: [a, [b, c], {d: e, f: [g]}, []]\n"
-        "map: {}\n"
-        "deep:\n"
-        "  - - x\n"
-        "    - y\n"
-        "  - k: v\n"
-        "    l:\n"
-        "      - 1\n";
+    static const char yaml[] = "plain: hello world\n"
+                               "colon: \"a: b\"\n"
+                               "hash: \"a #b\"\n"
+                               "lead: \" x\"\n"
+                               "bool_string: \"true\"\n"
+                               "null_string: 'null'\n"
+                               "empty: \"\"\n"
+                               "nothing:\n"
+                               "multi: |\n"
+                               "  one\n"
+                               "  two \"q\" \\ back\n"
+                               "dash: \"-x\"\n"
+                               "dollar: $${env:NOT_SUBSTITUTED}\n"
+                               "\"key: odd\": 1\n"
+                               "tab: \"a\\tb\"\n"
+                               "utf8: \"caf\xc3\xa9\"\n"
+                               "list: [a, [b, c], {d: e, f: [g]}, []]\n"
+                               "map: {}\n"
+                               "deep:\n"
+                               "  - - x\n"
+                               "    - y\n"
+                               "  - k: v\n"
+                               "    l:\n"
+                               "      - 1\n";
     struct herald__diag d;
     struct herald__node *root;
     struct herald__node *again;
@@ -784,43 +838,41 @@ static void test_print_round_trip(void **state)
     assert_string_equal(value_of(again, "empty"), "");
     assert_string_equal(value_of(again, "multi"), "one\ntwo \"q\" \\ back\n");
     assert_string_equal(value_of(again, "dash"), "-x");
-    assert_string_equal(value_of(again, "dollar"),
-                        "${env:NOT_SUBSTITUTED}");
+    assert_string_equal(value_of(again, "dollar"), "${env:NOT_SUBSTITUTED}");
     assert_string_equal(value_of(again, "key: odd"), "1");
     assert_string_equal(value_of(again, "tab"), "a\tb");
     assert_string_equal(value_of(again, "utf8"), "caf\xc3\xa9");
-    assert_string_equal(out1,
-                        "plain: hello world\n"
-                        "colon: \"a: b\"\n"
-                        "hash: \"a #b\"\n"
-                        "lead: \" x\"\n"
-                        "bool_string: \"true\"\n"
-                        "null_string: \"null\"\n"
-                        "empty: \"\"\n"
-                        "nothing: null\n"
-                        "multi: \"one\\ntwo \\\"q\\\" \\\\ back\\n\"\n"
-                        "dash: \"-x\"\n"
-                        "dollar: $${env:NOT_SUBSTITUTED}\n"
-                        "\"key: odd\": 1\n"
-                        "tab: \"a\\tb\"\n"
-                        "utf8: \"caf\xc3\xa9\"\n"
-                        "list:\n"
-                        "  - a\n"
-                        "  -\n"
-                        "    - b\n"
-                        "    - c\n"
-                        "  - d: e\n"
-                        "    f:\n"
-                        "      - g\n"
-                        "  - []\n"
-                        "map: {}\n"
-                        "deep:\n"
-                        "  -\n"
-                        "    - x\n"
-                        "    - y\n"
-                        "  - k: v\n"
-                        "    l:\n"
-                        "      - 1\n");
+    assert_string_equal(out1, "plain: hello world\n"
+                              "colon: \"a: b\"\n"
+                              "hash: \"a #b\"\n"
+                              "lead: \" x\"\n"
+                              "bool_string: \"true\"\n"
+                              "null_string: \"null\"\n"
+                              "empty: \"\"\n"
+                              "nothing: null\n"
+                              "multi: \"one\\ntwo \\\"q\\\" \\\\ back\\n\"\n"
+                              "dash: \"-x\"\n"
+                              "dollar: $${env:NOT_SUBSTITUTED}\n"
+                              "\"key: odd\": 1\n"
+                              "tab: \"a\\tb\"\n"
+                              "utf8: \"caf\xc3\xa9\"\n"
+                              "list:\n"
+                              "  - a\n"
+                              "  -\n"
+                              "    - b\n"
+                              "    - c\n"
+                              "  - d: e\n"
+                              "    f:\n"
+                              "      - g\n"
+                              "  - []\n"
+                              "map: {}\n"
+                              "deep:\n"
+                              "  -\n"
+                              "    - x\n"
+                              "    - y\n"
+                              "  - k: v\n"
+                              "    l:\n"
+                              "      - 1\n");
     free(out1);
     free(out2);
     herald__config_destroy(root);
@@ -849,9 +901,24 @@ static void test_parse_duration(void **state)
         {"106751991167d", INT64_C(9223372036828800000)},
     };
     static const char *const bad[] = {
-        "", "5x", "-1", "-1s", "+1s", "1.5s", " 5s", "5s ", "5 s", "5S",
-        "s", "ms", "1sec", "1hh", "9223372036854775808",
-        "9223372036854776s", "106751991168d", "0x10",
+        "",
+        "5x",
+        "-1",
+        "-1s",
+        "+1s",
+        "1.5s",
+        " 5s",
+        "5s ",
+        "5 s",
+        "5S",
+        "s",
+        "ms",
+        "1sec",
+        "1hh",
+        "9223372036854775808",
+        "9223372036854776s",
+        "106751991168d",
+        "0x10",
     };
     size_t i;
     int64_t v;
@@ -894,8 +961,18 @@ static void test_parse_size(void **state)
         {"9223372036854775807", INT64_MAX},
     };
     static const char *const bad[] = {
-        "", "KB", "1.5MB", "-1", "1XB", "1 KB", "1K", "1KiBs", " 1",
-        "8589934592GiB", "9223372036854775808", "9223372036854776KB",
+        "",
+        "KB",
+        "1.5MB",
+        "-1",
+        "1XB",
+        "1 KB",
+        "1K",
+        "1KiBs",
+        " 1",
+        "8589934592GiB",
+        "9223372036854775808",
+        "9223372036854776KB",
     };
     size_t i;
     int64_t v;

@@ -63,8 +63,7 @@ static struct herald__node *load(const char *text, struct herald__diag *d)
     return root;
 }
 
-static void assert_diags(const struct herald__diag *d,
-                         const char *const *want)
+static void assert_diags(const struct herald__diag *d, const char *const *want)
 {
     size_t n = 0;
     size_t i;
