@@ -166,6 +166,10 @@ void herald__diag_cleanup(struct herald__diag *d)
 
 static void diag_vadd(struct herald__diag *d, const char *file, int line,
                       int col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void diag_vadd(struct herald__diag *d, const char *file, int line,
+                      int col, const char *fmt, va_list ap)
 {
     char *pre = NULL;
     char *msg = NULL;
