@@ -635,7 +635,8 @@ static int render_address(const struct herald__template *t, const char *what,
 {
     char why[256];
 
-    if (render_one(t, what, r, out, err, errlen) != 0) {
+    if (render_one(t, what, r, out, err, errlen) != 0 ||
+        check_header_value(what, *out, err, errlen) != 0) {
         return -1;
     }
     if (herald__notify_check_address(*out, why, sizeof why) != 0) {
