@@ -1,0 +1,235 @@
+/*
+ * test_record.c - the record view (record.c): construction, path lookup,
+ * typed fields and JSON rendering with snprintf semantics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "record.h"
+
+static struct herald_record *make(void)
+{
+    struct herald_record *r = herald__record_new(
+        "possible_anomalies", 3, 42, 1587525571000, "358579699410099", 15,
+        "raw", 3);
+    json_error_t e;
+
+    assert_non_null(r);
+    r->value_tree = json_loads(
+        "{\"card_number\":\"358579699410099\",\"n_attempts\":3,"
+        "\"total_amount\":\"232.41\",\"ratio\":0.5,\"ok\":true,"
+        "\"tx_ids\":[\"a1\",null,{\"c\":\"deep\"}],"
+        "\"odd.name\":{\"x\":1},\"nothing\":null}",
+        0, &e);
+    assert_non_null(r->value_tree);
+    r->key_tree = json_string("358579699410099");
+    r->has_window = 1;
+    r->window_start = 1587525570000;
+    r->window_end = -1;
+    assert_int_equal(herald__record_add_header(r, "trace.id", "abc", 3), 0);
+    assert_int_equal(herald__record_add_header(r, "bin", "\xff\x00", 2), 0);
+    assert_int_equal(herald__record_add_header(r, "none", NULL, 0), 0);
+    assert_int_equal(herald__record_add_header(r, "trace.id", "xyz", 3), 0);
+    return r;
+}
+
+/* lookup path and compare the compact dump; "MISSING" for no value */
+static void expect(const struct herald_record *r, const char *path,
+                   const char *want)
+{
+    json_t *out = (json_t *)1;
+    json_t *owned = (json_t *)1;
+    char *s;
+
+    assert_int_equal(herald__record_lookup(r, path, &out, &owned), 0);
+    if (out == NULL) {
+        assert_string_equal("MISSING", want);
+        assert_null(owned);
+        return;
+    }
+    s = json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+    assert_string_equal(s, want);
+    free(s);
+    json_decref(owned);
+}
+
+static void test_lookup(void **state)
+{
+    struct herald_record *r = make();
+    json_t *out;
+    json_t *owned;
+    static const char *const bad[] = {
+        "",         "a..b",     "a.",      ".a",        "tx_ids[",
+        "tx_ids[x]", "tx_ids[1", "@nope",   "@topic.x",  "@window",
+        "@window.middle", "@headers.", "[\"a\"", "a]",    "@keyx",
+        "tx_ids[-1]",
+    };
+    size_t i;
+
+    (void)state;
+    expect(r, "card_number", "\"358579699410099\"");
+    expect(r, "total_amount", "\"232.41\"");
+    expect(r, "tx_ids[0]", "\"a1\"");
+    expect(r, "tx_ids[1]", "null");
+    expect(r, "tx_ids[2].c", "\"deep\"");
+    expect(r, "tx_ids[3]", "MISSING");
+    expect(r, "tx_ids[2].c.d", "MISSING");
+    expect(r, "nope.deeper[1]", "MISSING");
+    expect(r, "[\"odd.name\"].x", "1");
+    expect(r, "nothing", "null");
+    expect(r, "@key", "\"358579699410099\"");
+    expect(r, "@key.x", "MISSING");
+    expect(r, "@topic", "\"possible_anomalies\"");
+    expect(r, "@partition", "3");
+    expect(r, "@offset", "42");
+    expect(r, "@timestamp", "1587525571000");
+    expect(r, "@window.start", "1587525570000");
+    expect(r, "@window.end", "null");
+    expect(r, "@headers.trace.id", "\"xyz\""); /* the last one wins */
+    expect(r, "@headers.bin", "\"\\u00FF\\u0000\"");
+    expect(r, "@headers.none", "null");
+    expect(r, "@headers.absent", "MISSING");
+    expect(r, "@value.n_attempts", "3");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (herald__record_lookup(r, bad[i], &out, &owned) != -1) {
+            fail_msg("path %s should be malformed", bad[i]);
+        }
+    }
+    /* not windowed: the window is missing, not null */
+    r->has_window = 0;
+    expect(r, "@window.start", "MISSING");
+    /* no decoded key: the raw key, as a string */
+    json_decref(r->key_tree);
+    r->key_tree = NULL;
+    expect(r, "@key", "\"358579699410099\"");
+    expect(r, "@key.x", "MISSING");
+    herald__record_destroy(r);
+}
+
+static void test_field(void **state)
+{
+    struct herald_record *r = make();
+    struct herald_value v;
+
+    (void)state;
+    assert_int_equal(herald__record_field(r, "total_amount", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_int_equal(v.len, 6);
+    assert_memory_equal(v.str, "232.41", 6);
+    assert_int_equal(herald__record_field(r, "n_attempts", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_INT);
+    assert_int_equal(v.integer, 3);
+    assert_int_equal(herald__record_field(r, "ratio", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_DOUBLE);
+    assert_true(v.real == 0.5);
+    assert_int_equal(herald__record_field(r, "ok", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_BOOL);
+    assert_int_equal(v.boolean, 1);
+    assert_int_equal(herald__record_field(r, "tx_ids", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_ARRAY);
+    assert_int_equal(v.count, 3);
+    assert_int_equal(herald__record_field(r, "tx_ids[2]", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_OBJECT);
+    assert_int_equal(v.count, 1);
+    assert_int_equal(herald__record_field(r, "nothing", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_NULL);
+    assert_int_equal(herald__record_field(r, "absent", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_MISSING);
+    assert_int_equal(herald__record_field(r, "@window.start", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_INT);
+    assert_int_equal(v.integer, 1587525570000);
+    assert_int_equal(herald__record_field(r, "@topic", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_ptr_equal(v.str, r->topic); /* lives as long as the record */
+    assert_int_equal(herald__record_field(r, "@headers.bin", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_BYTES);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.str, "\xff\x00", 2);
+    assert_int_equal(herald__record_field(r, "@headers.trace.id", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_memory_equal(v.str, "xyz", 3);
+    assert_int_equal(herald__record_field(r, "@headers.nope", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_MISSING);
+    assert_int_equal(herald__record_field(r, "a..b", &v), -1);
+    json_decref(r->key_tree);
+    r->key_tree = NULL;
+    assert_int_equal(herald__record_field(r, "@key", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_ptr_equal(v.str, r->key);
+    assert_int_equal(v.len, 15);
+    herald__record_destroy(r);
+}
+
+static void test_json(void **state)
+{
+    struct herald_record *r = herald__record_new("t", 0, 7, -1, NULL, 0,
+                                                 NULL, 0);
+    static const char want[] =
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":7,\"timestamp\":null,"
+        "\"key\":null,\"window\":null,\"headers\":{\"h\":\"v\"},"
+        "\"value\":null}";
+    char buf[256];
+    char big[1024];
+    long n;
+    char small[10];
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(herald__record_add_header(r, "h", "v", 1), 0);
+    assert_int_equal(herald__record_json(r, buf, sizeof(buf)),
+                     (long)strlen(want));
+    assert_string_equal(buf, want);
+    /* snprintf semantics: the full length, a truncated NUL-terminated copy */
+    memset(small, 'x', sizeof(small));
+    assert_int_equal(herald__record_json(r, small, sizeof(small)),
+                     (long)strlen(want));
+    assert_string_equal(small, "{\"topic\":");
+    assert_int_equal(herald__record_json(r, NULL, 0), (long)strlen(want));
+    herald__record_destroy(r);
+
+    r = make();
+    n = herald__record_json(r, big, sizeof(big));
+    assert_int_equal(n, (long)strlen(big));
+    assert_non_null(strstr(big, "\"window\":{\"start\":1587525570000,"
+                                "\"end\":null},\"headers\":{\"trace.id\":"
+                                "\"xyz\",\"bin\":\"\xc3\xbf\\u0000\","
+                                "\"none\":null}"));
+    herald__record_destroy(r);
+    herald__record_destroy(NULL);
+}
+
+static void test_new_copies(void **state)
+{
+    char key[] = "k";
+    struct herald_record *r =
+        herald__record_new(NULL, 1, 2, 3, key, 0, "", 0);
+
+    (void)state;
+    assert_non_null(r);
+    key[0] = 'z';
+    assert_string_equal(r->topic, "");
+    assert_non_null(r->key); /* empty, not null */
+    assert_int_equal(r->key_len, 0);
+    assert_non_null(r->value);
+    assert_int_equal(r->window_end, -1);
+    assert_int_equal(r->schema_id, -1);
+    herald__record_destroy(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_field),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_new_copies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
