@@ -180,8 +180,8 @@ size_t herald__loader_count(const struct herald__loader *l)
     return l->n_plugins;
 }
 
-const struct herald__plugin_handle *herald__loader_get(
-    const struct herald__loader *l, size_t i)
+const struct herald__plugin_handle *
+herald__loader_get(const struct herald__loader *l, size_t i)
 {
     return i < l->n_plugins ? &l->plugins[i]->h : NULL;
 }
@@ -244,8 +244,7 @@ static int check_options(const struct herald_option *opts, char *why,
         }
         if (o->type == HERALD_OPT_ENUM &&
             (!o->enum_values || !o->enum_values[0])) {
-            fail(why, whylen, "option '%s' is an enum with no values",
-                 o->name);
+            fail(why, whylen, "option '%s' is an enum with no values", o->name);
             return -1;
         }
         for (size_t j = 0; j < i; j++) {
@@ -475,8 +474,8 @@ static size_t distance(const char *a, const char *b)
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
 
-            row[j] = min3(row[j] + 1, row[j - 1] + 1,
-                          diag + (a[i - 1] != b[j - 1]));
+            row[j] =
+                min3(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1]));
             diag = up;
         }
     }
@@ -528,8 +527,8 @@ static void not_found(const struct herald__loader *l, const char *name,
     if (!err || errlen == 0) {
         return;
     }
-    o = (size_t)snprintf(err, errlen, "plugin '%s' not found (searched: ",
-                         name);
+    o = (size_t)snprintf(err, errlen,
+                         "plugin '%s' not found (searched: ", name);
     for (size_t i = 0; i < l->n_view && o < errlen; i++) {
         o += (size_t)snprintf(err + o, errlen - o, "%s%s", i ? ", " : "",
                               l->view[i]);
@@ -543,8 +542,9 @@ static void not_found(const struct herald__loader *l, const char *name,
     }
 }
 
-const struct herald__plugin_handle *herald__loader_load(
-    struct herald__loader *l, const char *name, char *err, size_t errlen)
+const struct herald__plugin_handle *
+herald__loader_load(struct herald__loader *l, const char *name, char *err,
+                    size_t errlen)
 {
     const struct herald__plugin_handle *h = NULL;
     struct loaded *p;
@@ -631,8 +631,7 @@ size_t herald__loader_load_all(struct herald__loader *l,
             }
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
                 !find_by_file(l, &st) &&
-                !load_file(l, path, &st, seen[n_seen - 1], err,
-                           sizeof(err))) {
+                !load_file(l, path, &st, seen[n_seen - 1], err, sizeof(err))) {
                 refused++;
                 if (on_error) {
                     on_error(ctx, err);
@@ -709,8 +708,7 @@ void herald__plugin_describe(const struct herald_plugin *p, FILE *out)
     fprintf(out, "name:        %s\n", p->name ? p->name : "");
     fprintf(out, "version:     %s\n", p->version ? p->version : "");
     fprintf(out, "kind:        %s\n", herald__plugin_kind_name(p->kind));
-    fprintf(out, "description: %s\n",
-            p->description ? p->description : "");
+    fprintf(out, "description: %s\n", p->description ? p->description : "");
     if (!o || !o->name) {
         fprintf(out, "options:     none\n");
         return;
@@ -731,8 +729,8 @@ void herald__plugin_describe(const struct herald_plugin *p, FILE *out)
         }
         if (o->default_value && o->secret) {
             fprintf(out, ", default hidden");
-        } else if (o->default_value && (!*o->default_value ||
-                                        strchr(o->default_value, ' '))) {
+        } else if (o->default_value &&
+                   (!*o->default_value || strchr(o->default_value, ' '))) {
             fprintf(out, ", default \"%s\"", o->default_value);
         } else if (o->default_value) {
             fprintf(out, ", default %s", o->default_value);

@@ -36,8 +36,8 @@ struct herald__plugin_handle {
 
 /* The smallest struct_size an ABI 1.x plugin may declare: through `close`
  * (`destroy` is optional and may be cut off). */
-#define HERALD__PLUGIN_MIN_SIZE                                               \
-    (offsetof(struct herald_plugin, close) +                                  \
+#define HERALD__PLUGIN_MIN_SIZE                                                \
+    (offsetof(struct herald_plugin, close) +                                   \
      sizeof(((struct herald_plugin *)0)->close))
 
 /* A new loader whose plugins get `api` in init(). api is borrowed and must
@@ -59,8 +59,9 @@ const char *herald__loader_path_at(const struct herald__loader *l, size_t i);
  * its init. A plugin is loaded once: later calls with its name, or with a
  * path to the same file, return the same handle. Returns the handle
  * (borrowed), or NULL with one line in err (err may be NULL). */
-const struct herald__plugin_handle *herald__loader_load(
-    struct herald__loader *l, const char *name, char *err, size_t errlen);
+const struct herald__plugin_handle *
+herald__loader_load(struct herald__loader *l, const char *name, char *err,
+                    size_t errlen);
 
 /* Called once per refused file by herald__loader_load_all(); msg is the
  * one-line reason, borrowed for the call. */
@@ -75,8 +76,8 @@ size_t herald__loader_load_all(struct herald__loader *l,
 
 /* Loaded plugins, in load order: count, and the i-th (borrowed). */
 size_t herald__loader_count(const struct herald__loader *l);
-const struct herald__plugin_handle *herald__loader_get(
-    const struct herald__loader *l, size_t i);
+const struct herald__plugin_handle *
+herald__loader_get(const struct herald__loader *l, size_t i);
 
 /* Call each plugin's destroy() (those whose init succeeded), dlclose, and
  * free. Every handle and every pointer into a plugin dies here. NULL is

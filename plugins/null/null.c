@@ -30,8 +30,8 @@ static int null_init(const struct herald_host_api *host, char *err,
 }
 
 static int null_open(struct herald_instance *inst,
-                     const struct herald_options *opts, void **state,
-                     char *err, size_t errlen)
+                     const struct herald_options *opts, void **state, char *err,
+                     size_t errlen)
 {
     struct null_state *s;
 
@@ -64,8 +64,8 @@ static int null_deliver(void *state, struct herald_batch *b)
         api->record_key(r, &klen);
         api->record_value(r, &vlen);
         bytes += (int64_t)(klen + vlen);
-        if (s->log_every > 0 && (s->records + (int64_t)i + 1) %
-                                        s->log_every == 0) {
+        if (s->log_every > 0 &&
+            (s->records + (int64_t)i + 1) % s->log_every == 0) {
             api->log(s->inst, HERALD_LOG_INFO,
                      "null: %lld records at %s [%d] offset %lld",
                      (long long)(s->records + (int64_t)i + 1),

@@ -140,14 +140,14 @@ static size_t fake_batch_count(const struct herald_batch *b)
     return b->n;
 }
 
-static const struct herald_record *fake_batch_record(
-    const struct herald_batch *b, size_t i)
+static const struct herald_record *
+fake_batch_record(const struct herald_batch *b, size_t i)
 {
     return &b->recs[i];
 }
 
-static const struct herald_message *fake_batch_message(
-    const struct herald_batch *b, size_t i)
+static const struct herald_message *
+fake_batch_message(const struct herald_batch *b, size_t i)
 {
     return b->msgs ? &b->msgs[i] : NULL;
 }
@@ -191,8 +191,7 @@ static const void *fake_record_key(const struct herald_record *r, size_t *len)
     return r->key;
 }
 
-static const void *fake_record_value(const struct herald_record *r,
-                                     size_t *len)
+static const void *fake_record_value(const struct herald_record *r, size_t *len)
 {
     *len = r->value ? strlen(r->value) : 0;
     return r->value;
@@ -356,8 +355,8 @@ static void test_name_must_match_file(void **state)
                              "'other', expected 'misnamed' from its file "
                              "name");
     /* By path, a plugin may declare any name. */
-    assert_non_null(herald__loader_load(l, BROKEN "/misnamed.so", err,
-                                        sizeof(err)));
+    assert_non_null(
+        herald__loader_load(l, BROKEN "/misnamed.so", err, sizeof(err)));
     assert_null(herald__loader_load(l, "", err, sizeof(err)));
     assert_string_equal(err, "plugin name is empty");
     herald__loader_destroy(l);
@@ -383,8 +382,7 @@ static void test_search_path_order(void **state)
     assert_string_equal(herald__loader_path_at(l, 1), "/y2");
     assert_string_equal(herald__loader_path_at(l, 2), "/e1");
     assert_string_equal(herald__loader_path_at(l, 3), "/e2");
-    assert_string_equal(herald__loader_path_at(l, 4),
-                        HERALD_BUILD_PLUGIN_DIR);
+    assert_string_equal(herald__loader_path_at(l, 4), HERALD_BUILD_PLUGIN_DIR);
     assert_string_equal(herald__loader_path_at(l, 5),
                         HERALD_INSTALL_PLUGIN_DIR);
     assert_null(herald__loader_path_at(l, 6));
@@ -401,17 +399,17 @@ static void test_not_found(void **state)
     l = herald__loader_new(&fake_api);
     herald__loader_add_path(l, "/nonexistent/y1");
     assert_null(herald__loader_load(l, "zzzzzzzzzzzz", err, sizeof(err)));
-    assert_string_equal(err, "plugin 'zzzzzzzzzzzz' not found (searched: "
-                             "/nonexistent/y1, /nonexistent/e1, "
-                             HERALD_BUILD_PLUGIN_DIR ", "
-                             HERALD_INSTALL_PLUGIN_DIR ")");
+    assert_string_equal(
+        err, "plugin 'zzzzzzzzzzzz' not found (searched: "
+             "/nonexistent/y1, /nonexistent/e1, " HERALD_BUILD_PLUGIN_DIR
+             ", " HERALD_INSTALL_PLUGIN_DIR ")");
     /* A near name on the path is suggested. */
     herald__loader_add_path(l, BROKEN);
     assert_null(herald__loader_load(l, "goood", err, sizeof(err)));
     assert_string_equal(err, "plugin 'goood' not found (searched: "
-                             "/nonexistent/y1, " BROKEN ", /nonexistent/e1, "
-                             HERALD_BUILD_PLUGIN_DIR ", "
-                             HERALD_INSTALL_PLUGIN_DIR
+                             "/nonexistent/y1, " BROKEN
+                             ", /nonexistent/e1, " HERALD_BUILD_PLUGIN_DIR
+                             ", " HERALD_INSTALL_PLUGIN_DIR
                              "); did you mean 'good'?");
     herald__loader_destroy(l);
 }
@@ -497,8 +495,7 @@ static void collect(void *ctx, const char *msg)
 
     /* Only what the broken dir yields; the build tree holds other
      * people's plugins. */
-    if (strncmp(msg, "plugin " BROKEN "/", strlen("plugin " BROKEN "/")) ==
-            0 &&
+    if (strncmp(msg, "plugin " BROKEN "/", strlen("plugin " BROKEN "/")) == 0 &&
         e->n < 32) {
         snprintf(e->msgs[e->n++], sizeof(e->msgs[0]), "%s",
                  msg + strlen("plugin " BROKEN "/"));
@@ -653,8 +650,7 @@ static void test_describe(void **state)
 static void test_describe_edges(void **state)
 {
     static const struct herald_option opts[] = {
-        {.name = "key", .type = HERALD_OPT_STRING, .required = 1,
-         .secret = 1},
+        {.name = "key", .type = HERALD_OPT_STRING, .required = 1, .secret = 1},
         {.name = "sep", .type = HERALD_OPT_STRING, .default_value = ", "},
         {.name = "empty", .type = HERALD_OPT_STRING, .default_value = ""},
         {.name = NULL},
@@ -761,9 +757,9 @@ static void test_null_acks_and_counts(void **state)
 static void test_testplug_script(void **state)
 {
     char log_path[] = "/tmp/herald-testplug-XXXXXX";
-    const char *const kv[] = {
-        "script", "reject:offset%7==3, retry:offset%5==0:2:250",
-        "log_file", log_path, NULL};
+    const char *const kv[] = {"script",
+                              "reject:offset%7==3, retry:offset%5==0:2:250",
+                              "log_file", log_path, NULL};
     struct herald_record recs[11];
     struct open_plugin p;
     struct herald_batch b;
@@ -794,8 +790,7 @@ static void test_testplug_script(void **state)
             assert_int_equal(b.calls[i], 1);
             assert_int_equal(b.outcome[i], want);
         }
-        assert_string_equal(b.reason[3],
-                            "script rule 1 (reject:offset%7==3)");
+        assert_string_equal(b.reason[3], "script rule 1 (reject:offset%7==3)");
         assert_string_equal(b.reason[1], "");
         if (round == 0) {
             assert_string_equal(b.reason[5], "script rule 2 "
@@ -859,8 +854,7 @@ static void test_testplug_bad_script(void **state)
         struct open_plugin p;
         char err[256] = "";
 
-        assert_int_equal(open_plugin(&p, "testplug", kv, err, sizeof(err)),
-                         -1);
+        assert_int_equal(open_plugin(&p, "testplug", kv, err, sizeof(err)), -1);
         assert_string_equal(err, cases[i].err);
         assert_null(p.state);
         close_plugin(&p);
@@ -877,15 +871,13 @@ static void test_testplug_fail_switches(void **state)
     char err[256] = "";
 
     (void)state;
-    assert_int_equal(open_plugin(&p, "testplug", fail_open, err,
-                                 sizeof(err)),
+    assert_int_equal(open_plugin(&p, "testplug", fail_open, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "testplug: open failed (fail_open is set)");
     close_plugin(&p);
 
-    assert_int_equal(open_plugin(&p, "testplug", fail_deliver, err,
-                                 sizeof(err)),
-                     0);
+    assert_int_equal(
+        open_plugin(&p, "testplug", fail_deliver, err, sizeof(err)), 0);
     batch_init(&b, &rec, NULL, 1);
     assert_int_equal(p.def->deliver(p.state, &b), -1);
     assert_int_equal(b.done, 0);
@@ -906,8 +898,8 @@ static int64_t now_ms(void)
 
 static void test_testplug_delay_out_of_order(void **state)
 {
-    static const char *const kv[] = {"delay", "100ms", "out_of_order",
-                                     "true", "script", "reject:offset==1",
+    static const char *const kv[] = {"delay", "100ms",  "out_of_order",
+                                     "true",  "script", "reject:offset==1",
                                      NULL};
     struct herald_record recs[3] = {
         {"t", 0, 0, NULL, NULL},
@@ -973,12 +965,22 @@ static void test_testnotify_logs_message(void **state)
     const struct herald_record recs[2] = {{"alerts", 0, 41, NULL, NULL},
                                           {"alerts", 1, 42, NULL, NULL}};
     struct herald_message msgs[2] = {
-        {.struct_size = sizeof(struct herald_message), .to = to1, .n_to = 2,
-         .subject = "Fraud alert", .topic = "alerts", .partition = 0,
-         .offset = 41, .record = &recs[0]},
-        {.struct_size = sizeof(struct herald_message), .to = to2, .n_to = 1,
-         .subject = "Second", .topic = "alerts", .partition = 1,
-         .offset = 42, .record = &recs[1]},
+        {.struct_size = sizeof(struct herald_message),
+         .to = to1,
+         .n_to = 2,
+         .subject = "Fraud alert",
+         .topic = "alerts",
+         .partition = 0,
+         .offset = 41,
+         .record = &recs[0]},
+        {.struct_size = sizeof(struct herald_message),
+         .to = to2,
+         .n_to = 1,
+         .subject = "Second",
+         .topic = "alerts",
+         .partition = 1,
+         .offset = 42,
+         .record = &recs[1]},
     };
     struct open_plugin p;
     struct herald_batch b;

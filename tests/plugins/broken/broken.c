@@ -30,8 +30,7 @@
 
 static const struct herald_host_api *api;
 
-static int b_init(const struct herald_host_api *host, char *err,
-                  size_t errlen)
+static int b_init(const struct herald_host_api *host, char *err, size_t errlen)
 {
     api = host;
 #ifdef B_INIT_FAILS

@@ -112,8 +112,7 @@ struct tp_state {
     int stop;
 };
 
-static int tp_init(const struct herald_host_api *host, char *err,
-                   size_t errlen)
+static int tp_init(const struct herald_host_api *host, char *err, size_t errlen)
 {
     if (host->abi_major != HERALD_ABI_MAJOR) {
         snprintf(err, errlen, "host API major %u, expected %d",
@@ -223,8 +222,8 @@ static int parse_rule(char *text, size_t idx, struct tp_rule *r, char *err,
         return -1;
     }
     if ((n > 2 && (parse_int(field[2], &r->count) != 0 || r->count < 1)) ||
-        (n > 3 && (parse_int(field[3], &r->after_ms) != 0 ||
-                   r->after_ms < 0))) {
+        (n > 3 &&
+         (parse_int(field[3], &r->after_ms) != 0 || r->after_ms < 0))) {
         snprintf(err, errlen,
                  TP_NAME ": script rule %zu '%s': COUNT must be >= 1 and "
                          "AFTER_MS >= 0",
@@ -262,8 +261,8 @@ static int parse_script(struct tp_state *s, const char *script, char *err,
         }
         s->rules = grown;
         memset(&s->rules[s->n_rules], 0, sizeof(s->rules[0]));
-        if (parse_rule(t, s->n_rules + 1, &s->rules[s->n_rules], err,
-                       errlen) != 0) {
+        if (parse_rule(t, s->n_rules + 1, &s->rules[s->n_rules], err, errlen) !=
+            0) {
             goto out;
         }
         s->n_rules++;
@@ -277,8 +276,7 @@ out:
 
 /* The RETRY count of (item, rule); NULL on ENOMEM. */
 static struct tp_tries *tries_of(struct tp_state *s, const char *topic,
-                                 int32_t partition, int64_t offset,
-                                 size_t rule)
+                                 int32_t partition, int64_t offset, size_t rule)
 {
     struct tp_tries *t;
 
@@ -307,8 +305,7 @@ static struct tp_tries *tries_of(struct tp_state *s, const char *topic,
     return t;
 }
 
-static int matches(const struct tp_rule *r, int32_t partition,
-                   int64_t offset)
+static int matches(const struct tp_rule *r, int32_t partition, int64_t offset)
 {
     int64_t v;
 
@@ -342,9 +339,8 @@ static void decide(struct tp_state *s, const char *topic, int32_t partition,
                 t->count++;
             }
             snprintf(reason, sizeof(reason),
-                     "script rule %zu (%s): retry %lld of %lld", i + 1,
-                     r->text, (long long)(t ? t->count : 1),
-                     (long long)r->count);
+                     "script rule %zu (%s): retry %lld of %lld", i + 1, r->text,
+                     (long long)(t ? t->count : 1), (long long)r->count);
             it->outcome = HERALD_RETRY;
             it->after_ms = r->after_ms;
             it->reason = strdup(reason);
@@ -379,8 +375,7 @@ static void join(char *buf, size_t cap, size_t *o, const char *const *v,
                  size_t n)
 {
     for (size_t i = 0; i < n && *o < cap; i++) {
-        *o += (size_t)snprintf(buf + *o, cap - *o, "%s%s", i ? "," : "",
-                               v[i]);
+        *o += (size_t)snprintf(buf + *o, cap - *o, "%s%s", i ? "," : "", v[i]);
     }
 }
 #endif
@@ -473,8 +468,7 @@ static void *tp_worker(void *arg)
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec < job->due.tv_sec ||
-            (now.tv_sec == job->due.tv_sec &&
-             now.tv_nsec < job->due.tv_nsec)) {
+            (now.tv_sec == job->due.tv_sec && now.tv_nsec < job->due.tv_nsec)) {
             pthread_cond_timedwait(&s->wake, &s->lock, &job->due);
             continue;
         }
@@ -502,8 +496,7 @@ static int start_worker(struct tp_state *s, char *err, size_t errlen)
     rc = pthread_cond_init(&s->wake, &attr);
     pthread_condattr_destroy(&attr);
     if (rc != 0) {
-        snprintf(err, errlen, TP_NAME ": pthread_cond_init: %s",
-                 strerror(rc));
+        snprintf(err, errlen, TP_NAME ": pthread_cond_init: %s", strerror(rc));
         return -1;
     }
     rc = pthread_create(&s->worker, NULL, tp_worker, s);
@@ -538,8 +531,7 @@ static void tp_close(void *state)
 
         s->head = job->next;
         api->log(s->inst, HERALD_LOG_WARN,
-                 TP_NAME ": dropped %zu items still waiting at close",
-                 job->n);
+                 TP_NAME ": dropped %zu items still waiting at close", job->n);
         free_items(job->items, job->n);
         free(job);
     }
@@ -556,8 +548,8 @@ static void tp_close(void *state)
 }
 
 static int tp_open(struct herald_instance *inst,
-                   const struct herald_options *opts, void **state,
-                   char *err, size_t errlen)
+                   const struct herald_options *opts, void **state, char *err,
+                   size_t errlen)
 {
     struct tp_state *s;
     const char *path, *script;
@@ -584,8 +576,8 @@ static int tp_open(struct herald_instance *inst,
     if (path) {
         s->log = fopen(path, "a");
         if (!s->log) {
-            snprintf(err, errlen, TP_NAME ": cannot open log_file %s: %s",
-                     path, strerror(errno));
+            snprintf(err, errlen, TP_NAME ": cannot open log_file %s: %s", path,
+                     strerror(errno));
             goto fail;
         }
     }
