@@ -1892,11 +1892,15 @@ static void out_indent(const struct printer *p, int n)
 
 /* Whether key names a secret: an entry of secret_key_names, or a key
  * ending in "." or "_" and one of them. Case-insensitive. */
-static int secret_key(const char *key)
+int herald__config_key_is_secret(const char *key)
 {
-    size_t klen = strlen(key);
+    size_t klen;
     size_t i;
 
+    if (key == NULL) {
+        return 0;
+    }
+    klen = strlen(key);
     for (i = 0; secret_key_names[i] != NULL; i++) {
         const char *s = secret_key_names[i];
         size_t slen = strlen(s);
@@ -2066,7 +2070,7 @@ static void print_node(const struct printer *p, const struct herald__node *n,
             /* Only a secret key's own strings (or list of strings) are
              * hidden; its nested maps are walked with their own keys. */
             print_value(p, n->items[i], indent,
-                        secret_key(n->keys[i]) &&
+                        herald__config_key_is_secret(n->keys[i]) &&
                             n->items[i]->type != HERALD_NODE_MAP,
                         0);
         } else {

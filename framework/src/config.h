@@ -115,4 +115,10 @@ void herald__config_print_redacted(const struct herald__node *root,
                                                  size_t len),
                                    void *ctx);
 
+/* 1 if a key of this name holds a secret wherever it appears ("password",
+ * "api_key", "sasl.password", "smtp_password", ...: the one list the
+ * printer uses), 0 otherwise. For modules that log or expose maps without
+ * an options table (kafka properties, schema_registry). Any thread. */
+int herald__config_key_is_secret(const char *key);
+
 #endif

@@ -784,6 +784,50 @@ static void test_redaction(void **state)
     unsetenv("HERALD_T_HOST");
 }
 
+static void test_key_is_secret(void **state)
+{
+    static const char *const secret[] = {
+        "password",
+        "PASSWORD",
+        "api_key",
+        "secret",
+        "token",
+        "basic_auth",
+        "sasl.password",
+        "ssl.key.password",
+        "ssl.keystore.password",
+        "smtp_password",
+        "access_token",
+        "client_secret",
+        "sasl.oauthbearer.client.secret",
+        "Authorization",
+    };
+    static const char *const plain[] = {
+        "url",
+        "token_url",
+        "passwords_file",
+        "password_hint",
+        "tokens",
+        "user",
+        "sasl.username",
+        "xpassword",
+        "",
+        "bootstrap.servers",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        print_message("secret: %s\n", secret[i]);
+        assert_int_equal(herald__config_key_is_secret(secret[i]), 1);
+    }
+    for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        print_message("plain: %s\n", plain[i]);
+        assert_int_equal(herald__config_key_is_secret(plain[i]), 0);
+    }
+    assert_int_equal(herald__config_key_is_secret(NULL), 0);
+}
+
 /* What is printed reads back as the same tree, printed the same way. */
 static void test_print_round_trip(void **state)
 {
@@ -1007,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_env_substitution),
         cmocka_unit_test(test_file_substitution),
         cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_key_is_secret),
         cmocka_unit_test(test_print_round_trip),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_size),
