@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -329,6 +330,18 @@ static int push_plugin(struct herald__loader *l, struct loaded *p)
     return 0;
 }
 
+/* st_size of the ELF symbol at addr, or 0 if unknown. */
+static size_t symbol_size(const void *addr)
+{
+    const ElfW(Sym) *sym = NULL;
+    Dl_info info;
+
+    if (!dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym) {
+        return 0;
+    }
+    return (size_t)sym->st_size;
+}
+
 /* Open, check and init the file at path (st: its stat). expect: the name
  * the plugin must declare, or NULL. Returns the new plugin or NULL with
  * the one-line reason in err. */
@@ -340,6 +353,7 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
     const struct herald_plugin *raw;
     const char *dlmsg;
     char why[512];
+    size_t symsize;
     void *dl;
     size_t n;
 
@@ -355,6 +369,15 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
     if (!raw) {
         fail(err, errlen, "plugin %s: no symbol '%s' (not a herald plugin?)",
              path, HERALD_PLUGIN_SYMBOL);
+        goto out;
+    }
+    /* The symbol's size, where the ELF says it: never read past it. */
+    symsize = symbol_size(raw);
+    if (symsize && symsize < 3 * sizeof(uint32_t)) {
+        fail(err, errlen,
+             "plugin %s: symbol '%s' is %zu bytes, too small for a plugin "
+             "definition",
+             path, HERALD_PLUGIN_SYMBOL, symsize);
         goto out;
     }
     /* The three version fields are all we may read before they pass. */
@@ -379,6 +402,13 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
              "%zu",
              path, (unsigned)raw->struct_size, HERALD_ABI_MAJOR,
              (size_t)HERALD__PLUGIN_MIN_SIZE);
+        goto out;
+    }
+    if (symsize && raw->struct_size > symsize) {
+        fail(err, errlen,
+             "plugin %s: struct_size %u is larger than the symbol '%s' (%zu "
+             "bytes)",
+             path, (unsigned)raw->struct_size, HERALD_PLUGIN_SYMBOL, symsize);
         goto out;
     }
     p = calloc(1, sizeof(*p));

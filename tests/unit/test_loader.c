@@ -313,6 +313,9 @@ static void test_refusals(void **state)
     expect_refusal(l, "short_struct.so", reason);
     expect_refusal(l, "no_symbol.so",
                    "no symbol 'herald_plugin' (not a herald plugin?)");
+    expect_refusal(l, "tiny_symbol.so",
+                   "symbol 'herald_plugin' is 4 bytes, too small for a plugin "
+                   "definition");
     expect_refusal(l, "no_deliver.so", "missing required callback 'deliver'");
     expect_refusal(l, "bad_kind.so", "unknown kind 7 (1 is sink, 2 is notify)");
     expect_refusal(l, "bad_enum.so", "option 'mode' is an enum with no values");
@@ -515,9 +518,9 @@ static void test_load_all(void **state)
     herald__loader_add_path(l, BROKEN);
     herald__loader_add_path(l, BROKEN "/second");
     refused = herald__loader_load_all(l, collect, &e);
-    assert_true(refused >= 13);
+    assert_true(refused >= 14);
     /* Alphabetical within a directory; every file but good.so refused. */
-    assert_int_equal(e.n, 13);
+    assert_int_equal(e.n, 14);
     assert_string_equal(e.msgs[0], "abi_major.so: ABI major 2 is not "
                                    "supported (this herald speaks 1)");
     assert_string_equal(e.msgs[1], "bad_enum.so: option 'mode' is an enum "
@@ -541,7 +544,10 @@ static void test_load_all(void **state)
                                     "'herald_plugin' (not a herald "
                                     "plugin?)");
     assert_non_null(strstr(e.msgs[11], "short_struct.so: struct_size 16"));
-    assert_string_equal(e.msgs[12], "undefined.so: undefined symbol: "
+    assert_string_equal(e.msgs[12], "tiny_symbol.so: symbol 'herald_plugin' "
+                                    "is 4 bytes, too small for a plugin "
+                                    "definition");
+    assert_string_equal(e.msgs[13], "undefined.so: undefined symbol: "
                                     "herald_no_such_function");
     for (size_t i = 0; i < herald__loader_count(l); i++) {
         const struct herald__plugin_handle *h = herald__loader_get(l, i);

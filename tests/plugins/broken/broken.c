@@ -97,7 +97,13 @@ static const struct herald_option b_options[] = {
 };
 #endif
 
-#ifdef B_NO_SYMBOL
+#if defined(B_TINY_SYMBOL)
+/* The right name on a 4-byte object: the loader must not read past it. */
+HERALD_EXPORT const unsigned herald_plugin = 1;
+static const struct herald_plugin hidden_plugin;
+HERALD_EXPORT const void *const not_a_herald_plugin = &hidden_plugin;
+static const struct herald_plugin hidden_plugin = {
+#elif defined(B_NO_SYMBOL)
 /* A complete definition, exported under another name. */
 static const struct herald_plugin hidden_plugin;
 HERALD_EXPORT const void *const not_a_herald_plugin = &hidden_plugin;
