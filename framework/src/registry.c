@@ -485,7 +485,7 @@ static void backoff(struct entry *e)
     if (delay > BACKOFF_MAX_MS) {
         delay = BACKOFF_MAX_MS;
     }
-    herald__warn("schema registry: %s; retrying in %" PRIu64 " ms",
+    herald__warn("%s; retrying in %" PRIu64 " ms",
                  e->error, delay);
     if (e->timer == NULL && reg->loop != NULL) {
         e->timer = herald__timer_new(reg->loop, on_timer, e);
@@ -535,7 +535,7 @@ static void on_done(void *ctx, CURL *easy, int result)
         e->state = S_NOT_FOUND;
     }
     if (e->state == S_NOT_FOUND) {
-        herald__warn("schema registry: %s", e->error);
+        herald__warn("%s", e->error);
     }
     notify(reg, e, e->state == S_READY ? HERALD__REGISTRY_OK
                                        : HERALD__REGISTRY_NOT_FOUND);

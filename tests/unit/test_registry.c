@@ -1,0 +1,415 @@
+/*
+ * test_registry.c - the schema registry client (registry.c): URL, auth
+ * header and response classification as pure functions, schemas_dir mode,
+ * and the HTTP path against a tiny HTTP server on the test's own loop
+ * (loopback only): one fetch per id however many ask, the cache, 404/40403
+ * as permanent, 500 as temporary with a retry after backoff.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http.h"
+#include "loop.h"
+#include "registry.h"
+
+/* ---- pure ------------------------------------------------------------ */
+
+static void test_url(void **state)
+{
+    char buf[128];
+
+    (void)state;
+    assert_int_equal(herald__registry_url("http://sr:8081", 7, buf,
+                                          sizeof(buf)),
+                     (int)strlen("http://sr:8081/schemas/ids/7"));
+    assert_string_equal(buf, "http://sr:8081/schemas/ids/7");
+    herald__registry_url("https://h/apis/ccompat/v7//", 2147483647, buf,
+                         sizeof(buf));
+    assert_string_equal(buf, "https://h/apis/ccompat/v7/schemas/ids/"
+                             "2147483647");
+    assert_int_equal(herald__registry_url(NULL, 1, buf, sizeof(buf)), -1);
+}
+
+static void test_auth_header(void **state)
+{
+    struct herald__registry_config cfg = {0};
+    char buf[128];
+
+    (void)state;
+    assert_int_equal(herald__registry_auth_header(&cfg, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    cfg.basic_auth = "user:pass";
+    herald__registry_auth_header(&cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "Authorization: Basic dXNlcjpwYXNz");
+    cfg.basic_auth = "Aladdin:open sesame";
+    herald__registry_auth_header(&cfg, buf, sizeof(buf));
+    assert_string_equal(buf,
+                        "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    cfg.basic_auth = "a:bc";
+    herald__registry_auth_header(&cfg, buf, sizeof(buf));
+    assert_string_equal(buf, "Authorization: Basic YTpiYw==");
+    cfg.basic_auth = NULL;
+    cfg.bearer = "tok.en";
+    assert_int_equal(herald__registry_auth_header(&cfg, buf, sizeof(buf)),
+                     (int)strlen("Authorization: Bearer tok.en"));
+    assert_string_equal(buf, "Authorization: Bearer tok.en");
+}
+
+static void expect_class(int curl_code, long status, const char *body,
+                         int want, const char *want_err)
+{
+    char err[256] = "";
+    char *json = NULL;
+    int rc;
+
+    rc = herald__registry_parse_response(5, curl_code, status, body,
+                                         body ? strlen(body) : 0, &json, err,
+                                         sizeof(err));
+    assert_int_equal(rc, want);
+    if (want == HERALD__REGISTRY_OK) {
+        assert_string_equal(json, want_err); /* the schema text */
+        free(json);
+    } else {
+        assert_null(json);
+        assert_string_equal(err, want_err);
+    }
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    expect_class(0, 200, "{\"schema\":\"{\\\"type\\\":\\\"string\\\"}\"}",
+                 HERALD__REGISTRY_OK, "{\"type\":\"string\"}");
+    expect_class(0, 200, "{\"schema\":\"\\\"long\\\"\",\"schemaType\":"
+                         "\"AVRO\"}",
+                 HERALD__REGISTRY_OK, "\"long\"");
+    expect_class(0, 200, "{\"schema\":\"syntax = ...\",\"schemaType\":"
+                         "\"PROTOBUF\"}",
+                 HERALD__REGISTRY_NOT_FOUND, "schema id 5 is PROTOBUF, not AVRO");
+    expect_class(0, 404, "{\"error_code\":40403,\"message\":\"Schema 5 not "
+                         "found\"}",
+                 HERALD__REGISTRY_NOT_FOUND,
+                 "schema id 5 not found in registry (404)");
+    /* a 404 from something that is not the registry: a config problem */
+    expect_class(0, 404, "<html>Not Found</html>", HERALD__REGISTRY_WAIT,
+                 "schema registry answered 404 without error_code 40403 for "
+                 "id 5: check schema_registry.url");
+    expect_class(0, 500, "{\"error_code\":50001,\"message\":\"boom\"}",
+                 HERALD__REGISTRY_WAIT,
+                 "schema registry answered HTTP 500 for id 5: boom");
+    expect_class(0, 401, "", HERALD__REGISTRY_WAIT,
+                 "schema registry answered HTTP 401 for id 5");
+    expect_class(0, 200, "<html>", HERALD__REGISTRY_WAIT,
+                 "schema registry answered 200 for id 5 without a \"schema\" "
+                 "string: check schema_registry.url");
+    expect_class(7, 0, NULL, HERALD__REGISTRY_WAIT,
+                 "schema registry request for id 5 failed: Couldn't connect "
+                 "to server");
+}
+
+static void test_config_errors(void **state)
+{
+    struct herald__registry_config cfg = {0};
+    char err[256] = "";
+
+    (void)state;
+    assert_null(herald__registry_new(&cfg, NULL, NULL, err, sizeof(err)));
+    assert_string_equal(err, "schema_registry needs exactly one of url and "
+                             "schemas_dir");
+    cfg.url = "ftp://x";
+    assert_null(herald__registry_new(&cfg, NULL, NULL, err, sizeof(err)));
+    assert_string_equal(err, "schema_registry.url must start with http:// "
+                             "or https://");
+    cfg.url = NULL;
+    cfg.schemas_dir = "/nonexistent";
+    cfg.basic_auth = "nocolon";
+    assert_null(herald__registry_new(&cfg, NULL, NULL, err, sizeof(err)));
+    assert_string_equal(err, "schema_registry.basic_auth must be "
+                             "user:password");
+    herald__registry_destroy(NULL);
+}
+
+static void test_dir(void **state)
+{
+    struct herald__registry_config cfg = {
+        .schemas_dir = HERALD_SOURCE_DIR "/tests/data/avro/schemas"};
+    const struct herald__avro_schema *a = NULL;
+    const struct herald__avro_schema *b = NULL;
+    struct herald__registry *reg;
+    char err[512] = "";
+
+    (void)state;
+    reg = herald__registry_new(&cfg, NULL, NULL, err, sizeof(err));
+    assert_non_null(reg);
+    assert_int_equal(herald__registry_get(reg, 100, &a, NULL, NULL, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_OK);
+    assert_int_equal(herald__registry_get(reg, 100, &b, NULL, NULL, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_OK);
+    assert_non_null(a);
+    assert_ptr_equal(a, b); /* parsed once, cached */
+    assert_int_equal(herald__registry_get(reg, 5, &a, NULL, NULL, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_NOT_FOUND);
+    assert_null(a);
+    assert_string_equal(err, "schema id 5 not found in schemas_dir (" HERALD_SOURCE_DIR
+                             "/tests/data/avro/schemas/5.avsc)");
+    herald__registry_destroy(reg);
+}
+
+/* ---- a tiny HTTP server on the loop ---------------------------------- */
+
+struct server;
+
+struct conn {
+    struct server *s;
+    int fd;
+    struct herald__watch *w;
+    char buf[4096];
+    size_t len;
+};
+
+struct server {
+    struct herald__loop *loop;
+    int fd;
+    int port;
+    struct herald__watch *w;
+    int requests;
+    char path[256];
+    char auth[256];
+    int status;       /* what to answer next */
+    const char *body; /* and with what */
+};
+
+static void on_conn(void *ctx, int fd, int events)
+{
+    struct conn *c = ctx;
+    struct server *s = c->s;
+    char resp[1024];
+    const char *line;
+    const char *end;
+    ssize_t n;
+    int len;
+
+    (void)events;
+    n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+    if (n > 0) {
+        c->len += (size_t)n;
+        c->buf[c->len] = '\0';
+        if (strstr(c->buf, "\r\n\r\n") == NULL) {
+            return;
+        }
+        s->requests++;
+        sscanf(c->buf, "GET %255s", s->path);
+        s->auth[0] = '\0';
+        line = strstr(c->buf, "\r\nAuthorization: ");
+        if (line != NULL) {
+            line += strlen("\r\nAuthorization: ");
+            end = strstr(line, "\r\n");
+            snprintf(s->auth, sizeof(s->auth), "%.*s", (int)(end - line),
+                     line);
+        }
+        len = snprintf(resp, sizeof(resp),
+                       "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                       s->status, strlen(s->body), s->body);
+        assert_int_equal(write(fd, resp, (size_t)len), len);
+    }
+    herald__watch_destroy(c->w);
+    close(fd);
+    free(c);
+}
+
+static void on_accept(void *ctx, int fd, int events)
+{
+    struct server *s = ctx;
+    struct conn *c = calloc(1, sizeof(*c));
+
+    (void)events;
+    assert_non_null(c);
+    c->s = s;
+    c->fd = accept(fd, NULL, NULL);
+    assert_true(c->fd >= 0);
+    c->w = herald__watch_new(s->loop, c->fd, on_conn, c);
+    assert_non_null(c->w);
+    herald__watch_set(c->w, HERALD__WATCH_READ);
+}
+
+static void server_start(struct server *s, struct herald__loop *loop)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+
+    s->loop = loop;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+    s->port = ntohs(a.sin_port);
+    s->w = herald__watch_new(loop, s->fd, on_accept, s);
+    herald__watch_set(s->w, HERALD__WATCH_READ);
+}
+
+struct waited {
+    int calls;
+    int status;
+};
+
+static void on_ready(void *ctx, int32_t id, int status)
+{
+    struct waited *w = ctx;
+
+    (void)id;
+    w->calls++;
+    w->status = status;
+}
+
+static void tick(void *ctx)
+{
+    (void)ctx;
+}
+
+/* Run the loop until *flag is non-zero (at most ~10 s). */
+static void run_until(struct herald__loop *l, const int *flag)
+{
+    int i;
+
+    for (i = 0; i < 100 && *flag == 0; i++) {
+        herald__loop_run_once(l, 1);
+    }
+    assert_true(*flag != 0);
+}
+
+static void test_http(void **state)
+{
+    struct herald__loop *loop = herald__loop_new();
+    struct herald__http *http;
+    struct herald__timer *t;
+    struct herald__registry *reg;
+    struct herald__registry_config cfg = {0};
+    const struct herald__avro_schema *sch = NULL;
+    struct waited w1 = {0}, w2 = {0}, w3 = {0}, w4 = {0};
+    struct server s = {0};
+    char url[128];
+    char err[512] = "";
+
+    (void)state;
+    assert_non_null(loop);
+    http = herald__http_new(loop);
+    assert_non_null(http);
+    /* wake the loop every 100 ms so run_until can give up */
+    t = herald__timer_new(loop, tick, NULL);
+    herald__timer_start(t, 100, 100);
+    server_start(&s, loop);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/apis/ccompat/v7/",
+             s.port);
+    cfg.url = url;
+    cfg.basic_auth = "user:pass";
+    reg = herald__registry_new(&cfg, loop, http, err, sizeof(err));
+    assert_non_null(reg);
+
+    /* three asks, two waiters, one request */
+    s.status = 200;
+    s.body = "{\"schema\":\"\\\"long\\\"\"}";
+    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    assert_string_equal(err, "waiting for schema id 7 (fetching schema id "
+                             "7)");
+    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w2, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    run_until(loop, &w2.calls);
+    assert_int_equal(s.requests, 1);
+    assert_string_equal(s.path, "/apis/ccompat/v7/schemas/ids/7");
+    assert_string_equal(s.auth, "Basic dXNlcjpwYXNz");
+    assert_int_equal(w1.calls, 1);
+    assert_int_equal(w1.status, HERALD__REGISTRY_OK);
+    assert_int_equal(w2.calls, 1);
+    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_OK);
+    assert_non_null(sch);
+
+    /* 40403: permanent, cached */
+    s.status = 404;
+    s.body = "{\"error_code\":40403,\"message\":\"Schema not found\"}";
+    assert_int_equal(herald__registry_get(reg, 8, &sch, on_ready, &w3, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    run_until(loop, &w3.calls);
+    assert_int_equal(w3.status, HERALD__REGISTRY_NOT_FOUND);
+    assert_int_equal(herald__registry_get(reg, 8, &sch, NULL, NULL, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_NOT_FOUND);
+    assert_string_equal(err, "schema id 8 not found in registry (404)");
+    assert_int_equal(s.requests, 2);
+
+    /* 500: temporary, nothing cached, retried after backoff */
+    s.status = 500;
+    s.body = "{\"error_code\":50001,\"message\":\"boom\"}";
+    assert_int_equal(herald__registry_get(reg, 9, &sch, on_ready, &w4, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    /* until the 500 has come back (before the 500 ms backoff ends) */
+    {
+        int i;
+        for (i = 0; i < 100; i++) {
+            herald__loop_run_once(loop, 1);
+            herald__registry_get(reg, 9, &sch, NULL, NULL, err, sizeof(err));
+            if (strstr(err, "HTTP 500") != NULL) {
+                break;
+            }
+        }
+    }
+    assert_int_equal(s.requests, 3);
+    assert_int_equal(w4.calls, 0);
+    assert_int_equal(herald__registry_get(reg, 9, &sch, NULL, NULL, err,
+                                          sizeof(err)),
+                     HERALD__REGISTRY_WAIT);
+    assert_string_equal(err, "waiting for schema id 9 (schema registry "
+                             "answered HTTP 500 for id 9: boom)");
+    s.status = 200;
+    s.body = "{\"schema\":\"\\\"string\\\"\"}";
+    run_until(loop, &w4.calls);
+    assert_int_equal(w4.status, HERALD__REGISTRY_OK);
+    assert_int_equal(s.requests, 4);
+
+    herald__registry_destroy(reg);
+    herald__timer_destroy(t);
+    herald__watch_destroy(s.w);
+    close(s.fd);
+    herald__http_destroy(http);
+    herald__loop_destroy(loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_auth_header),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_dir),
+        cmocka_unit_test(test_http),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
