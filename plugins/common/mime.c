@@ -354,9 +354,21 @@ static int put_address_header(struct mbuf *b, const char *name,
 /* ---- headers --------------------------------------------------------- */
 
 static const char *const reserved_headers[] = {
-    "Date", "From", "Sender", "To", "Cc", "Bcc", "Reply-To", "Subject",
-    "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
-    "X-Herald-Source", "Return-Path", NULL,
+    "Date",
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Bcc",
+    "Reply-To",
+    "Subject",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "X-Herald-Source",
+    "Return-Path",
+    NULL,
 };
 
 static int header_name_ok(const char *name, char *err, size_t errlen)
@@ -370,15 +382,19 @@ static int header_name_ok(const char *name, char *err, size_t errlen)
     }
     for (p = name; *p; p++) {
         if (*p < 33 || *p > 126 || *p == ':') {
-            snprintf(err, errlen, "header name '%.40s' has a character "
-                     "not allowed in a field name", name);
+            snprintf(err, errlen,
+                     "header name '%.40s' has a character "
+                     "not allowed in a field name",
+                     name);
             return -1;
         }
     }
     for (i = 0; reserved_headers[i] != NULL; i++) {
         if (strcasecmp(name, reserved_headers[i]) == 0) {
-            snprintf(err, errlen, "header '%s' is set by herald and cannot "
-                     "be overridden", reserved_headers[i]);
+            snprintf(err, errlen,
+                     "header '%s' is set by herald and cannot "
+                     "be overridden",
+                     reserved_headers[i]);
             return -1;
         }
     }
@@ -400,8 +416,8 @@ int mime_format_date(int64_t date_unix, char *buf, size_t buflen)
         return -1;
     }
     snprintf(buf, buflen, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
     return 0;
 }
 
@@ -514,8 +530,10 @@ int mime_build(const struct herald_message *m, const char *default_from,
             goto done;
         }
         if (h->value == NULL || !addr_text_safe(h->value)) {
-            snprintf(err, errlen, "header '%s' value holds a control "
-                     "character", h->name);
+            snprintf(err, errlen,
+                     "header '%s' value holds a control "
+                     "character",
+                     h->name);
             goto done;
         }
         put(&b, h->name);
@@ -528,7 +546,8 @@ int mime_build(const struct herald_message *m, const char *default_from,
     text = m->text;
     html = m->html;
     if (text != NULL && html != NULL) {
-        put(&b, "Content-Type: multipart/alternative;\r\n boundary=\"=_herald_");
+        put(&b,
+            "Content-Type: multipart/alternative;\r\n boundary=\"=_herald_");
         put_n(&b, hex + 32, 32);
         put(&b, "\"\r\n\r\n--=_herald_");
         put_n(&b, hex + 32, 32);

@@ -64,8 +64,7 @@ static void assert_rejects(const struct herald_message *m, const char *why)
     size_t len = 0;
     char err[256] = "";
 
-    assert_int_equal(mime_build(m, NULL, 0, &out, &len, err, sizeof(err)),
-                     -1);
+    assert_int_equal(mime_build(m, NULL, 0, &out, &len, err, sizeof(err)), -1);
     assert_null(out);
     assert_string_equal(err, why);
 }
@@ -77,25 +76,25 @@ static void test_ascii_text(void **state)
     (void)state;
 
     assert_builds(&m, NULL, 1700000000,
-        "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-        "From: Alerts <alerts@bank.example>\r\n"
-        "To: Alice Example <alice@example.com>, bob@example.com\r\n"
-        "Cc: \"Doe, John\" <john@example.com>\r\n"
-        "Reply-To: support@bank.example\r\n"
-        "Subject: Suspicious activity on card ending 1234\r\n"
-        /* sha256("4111@1700000000000") = 1f08f2bf...20d110 */
-        "Message-ID: <1f08f2bffacc2932df29ccfdf26867e2@herald>\r\n"
-        "MIME-Version: 1.0\r\n"
-        "X-Herald-Source: possible_anomalies/3/42\r\n"
-        "X-Priority: 1\r\n"
-        "Content-Type: text/plain; charset=UTF-8\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n"
-        "\r\n"
-        "Hello Alice,\r\n"
-        "\r\n"
-        "We saw 3 transactions.\r\n"
-        ".\r\n"
-        "Bye\r\n");
+                  "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+                  "From: Alerts <alerts@bank.example>\r\n"
+                  "To: Alice Example <alice@example.com>, bob@example.com\r\n"
+                  "Cc: \"Doe, John\" <john@example.com>\r\n"
+                  "Reply-To: support@bank.example\r\n"
+                  "Subject: Suspicious activity on card ending 1234\r\n"
+                  /* sha256("4111@1700000000000") = 1f08f2bf...20d110 */
+                  "Message-ID: <1f08f2bffacc2932df29ccfdf26867e2@herald>\r\n"
+                  "MIME-Version: 1.0\r\n"
+                  "X-Herald-Source: possible_anomalies/3/42\r\n"
+                  "X-Priority: 1\r\n"
+                  "Content-Type: text/plain; charset=UTF-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n"
+                  "\r\n"
+                  "Hello Alice,\r\n"
+                  "\r\n"
+                  "We saw 3 transactions.\r\n"
+                  ".\r\n"
+                  "Bye\r\n");
 }
 
 /* Non-ASCII subject and display name become encoded-words folded at 78
@@ -117,7 +116,8 @@ static void test_nonascii_multipart(void **state)
                 "1234 \xe2\x80\x94 merci de v\xc3\xa9rifier rapidement";
     m.text = "Hi";
     m.html = "<p>Hi</p>\n";
-    assert_builds(&m, NULL, 1700000000,
+    assert_builds(
+        &m, NULL, 1700000000,
         "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
         "From: Alerts <alerts@bank.example>\r\n"
         "To: =?UTF-8?B?Wm/DqyBNw7xsbGVy?= <zoe@example.com>\r\n"
@@ -152,9 +152,9 @@ static void test_folding_and_defaults(void **state)
 {
     static const char *const to[] = {
         "first.recipient@example.com",
-        "Second Recipient <second.recipient@example.com>",
-        "third@example.com",
-        "J\xc3\xb6rg Gro\xc3\x9fmann-\xc3\x9c" "berl\xc3\xa4nge "
+        "Second Recipient <second.recipient@example.com>", "third@example.com",
+        "J\xc3\xb6rg Gro\xc3\x9fmann-\xc3\x9c"
+        "berl\xc3\xa4nge "
         "Sehrlangername <joerg@example.com>"};
     static const struct herald_header note[] = {
         {"X-Note", "a long header value that goes on and on and on past "
@@ -170,7 +170,8 @@ static void test_folding_and_defaults(void **state)
     m.n_headers = 1;
     m.topic = "t";
     m.offset = 7;
-    assert_builds(&m, "ops@bank.example", 0,
+    assert_builds(
+        &m, "ops@bank.example", 0,
         "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
         "From: ops@bank.example\r\n"
         "To: first.recipient@example.com,\r\n"
@@ -299,8 +300,7 @@ static void test_addresses(void **state)
     assert_addr("Jane Roe <jane@x.org>", "Jane Roe", "jane@x.org");
     assert_addr("\"Roe, \\\"JR\\\" Jane\" <jane@x.org>", "Roe, \"JR\" Jane",
                 "jane@x.org");
-    assert_int_equal(addr_parse("Jane <jane@x.org", &a, err, sizeof(err)),
-                     -1);
+    assert_int_equal(addr_parse("Jane <jane@x.org", &a, err, sizeof(err)), -1);
     assert_string_equal(err, "invalid email address 'Jane <jane@x.org'");
     assert_null(a.email);
     assert_int_equal(addr_parse("x>", &a, err, sizeof(err)), -1);

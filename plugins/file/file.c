@@ -95,8 +95,8 @@ static void file_close(void *state)
 }
 
 static int file_open(struct herald_instance *inst,
-                     const struct herald_options *opts, void **state,
-                     char *err, size_t errlen)
+                     const struct herald_options *opts, void **state, char *err,
+                     size_t errlen)
 {
     struct file_state *s = calloc(1, sizeof(*s));
     const char *dir = api->opt_string(opts, "dir");
@@ -138,8 +138,7 @@ fail:
 /* "<topic>-<partition>-<offset>.eml" with every byte of the topic outside
  * [A-Za-z0-9._-] replaced by '_' (Kafka topics never have them, but the
  * name must not escape dir whatever the host hands us). */
-static void file_name(const struct herald_message *m, char *buf,
-                      size_t buflen)
+static void file_name(const struct herald_message *m, char *buf, size_t buflen)
 {
     const char *t = m->topic != NULL && m->topic[0] ? m->topic : "message";
     size_t i, n = 0;
@@ -152,8 +151,8 @@ static void file_name(const struct herald_message *m, char *buf,
         buf[n++] = ok ? c : '_';
     }
     buf[n] = '\0';
-    snprintf(buf + n, buflen - n, "-%" PRId32 "-%" PRId64 ".eml",
-             m->partition, m->offset);
+    snprintf(buf + n, buflen - n, "-%" PRId32 "-%" PRId64 ".eml", m->partition,
+             m->offset);
 }
 
 /* Write data to path atomically. Returns 0, or -1 with errno and the
@@ -213,8 +212,7 @@ fail:
     return -1;
 }
 
-static void deliver_one(struct file_state *s, struct herald_batch *b,
-                        size_t i)
+static void deliver_one(struct file_state *s, struct herald_batch *b, size_t i)
 {
     const struct herald_message *m = api->batch_message(b, i);
     char err[256], name[256], reason[512];
@@ -228,8 +226,7 @@ static void deliver_one(struct file_state *s, struct herald_batch *b,
     }
     if (mime_build(m, s->from, (int64_t)time(NULL), &msg, &len, err,
                    sizeof(err)) != 0) {
-        api->log(s->inst, HERALD_LOG_WARN, "msg=\"message rejected\" "
-                 "reason=\"%s\"", err);
+        api->log(s->inst, HERALD_LOG_WARN, "message rejected: %s", err);
         api->complete(b, i, HERALD_REJECT, 0, err);
         return;
     }
@@ -246,8 +243,8 @@ static void deliver_one(struct file_state *s, struct herald_batch *b,
     if (write_atomic(s->dir, tmp, path, msg, len, &what) != 0) {
         snprintf(reason, sizeof(reason), "%s %s: %s", what,
                  strcmp(what, "rename") == 0 ? path : tmp, strerror(errno));
-        api->log(s->inst, HERALD_LOG_WARN, "msg=\"write failed\" "
-                 "reason=\"%s\"", reason);
+        api->log(s->inst, HERALD_LOG_WARN, "write failed, will retry: %s",
+                 reason);
         api->complete(b, i, HERALD_RETRY, 0, reason);
         goto done;
     }
@@ -256,8 +253,7 @@ static void deliver_one(struct file_state *s, struct herald_batch *b,
         printf("wrote %s\n", path);
         fflush(stdout);
     }
-    api->log(s->inst, HERALD_LOG_DEBUG, "msg=\"wrote message\" path=%s",
-             path);
+    api->log(s->inst, HERALD_LOG_DEBUG, "wrote %s", path);
     api->complete(b, i, HERALD_OK, 0, NULL);
 
 done:

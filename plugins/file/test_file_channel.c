@@ -35,8 +35,8 @@ struct herald_batch {
     char reason[4][512];
 };
 
-static void fake_log(struct herald_instance *inst,
-                     enum herald_log_level level, const char *fmt, ...)
+static void fake_log(struct herald_instance *inst, enum herald_log_level level,
+                     const char *fmt, ...)
 {
     (void)inst;
     (void)level;
@@ -59,8 +59,8 @@ static size_t fake_batch_count(const struct herald_batch *b)
     return b->n;
 }
 
-static const struct herald_message *fake_batch_message(
-    const struct herald_batch *b, size_t i)
+static const struct herald_message *
+fake_batch_message(const struct herald_batch *b, size_t i)
 {
     return &b->msgs[i];
 }
@@ -175,7 +175,9 @@ static const char expected_k1[] =
     "To: Jane Roe <jane@example.com>\r\n"
     "Subject: Card 1234\r\n"
     /* %s: first 128 bits of sha256("k1") */
-    "Message-ID: <" "%s" "@herald>\r\n"
+    "Message-ID: <"
+    "%s"
+    "@herald>\r\n"
     "MIME-Version: 1.0\r\n"
     "X-Herald-Source: %s/2/%d\r\n"
     "Content-Type: text/plain; charset=UTF-8\r\n"
@@ -200,8 +202,7 @@ static void test_writes_files(void **state)
     remove_tree(TEST_TMP_DIR "/file-out");
     opts.dir = dir;
     opts.print = 0;
-    assert_int_equal(herald_plugin.open(NULL, &opts, &st, err, sizeof(err)),
-                     0);
+    assert_int_equal(herald_plugin.open(NULL, &opts, &st, err, sizeof(err)), 0);
 
     msgs[0] = message("possible_anomalies", 41);
     msgs[1] = message("../etc/pass wd", 42);
@@ -249,7 +250,8 @@ static void test_writes_files(void **state)
     assert_int_equal(b.outcome[0], HERALD_RETRY);
     snprintf(want, sizeof(want),
              "open %s/.possible_anomalies-2-41.eml.tmp: No such file or "
-             "directory", dir);
+             "directory",
+             dir);
     assert_string_equal(b.reason[0], want);
     herald_plugin.close(st);
 }
@@ -272,8 +274,7 @@ static void test_print(void **state)
     remove_tree(dir);
     opts.dir = dir;
     opts.print = 1;
-    assert_int_equal(herald_plugin.open(NULL, &opts, &st, err, sizeof(err)),
-                     0);
+    assert_int_equal(herald_plugin.open(NULL, &opts, &st, err, sizeof(err)), 0);
     msg = message("t", 7);
     memset(&b, 0, sizeof(b));
     b.msgs = &msg;
@@ -321,8 +322,10 @@ static void test_open_errors(void **state)
     opts.print = 0;
     assert_int_equal(herald_plugin.open(NULL, &opts, &st, err, sizeof(err)),
                      -1);
-    snprintf(want, sizeof(want), "cannot create directory '%s': Not a "
-             "directory", path);
+    snprintf(want, sizeof(want),
+             "cannot create directory '%s': Not a "
+             "directory",
+             path);
     assert_string_equal(err, want);
     assert_null(st);
     unlink(path);

@@ -120,8 +120,9 @@ static void job_finish(struct sg_job *j, enum herald_outcome o,
 {
     struct sendgrid *sg = j->sg;
 
-    count(sg, o == HERALD_OK ? "sent"
-                             : o == HERALD_RETRY ? "retried" : "rejected");
+    count(sg, o == HERALD_OK      ? "sent"
+              : o == HERALD_RETRY ? "retried"
+                                  : "rejected");
     api->complete(j->batch, j->index, o, retry_after_ms, reason);
     job_free(j);
 }
@@ -225,15 +226,14 @@ static void on_done(void *ctx, void *easy, int curl_code)
     sendgrid_classify(&r, now_ms(), &v);
     sg->in_flight--;
     if (v.outcome == HERALD_OK) {
-        api->log(sg->inst, HERALD_LOG_DEBUG, "msg=\"sent\" status=%ld "
-                 "x_message_id=%s", status,
-                 j->message_id[0] ? j->message_id : "-");
+        api->log(sg->inst, HERALD_LOG_DEBUG, "sent: HTTP %ld, X-Message-Id %s",
+                 status, j->message_id[0] ? j->message_id : "-");
+    } else if (v.outcome == HERALD_RETRY) {
+        api->log(sg->inst, HERALD_LOG_INFO,
+                 "will retry (server asked to wait %lld ms): %s",
+                 (long long)v.retry_after_ms, v.reason);
     } else {
-        api->log(sg->inst, v.outcome == HERALD_RETRY ? HERALD_LOG_INFO
-                                                     : HERALD_LOG_WARN,
-                 "msg=\"%s\" status=%ld retry_after_ms=%lld reason=\"%s\"",
-                 v.outcome == HERALD_RETRY ? "will retry" : "rejected",
-                 status, (long long)v.retry_after_ms, v.reason);
+        api->log(sg->inst, HERALD_LOG_WARN, "rejected: %s", v.reason);
     }
     job_finish(j, v.outcome, v.retry_after_ms,
                v.outcome == HERALD_OK ? NULL : v.reason);
@@ -262,10 +262,10 @@ static int job_start(struct sg_job *j)
     rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
     rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                            (curl_off_t)strlen(j->body));
-    rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                           (long)CURL_HTTP_VERSION_2TLS);
-    rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                           sg->connect_timeout_ms);
+    rc |=
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    rc |=
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, sg->connect_timeout_ms);
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, sg->timeout_ms);
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "herald-sendgrid/0.1");
@@ -298,8 +298,7 @@ static void pump(struct sendgrid *sg)
         }
         j->next = NULL;
         if (job_start(j) != 0) {
-            api->log(sg->inst, HERALD_LOG_WARN,
-                     "msg=\"could not start a transfer\"");
+            api->log(sg->inst, HERALD_LOG_WARN, "could not start a transfer");
             job_finish(j, HERALD_RETRY, 0, "could not start the transfer");
         }
     }
@@ -322,8 +321,7 @@ static int sendgrid_deliver(void *state, struct herald_batch *b)
         }
         payload = sendgrid_payload_new(m, &sg->popts, err, sizeof(err));
         if (payload == NULL) {
-            api->log(sg->inst, HERALD_LOG_WARN, "msg=\"message rejected\" "
-                     "reason=\"%s\"", err);
+            api->log(sg->inst, HERALD_LOG_WARN, "message rejected: %s", err);
             count(sg, "rejected");
             api->complete(b, i, HERALD_REJECT, 0, err);
             continue;
@@ -406,13 +404,15 @@ static int sendgrid_open(struct herald_instance *inst,
     }
     for (p = key; *p; p++) {
         if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            snprintf(err, errlen, "api_key holds a blank or control "
+            snprintf(err, errlen,
+                     "api_key holds a blank or control "
                      "character");
             goto fail;
         }
     }
     if (base == NULL || !url_ok(base)) {
-        snprintf(err, errlen, "base_url must be an http:// or https:// URL "
+        snprintf(err, errlen,
+                 "base_url must be an http:// or https:// URL "
                  "without blanks");
         goto fail;
     }
@@ -478,8 +478,8 @@ static int sendgrid_open(struct herald_instance *inst,
         snprintf(err, errlen, "max_in_flight must be 1 to 10000");
         goto fail;
     }
-    sg->connect_timeout_ms = (long)api->opt_duration_ms(opts,
-                                                        "connect_timeout");
+    sg->connect_timeout_ms =
+        (long)api->opt_duration_ms(opts, "connect_timeout");
     sg->timeout_ms = (long)api->opt_duration_ms(opts, "timeout");
     if (sg->connect_timeout_ms <= 0 || sg->timeout_ms <= 0) {
         snprintf(err, errlen, "connect_timeout and timeout must be > 0");
@@ -488,9 +488,8 @@ static int sendgrid_open(struct herald_instance *inst,
     sg->ca_file = api->opt_string(opts, "ca_file");
     memset(auth, 0, strlen(auth));
     free(auth);
-    api->log(inst, HERALD_LOG_DEBUG, "msg=\"sendgrid channel open\" url=%s "
-             "max_in_flight=%ld sandbox=%d", sg->url, sg->max_in_flight,
-             sg->popts.sandbox);
+    api->log(inst, HERALD_LOG_DEBUG, "open: %s, max_in_flight %ld%s", sg->url,
+             sg->max_in_flight, sg->popts.sandbox ? ", sandbox mode" : "");
     *state = sg;
     return 0;
 

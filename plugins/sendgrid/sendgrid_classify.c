@@ -17,8 +17,7 @@ static int64_t cap(int64_t ms)
     if (ms < 0) {
         return 0;
     }
-    return ms > SENDGRID_MAX_RETRY_AFTER_MS ? SENDGRID_MAX_RETRY_AFTER_MS
-                                            : ms;
+    return ms > SENDGRID_MAX_RETRY_AFTER_MS ? SENDGRID_MAX_RETRY_AFTER_MS : ms;
 }
 
 /* Parse a non-negative decimal that fills s (surrounding blanks allowed). */
@@ -100,8 +99,7 @@ static int64_t reset_ms(const char *value, int64_t now_ms)
 }
 
 /* Append SendGrid's "errors":[{"message","field"}] to the reason. */
-static void add_errors(char *buf, size_t buflen, const char *body,
-                       size_t len)
+static void add_errors(char *buf, size_t buflen, const char *body, size_t len)
 {
     json_t *root, *errs, *e;
     size_t i, used = strlen(buf);
@@ -120,8 +118,8 @@ static void add_errors(char *buf, size_t buflen, const char *body,
             w = snprintf(buf + used, buflen - used, "%s%s (field %s)",
                          i > 0 ? "; " : ": ", msg, field);
         } else {
-            w = snprintf(buf + used, buflen - used, "%s%s",
-                         i > 0 ? "; " : ": ", msg);
+            w = snprintf(buf + used, buflen - used, "%s%s", i > 0 ? "; " : ": ",
+                         msg);
         }
         if (w < 0 || (size_t)w >= buflen - used) {
             /* truncated: mark it so a reader knows */
@@ -161,7 +159,8 @@ void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
     memset(v, 0, sizeof(*v));
     if (r->curl_code == HERALD_HTTP_ABORTED) {
         v->outcome = HERALD_RETRY;
-        snprintf(v->reason, sizeof(v->reason), "transfer aborted: channel "
+        snprintf(v->reason, sizeof(v->reason),
+                 "transfer aborted: channel "
                  "closing");
         return;
     }

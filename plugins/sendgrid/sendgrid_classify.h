@@ -17,17 +17,17 @@
 
 /* What the transfer produced. Header values are NULL when absent. */
 struct sendgrid_response {
-    int curl_code;        /* CURLcode, or HERALD_HTTP_ABORTED */
-    long status;          /* HTTP status; 0 if none was received */
-    const char *body;     /* response body (need not be NUL-terminated) */
+    int curl_code;    /* CURLcode, or HERALD_HTTP_ABORTED */
+    long status;      /* HTTP status; 0 if none was received */
+    const char *body; /* response body (need not be NUL-terminated) */
     size_t body_len;
-    const char *retry_after;    /* Retry-After: seconds or an HTTP-date */
+    const char *retry_after;     /* Retry-After: seconds or an HTTP-date */
     const char *ratelimit_reset; /* X-RateLimit-Reset: epoch seconds */
 };
 
 struct sendgrid_verdict {
     enum herald_outcome outcome;
-    int64_t retry_after_ms; /* RETRY only; 0: no wait requested */
+    int64_t retry_after_ms;           /* RETRY only; 0: no wait requested */
     char reason[SENDGRID_REASON_MAX]; /* "" for OK */
 };
 

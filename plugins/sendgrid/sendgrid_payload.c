@@ -16,9 +16,13 @@
 
 /* Headers the description says SendGrid will not let us set. */
 static const char *const reserved[] = {
-    "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
-    "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc",
-    "bcc", NULL,
+    "x-sg-id",      "x-sg-eid",
+    "received",     "dkim-signature",
+    "content-type", "content-transfer-encoding",
+    "to",           "from",
+    "subject",      "reply-to",
+    "cc",           "bcc",
+    NULL,
 };
 
 /* json_object_set_new that fails on a NULL value (invalid UTF-8 string). */
@@ -70,8 +74,8 @@ static int seen_before(json_t *lists[2], const char *email)
 
 /* Append the mailboxes of list to arr, skipping ones already in lists. */
 static int add_recipients(json_t *arr, json_t *lists[2],
-                          const char *const *list, size_t n,
-                          const char *what, char *err, size_t errlen)
+                          const char *const *list, size_t n, const char *what,
+                          char *err, size_t errlen)
 {
     size_t i;
 
@@ -80,8 +84,8 @@ static int add_recipients(json_t *arr, json_t *lists[2],
         if (o == NULL) {
             return -1;
         }
-        if (seen_before(lists, json_string_value(json_object_get(o,
-                                                                 "email")))) {
+        if (seen_before(lists,
+                        json_string_value(json_object_get(o, "email")))) {
             json_decref(o);
             continue;
         }
@@ -104,15 +108,19 @@ static int header_ok(const struct herald_header *h, char *err, size_t errlen)
     }
     for (p = h->name; *p; p++) {
         if (*p < 33 || *p > 126 || *p == ':') {
-            snprintf(err, errlen, "header name '%.40s' has a character not "
-                     "allowed in a field name", h->name);
+            snprintf(err, errlen,
+                     "header name '%.40s' has a character not "
+                     "allowed in a field name",
+                     h->name);
             return -1;
         }
     }
     for (i = 0; reserved[i] != NULL; i++) {
         if (strcasecmp(h->name, reserved[i]) == 0) {
-            snprintf(err, errlen, "header '%s' cannot be set through "
-                     "SendGrid", h->name);
+            snprintf(err, errlen,
+                     "header '%s' cannot be set through "
+                     "SendGrid",
+                     h->name);
             return -1;
         }
     }
@@ -131,15 +139,17 @@ int sendgrid_categories_ok(const char *const *c, size_t n, char *err,
     json_t *probe;
 
     if (n > MAX_CATEGORIES) {
-        snprintf(err, errlen, "at most %d categories, got %zu",
-                 MAX_CATEGORIES, n);
+        snprintf(err, errlen, "at most %d categories, got %zu", MAX_CATEGORIES,
+                 n);
         return -1;
     }
     for (i = 0; i < n; i++) {
         size_t len = c[i] != NULL ? strlen(c[i]) : 0;
         if (len == 0 || len > 255 || !addr_text_safe(c[i])) {
-            snprintf(err, errlen, "category %zu must be 1 to 255 characters "
-                     "of text", i + 1);
+            snprintf(err, errlen,
+                     "category %zu must be 1 to 255 characters "
+                     "of text",
+                     i + 1);
             return -1;
         }
         probe = json_string(c[i]);
@@ -159,8 +169,8 @@ int sendgrid_categories_ok(const char *const *c, size_t n, char *err,
 }
 
 json_t *sendgrid_payload_new(const struct herald_message *m,
-                             const struct sendgrid_payload_opts *o,
-                             char *err, size_t errlen)
+                             const struct sendgrid_payload_opts *o, char *err,
+                             size_t errlen)
 {
     json_t *root = json_object(), *pers = json_object();
     json_t *to = json_array(), *cc = json_array(), *content = json_array();
@@ -234,20 +244,23 @@ json_t *sendgrid_payload_new(const struct herald_message *m,
     }
     if (!addr_text_safe(m->subject) ||
         set(root, "subject", json_string(m->subject)) != 0) {
-        snprintf(err, errlen, "subject holds a control character or "
+        snprintf(err, errlen,
+                 "subject holds a control character or "
                  "invalid UTF-8");
         goto fail;
     }
     /* text/plain must come before text/html */
     if (m->text != NULL && m->text[0] != '\0' &&
-        json_array_append_new(content, json_pack("{s:s,s:s}", "type",
-                              "text/plain", "value", m->text)) != 0) {
+        json_array_append_new(content,
+                              json_pack("{s:s,s:s}", "type", "text/plain",
+                                        "value", m->text)) != 0) {
         snprintf(err, errlen, "text body is not valid UTF-8");
         goto fail;
     }
     if (m->html != NULL && m->html[0] != '\0' &&
-        json_array_append_new(content, json_pack("{s:s,s:s}", "type",
-                              "text/html", "value", m->html)) != 0) {
+        json_array_append_new(content,
+                              json_pack("{s:s,s:s}", "type", "text/html",
+                                        "value", m->html)) != 0) {
         snprintf(err, errlen, "html body is not valid UTF-8");
         goto fail;
     }
@@ -269,10 +282,12 @@ json_t *sendgrid_payload_new(const struct herald_message *m,
             if (header_ok(&m->headers[i], err, errlen) != 0) {
                 goto fail;
             }
-            if (set(h, m->headers[i].name,
-                    json_string(m->headers[i].value)) != 0) {
-                snprintf(err, errlen, "header '%s' value is not valid "
-                         "UTF-8", m->headers[i].name);
+            if (set(h, m->headers[i].name, json_string(m->headers[i].value)) !=
+                0) {
+                snprintf(err, errlen,
+                         "header '%s' value is not valid "
+                         "UTF-8",
+                         m->headers[i].name);
                 goto fail;
             }
         }

@@ -18,10 +18,10 @@
 
 /* Channel-level settings the payload needs. All borrowed. */
 struct sendgrid_payload_opts {
-    const char *default_from;        /* when the message has none; or NULL */
-    const char *const *categories;   /* validated by sendgrid_categories_ok */
+    const char *default_from;      /* when the message has none; or NULL */
+    const char *const *categories; /* validated by sendgrid_categories_ok */
     size_t n_categories;
-    int sandbox;                     /* mail_settings.sandbox_mode.enable */
+    int sandbox; /* mail_settings.sandbox_mode.enable */
 };
 
 /* Build the request body for m. Returns a new JSON object (the caller
@@ -31,8 +31,8 @@ struct sendgrid_payload_opts {
  * Addresses repeated across to/cc are sent once (SendGrid rejects
  * duplicates within a personalization). */
 json_t *sendgrid_payload_new(const struct herald_message *m,
-                             const struct sendgrid_payload_opts *o,
-                             char *err, size_t errlen);
+                             const struct sendgrid_payload_opts *o, char *err,
+                             size_t errlen);
 
 /* Check the `categories` option against the description: at most 10,
  * unique, each 1..255 bytes of valid text. Returns 0, or -1 with err. */

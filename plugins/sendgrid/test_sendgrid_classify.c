@@ -15,9 +15,8 @@
 /* 2023-11-14 22:13:20 UTC */
 #define NOW_MS 1700000000000LL
 
-static struct sendgrid_verdict run(int curl_code, long status,
-                                   const char *body, const char *ra,
-                                   const char *reset)
+static struct sendgrid_verdict run(int curl_code, long status, const char *body,
+                                   const char *ra, const char *reset)
 {
     struct sendgrid_response r;
     struct sendgrid_verdict v;
@@ -50,8 +49,10 @@ static void test_rate_limited(void **state)
     struct sendgrid_verdict v;
     (void)state;
 
-    v = run(CURLE_OK, 429, "{\"errors\":[{\"message\":\"too many "
-            "requests\",\"field\":null}]}", "7", NULL);
+    v = run(CURLE_OK, 429,
+            "{\"errors\":[{\"message\":\"too many "
+            "requests\",\"field\":null}]}",
+            "7", NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_int_equal(v.retry_after_ms, 7000);
     assert_string_equal(v.reason, "HTTP 429: too many requests");
@@ -60,8 +61,7 @@ static void test_rate_limited(void **state)
     assert_int_equal(v.retry_after_ms, 30000);
     assert_string_equal(v.reason, "HTTP 429");
     /* HTTP-date 90 s ahead beats a reset 30 s ahead */
-    v = run(CURLE_OK, 429, NULL, "Tue, 14 Nov 2023 22:14:50 GMT",
-            "1700000030");
+    v = run(CURLE_OK, 429, NULL, "Tue, 14 Nov 2023 22:14:50 GMT", "1700000030");
     assert_int_equal(v.retry_after_ms, 90000);
     /* a reset in the past and garbage: no wait requested */
     v = run(CURLE_OK, 429, NULL, "soon", "1699999999");
@@ -84,8 +84,8 @@ static void test_retry_classes(void **state)
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_int_equal(v.retry_after_ms, 120000);
     assert_string_equal(v.reason, "HTTP 503");
-    v = run(CURLE_OK, 500, "{\"errors\":[{\"message\":\"internal\"}]}",
-            NULL, NULL);
+    v = run(CURLE_OK, 500, "{\"errors\":[{\"message\":\"internal\"}]}", NULL,
+            NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "HTTP 500: internal");
     v = run(CURLE_OPERATION_TIMEDOUT, 0, NULL, NULL, NULL);
@@ -110,13 +110,16 @@ static void test_reject_classes(void **state)
     size_t n;
     (void)state;
 
-    v = run(CURLE_OK, 400, "{\"errors\":[{\"message\":\"The from address "
+    v = run(CURLE_OK, 400,
+            "{\"errors\":[{\"message\":\"The from address "
             "does not match a verified Sender Identity.\",\"field\":\"from\","
             "\"help\":null},{\"message\":\"Invalid type.\",\"field\":"
-            "\"personalizations.0.to\"}]}", NULL, NULL);
+            "\"personalizations.0.to\"}]}",
+            NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
     assert_int_equal(v.retry_after_ms, 0);
-    assert_string_equal(v.reason, "HTTP 400: The from address does not match "
+    assert_string_equal(v.reason,
+                        "HTTP 400: The from address does not match "
                         "a verified Sender Identity. (field from); Invalid "
                         "type. (field personalizations.0.to)");
     v = run(CURLE_OK, 401, "not json", NULL, NULL);
@@ -129,7 +132,8 @@ static void test_reject_classes(void **state)
     assert_string_equal(v.reason, "HTTP 301");
     v = run(CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
-    assert_string_equal(v.reason, "TLS certificate verification failed "
+    assert_string_equal(v.reason,
+                        "TLS certificate verification failed "
                         "(check ca_file and the server certificate) (curl "
                         "60: SSL peer certificate or SSH remote key was not "
                         "OK)");
@@ -157,15 +161,12 @@ static void test_retry_after_parse(void **state)
     assert_int_equal(sendgrid_retry_after_ms(NULL, NOW_MS), 0);
     assert_int_equal(sendgrid_retry_after_ms(" 3 ", NOW_MS), 3000);
     assert_int_equal(sendgrid_retry_after_ms("-3", NOW_MS), 0);
-    assert_int_equal(sendgrid_retry_after_ms("Tue, 14 Nov 2023 22:13:21 GMT",
-                                             NOW_MS),
-                     1000);
-    assert_int_equal(sendgrid_retry_after_ms("Tue, 14 Nov 2023 22:13:19 GMT",
-                                             NOW_MS),
-                     0);
-    assert_int_equal(sendgrid_retry_after_ms("Tue, 14 Foo 2023 22:13:21 GMT",
-                                             NOW_MS),
-                     0);
+    assert_int_equal(
+        sendgrid_retry_after_ms("Tue, 14 Nov 2023 22:13:21 GMT", NOW_MS), 1000);
+    assert_int_equal(
+        sendgrid_retry_after_ms("Tue, 14 Nov 2023 22:13:19 GMT", NOW_MS), 0);
+    assert_int_equal(
+        sendgrid_retry_after_ms("Tue, 14 Foo 2023 22:13:21 GMT", NOW_MS), 0);
 }
 
 int main(void)

@@ -47,8 +47,8 @@ static struct herald_message full_message(void)
 }
 
 static void assert_payload(const struct herald_message *m,
-                           const struct sendgrid_payload_opts *o,
-                           size_t flags, const char *expected)
+                           const struct sendgrid_payload_opts *o, size_t flags,
+                           const char *expected)
 {
     char err[256] = "";
     json_t *j = sendgrid_payload_new(m, o, err, sizeof(err));
@@ -80,7 +80,8 @@ static void test_full(void **state)
     struct sendgrid_payload_opts o = {NULL, cats, 2, 1};
     (void)state;
 
-    assert_payload(&m, &o, JSON_SORT_KEYS | JSON_COMPACT,
+    assert_payload(
+        &m, &o, JSON_SORT_KEYS | JSON_COMPACT,
         "{\"categories\":[\"fraud\",\"alerts\"],"
         "\"content\":[{\"type\":\"text/plain\",\"value\":"
         "\"Hello Alice,\\n3 attempts.\"},"
@@ -115,7 +116,8 @@ static void test_wire_order(void **state)
     m.topic = "t";
     m.partition = -1;
     m.offset = 9007199254740993LL;
-    assert_payload(&m, &o, JSON_COMPACT,
+    assert_payload(
+        &m, &o, JSON_COMPACT,
         "{\"personalizations\":[{\"to\":[{\"email\":\"z@example.com\"}],"
         "\"custom_args\":{\"topic\":\"t\",\"partition\":\"-1\","
         "\"offset\":\"9007199254740993\"}}],"
@@ -147,27 +149,31 @@ static void test_refusals(void **state)
     m.subject = "";
     assert_refused(&m, &o, "SendGrid needs a non-empty subject");
     m.subject = "bad \xff utf8";
-    assert_refused(&m, &o, "subject holds a control character or invalid "
-                           "UTF-8");
+    assert_refused(&m, &o,
+                   "subject holds a control character or invalid "
+                   "UTF-8");
     m = full_message();
     m.text = "";
     m.html = NULL;
     assert_refused(&m, &o, "message has no text or html body");
     m = full_message();
     m.headers = rt;
-    assert_refused(&m, &o, "header 'Reply-To' cannot be set through "
-                           "SendGrid");
+    assert_refused(&m, &o,
+                   "header 'Reply-To' cannot be set through "
+                   "SendGrid");
     m.headers = sp;
-    assert_refused(&m, &o, "header name 'X Y' has a character not allowed "
-                           "in a field name");
+    assert_refused(&m, &o,
+                   "header name 'X Y' has a character not allowed "
+                   "in a field name");
     m.headers = nl;
     assert_refused(&m, &o, "header 'X-Y' value holds a control character");
     m = full_message();
     m.from = NULL;
     assert_refused(&m, &o, "message has no From address");
     m.from = "Alerts <alerts@bank>.example";
-    assert_refused(&m, &o, "From: invalid email address "
-                           "'Alerts <alerts@bank>.example'");
+    assert_refused(&m, &o,
+                   "From: invalid email address "
+                   "'Alerts <alerts@bank>.example'");
 
     many = calloc(1001, sizeof(*many));
     assert_non_null(many);
@@ -184,7 +190,7 @@ static void test_refusals(void **state)
 
 static void test_categories(void **state)
 {
-    static const char *const eleven[] = {"1", "2", "3", "4", "5", "6",
+    static const char *const eleven[] = {"1", "2", "3", "4",  "5", "6",
                                          "7", "8", "9", "10", "11"};
     static const char *const dup[] = {"a", "b", "a"};
     static const char *const empty[] = {""};
@@ -192,18 +198,15 @@ static void test_categories(void **state)
     char err[128] = "";
     (void)state;
 
-    assert_int_equal(sendgrid_categories_ok(eleven, 10, err, sizeof(err)),
-                     0);
-    assert_int_equal(sendgrid_categories_ok(eleven, 11, err, sizeof(err)),
-                     -1);
+    assert_int_equal(sendgrid_categories_ok(eleven, 10, err, sizeof(err)), 0);
+    assert_int_equal(sendgrid_categories_ok(eleven, 11, err, sizeof(err)), -1);
     assert_string_equal(err, "at most 10 categories, got 11");
     assert_int_equal(sendgrid_categories_ok(dup, 3, err, sizeof(err)), -1);
     assert_string_equal(err, "category 'a' appears twice");
     assert_int_equal(sendgrid_categories_ok(empty, 1, err, sizeof(err)), -1);
     assert_string_equal(err, "category 1 must be 1 to 255 characters of "
                              "text");
-    assert_int_equal(sendgrid_categories_ok(badutf, 1, err, sizeof(err)),
-                     -1);
+    assert_int_equal(sendgrid_categories_ok(badutf, 1, err, sizeof(err)), -1);
     assert_string_equal(err, "category 1 is not valid UTF-8");
 }
 

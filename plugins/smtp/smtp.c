@@ -26,8 +26,7 @@
 
 static const struct herald_host_api *api;
 
-static const char *const tls_values[] = {"none", "starttls", "implicit",
-                                         NULL};
+static const char *const tls_values[] = {"none", "starttls", "implicit", NULL};
 
 static const struct herald_option smtp_options[] = {
     {"url", HERALD_OPT_STRING, NULL, 1, 0, NULL,
@@ -39,8 +38,7 @@ static const struct herald_option smtp_options[] = {
     {"insecure_skip_verify", HERALD_OPT_BOOL, "false", 0, 0, NULL,
      "do not verify the server certificate (tests only)"},
     {"username", HERALD_OPT_STRING, NULL, 0, 0, NULL, "SMTP AUTH user"},
-    {"password", HERALD_OPT_STRING, NULL, 0, 1, NULL,
-     "SMTP AUTH password"},
+    {"password", HERALD_OPT_STRING, NULL, 0, 1, NULL, "SMTP AUTH password"},
     {"from", HERALD_OPT_STRING, NULL, 0, 0, NULL,
      "From address when the template gives none"},
     {"max_connections", HERALD_OPT_INT, "4", 0, 0, NULL,
@@ -119,8 +117,9 @@ static void count(struct smtp *s, const char *name)
 static void job_finish(struct smtp *s, struct smtp_job *j,
                        enum herald_outcome o, const char *reason)
 {
-    count(s, o == HERALD_OK ? "sent"
-                            : o == HERALD_RETRY ? "retried" : "rejected");
+    count(s, o == HERALD_OK      ? "sent"
+             : o == HERALD_RETRY ? "retried"
+                                 : "rejected");
     api->complete(j->batch, j->index, o, 0, reason);
     job_free(j);
 }
@@ -164,12 +163,12 @@ static void on_done(void *ctx, void *easy, int curl_code)
     smtp_classify(curl_code, reply, slot->errbuf, &v);
     slot->job = NULL;
     if (v.outcome == HERALD_OK) {
-        api->log(s->inst, HERALD_LOG_DEBUG, "msg=\"sent\" reply=%ld "
-                 "recipients=%zu", reply, j->env.n_rcpt);
+        api->log(s->inst, HERALD_LOG_DEBUG,
+                 "sent to %zu recipient(s), reply %ld", j->env.n_rcpt, reply);
     } else {
-        api->log(s->inst, v.outcome == HERALD_RETRY ? HERALD_LOG_INFO
-                                                    : HERALD_LOG_WARN,
-                 "msg=\"%s\" reply=%ld reason=\"%s\"",
+        api->log(s->inst,
+                 v.outcome == HERALD_RETRY ? HERALD_LOG_INFO : HERALD_LOG_WARN,
+                 "%s (reply %ld): %s",
                  v.outcome == HERALD_RETRY ? "will retry" : "rejected", reply,
                  v.reason);
     }
@@ -229,8 +228,7 @@ static void pump(struct smtp *s)
         }
         j->next = NULL;
         if (slot_start(&s->slots[i], j) != 0) {
-            api->log(s->inst, HERALD_LOG_WARN,
-                     "msg=\"could not start a transfer\"");
+            api->log(s->inst, HERALD_LOG_WARN, "could not start a transfer");
             job_finish(s, j, HERALD_RETRY, "could not start the transfer");
         }
     }
@@ -260,8 +258,7 @@ static int smtp_deliver(void *state, struct herald_batch *b)
         if (smtp_envelope_init(&j->env, m, s->from, err, sizeof(err)) != 0 ||
             mime_build(m, s->from, (int64_t)time(NULL), &j->msg, &j->len, err,
                        sizeof(err)) != 0) {
-            api->log(s->inst, HERALD_LOG_WARN, "msg=\"message rejected\" "
-                     "reason=\"%s\"", err);
+            api->log(s->inst, HERALD_LOG_WARN, "message rejected: %s", err);
             job_finish(s, j, HERALD_REJECT, err);
             continue;
         }
@@ -339,8 +336,7 @@ static int slot_setup(struct smtp *s, struct smtp_slot *slot,
         rc |= curl_easy_setopt(e, CURLOPT_PASSWORD, pass != NULL ? pass : "");
     }
     rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                           (long)api->opt_duration_ms(opts,
-                                                      "connect_timeout"));
+                           (long)api->opt_duration_ms(opts, "connect_timeout"));
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                            (long)api->opt_duration_ms(opts, "timeout"));
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -351,8 +347,8 @@ static int slot_setup(struct smtp *s, struct smtp_slot *slot,
 }
 
 static int smtp_open(struct herald_instance *inst,
-                     const struct herald_options *opts, void **state,
-                     char *err, size_t errlen)
+                     const struct herald_options *opts, void **state, char *err,
+                     size_t errlen)
 {
     struct smtp *s = calloc(1, sizeof(*s));
     enum smtp_tls tls = tls_mode(api->opt_string(opts, "tls"));
@@ -367,8 +363,7 @@ static int smtp_open(struct herald_instance *inst,
     s->inst = inst;
     s->from = api->opt_string(opts, "from");
     s->url = smtp_url_build(api->opt_string(opts, "url"), tls,
-                            api->opt_string(opts, "helo_domain"), err,
-                            errlen);
+                            api->opt_string(opts, "helo_domain"), err, errlen);
     if (s->url == NULL) {
         goto fail;
     }
@@ -393,21 +388,24 @@ static int smtp_open(struct herald_instance *inst,
     }
     for (i = 0; i < s->n_slots; i++) {
         if (slot_setup(s, &s->slots[i], opts, tls) != 0) {
-            snprintf(err, errlen, "cannot set up a libcurl handle (does "
+            snprintf(err, errlen,
+                     "cannot set up a libcurl handle (does "
                      "this libcurl support SMTP and TLS?)");
             goto fail;
         }
     }
     if (tls == SMTP_TLS_NONE && user != NULL && user[0] != '\0') {
-        api->log(inst, HERALD_LOG_WARN, "msg=\"SMTP AUTH without TLS: the "
-                 "password crosses the network in clear\"");
+        api->log(inst, HERALD_LOG_WARN,
+                 "SMTP AUTH without TLS: the password "
+                 "crosses the network in clear");
     }
     if (api->opt_bool(opts, "insecure_skip_verify")) {
-        api->log(inst, HERALD_LOG_WARN, "msg=\"TLS certificate "
-                 "verification is off (insecure_skip_verify)\"");
+        api->log(inst, HERALD_LOG_WARN,
+                 "TLS certificate verification is off "
+                 "(insecure_skip_verify)");
     }
-    api->log(inst, HERALD_LOG_DEBUG, "msg=\"smtp channel open\" url=%s "
-             "max_connections=%ld", s->url, s->n_slots);
+    api->log(inst, HERALD_LOG_DEBUG, "open: %s, %ld connection(s)", s->url,
+             s->n_slots);
     *state = s;
     return 0;
 

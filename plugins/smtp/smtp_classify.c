@@ -56,8 +56,8 @@ void smtp_classify(int curl_code, long reply, const char *detail,
     }
     if (reply >= 400 && reply <= 599) {
         v->outcome = reply >= 500 ? HERALD_REJECT : HERALD_RETRY;
-        snprintf(v->reason, sizeof(v->reason), "SMTP %ld (curl %d: %s)",
-                 reply, curl_code, what);
+        snprintf(v->reason, sizeof(v->reason), "SMTP %ld (curl %d: %s)", reply,
+                 curl_code, what);
         return;
     }
     v->outcome = HERALD_RETRY;

@@ -97,8 +97,9 @@ char *smtp_url_build(const char *url, enum smtp_tls tls, const char *helo,
 
     if (url == NULL || strncmp(url, want, strlen(want)) != 0) {
         snprintf(err, errlen, "url must start with %s for tls: %s", want,
-                 tls == SMTP_TLS_IMPLICIT ? "implicit"
-                 : tls == SMTP_TLS_STARTTLS ? "starttls" : "none");
+                 tls == SMTP_TLS_IMPLICIT   ? "implicit"
+                 : tls == SMTP_TLS_STARTTLS ? "starttls"
+                                            : "none");
         return NULL;
     }
     host = url + strlen(want);
@@ -111,9 +112,10 @@ char *smtp_url_build(const char *url, enum smtp_tls tls, const char *helo,
         return NULL;
     }
     for (p = host; p < url + len; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '/' ||
-            *p == '?' || *p == '#') {
-            snprintf(err, errlen, "url must be scheme://host[:port] only "
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '/' || *p == '?' ||
+            *p == '#') {
+            snprintf(err, errlen,
+                     "url must be scheme://host[:port] only "
                      "(use helo_domain for the EHLO name)");
             return NULL;
         }

@@ -56,7 +56,8 @@ static void test_transport(void **state)
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transport error (curl 7: Couldn't "
                                   "connect to server)");
-    v = run(CURLE_OPERATION_TIMEDOUT, 250, "Operation timed out after 60000 "
+    v = run(CURLE_OPERATION_TIMEDOUT, 250,
+            "Operation timed out after 60000 "
             "milliseconds");
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transport error (curl 28: Operation timed "

@@ -47,9 +47,8 @@ static void test_envelope(void **state)
     assert_null(e.from);
 
     m.from = NULL;
-    assert_int_equal(smtp_envelope_init(&e, &m, "ops@bank.example", err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        smtp_envelope_init(&e, &m, "ops@bank.example", err, sizeof(err)), 0);
     assert_string_equal(e.from, "ops@bank.example");
     smtp_envelope_cleanup(&e);
 }
@@ -97,8 +96,8 @@ static void assert_url(const char *url, enum smtp_tls tls, const char *helo,
     free(u);
 }
 
-static void assert_bad_url(const char *url, enum smtp_tls tls,
-                           const char *helo, const char *why)
+static void assert_bad_url(const char *url, enum smtp_tls tls, const char *helo,
+                           const char *why)
 {
     char err[160] = "";
 
