@@ -63,7 +63,9 @@ static const char *const reserved_headers[] = {
 
 /* ---- Load ------------------------------------------------------------ */
 
-/* Compile a scalar node as a template starting where its text starts. */
+/* Compile a scalar node as a template starting where its text starts:
+ * exact for plain and single-line quoted scalars; inside block scalars
+ * (`|`, `>`) and after escapes the column is approximate. */
 static struct herald__template *compile_node(const struct herald__node *v,
                                              const char *what, int html,
                                              struct herald__diag *d)

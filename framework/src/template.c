@@ -1373,7 +1373,8 @@ static int apply_datetime(const struct filter *f, const char *path,
         ms = json_integer_value(v);
     } else if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (d != (double)(long long)d || d > 9e15 || d < -9e15) {
+        /* Range first: converting an out-of-range double is undefined. */
+        if (!(d <= 9e15 && d >= -9e15) || d != (double)(long long)d) {
             return ferr(err, errlen, f, path,
                         "expected epoch milliseconds, got %g", d);
         }
@@ -1409,7 +1410,7 @@ static int apply_datetime(const struct filter *f, const char *path,
     if (n == 0) {
         out[0] = '\0';
     }
-    *res = json_string(out);
+    *res = json_string_nocheck(out);
     return *res ? 0 : ferr(err, errlen, f, path, "out of memory");
 }
 
@@ -1495,11 +1496,13 @@ static int apply_filter(const struct filter *f, const char *path,
         snprintf(err, errlen, "out of memory rendering field '%s'", path);
         return -1;
     }
-    *res = json_string(r);
+    /* Output is bytes for a message; a template file need not be UTF-8,
+     * so do not let jansson refuse it. */
+    *res = json_string_nocheck(r);
     free(r);
     if (*res == NULL) {
-        /* Not valid UTF-8: the input was not either. */
-        return ferr(err, errlen, f, path, "result is not valid UTF-8");
+        snprintf(err, errlen, "out of memory rendering field '%s'", path);
+        return -1;
     }
     return 0;
 }
@@ -1556,7 +1559,7 @@ static int render_expr(const struct herald__template *t, const struct part *p,
         if (f->spec->kind == F_DEFAULT) {
             if (cur == NULL || json_is_null(cur)) {
                 json_decref(cur);
-                cur = json_string(f->s1);
+                cur = json_string_nocheck(f->s1);
                 if (cur == NULL) {
                     snprintf(err, errlen, "out of memory");
                     goto done;
