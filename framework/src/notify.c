@@ -49,16 +49,32 @@ struct herald__notify {
 };
 
 static const char *const notify_keys[] = {
-    "channel", "from",     "to",      "cc",        "reply_to",
-    "subject", "text",     "text_file", "html",    "html_file",
-    "headers", "idempotency_key", "sensitive", "allow_sensitive", NULL,
+    "channel",   "from",
+    "to",        "cc",
+    "reply_to",  "subject",
+    "text",      "text_file",
+    "html",      "html_file",
+    "headers",   "idempotency_key",
+    "sensitive", "allow_sensitive",
+    NULL,
 };
 
 /* Headers herald or the channel writes; a template may not set them. */
 static const char *const reserved_headers[] = {
-    "from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id",
-    "mime-version", "content-type", "content-transfer-encoding", "sender",
-    "return-path", NULL,
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply-to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "sender",
+    "return-path",
+    NULL,
 };
 
 /* ---- Load ------------------------------------------------------------ */
@@ -115,10 +131,8 @@ static int compile_list(const struct herald__node *v, const char *what,
 
 /* text/text_file (or html/html_file): at most one of the pair. */
 static int compile_body(const struct herald__node *map, const char *key,
-                        const char *file_key, int html,
-                        const char *config_dir,
-                        struct herald__template **out,
-                        struct herald__diag *d)
+                        const char *file_key, int html, const char *config_dir,
+                        struct herald__template **out, struct herald__diag *d)
 {
     const struct herald__node *inl = herald__node_get(map, key);
     const struct herald__node *file = herald__node_get(map, file_key);
@@ -141,8 +155,7 @@ static int compile_body(const struct herald__node *map, const char *key,
         herald__diag_add(d, file, "'%s' must be a file path", file_key);
         return -1;
     }
-    if (file->scalar[0] == '/' || config_dir == NULL ||
-        config_dir[0] == '\0') {
+    if (file->scalar[0] == '/' || config_dir == NULL || config_dir[0] == '\0') {
         path = strdup(file->scalar);
     } else {
         size_t len = strlen(config_dir) + strlen(file->scalar) + 2;
@@ -260,16 +273,16 @@ static int load_sensitive(const struct herald__node *v,
     for (size_t k = 0; k < count; k++) {
         const char *path = items ? items[k]->scalar : def[k];
         char why[256];
-        if (items != NULL && (items[k]->type != HERALD_NODE_SCALAR ||
-                              items[k]->null_value)) {
-            herald__diag_add(d, items[k], "'sensitive' items are field "
-                                          "paths");
+        if (items != NULL &&
+            (items[k]->type != HERALD_NODE_SCALAR || items[k]->null_value)) {
+            herald__diag_add(d, items[k],
+                             "'sensitive' items are field "
+                             "paths");
             rc = -1;
             continue;
         }
         if (herald__template_check_path(path, why, sizeof why) != 0) {
-            herald__diag_add(d, items[k], "malformed path '%s': %s", path,
-                             why);
+            herald__diag_add(d, items[k], "malformed path '%s': %s", path, why);
             rc = -1;
             continue;
         }
@@ -306,8 +319,9 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
 
     v = herald__node_get(notify, "channel");
     if (v == NULL) {
-        herald__diag_add(d, notify, "'channel' is required: the name of an "
-                                    "entry under 'channels'");
+        herald__diag_add(d, notify,
+                         "'channel' is required: the name of an "
+                         "entry under 'channels'");
     } else if (v->type != HERALD_NODE_SCALAR || v->null_value ||
                v->scalar[0] == '\0') {
         herald__diag_add(d, v, "'channel' must be a channel name");
@@ -321,8 +335,9 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
     if ((v = herald__node_get(notify, "to")) != NULL) {
         compile_list(v, "to", &n->to, d);
     } else {
-        herald__diag_add(d, notify, "'to' is required: one or more "
-                                    "recipient templates");
+        herald__diag_add(d, notify,
+                         "'to' is required: one or more "
+                         "recipient templates");
     }
     if ((v = herald__node_get(notify, "cc")) != NULL) {
         compile_list(v, "cc", &n->cc, d);
@@ -341,8 +356,9 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
         !herald__node_get(notify, "text_file") &&
         !herald__node_get(notify, "html") &&
         !herald__node_get(notify, "html_file")) {
-        herald__diag_add(d, notify, "a body is required: 'text', "
-                                    "'text_file', 'html' or 'html_file'");
+        herald__diag_add(d, notify,
+                         "a body is required: 'text', "
+                         "'text_file', 'html' or 'html_file'");
     }
     if ((v = herald__node_get(notify, "headers")) != NULL) {
         compile_headers(v, n, d);
@@ -360,8 +376,9 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
             n->allow_sensitive = 1;
         } else if (v->type != HERALD_NODE_SCALAR || v->scalar == NULL ||
                    strcmp(v->scalar, "false") != 0) {
-            herald__diag_add(d, v, "'allow_sensitive' must be true or "
-                                   "false");
+            herald__diag_add(d, v,
+                             "'allow_sensitive' must be true or "
+                             "false");
         }
     }
 
@@ -369,9 +386,9 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
     herald__diag_init(&scratch);
     n->key_window = herald__template_compile("{{@key}}@{{@window.start}}",
                                              "<builtin>", 1, 1, 0, &scratch);
-    n->key_offset = herald__template_compile(
-        "{{@topic}}-{{@partition}}-{{@offset}}", "<builtin>", 1, 1, 0,
-        &scratch);
+    n->key_offset =
+        herald__template_compile("{{@topic}}-{{@partition}}-{{@offset}}",
+                                 "<builtin>", 1, 1, 0, &scratch);
     herald__diag_cleanup(&scratch);
     if (n->key_window == NULL || n->key_offset == NULL) {
         herald__diag_add(d, notify, "out of memory");
@@ -450,12 +467,14 @@ static int check_header_value(const char *what, const char *s, char *err,
                                : ch == '\t' ? "TAB"
                                             : NULL;
             if (name != NULL) {
-                snprintf(err, errlen, "'%s' contains a control character "
-                                      "(%s)",
+                snprintf(err, errlen,
+                         "'%s' contains a control character "
+                         "(%s)",
                          what, name);
             } else {
-                snprintf(err, errlen, "'%s' contains a control character "
-                                      "(0x%02x)",
+                snprintf(err, errlen,
+                         "'%s' contains a control character "
+                         "(0x%02x)",
                          what, ch);
             }
             return -1;
@@ -470,8 +489,7 @@ static int is_atext(int ch)
 }
 
 /* local@domain, ASCII dot-atom and LDH labels. */
-static int check_addr_spec(const char *s, size_t len, char *err,
-                           size_t errlen)
+static int check_addr_spec(const char *s, size_t len, char *err, size_t errlen)
 {
     const char *at = NULL;
 
@@ -507,12 +525,14 @@ static int check_addr_spec(const char *s, size_t len, char *err,
             }
         } else if (!is_atext(ch)) {
             if (ch >= 0x21 && ch < 0x7F) {
-                snprintf(err, errlen, "character '%c' not allowed in the "
-                                      "local part",
+                snprintf(err, errlen,
+                         "character '%c' not allowed in the "
+                         "local part",
                          ch);
             } else {
-                snprintf(err, errlen, "character 0x%02x not allowed in the "
-                                      "local part",
+                snprintf(err, errlen,
+                         "character 0x%02x not allowed in the "
+                         "local part",
                          ch);
             }
             return -1;
@@ -537,12 +557,14 @@ static int check_addr_spec(const char *s, size_t len, char *err,
             label++;
         } else {
             if (ch >= 0x21 && ch < 0x7F) {
-                snprintf(err, errlen, "character '%c' not allowed in the "
-                                      "domain",
+                snprintf(err, errlen,
+                         "character '%c' not allowed in the "
+                         "domain",
                          ch);
             } else {
-                snprintf(err, errlen, "character 0x%02x not allowed in the "
-                                      "domain (use punycode)",
+                snprintf(err, errlen,
+                         "character 0x%02x not allowed in the "
+                         "domain (use punycode)",
                          ch);
             }
             return -1;
@@ -584,8 +606,9 @@ int herald__notify_check_address(const char *s, char *err, size_t errlen)
             }
             for (size_t k = 1; k + 1 < nlen; k++) {
                 if (s[k] == '"' || s[k] == '\\') {
-                    snprintf(err, errlen, "character '%c' not allowed in a "
-                                          "display name",
+                    snprintf(err, errlen,
+                             "character '%c' not allowed in a "
+                             "display name",
                              s[k]);
                     return -1;
                 }
@@ -594,8 +617,9 @@ int herald__notify_check_address(const char *s, char *err, size_t errlen)
         }
         for (size_t k = 0; k < nlen; k++) {
             if (strchr("\"<>,;:@\\()[]", s[k]) != NULL) {
-                snprintf(err, errlen, "character '%c' not allowed in an "
-                                      "unquoted display name",
+                snprintf(err, errlen,
+                         "character '%c' not allowed in an "
+                         "unquoted display name",
                          s[k]);
                 return -1;
             }
@@ -632,8 +656,8 @@ static int render_one(const struct herald__template *t, const char *what,
 }
 
 static int render_address(const struct herald__template *t, const char *what,
-                          const struct herald_record *r, char **out,
-                          char *err, size_t errlen)
+                          const struct herald_record *r, char **out, char *err,
+                          size_t errlen)
 {
     char why[256];
 
@@ -649,8 +673,8 @@ static int render_address(const struct herald__template *t, const char *what,
 }
 
 static int render_list(const struct tlist *l, const char *what,
-                       const struct herald_record *r, char ***out,
-                       char *err, size_t errlen)
+                       const struct herald_record *r, char ***out, char *err,
+                       size_t errlen)
 {
     if (l->n == 0) {
         return 0;
@@ -732,8 +756,9 @@ static int check_sensitive(const struct herald__notify *n,
         }
         free(s);
         if (found) {
-            snprintf(err, errlen, "rendered message contains the full value "
-                                  "of sensitive field '%s'",
+            snprintf(err, errlen,
+                     "rendered message contains the full value "
+                     "of sensitive field '%s'",
                      n->sensitive[k]);
             return -1;
         }
@@ -757,17 +782,15 @@ static int render_key(const struct herald__notify *n,
         return check_header_value("idempotency_key", *out, err, errlen);
     }
     if (r->has_window &&
-        herald__template_render(n->key_window, lookup_record, (void *)r,
-                                out, why, sizeof why) == 0) {
-        if (check_header_value("idempotency_key", *out, why, sizeof why) ==
-            0) {
+        herald__template_render(n->key_window, lookup_record, (void *)r, out,
+                                why, sizeof why) == 0) {
+        if (check_header_value("idempotency_key", *out, why, sizeof why) == 0) {
             return 0;
         }
         free(*out);
         *out = NULL;
     }
-    return render_one(n->key_offset, "idempotency_key", r, out, err,
-                      errlen);
+    return render_one(n->key_offset, "idempotency_key", r, out, err, errlen);
 }
 
 int herald__notify_render(const struct herald__notify *n,
@@ -803,13 +826,11 @@ int herald__notify_render(const struct herald__notify *n,
         goto fail;
     }
     msg->n_cc = n->cc.n;
-    if (n->reply_to != NULL &&
-        render_address(n->reply_to, "reply_to", r, &m->reply_to, err,
-                       errlen) != 0) {
+    if (n->reply_to != NULL && render_address(n->reply_to, "reply_to", r,
+                                              &m->reply_to, err, errlen) != 0) {
         goto fail;
     }
-    if (render_one(n->subject, "subject", r, &m->subject, err, errlen) !=
-            0 ||
+    if (render_one(n->subject, "subject", r, &m->subject, err, errlen) != 0 ||
         check_header_value("subject", m->subject, err, errlen) != 0) {
         goto fail;
     }
@@ -839,8 +860,8 @@ int herald__notify_render(const struct herald__notify *n,
         }
         for (size_t k = 0; k < n->n_headers; k++) {
             const char *name = n->headers[k].name;
-            if (render_one(n->headers[k].t, name, r, &m->header_values[k],
-                           err, errlen) != 0 ||
+            if (render_one(n->headers[k].t, name, r, &m->header_values[k], err,
+                           errlen) != 0 ||
                 check_header_value(name, m->header_values[k], err, errlen) !=
                     0) {
                 goto fail;
@@ -900,8 +921,7 @@ void herald__rendered_destroy(struct herald__rendered *m)
     free(m->subject);
     free(m->text);
     free(m->html);
-    for (size_t k = 0; m->header_values != NULL && k < m->msg.n_headers;
-         k++) {
+    for (size_t k = 0; m->header_values != NULL && k < m->msg.n_headers; k++) {
         free(m->header_values[k]);
     }
     free(m->header_values);

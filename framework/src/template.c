@@ -197,7 +197,7 @@ static int is_name_char(int ch)
 }
 
 static const char *const record_attrs[] = {
-    "key",    "value",  "topic",   "partition", "offset",
+    "key",       "value",  "topic",   "partition", "offset",
     "timestamp", "window", "headers", NULL,
 };
 
@@ -532,8 +532,9 @@ static int check_strftime(struct compiler *c, const struct arg *a)
         if (f[i] == '\0' || strchr(strftime_convs, f[i]) == NULL) {
             /* Positions inside a quoted string with escapes drift; they
              * rarely appear in formats. */
-            cerr(c, base + at, "filter 'datetime': unknown strftime "
-                               "conversion '%%%c'",
+            cerr(c, base + at,
+                 "filter 'datetime': unknown strftime "
+                 "conversion '%%%c'",
                  f[i] ? f[i] : ' ');
             return -1;
         }
@@ -643,10 +644,10 @@ static int build_filter(struct compiler *c, const struct filter_spec *spec,
         break;
     case F_DECIMAL:
         f->n = strtol(args[0].text, NULL, 10);
-        if (f->n < 0 || f->n > DECIMAL_MAX_PLACES ||
-            strlen(args[0].text) > 3) {
-            cerr(c, args[0].off, "filter 'decimal': places must be 0..%d, "
-                                 "got %s",
+        if (f->n < 0 || f->n > DECIMAL_MAX_PLACES || strlen(args[0].text) > 3) {
+            cerr(c, args[0].off,
+                 "filter 'decimal': places must be 0..%d, "
+                 "got %s",
                  DECIMAL_MAX_PLACES, args[0].text);
             return -1;
         }
@@ -681,8 +682,9 @@ static int build_filter(struct compiler *c, const struct filter_spec *spec,
         }
         if (n_args == 2) {
             if (!zone_exists(args[1].text)) {
-                cerr(c, args[1].off, "filter 'datetime': unknown time zone "
-                                     "'%s' (not found in %s)",
+                cerr(c, args[1].off,
+                     "filter 'datetime': unknown time zone "
+                     "'%s' (not found in %s)",
                      args[1].text, zoneinfo_dir());
                 return -1;
             }
@@ -711,8 +713,7 @@ static void part_cleanup(struct part *p)
 
 static int add_part(struct herald__template *t, struct part *p)
 {
-    struct part *parts =
-        realloc(t->parts, (t->n_parts + 1) * sizeof *t->parts);
+    struct part *parts = realloc(t->parts, (t->n_parts + 1) * sizeof *t->parts);
     if (parts == NULL) {
         return -1;
     }
@@ -757,8 +758,8 @@ static int parse_filter(struct compiler *c, size_t *i, struct part *p)
             }
         }
         if (best != NULL) {
-            cerr(c, name_off, "unknown filter '%s' (did you mean '%s'?)",
-                 name, best);
+            cerr(c, name_off, "unknown filter '%s' (did you mean '%s'?)", name,
+                 best);
         } else {
             cerr(c, name_off,
                  "unknown filter '%s' (filters: last4, mask, upper, lower, "
@@ -797,8 +798,7 @@ static int parse_filter(struct compiler *c, size_t *i, struct part *p)
     }
     p->filters = fs;
     memset(&fs[p->n_filters], 0, sizeof fs[0]);
-    if (build_filter(c, spec, name_off, args, n_args,
-                     &fs[p->n_filters]) != 0) {
+    if (build_filter(c, spec, name_off, args, n_args, &fs[p->n_filters]) != 0) {
         free(fs[p->n_filters].s1);
         free(fs[p->n_filters].s2);
         goto done;
@@ -987,9 +987,9 @@ fail:
     return NULL;
 }
 
-struct herald__template *herald__template_compile_file(
-    const char *path, const struct herald__node *at, int html_escape,
-    struct herald__diag *d)
+struct herald__template *
+herald__template_compile_file(const char *path, const struct herald__node *at,
+                              int html_escape, struct herald__diag *d)
 {
     struct herald__template *t = NULL;
     FILE *f = NULL;
@@ -1020,8 +1020,7 @@ struct herald__template *herald__template_compile_file(
     }
     text[n] = '\0';
     if (memchr(text, '\0', n) != NULL) {
-        herald__diag_add(d, at, "template file '%s' contains a NUL byte",
-                         path);
+        herald__diag_add(d, at, "template file '%s' contains a NUL byte", path);
         goto done;
     }
     t = herald__template_compile(text, path, 1, 1, html_escape, d);
@@ -1085,8 +1084,8 @@ char *herald__template_value_string(const json_t *v)
     case JSON_FALSE:
         return strdup("false");
     default:
-        return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-                                 JSON_PRESERVE_ORDER);
+        return json_dumps(v,
+                          JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
     }
 }
 
@@ -1356,8 +1355,8 @@ static int ferr(char *err, size_t errlen, const struct filter *f,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(err, errlen, "filter '%s' on field '%s': %s", f->spec->name,
-             path, msg);
+    snprintf(err, errlen, "filter '%s' on field '%s': %s", f->spec->name, path,
+             msg);
     return -1;
 }
 
@@ -1390,8 +1389,8 @@ static int apply_datetime(const struct filter *f, const char *path,
                         "expected epoch milliseconds, got '%.40s'", s);
         }
     } else {
-        return ferr(err, errlen, f, path,
-                    "expected epoch milliseconds, got %s", type_name(v));
+        return ferr(err, errlen, f, path, "expected epoch milliseconds, got %s",
+                    type_name(v));
     }
     /* Floor division: -1 ms is 1969-12-31 23:59:59. */
     long long secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
@@ -1417,8 +1416,7 @@ static int apply_datetime(const struct filter *f, const char *path,
 /* Apply one filter to a present, non-null value (json null only reaches
  * `json`). *res is a new reference. */
 static int apply_filter(const struct filter *f, const char *path,
-                        const json_t *v, json_t **res, char *err,
-                        size_t errlen)
+                        const json_t *v, json_t **res, char *err, size_t errlen)
 {
     char *s = NULL;
     char *r = NULL;
@@ -1428,8 +1426,7 @@ static int apply_filter(const struct filter *f, const char *path,
     case F_DATETIME:
         return apply_datetime(f, path, v, res, err, errlen);
     case F_JSON:
-        r = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-                              JSON_PRESERVE_ORDER);
+        r = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
         break;
     case F_JOIN: {
         struct buf b = {0};
@@ -1586,8 +1583,7 @@ static int render_expr(const struct herald__template *t, const struct part *p,
         goto done;
     }
     if (json_is_string(cur) && strlen(s) != json_string_length(cur)) {
-        snprintf(err, errlen, "field '%s' contains a NUL character",
-                 p->path);
+        snprintf(err, errlen, "field '%s' contains a NUL character", p->path);
         goto done;
     }
     if (t->html && !p->raw) {

@@ -83,9 +83,9 @@ struct herald__template *herald__template_compile(const char *text,
 /* Read and compile a template file (at most 1 MiB, no NUL bytes); errors
  * inside point at the file's own line:col, an unreadable file is reported
  * at `at` (the YAML node naming it; may be NULL). Returns NULL on error. */
-struct herald__template *herald__template_compile_file(
-    const char *path, const struct herald__node *at, int html_escape,
-    struct herald__diag *d);
+struct herald__template *
+herald__template_compile_file(const char *path, const struct herald__node *at,
+                              int html_escape, struct herald__diag *d);
 
 void herald__template_destroy(struct herald__template *t);
 

@@ -27,9 +27,8 @@ static void fuzz_one(const char *text, int html)
 
     herald__diag_init(&d);
     t = herald__template_compile(text, "fuzz", 1, 1, html, &d);
-    if (t != NULL &&
-        herald__template_render(t, herald__template_lookup_json, doc, &out,
-                                err, sizeof err) == 0) {
+    if (t != NULL && herald__template_render(t, herald__template_lookup_json,
+                                             doc, &out, err, sizeof err) == 0) {
         free(out);
     }
     herald__template_destroy(t);

@@ -82,8 +82,8 @@ static struct herald_record *anomaly(const char *value_json)
     r = herald__record_new("possible_anomalies", 3, 42, 1587525598000, key,
                            sizeof key, "\0\0\0\0\1", 5);
     assert_non_null(r);
-    r->value_tree = json_loads(value_json ? value_json : def, JSON_ALLOW_NUL,
-                               &jerr);
+    r->value_tree =
+        json_loads(value_json ? value_json : def, JSON_ALLOW_NUL, &jerr);
     assert_non_null(r->value_tree);
     r->key_tree = json_string(CARD);
     r->has_window = 1;
@@ -170,9 +170,9 @@ static void test_tutorial_render(void **state)
         "c.yaml", "from: \"Fraud Alerts <alerts@bank.example>\"\n",
         strlen("from: \"Fraud Alerts <alerts@bank.example>\"\n"), &diag);
     assert_non_null(root);
-    assert_int_equal(herald__notify_default_from(
-                         n, herald__node_get(root, "from"), &diag),
-                     0);
+    assert_int_equal(
+        herald__notify_default_from(n, herald__node_get(root, "from"), &diag),
+        0);
     assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err), 0);
     assert_string_equal(herald__rendered_message(out)->from,
                         "Fraud Alerts <alerts@bank.example>");
@@ -283,12 +283,12 @@ static void test_addresses(void **state)
     render_expect(yaml, "{\"a\":\"a@bücher.example\",\"n_attempts\":1}",
                   "'to' is not a valid address: character 0xc3 not allowed "
                   "in the domain (use punycode)");
-    render_expect(yaml, "{\"a\":\"\\\"Bad \\\" Quote\\\" <a@x.example>\","
-                        "\"n_attempts\":1}",
+    render_expect(yaml,
+                  "{\"a\":\"\\\"Bad \\\" Quote\\\" <a@x.example>\","
+                  "\"n_attempts\":1}",
                   "'to' is not a valid address: character '\"' not allowed "
                   "in a display name");
-    render_expect(yaml, "{\"n_attempts\":1}",
-                  "to: field 'a' is missing");
+    render_expect(yaml, "{\"n_attempts\":1}", "to: field 'a' is missing");
     render_expect(BASE "  to: [\"\\\"Fraud Alerts\\\" <alerts@bank.example>\","
                        " \"Ops Team <ops@bank.example>\", ops@localhost]\n"
                        "  cc: \"{{a}}\"\n  subject: s\n",
@@ -300,12 +300,10 @@ static void test_addresses(void **state)
     char longer[300];
     memset(longer, 'a', 250);
     strcpy(longer + 250, "@x.example");
-    assert_int_equal(herald__notify_check_address(longer, err, sizeof err),
-                     -1);
+    assert_int_equal(herald__notify_check_address(longer, err, sizeof err), -1);
     assert_string_equal(err, "longer than 254 octets");
     longer[240] = '\0';
-    assert_int_equal(herald__notify_check_address(longer, err, sizeof err),
-                     -1);
+    assert_int_equal(herald__notify_check_address(longer, err, sizeof err), -1);
     assert_string_equal(err, "no '@'");
 }
 
@@ -322,16 +320,14 @@ static void test_subject_and_bodies(void **state)
                   "'subject' is longer than 998 octets (999)");
     big[998] = '\0';
     snprintf(json, sizeof json, "{\"s\":\"%s\",\"n_attempts\":1}", big);
-    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json,
-                  NULL);
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json, NULL);
 
     /* Bodies keep newlines from data, normalized to LF. */
     struct herald__notify *n =
         load("notify:\n  channel: email\n  to: a@b.example\n  subject: s\n"
              "  text: \"{{t}}\\r\\n--\"\n  html: \"<p>{{t}}</p>\"\n"
              "  headers:\n    X-Campaign: fraud-{{n}}\n");
-    struct herald_record *r =
-        anomaly("{\"t\":\"a\\r\\nb\\rc\\nd\",\"n\":7}");
+    struct herald_record *r = anomaly("{\"t\":\"a\\r\\nb\\rc\\nd\",\"n\":7}");
     struct herald__rendered *out = NULL;
     char err[256];
     assert_non_null(n);
@@ -431,8 +427,7 @@ static void test_load_errors(void **state)
                NULL);
     load_fails("notify:\n  channel: email\n  to: {a: b}\n"
                "  subject: s\n  text: t\n",
-               "n.yaml:3:7: 'to' must be a template or a list of them",
-               NULL);
+               "n.yaml:3:7: 'to' must be a template or a list of them", NULL);
     load_fails("notify:\n  channel: email\n  to: a@b.example\n"
                "  subject: s\n  txt: t\n",
                "n.yaml:5:3: unknown key 'txt' (did you mean 'text'?)",
@@ -447,8 +442,7 @@ static void test_load_errors(void **state)
                "  text_file: templates/possible_anomaly.txt\n",
                "n.yaml:2:3: 'to' is required: one or more recipient "
                "templates",
-               "n.yaml:5:14: use either 'text' or 'text_file', not both",
-               NULL);
+               "n.yaml:5:14: use either 'text' or 'text_file', not both", NULL);
     load_fails("notify:\n  channel: email\n  to: a@b.example\n  subject: s\n"
                "  text_file: templates/nope.txt\n",
                "n.yaml:5:14: cannot read template file '" CONFIG_DIR

@@ -25,8 +25,7 @@ static char *render_full(const char *text, const char *json, int html)
     struct herald__diag d;
     struct herald__template *t;
     json_error_t jerr;
-    json_t *root =
-        json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    json_t *root = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     char err[512];
     char *out = NULL;
     char *res = NULL;
@@ -40,8 +39,8 @@ static char *render_full(const char *text, const char *json, int html)
         sprintf(res, "COMPILE: %s", d.msgs[0]);
     } else {
         assert_int_equal(d.n, 0);
-        if (herald__template_render(t, herald__template_lookup_json, root,
-                                    &out, err, sizeof err) == 0) {
+        if (herald__template_render(t, herald__template_lookup_json, root, &out,
+                                    err, sizeof err) == 0) {
             res = out;
         } else {
             assert_null(out);
@@ -104,10 +103,8 @@ static void test_values(void **state)
     check("{{r}} {{big}}", "{\"r\":3.0,\"big\":1e300}", "3 1e+300");
     check("{{o}}", "{\"o\":{\"b\":[1,\"2\"],\"a\":null}}",
           "{\"b\":[1,\"2\"],\"a\":null}");
-    check("{{ a.b[1].c }}!", "{\"a\":{\"b\":[{},{\"c\":\"deep\"}]}}",
-          "deep!");
-    check("{{{{literal}} and {{x}} }}", "{\"x\":1}",
-          "{{literal}} and 1 }}");
+    check("{{ a.b[1].c }}!", "{\"a\":{\"b\":[{},{\"c\":\"deep\"}]}}", "deep!");
+    check("{{{{literal}} and {{x}} }}", "{\"x\":1}", "{{literal}} and 1 }}");
     check("{{\n  x\n  |\tupper\n}}", "{\"x\":\"ab\"}", "AB");
 }
 
@@ -247,8 +244,7 @@ static void test_html(void **state)
     check_html("<p>{{n}}</p>", doc,
                "<p>&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;"
                "</p>");
-    check_html("<p>{{n | raw}}</p>", doc,
-               "<p><b>\"Tom\" & 'Jerry'</b></p>");
+    check_html("<p>{{n | raw}}</p>", doc, "<p><b>\"Tom\" & 'Jerry'</b></p>");
     check_html("{{m | default \"<none>\"}}", doc, "&lt;none&gt;");
     /* Plain text is never escaped. */
     check("{{n}}", doc, "<b>\"Tom\" & 'Jerry'</b>");
@@ -312,8 +308,7 @@ static void test_compile_errors(void **state)
     check_compile("{{x | }}", 1, 1,
                   "notify.yaml:1:7: expected a filter name after '|'", NULL);
     check_compile("{{x y}}", 1, 1,
-                  "notify.yaml:1:5: unexpected character 'y' in '{{ }}'",
-                  NULL);
+                  "notify.yaml:1:5: unexpected character 'y' in '{{ }}'", NULL);
     check_compile("{{@foo}}", 1, 1,
                   "notify.yaml:1:3: malformed path '@foo': unknown record "
                   "attribute '@foo' (known: @key, @value, @topic, "
@@ -369,7 +364,8 @@ static void test_compile_file(void **state)
     struct herald__template *t;
     char path[] = "/tmp/herald-tmpl-XXXXXX";
     int fd = mkstemp(path);
-    const char *text = "Hello {{name}},\n\nline two\n  {{ total | decmal 2 }}\n";
+    const char *text =
+        "Hello {{name}},\n\nline two\n  {{ total | decmal 2 }}\n";
     FILE *f;
     (void)state;
 
