@@ -158,6 +158,8 @@ static void test_default(void **state)
 static void test_datetime(void **state)
 {
     (void)state;
+    /* Start from an unset TZ whatever the developer's shell says. */
+    unsetenv("TZ");
     /* 2020-04-22T03:19:30Z, the tutorial's window start. */
     const char *doc = "{\"t\":1587525570000,\"s\":\"1587525600000\","
                       "\"neg\":-1,\"w\":\"soon\",\"b\":true,"
