@@ -43,16 +43,16 @@ enum kind {
 
 struct node {
     enum kind kind;
-    char *name;        /* fullname of a record, enum or fixed */
-    int decimal;       /* logicalType decimal (bytes, fixed), valid */
-    int scale;         /* decimal scale */
-    size_t size;       /* fixed size */
-    size_t n;          /* record fields, enum symbols, union branches */
-    struct node **sub; /* record field types, union branches */
-    char **names;      /* record field names, enum symbols */
+    char *name;         /* fullname of a record, enum or fixed */
+    int decimal;        /* logicalType decimal (bytes, fixed), valid */
+    int scale;          /* decimal scale */
+    size_t size;        /* fixed size */
+    size_t n;           /* record fields, enum symbols, union branches */
+    struct node **sub;  /* record field types, union branches */
+    char **names;       /* record field names, enum symbols */
     struct node *items; /* array items, map values */
-    size_t min_size;   /* least bytes one value encodes to */
-    int min_state;     /* 0 not computed, 1 computing, 2 done */
+    size_t min_size;    /* least bytes one value encodes to */
+    int min_state;      /* 0 not computed, 1 computing, 2 done */
 };
 
 struct herald__avro_schema {
@@ -137,9 +137,9 @@ static const struct {
     const char *name;
     enum kind kind;
 } primitives[] = {
-    {"null", K_NULL},     {"boolean", K_BOOLEAN}, {"int", K_INT},
-    {"long", K_LONG},     {"float", K_FLOAT},     {"double", K_DOUBLE},
-    {"bytes", K_BYTES},   {"string", K_STRING},
+    {"null", K_NULL},   {"boolean", K_BOOLEAN}, {"int", K_INT},
+    {"long", K_LONG},   {"float", K_FLOAT},     {"double", K_DOUBLE},
+    {"bytes", K_BYTES}, {"string", K_STRING},
 };
 
 static int primitive_kind(const char *name, enum kind *out)
@@ -317,8 +317,8 @@ static int parse_enum(struct node *n, json_t *j, char *err, size_t errlen)
     for (i = 0; i < n->n; i++) {
         const char *sym = json_string_value(json_array_get(symbols, i));
         if (sym == NULL) {
-            set_err(err, errlen, "enum %s: symbol %zu is not a string",
-                    n->name, i);
+            set_err(err, errlen, "enum %s: symbol %zu is not a string", n->name,
+                    i);
             return -1;
         }
         n->names[i] = strdup(sym);
@@ -441,8 +441,7 @@ static struct node *parse_node(struct herald__avro_schema *s, json_t *j,
     size_t i;
 
     if (depth > MAX_SCHEMA_DEPTH) {
-        set_err(err, errlen, "schema nested deeper than %d",
-                MAX_SCHEMA_DEPTH);
+        set_err(err, errlen, "schema nested deeper than %d", MAX_SCHEMA_DEPTH);
         return NULL;
     }
     if (json_is_string(j)) {
@@ -473,8 +472,8 @@ static struct node *parse_node(struct herald__avro_schema *s, json_t *j,
             return NULL;
         }
         for (i = 0; i < n->n; i++) {
-            n->sub[i] = parse_node(s, json_array_get(j, i), ns, depth + 1,
-                                   err, errlen);
+            n->sub[i] =
+                parse_node(s, json_array_get(j, i), ns, depth + 1, err, errlen);
             if (n->sub[i] == NULL) {
                 return NULL;
             }
@@ -578,8 +577,7 @@ out:
 
 /* ---- decimal --------------------------------------------------------- */
 
-char *herald__avro_decimal_string(const unsigned char *b, size_t n,
-                                  int scale)
+char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale)
 {
     unsigned char *mag = NULL;
     char *digits = NULL;
@@ -712,8 +710,7 @@ static int read_long(struct rd *r, int64_t *out)
         c = r->p[r->pos++];
         if (shift == 63 && (c & 0x7e) != 0) {
             set_err(r->err, r->errlen,
-                    "avro varint at byte %zu overflows 64 bits",
-                    r->base + at);
+                    "avro varint at byte %zu overflows 64 bits", r->base + at);
             return -1;
         }
         v |= (uint64_t)(c & 0x7f) << shift;
@@ -741,8 +738,8 @@ static int read_int(struct rd *r, int64_t *out)
     }
     if (*out < INT32_MIN || *out > INT32_MAX) {
         set_err(r->err, r->errlen,
-                "avro int at byte %zu out of range: %" PRId64,
-                r->base + at, *out);
+                "avro int at byte %zu out of range: %" PRId64, r->base + at,
+                *out);
         return -1;
     }
     return 0;
@@ -758,8 +755,8 @@ static int read_len(struct rd *r, const char *what, size_t *out)
         return -1;
     }
     if (v < 0) {
-        set_err(r->err, r->errlen, "negative %s length %" PRId64
-                " at byte %zu", what, v, r->base + at);
+        set_err(r->err, r->errlen, "negative %s length %" PRId64 " at byte %zu",
+                what, v, r->base + at);
         return -1;
     }
     if ((uint64_t)v > remaining(r)) {
@@ -779,8 +776,7 @@ static json_t *oom(struct rd *r)
 }
 
 static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
-                                const unsigned char *b, size_t len,
-                                size_t at)
+                                const unsigned char *b, size_t len, size_t at)
 {
     json_t *j;
     char *s;
@@ -860,8 +856,8 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
         if (count < 0) {
             int64_t bsize;
             if (count == INT64_MIN) {
-                set_err(r->err, r->errlen,
-                        "invalid block count at byte %zu", r->base + at);
+                set_err(r->err, r->errlen, "invalid block count at byte %zu",
+                        r->base + at);
                 goto fail;
             }
             count = -count;
@@ -964,8 +960,10 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
     json_t *j;
 
     if (depth > MAX_DECODE_DEPTH) {
-        set_err(r->err, r->errlen, "avro value nested deeper than %d at "
-                "byte %zu", MAX_DECODE_DEPTH, r->base + at);
+        set_err(r->err, r->errlen,
+                "avro value nested deeper than %d at "
+                "byte %zu",
+                MAX_DECODE_DEPTH, r->base + at);
         return NULL;
     }
     switch (n->kind) {
@@ -977,8 +975,8 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
         }
         if (r->p[r->pos] > 1) {
             set_err(r->err, r->errlen,
-                    "invalid boolean byte 0x%02x at byte %zu",
-                    r->p[r->pos], r->base + at);
+                    "invalid boolean byte 0x%02x at byte %zu", r->p[r->pos],
+                    r->base + at);
             return NULL;
         }
         r->pos++;
@@ -1033,8 +1031,8 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
         }
         j = json_stringn((const char *)r->p + r->pos, len);
         if (j == NULL) {
-            set_err(r->err, r->errlen,
-                    "string at byte %zu is not valid UTF-8", r->base + at);
+            set_err(r->err, r->errlen, "string at byte %zu is not valid UTF-8",
+                    r->base + at);
             return NULL;
         }
         r->pos += len;
@@ -1103,8 +1101,10 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
         return -1;
     }
     if (r.pos != r.len) {
-        set_err(err, errlen, "%zu trailing bytes after the avro value at "
-                "byte %zu", r.len - r.pos, base + r.pos);
+        set_err(err, errlen,
+                "%zu trailing bytes after the avro value at "
+                "byte %zu",
+                r.len - r.pos, base + r.pos);
         json_decref(v);
         return -1;
     }

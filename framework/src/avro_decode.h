@@ -50,7 +50,6 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
  * 1024) with the given scale (0 to 1000) as an exact decimal string
  * ("232.41", "-0.05", "0.00"). Returns a malloc'd string the caller frees,
  * or NULL if n or scale is out of range or memory ran out. */
-char *herald__avro_decimal_string(const unsigned char *b, size_t n,
-                                  int scale);
+char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale);
 
 #endif

@@ -38,8 +38,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *const format_names[] = {"string", "bytes", "json",
-                                           "avro"};
+static const char *const format_names[] = {"string", "bytes", "json", "avro"};
 static const char *const window_names[] = {"none", "tumbling", "hopping",
                                            "session"};
 
@@ -162,8 +161,7 @@ static int64_t be64(const unsigned char *p)
 
 int herald__window_split(enum herald__window w, int64_t size_ms,
                          const void *key, size_t len, size_t *inner_len,
-                         int64_t *start, int64_t *end, char *err,
-                         size_t errlen)
+                         int64_t *start, int64_t *end, char *err, size_t errlen)
 {
     const unsigned char *p = key;
     size_t suffix = w == HERALD__WINDOW_SESSION ? 16 : 8;
@@ -191,15 +189,14 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
     return 0;
 }
 
-int herald__confluent_frame(const void *buf, size_t len, int32_t *id,
-                            char *err, size_t errlen)
+int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
+                            size_t errlen)
 {
     const unsigned char *p = buf;
 
     if (len < 5) {
         set_err(err, errlen,
-                "truncated Confluent framing: %zu bytes, need at least 5",
-                len);
+                "truncated Confluent framing: %zu bytes, need at least 5", len);
         return -1;
     }
     if (p[0] != 0) {
@@ -271,10 +268,11 @@ static void on_schema(void *ctx, int32_t id, int status)
     }
 }
 
-struct herald__decoder *herald__decoder_new(
-    const struct herald__format_spec *key,
-    const struct herald__format_spec *value, struct herald__registry *reg,
-    herald__decode_ready_fn ready, void *ctx, char *err, size_t errlen)
+struct herald__decoder *
+herald__decoder_new(const struct herald__format_spec *key,
+                    const struct herald__format_spec *value,
+                    struct herald__registry *reg, herald__decode_ready_fn ready,
+                    void *ctx, char *err, size_t errlen)
 {
     struct herald__decoder *d;
 
@@ -288,8 +286,9 @@ struct herald__decoder *herald__decoder_new(
     }
     if (reg == NULL && (key->format == HERALD__FORMAT_AVRO ||
                         value->format == HERALD__FORMAT_AVRO)) {
-        set_err(err, errlen, "format avro needs schema_registry (url or "
-                             "schemas_dir)");
+        set_err(err, errlen,
+                "format avro needs schema_registry (url or "
+                "schemas_dir)");
         return NULL;
     }
     d = calloc(1, sizeof(*d));
@@ -342,8 +341,8 @@ static int decode_part(struct herald__decoder *d, enum herald__format f,
     if (rc != HERALD__REGISTRY_OK) {
         return HERALD__DECODE_POISON;
     }
-    if (herald__avro_decode(schema, (const unsigned char *)buf + 5, len - 5,
-                            5, out, err, errlen) != 0) {
+    if (herald__avro_decode(schema, (const unsigned char *)buf + 5, len - 5, 5,
+                            out, err, errlen) != 0) {
         return HERALD__DECODE_POISON;
     }
     return HERALD__DECODE_OK;

@@ -63,10 +63,11 @@ typedef void (*herald__decode_ready_fn)(void *ctx);
  * (must outlive the decoder) and may be NULL unless a format is avro.
  * ready/ctx may be NULL (then WAIT is only a return code). Returns NULL
  * with err on a bad spec (window on a value, avro without registry). */
-struct herald__decoder *herald__decoder_new(
-    const struct herald__format_spec *key,
-    const struct herald__format_spec *value, struct herald__registry *reg,
-    herald__decode_ready_fn ready, void *ctx, char *err, size_t errlen);
+struct herald__decoder *
+herald__decoder_new(const struct herald__format_spec *key,
+                    const struct herald__format_spec *value,
+                    struct herald__registry *reg, herald__decode_ready_fn ready,
+                    void *ctx, char *err, size_t errlen);
 /* Cancels pending registry waits. NULL-safe. */
 void herald__decoder_destroy(struct herald__decoder *d);
 
@@ -101,7 +102,7 @@ size_t herald__utf8_check(const void *buf, size_t len);
 
 /* Split Confluent framing: magic 0x00 and a 4-byte big-endian id. Returns
  * 0 with *id, or -1 with err. */
-int herald__confluent_frame(const void *buf, size_t len, int32_t *id,
-                            char *err, size_t errlen);
+int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
+                            size_t errlen);
 
 #endif

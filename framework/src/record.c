@@ -205,8 +205,7 @@ static int starts(const char *s, const char *prefix, const char **rest)
 }
 
 /* A made node that allows no further path: only "" may follow. */
-static int leaf(json_t *made, const char *rest, json_t **out,
-                json_t **owned)
+static int leaf(json_t *made, const char *rest, json_t **out, json_t **owned)
 {
     if (*rest != '\0') {
         json_decref(made);
@@ -233,8 +232,8 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
     if (path[0] != '@') {
         return walk(r->value_tree, path, 1, out);
     }
-    if (starts(path, "@key", &rest) && (*rest == '\0' || *rest == '.' ||
-                                        *rest == '[')) {
+    if (starts(path, "@key", &rest) &&
+        (*rest == '\0' || *rest == '.' || *rest == '[')) {
         if (r->key_tree != NULL) {
             return walk(r->key_tree, rest, 0, out);
         }
@@ -248,8 +247,8 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
         *owned = made;
         return 0;
     }
-    if (starts(path, "@value", &rest) && (*rest == '\0' || *rest == '.' ||
-                                          *rest == '[')) {
+    if (starts(path, "@value", &rest) &&
+        (*rest == '\0' || *rest == '.' || *rest == '[')) {
         if (*rest == '\0') {
             *out = r->value_tree != NULL ? r->value_tree : json_null();
             return 0;
@@ -332,10 +331,9 @@ json_t *herald__record_to_json(const struct herald_record *r)
         goto fail;
     }
     if (r->has_window) {
-        window = json_pack("{s:I,s:o}", "start", (json_int_t)r->window_start,
-                           "end",
-                           r->window_end >= 0 ? json_integer(r->window_end)
-                                              : json_null());
+        window = json_pack(
+            "{s:I,s:o}", "start", (json_int_t)r->window_start, "end",
+            r->window_end >= 0 ? json_integer(r->window_end) : json_null());
     } else {
         window = json_null();
     }
@@ -353,9 +351,8 @@ json_t *herald__record_to_json(const struct herald_record *r)
         }
     }
     if (json_object_set_new(o, "value",
-                            r->value_tree != NULL
-                                ? json_incref(r->value_tree)
-                                : json_null()) != 0) {
+                            r->value_tree != NULL ? json_incref(r->value_tree)
+                                                  : json_null()) != 0) {
         goto fail;
     }
     return o;

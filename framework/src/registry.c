@@ -87,8 +87,7 @@ static char *dup_opt(const char *s)
 
 /* ---- pure helpers ---------------------------------------------------- */
 
-int herald__registry_url(const char *base, int32_t id, char *buf,
-                         size_t buflen)
+int herald__registry_url(const char *base, int32_t id, char *buf, size_t buflen)
 {
     size_t n;
 
@@ -102,8 +101,7 @@ int herald__registry_url(const char *base, int32_t id, char *buf,
     if (n > (size_t)INT32_MAX) {
         return -1;
     }
-    return snprintf(buf, buflen, "%.*s/schemas/ids/%" PRId32, (int)n, base,
-                    id);
+    return snprintf(buf, buflen, "%.*s/schemas/ids/%" PRId32, (int)n, base, id);
 }
 
 static size_t base64(const unsigned char *in, size_t n, char *out)
@@ -114,8 +112,8 @@ static size_t base64(const unsigned char *in, size_t n, char *out)
     size_t i;
 
     for (i = 0; i + 2 < n; i += 3) {
-        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) |
-                     in[i + 2];
+        uint32_t v =
+            ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
         out[o++] = tab[(v >> 18) & 63];
         out[o++] = tab[(v >> 12) & 63];
         out[o++] = tab[(v >> 6) & 63];
@@ -159,8 +157,7 @@ int herald__registry_auth_header(const struct herald__registry_config *cfg,
         return rc;
     }
     if (cfg->bearer != NULL && cfg->bearer[0] != '\0') {
-        return snprintf(buf, buflen, "Authorization: Bearer %s",
-                        cfg->bearer);
+        return snprintf(buf, buflen, "Authorization: Bearer %s", cfg->bearer);
     }
     return snprintf(buf, buflen, "%s", "");
 }
@@ -186,8 +183,9 @@ int herald__registry_parse_response(int32_t id, int curl_code, long status,
 
     *schema_json = NULL;
     if (curl_code != 0) {
-        set_err(err, errlen, "schema registry request for id %" PRId32
-                " failed: %s", id, curl_easy_strerror((CURLcode)curl_code));
+        set_err(err, errlen,
+                "schema registry request for id %" PRId32 " failed: %s", id,
+                curl_easy_strerror((CURLcode)curl_code));
         goto out;
     }
     j = json_loadb(body != NULL ? body : "", len, 0, NULL);
@@ -198,21 +196,24 @@ int herald__registry_parse_response(int32_t id, int curl_code, long status,
                     "schema id %" PRId32 " not found in registry (404)", id);
             rc = HERALD__REGISTRY_NOT_FOUND;
         } else {
-            set_err(err, errlen, "schema registry answered 404 without "
+            set_err(err, errlen,
+                    "schema registry answered 404 without "
                     "error_code 40403 for id %" PRId32
-                    ": check schema_registry.url", id);
+                    ": check schema_registry.url",
+                    id);
         }
         goto out;
     }
     if (status != 200) {
-        set_err(err, errlen, "schema registry answered HTTP %ld for id %"
-                PRId32 "%s%.200s", status, id, msg != NULL ? ": " : "",
-                msg != NULL ? msg : "");
+        set_err(err, errlen,
+                "schema registry answered HTTP %ld for id %" PRId32 "%s%.200s",
+                status, id, msg != NULL ? ": " : "", msg != NULL ? msg : "");
         goto out;
     }
     schema = json_string_value(json_object_get(j, "schema"));
     if (schema == NULL) {
-        set_err(err, errlen, "schema registry answered 200 for id %" PRId32
+        set_err(err, errlen,
+                "schema registry answered 200 for id %" PRId32
                 " without a \"schema\" string: check schema_registry.url",
                 id);
         goto out;
@@ -307,8 +308,7 @@ static void entry_remove(struct herald__registry *reg, struct entry *e)
 
 /* Call every waiter once. A waiter may call back into the registry (get,
  * cancel), so the list is detached first and cancel looks at it too. */
-static void notify(struct herald__registry *reg, struct entry *e,
-                   int status)
+static void notify(struct herald__registry *reg, struct entry *e, int status)
 {
     reg->notifying = e->waiters;
     e->waiters = NULL;
@@ -376,8 +376,8 @@ static int load_file(struct herald__registry *reg, int32_t id,
     snprintf(path, sizeof(path), "%s/%" PRId32 ".avsc", reg->dir, id);
     f = fopen(path, "rb");
     if (f == NULL && errno != ENOENT) {
-        set_err(err, errlen, "schema id %" PRId32 ": cannot read %s: %s",
-                id, path, strerror(errno));
+        set_err(err, errlen, "schema id %" PRId32 ": cannot read %s: %s", id,
+                path, strerror(errno));
         goto out;
     }
     e = entry_add(reg, id);
@@ -401,8 +401,8 @@ static int load_file(struct herald__registry *reg, int32_t id,
             if (cap >= MAX_BODY) {
                 e->state = S_NOT_FOUND;
                 set_err(e->error, sizeof(e->error),
-                        "schema id %" PRId32 ": %s is larger than %u bytes",
-                        id, path, MAX_BODY);
+                        "schema id %" PRId32 ": %s is larger than %u bytes", id,
+                        path, MAX_BODY);
                 goto out;
             }
             cap = cap ? cap * 2 : 4096;
@@ -485,8 +485,7 @@ static void backoff(struct entry *e)
     if (delay > BACKOFF_MAX_MS) {
         delay = BACKOFF_MAX_MS;
     }
-    herald__warn("%s; retrying in %" PRIu64 " ms",
-                 e->error, delay);
+    herald__warn("%s; retrying in %" PRIu64 " ms", e->error, delay);
     if (e->timer == NULL && reg->loop != NULL) {
         e->timer = herald__timer_new(reg->loop, on_timer, e);
     }
@@ -514,7 +513,8 @@ static void on_done(void *ctx, CURL *easy, int result)
         rc = HERALD__REGISTRY_NOT_FOUND;
         set_err(e->error, sizeof(e->error),
                 "schema id %" PRId32 ": registry response larger than %u "
-                "bytes", e->id, MAX_BODY);
+                "bytes",
+                e->id, MAX_BODY);
     } else {
         rc = herald__registry_parse_response(e->id, result, status, e->body,
                                              e->body_len, &json, e->error,
@@ -537,8 +537,9 @@ static void on_done(void *ctx, CURL *easy, int result)
     if (e->state == S_NOT_FOUND) {
         herald__warn("%s", e->error);
     }
-    notify(reg, e, e->state == S_READY ? HERALD__REGISTRY_OK
-                                       : HERALD__REGISTRY_NOT_FOUND);
+    notify(reg, e,
+           e->state == S_READY ? HERALD__REGISTRY_OK
+                               : HERALD__REGISTRY_NOT_FOUND);
 }
 
 static void start_fetch(struct entry *e)
@@ -599,23 +600,26 @@ fail:
 
 /* ---- public ---------------------------------------------------------- */
 
-struct herald__registry *herald__registry_new(
-    const struct herald__registry_config *cfg, struct herald__loop *loop,
-    struct herald__http *http, char *err, size_t errlen)
+struct herald__registry *
+herald__registry_new(const struct herald__registry_config *cfg,
+                     struct herald__loop *loop, struct herald__http *http,
+                     char *err, size_t errlen)
 {
     struct herald__registry *reg = NULL;
     char *auth = NULL;
     int n;
 
     if ((cfg->url == NULL) == (cfg->schemas_dir == NULL)) {
-        set_err(err, errlen, "schema_registry needs exactly one of url and "
-                             "schemas_dir");
+        set_err(err, errlen,
+                "schema_registry needs exactly one of url and "
+                "schemas_dir");
         goto fail;
     }
     if (cfg->url != NULL && strncmp(cfg->url, "http://", 7) != 0 &&
         strncmp(cfg->url, "https://", 8) != 0) {
-        set_err(err, errlen, "schema_registry.url must start with http:// "
-                             "or https://");
+        set_err(err, errlen,
+                "schema_registry.url must start with http:// "
+                "or https://");
         goto fail;
     }
     if (cfg->url != NULL && (loop == NULL || http == NULL)) {
@@ -623,13 +627,15 @@ struct herald__registry *herald__registry_new(
         goto fail;
     }
     if (cfg->basic_auth != NULL && cfg->bearer != NULL) {
-        set_err(err, errlen, "schema_registry: set basic_auth or bearer, "
-                             "not both");
+        set_err(err, errlen,
+                "schema_registry: set basic_auth or bearer, "
+                "not both");
         goto fail;
     }
     if (cfg->basic_auth != NULL && strchr(cfg->basic_auth, ':') == NULL) {
-        set_err(err, errlen, "schema_registry.basic_auth must be "
-                             "user:password");
+        set_err(err, errlen,
+                "schema_registry.basic_auth must be "
+                "user:password");
         goto fail;
     }
     reg = calloc(1, sizeof(*reg));
@@ -746,8 +752,8 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
                 set_err(err, errlen, "out of memory");
                 return HERALD__REGISTRY_WAIT;
             }
-            snprintf(e->error, sizeof(e->error), "fetching schema id %"
-                     PRId32, id);
+            snprintf(e->error, sizeof(e->error), "fetching schema id %" PRId32,
+                     id);
             start_fetch(e);
         }
     }
@@ -771,8 +777,7 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
     return HERALD__REGISTRY_WAIT;
 }
 
-static void cancel_list(struct waiter **pp, herald__registry_fn fn,
-                        void *ctx)
+static void cancel_list(struct waiter **pp, herald__registry_fn fn, void *ctx)
 {
     while (*pp != NULL) {
         struct waiter *w = *pp;

@@ -46,9 +46,10 @@ struct herald__registry_config {
 /* Build a registry. Strings in cfg are copied. loop and http are borrowed
  * and must outlive the registry; both may be NULL in schemas_dir mode.
  * Returns NULL with err (no url nor schemas_dir, both, bad URL scheme). */
-struct herald__registry *herald__registry_new(
-    const struct herald__registry_config *cfg, struct herald__loop *loop,
-    struct herald__http *http, char *err, size_t errlen);
+struct herald__registry *
+herald__registry_new(const struct herald__registry_config *cfg,
+                     struct herald__loop *loop, struct herald__http *http,
+                     char *err, size_t errlen);
 /* Aborts fetches in flight (no waiter is called), frees every schema.
  * NULL-safe. */
 void herald__registry_destroy(struct herald__registry *reg);

@@ -19,43 +19,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const schema_text[] = {
     /* the tutorial's possible_anomalies value (design.md) */
     ("{\"type\":\"record\",\"name\":\"PossibleAnomaly\",\"namespace\":"
-    "\"io.ksqldb.tutorial\",\"fields\":["
-    "{\"name\":\"card_number\",\"type\":[\"null\",\"string\"]},"
-    "{\"name\":\"email_address\",\"type\":[\"null\",\"string\"]},"
-    "{\"name\":\"n_attempts\",\"type\":[\"null\",\"long\"]},"
-    "{\"name\":\"total_amount\",\"type\":[\"null\",{\"type\":\"bytes\","
-    "\"scale\":2,\"precision\":12,\"logicalType\":\"decimal\"}]},"
-    "{\"name\":\"tx_ids\",\"type\":[\"null\",{\"type\":\"array\",\"items\":"
-    "[\"null\",\"string\"]}]},"
-    "{\"name\":\"start_boundary\",\"type\":[\"null\",\"long\"]},"
-    "{\"name\":\"end_boundary\",\"type\":[\"null\",\"long\"]}]}"),
+     "\"io.ksqldb.tutorial\",\"fields\":["
+     "{\"name\":\"card_number\",\"type\":[\"null\",\"string\"]},"
+     "{\"name\":\"email_address\",\"type\":[\"null\",\"string\"]},"
+     "{\"name\":\"n_attempts\",\"type\":[\"null\",\"long\"]},"
+     "{\"name\":\"total_amount\",\"type\":[\"null\",{\"type\":\"bytes\","
+     "\"scale\":2,\"precision\":12,\"logicalType\":\"decimal\"}]},"
+     "{\"name\":\"tx_ids\",\"type\":[\"null\",{\"type\":\"array\",\"items\":"
+     "[\"null\",\"string\"]}]},"
+     "{\"name\":\"start_boundary\",\"type\":[\"null\",\"long\"]},"
+     "{\"name\":\"end_boundary\",\"type\":[\"null\",\"long\"]}]}"),
     /* every type */
     ("{\"type\":\"record\",\"name\":\"All\",\"namespace\":\"t\",\"fields\":["
-    "{\"name\":\"n\",\"type\":\"null\"},{\"name\":\"b\",\"type\":\"boolean\"},"
-    "{\"name\":\"i\",\"type\":\"int\"},{\"name\":\"l\",\"type\":\"long\"},"
-    "{\"name\":\"f\",\"type\":\"float\"},{\"name\":\"d\",\"type\":\"double\"},"
-    "{\"name\":\"by\",\"type\":\"bytes\"},{\"name\":\"s\",\"type\":\"string\"},"
-    "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"Color\","
-    "\"symbols\":[\"RED\",\"GREEN\",\"BLUE\"]}},"
-    "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"long\"}},"
-    "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
-    "{\"name\":\"u\",\"type\":[\"null\",\"string\",\"long\"]},"
-    "{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"Four\","
-    "\"size\":4}},"
-    "{\"name\":\"fd\",\"type\":{\"type\":\"fixed\",\"name\":\"Dec\",\"size\":3,"
-    "\"logicalType\":\"decimal\",\"precision\":6,\"scale\":3}},"
-    "{\"name\":\"nested\",\"type\":{\"type\":\"record\",\"name\":\"Inner\","
-    "\"fields\":[{\"name\":\"c\",\"type\":\"Color\"},{\"name\":\"x\","
-    "\"type\":[\"null\",\"Four\"]}]}}]}"),
+     "{\"name\":\"n\",\"type\":\"null\"},{\"name\":\"b\",\"type\":\"boolean\"},"
+     "{\"name\":\"i\",\"type\":\"int\"},{\"name\":\"l\",\"type\":\"long\"},"
+     "{\"name\":\"f\",\"type\":\"float\"},{\"name\":\"d\",\"type\":\"double\"},"
+     "{\"name\":\"by\",\"type\":\"bytes\"},{\"name\":\"s\",\"type\":\"string\"}"
+     ","
+     "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"Color\","
+     "\"symbols\":[\"RED\",\"GREEN\",\"BLUE\"]}},"
+     "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"long\"}},"
+     "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
+     "{\"name\":\"u\",\"type\":[\"null\",\"string\",\"long\"]},"
+     "{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"Four\","
+     "\"size\":4}},"
+     "{\"name\":\"fd\",\"type\":{\"type\":\"fixed\",\"name\":\"Dec\",\"size\":"
+     "3,"
+     "\"logicalType\":\"decimal\",\"precision\":6,\"scale\":3}},"
+     "{\"name\":\"nested\",\"type\":{\"type\":\"record\",\"name\":\"Inner\","
+     "\"fields\":[{\"name\":\"c\",\"type\":\"Color\"},{\"name\":\"x\","
+     "\"type\":[\"null\",\"Four\"]}]}}]}"),
     /* recursion */
     ("{\"type\":\"record\",\"name\":\"Node\",\"fields\":["
-    "{\"name\":\"v\",\"type\":\"int\"},"
-    "{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}"),
+     "{\"name\":\"v\",\"type\":\"int\"},"
+     "{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}"),
     /* containers of zero-byte items */
     ("{\"type\":\"map\",\"values\":{\"type\":\"array\",\"items\":\"null\"}}"),
     /* a large decimal */
     ("{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":1000,"
-    "\"scale\":999}"),
+     "\"scale\":999}"),
 };
 
 #define N_SCHEMAS (sizeof(schema_text) / sizeof(schema_text[0]))

@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const enum herald__window windows[] = {
-        HERALD__WINDOW_TUMBLING, HERALD__WINDOW_HOPPING,
-        HERALD__WINDOW_SESSION};
+    static const enum herald__window windows[] = {HERALD__WINDOW_TUMBLING,
+                                                  HERALD__WINDOW_HOPPING,
+                                                  HERALD__WINDOW_SESSION};
     static const enum herald__format formats[] = {
         HERALD__FORMAT_STRING, HERALD__FORMAT_JSON, HERALD__FORMAT_BYTES};
     char err[256];
@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              sizeof(err)) != 0) {
         return 0;
     }
-    if (herald__decode_plain(formats[(data[0] / 3) % 3], data + 2, inner,
-                             &out, err, sizeof(err)) == 0) {
+    if (herald__decode_plain(formats[(data[0] / 3) % 3], data + 2, inner, &out,
+                             err, sizeof(err)) == 0) {
         json_decref(out);
     }
     return 0;

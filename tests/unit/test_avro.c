@@ -73,9 +73,8 @@ static void expect_error(const char *schema, const char *bin, size_t len,
     char err[256] = "";
     json_t *v = (json_t *)1;
 
-    assert_int_equal(herald__avro_decode(s, bin, len, base, &v, err,
-                                         sizeof(err)),
-                     -1);
+    assert_int_equal(
+        herald__avro_decode(s, bin, len, base, &v, err, sizeof(err)), -1);
     assert_null(v);
     assert_string_equal(err, want);
     herald__avro_schema_destroy(s);
@@ -84,8 +83,8 @@ static void expect_error(const char *schema, const char *bin, size_t len,
 static void expect_decimal(const char *bytes, size_t n, int scale,
                            const char *want)
 {
-    char *got = herald__avro_decimal_string((const unsigned char *)bytes, n,
-                                            scale);
+    char *got =
+        herald__avro_decimal_string((const unsigned char *)bytes, n, scale);
     assert_non_null(got);
     assert_string_equal(got, want);
     free(got);
@@ -114,8 +113,8 @@ static void test_decimal_strings(void **state)
     expect_decimal("\x0d\xe0\xb6\xb3\xa7\x64\x00\x00", 8, 0,
                    "1000000000000000000");
     assert_null(herald__avro_decimal_string((const unsigned char *)"", 0, 2));
-    assert_null(herald__avro_decimal_string((const unsigned char *)"\x01", 1,
-                                            -1));
+    assert_null(
+        herald__avro_decimal_string((const unsigned char *)"\x01", 1, -1));
 }
 
 static void test_possible_anomaly(void **state)
@@ -184,8 +183,9 @@ static void test_recursive_and_names(void **state)
         "{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}";
 
     (void)state;
-    expect_json(ll, "\x02\x02\x04\x02\x06\x00", 6,
-                "{\"v\":1,\"next\":{\"v\":2,\"next\":{\"v\":3,\"next\":null}}}");
+    expect_json(
+        ll, "\x02\x02\x04\x02\x06\x00", 6,
+        "{\"v\":1,\"next\":{\"v\":2,\"next\":{\"v\":3,\"next\":null}}}");
     /* a primitive spelled as an object */
     expect_json("{\"type\":\"string\"}", "\x02\x61", 2, "\"a\"");
     /* a map of arrays, two blocks */
@@ -242,16 +242,16 @@ static void test_malformed(void **state)
                  "string at byte 0 is not valid UTF-8");
     expect_error("\"int\"", "\x80\x80\x80\x80\x10", 5, 0,
                  "avro int at byte 0 out of range: 2147483648");
-    expect_error("\"long\"", "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
-                 11, 0, "avro varint at byte 0 is longer than 10 bytes");
-    expect_error("\"long\"", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10,
-                 0, "avro varint at byte 0 overflows 64 bits");
+    expect_error("\"long\"", "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11,
+                 0, "avro varint at byte 0 is longer than 10 bytes");
+    expect_error("\"long\"", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10, 0,
+                 "avro varint at byte 0 overflows 64 bits");
     expect_error("\"long\"", "\x80", 1, 0,
                  "truncated avro: varint at byte 0 runs past the end");
     expect_error("\"boolean\"", "\x02", 1, 0,
                  "invalid boolean byte 0x02 at byte 0");
-    expect_error("{\"type\":\"array\",\"items\":\"long\"}", "\xd0\x0f\x00",
-                 3, 0,
+    expect_error("{\"type\":\"array\",\"items\":\"long\"}", "\xd0\x0f\x00", 3,
+                 0,
                  "array block count 1000 at byte 0 exceeds remaining 1 "
                  "bytes");
     /* 2^40 nulls cost no input: capped */

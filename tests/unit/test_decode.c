@@ -64,8 +64,8 @@ static int setup(void **state)
     assert_non_null(f);
     f->reg = herald__registry_new(&cfg, NULL, NULL, err, sizeof(err));
     assert_non_null(f->reg);
-    f->dec = herald__decoder_new(&key, &value, f->reg, NULL, NULL, err,
-                                 sizeof(err));
+    f->dec =
+        herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
     assert_non_null(f->dec);
     *state = f;
     return 0;
@@ -95,15 +95,15 @@ static void test_window_split(void **state)
 
     (void)state;
     assert_int_equal(herald__window_split(HERALD__WINDOW_TUMBLING, 0, KEY,
-                                          sizeof(KEY) - 1, &inner, &start,
-                                          &end, err, sizeof(err)),
+                                          sizeof(KEY) - 1, &inner, &start, &end,
+                                          err, sizeof(err)),
                      0);
     assert_int_equal(inner, 15);
     assert_int_equal(start, 1587525570000);
     assert_int_equal(end, -1);
     assert_int_equal(herald__window_split(HERALD__WINDOW_HOPPING, 30000, KEY,
-                                          sizeof(KEY) - 1, &inner, &start,
-                                          &end, err, sizeof(err)),
+                                          sizeof(KEY) - 1, &inner, &start, &end,
+                                          err, sizeof(err)),
                      0);
     assert_int_equal(end, 1587525600000);
     assert_int_equal(herald__window_split(HERALD__WINDOW_SESSION, 0, SKEY,
@@ -114,9 +114,9 @@ static void test_window_split(void **state)
     assert_int_equal(start, 1587525570000);
     assert_int_equal(end, 1587525600000);
     /* an empty inner key is fine; a missing window is not */
-    assert_int_equal(herald__window_split(HERALD__WINDOW_TUMBLING, 0,
-                                          KEY + 15, 8, &inner, &start, &end,
-                                          err, sizeof(err)),
+    assert_int_equal(herald__window_split(HERALD__WINDOW_TUMBLING, 0, KEY + 15,
+                                          8, &inner, &start, &end, err,
+                                          sizeof(err)),
                      0);
     assert_int_equal(inner, 0);
     assert_int_equal(herald__window_split(HERALD__WINDOW_TUMBLING, 0, "12345",
@@ -126,8 +126,8 @@ static void test_window_split(void **state)
     assert_string_equal(err, "tumbling windowed key of 5 bytes is shorter "
                              "than its 8-byte window suffix");
     assert_int_equal(herald__window_split(HERALD__WINDOW_SESSION, 0, KEY,
-                                          sizeof(KEY) - 1, &inner, &start,
-                                          &end, err, sizeof(err)),
+                                          sizeof(KEY) - 1, &inner, &start, &end,
+                                          err, sizeof(err)),
                      0); /* 23 bytes >= 16: splits, inner 7 */
     assert_int_equal(inner, 7);
     assert_int_equal(herald__window_split(HERALD__WINDOW_SESSION, 0, KEY, 15,
@@ -144,18 +144,15 @@ static void test_framing(void **state)
     int32_t id = 0;
 
     (void)state;
-    assert_int_equal(herald__confluent_frame(PA, sizeof(PA) - 1, &id, err,
-                                             sizeof(err)),
-                     0);
+    assert_int_equal(
+        herald__confluent_frame(PA, sizeof(PA) - 1, &id, err, sizeof(err)), 0);
     assert_int_equal(id, 100);
-    assert_int_equal(herald__confluent_frame("{\"a\":1}", 7, &id, err,
-                                             sizeof(err)),
-                     -1);
+    assert_int_equal(
+        herald__confluent_frame("{\"a\":1}", 7, &id, err, sizeof(err)), -1);
     assert_string_equal(err, "unknown magic byte 0x7b (expected 0x00 "
                              "Confluent framing)");
-    assert_int_equal(herald__confluent_frame("\x00\x00\x01", 3, &id, err,
-                                             sizeof(err)),
-                     -1);
+    assert_int_equal(
+        herald__confluent_frame("\x00\x00\x01", 3, &id, err, sizeof(err)), -1);
     assert_string_equal(err, "truncated Confluent framing: 3 bytes, need at "
                              "least 5");
     assert_int_equal(herald__confluent_frame("\x00\x7f\xff\xff\xff", 5, &id,
@@ -172,8 +169,8 @@ static void test_plain(void **state)
 
     (void)state;
     assert_int_equal(herald__decode_plain(HERALD__FORMAT_JSON,
-                                          "{\"a\":[1,2.5,\"x\"]}", 17, &j,
-                                          err, sizeof(err)),
+                                          "{\"a\":[1,2.5,\"x\"]}", 17, &j, err,
+                                          sizeof(err)),
                      0);
     s = dump(j);
     assert_string_equal(s, "{\"a\":[1,2.5,\"x\"]}");
@@ -193,9 +190,9 @@ static void test_plain(void **state)
     assert_string_equal(err,
                         "invalid JSON at line 1 col 6: unexpected token near "
                         "'}'");
-    assert_int_equal(herald__decode_plain(HERALD__FORMAT_JSON, "", 0, &j, err,
-                                          sizeof(err)),
-                     -1);
+    assert_int_equal(
+        herald__decode_plain(HERALD__FORMAT_JSON, "", 0, &j, err, sizeof(err)),
+        -1);
     assert_string_equal(err, "invalid JSON at line 1 col 0: unexpected token "
                              "near end of file");
     assert_int_equal(herald__decode_plain(HERALD__FORMAT_STRING, "caf\xc3\xa9",
@@ -207,13 +204,13 @@ static void test_plain(void **state)
                                           4, &j, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "invalid UTF-8 at byte 2");
-    assert_int_equal(herald__decode_plain(HERALD__FORMAT_STRING, "", 0, &j,
-                                          err, sizeof(err)),
+    assert_int_equal(herald__decode_plain(HERALD__FORMAT_STRING, "", 0, &j, err,
+                                          sizeof(err)),
                      0);
     assert_string_equal(json_string_value(j), "");
     json_decref(j);
-    assert_int_equal(herald__decode_plain(HERALD__FORMAT_BYTES, "A\xff", 2,
-                                          &j, err, sizeof(err)),
+    assert_int_equal(herald__decode_plain(HERALD__FORMAT_BYTES, "A\xff", 2, &j,
+                                          err, sizeof(err)),
                      0);
     assert_int_equal(json_string_length(j), 3);
     assert_memory_equal(json_string_value(j), "A\xc3\xbf", 3);
@@ -227,9 +224,9 @@ static void test_plain(void **state)
 static struct herald_record *pa_record(const void *key, size_t key_len,
                                        const void *value, size_t value_len)
 {
-    struct herald_record *r = herald__record_new(
-        "possible_anomalies", 0, 42, 1587525571000, key, key_len, value,
-        value_len);
+    struct herald_record *r =
+        herald__record_new("possible_anomalies", 0, 42, 1587525571000, key,
+                           key_len, value, value_len);
     assert_non_null(r);
     return r;
 }
@@ -281,8 +278,7 @@ static void test_schema_versions(void **state)
     struct herald__format_spec value = {HERALD__FORMAT_AVRO,
                                         HERALD__WINDOW_NONE, 0};
     struct herald__decoder *d =
-        herald__decoder_new(&key, &value, f->reg, NULL, NULL, err,
-                            sizeof(err));
+        herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
 
     assert_non_null(d);
     assert_int_equal(herald__decode_record(d, r1, err, sizeof(err)), 0);
@@ -293,9 +289,9 @@ static void test_schema_versions(void **state)
     assert_null(json_object_get(r1->value_tree, "note"));
     assert_string_equal(
         json_string_value(json_object_get(r2->value_tree, "note")), "late");
-    assert_string_equal(json_string_value(json_object_get(r2->value_tree,
-                                                          "total_amount")),
-                        "232.41");
+    assert_string_equal(
+        json_string_value(json_object_get(r2->value_tree, "total_amount")),
+        "232.41");
     herald__record_destroy(r1);
     herald__record_destroy(r2);
     herald__decoder_destroy(d);
@@ -385,14 +381,14 @@ static void test_decoder_specs(void **state)
     char err[256] = "";
 
     (void)state;
-    assert_null(herald__decoder_new(&key, &value, NULL, NULL, NULL, err,
-                                    sizeof(err)));
+    assert_null(
+        herald__decoder_new(&key, &value, NULL, NULL, NULL, err, sizeof(err)));
     assert_string_equal(err, "format avro needs schema_registry (url or "
                              "schemas_dir)");
     value.format = HERALD__FORMAT_JSON;
     value.window = HERALD__WINDOW_SESSION;
-    assert_null(herald__decoder_new(&key, &value, NULL, NULL, NULL, err,
-                                    sizeof(err)));
+    assert_null(
+        herald__decoder_new(&key, &value, NULL, NULL, NULL, err, sizeof(err)));
     assert_string_equal(err, "a value cannot be windowed");
     assert_int_equal(herald__format_parse("avro", &fmt), 0);
     assert_int_equal(fmt, HERALD__FORMAT_AVRO);
@@ -410,10 +406,8 @@ int main(void)
         cmocka_unit_test(test_window_split),
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_plain),
-        cmocka_unit_test_setup_teardown(test_possible_anomaly, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_schema_versions, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_possible_anomaly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poison, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstone_and_null_key, setup,
                                         teardown),

@@ -16,18 +16,18 @@
 
 static struct herald_record *make(void)
 {
-    struct herald_record *r = herald__record_new(
-        "possible_anomalies", 3, 42, 1587525571000, "358579699410099", 15,
-        "raw", 3);
+    struct herald_record *r =
+        herald__record_new("possible_anomalies", 3, 42, 1587525571000,
+                           "358579699410099", 15, "raw", 3);
     json_error_t e;
 
     assert_non_null(r);
-    r->value_tree = json_loads(
-        "{\"card_number\":\"358579699410099\",\"n_attempts\":3,"
-        "\"total_amount\":\"232.41\",\"ratio\":0.5,\"ok\":true,"
-        "\"tx_ids\":[\"a1\",null,{\"c\":\"deep\"}],"
-        "\"odd.name\":{\"x\":1},\"nothing\":null}",
-        0, &e);
+    r->value_tree =
+        json_loads("{\"card_number\":\"358579699410099\",\"n_attempts\":3,"
+                   "\"total_amount\":\"232.41\",\"ratio\":0.5,\"ok\":true,"
+                   "\"tx_ids\":[\"a1\",null,{\"c\":\"deep\"}],"
+                   "\"odd.name\":{\"x\":1},\"nothing\":null}",
+                   0, &e);
     assert_non_null(r->value_tree);
     r->key_tree = json_string("358579699410099");
     r->has_window = 1;
@@ -66,9 +66,21 @@ static void test_lookup(void **state)
     json_t *out;
     json_t *owned;
     static const char *const bad[] = {
-        "",         "a..b",     "a.",      ".a",        "tx_ids[",
-        "tx_ids[x]", "tx_ids[1", "@nope",   "@topic.x",  "@window",
-        "@window.middle", "@headers.", "[\"a\"", "a]",    "@keyx",
+        "",
+        "a..b",
+        "a.",
+        ".a",
+        "tx_ids[",
+        "tx_ids[x]",
+        "tx_ids[1",
+        "@nope",
+        "@topic.x",
+        "@window",
+        "@window.middle",
+        "@headers.",
+        "[\"a\"",
+        "a]",
+        "@keyx",
         "tx_ids[-1]",
     };
     size_t i;
@@ -169,8 +181,8 @@ static void test_field(void **state)
 
 static void test_json(void **state)
 {
-    struct herald_record *r = herald__record_new("t", 0, 7, -1, NULL, 0,
-                                                 NULL, 0);
+    struct herald_record *r =
+        herald__record_new("t", 0, 7, -1, NULL, 0, NULL, 0);
     static const char want[] =
         "{\"topic\":\"t\",\"partition\":0,\"offset\":7,\"timestamp\":null,"
         "\"key\":null,\"window\":null,\"headers\":{\"h\":\"v\"},"
@@ -208,8 +220,7 @@ static void test_json(void **state)
 static void test_new_copies(void **state)
 {
     char key[] = "k";
-    struct herald_record *r =
-        herald__record_new(NULL, 1, 2, 3, key, 0, "", 0);
+    struct herald_record *r = herald__record_new(NULL, 1, 2, 3, key, 0, "", 0);
 
     (void)state;
     assert_non_null(r);

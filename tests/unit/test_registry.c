@@ -30,9 +30,9 @@ static void test_url(void **state)
     char buf[128];
 
     (void)state;
-    assert_int_equal(herald__registry_url("http://sr:8081", 7, buf,
-                                          sizeof(buf)),
-                     (int)strlen("http://sr:8081/schemas/ids/7"));
+    assert_int_equal(
+        herald__registry_url("http://sr:8081", 7, buf, sizeof(buf)),
+        (int)strlen("http://sr:8081/schemas/ids/7"));
     assert_string_equal(buf, "http://sr:8081/schemas/ids/7");
     herald__registry_url("https://h/apis/ccompat/v7//", 2147483647, buf,
                          sizeof(buf));
@@ -66,8 +66,8 @@ static void test_auth_header(void **state)
     assert_string_equal(buf, "Authorization: Bearer tok.en");
 }
 
-static void expect_class(int curl_code, long status, const char *body,
-                         int want, const char *want_err)
+static void expect_class(int curl_code, long status, const char *body, int want,
+                         const char *want_err)
 {
     char err[256] = "";
     char *json = NULL;
@@ -91,14 +91,18 @@ static void test_classify(void **state)
     (void)state;
     expect_class(0, 200, "{\"schema\":\"{\\\"type\\\":\\\"string\\\"}\"}",
                  HERALD__REGISTRY_OK, "{\"type\":\"string\"}");
-    expect_class(0, 200, "{\"schema\":\"\\\"long\\\"\",\"schemaType\":"
-                         "\"AVRO\"}",
+    expect_class(0, 200,
+                 "{\"schema\":\"\\\"long\\\"\",\"schemaType\":"
+                 "\"AVRO\"}",
                  HERALD__REGISTRY_OK, "\"long\"");
-    expect_class(0, 200, "{\"schema\":\"syntax = ...\",\"schemaType\":"
-                         "\"PROTOBUF\"}",
-                 HERALD__REGISTRY_NOT_FOUND, "schema id 5 is PROTOBUF, not AVRO");
-    expect_class(0, 404, "{\"error_code\":40403,\"message\":\"Schema 5 not "
-                         "found\"}",
+    expect_class(0, 200,
+                 "{\"schema\":\"syntax = ...\",\"schemaType\":"
+                 "\"PROTOBUF\"}",
+                 HERALD__REGISTRY_NOT_FOUND,
+                 "schema id 5 is PROTOBUF, not AVRO");
+    expect_class(0, 404,
+                 "{\"error_code\":40403,\"message\":\"Schema 5 not "
+                 "found\"}",
                  HERALD__REGISTRY_NOT_FOUND,
                  "schema id 5 not found in registry (404)");
     /* a 404 from something that is not the registry: a config problem */
@@ -142,8 +146,8 @@ static void test_config_errors(void **state)
 
 static void test_dir(void **state)
 {
-    struct herald__registry_config cfg = {
-        .schemas_dir = HERALD_SOURCE_DIR "/tests/data/avro/schemas"};
+    struct herald__registry_config cfg = {.schemas_dir = HERALD_SOURCE_DIR
+                                          "/tests/data/avro/schemas"};
     const struct herald__avro_schema *a = NULL;
     const struct herald__avro_schema *b = NULL;
     struct herald__registry *reg;
@@ -152,20 +156,21 @@ static void test_dir(void **state)
     (void)state;
     reg = herald__registry_new(&cfg, NULL, NULL, err, sizeof(err));
     assert_non_null(reg);
-    assert_int_equal(herald__registry_get(reg, 100, &a, NULL, NULL, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_OK);
-    assert_int_equal(herald__registry_get(reg, 100, &b, NULL, NULL, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_OK);
+    assert_int_equal(
+        herald__registry_get(reg, 100, &a, NULL, NULL, err, sizeof(err)),
+        HERALD__REGISTRY_OK);
+    assert_int_equal(
+        herald__registry_get(reg, 100, &b, NULL, NULL, err, sizeof(err)),
+        HERALD__REGISTRY_OK);
     assert_non_null(a);
     assert_ptr_equal(a, b); /* parsed once, cached */
-    assert_int_equal(herald__registry_get(reg, 5, &a, NULL, NULL, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_NOT_FOUND);
+    assert_int_equal(
+        herald__registry_get(reg, 5, &a, NULL, NULL, err, sizeof(err)),
+        HERALD__REGISTRY_NOT_FOUND);
     assert_null(a);
-    assert_string_equal(err, "schema id 5 not found in schemas_dir (" HERALD_SOURCE_DIR
-                             "/tests/data/avro/schemas/5.avsc)");
+    assert_string_equal(
+        err, "schema id 5 not found in schemas_dir (" HERALD_SOURCE_DIR
+             "/tests/data/avro/schemas/5.avsc)");
     herald__registry_destroy(reg);
 }
 
@@ -218,8 +223,7 @@ static void on_conn(void *ctx, int fd, int events)
         if (line != NULL) {
             line += strlen("\r\nAuthorization: ");
             end = strstr(line, "\r\n");
-            snprintf(s->auth, sizeof(s->auth), "%.*s", (int)(end - line),
-                     line);
+            snprintf(s->auth, sizeof(s->auth), "%.*s", (int)(end - line), line);
         }
         len = snprintf(resp, sizeof(resp),
                        "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
@@ -316,8 +320,7 @@ static void test_http(void **state)
     t = herald__timer_new(loop, tick, NULL);
     herald__timer_start(t, 100, 100);
     server_start(&s, loop);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/apis/ccompat/v7/",
-             s.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/apis/ccompat/v7/", s.port);
     cfg.url = url;
     cfg.basic_auth = "user:pass";
     reg = herald__registry_new(&cfg, loop, http, err, sizeof(err));
@@ -326,17 +329,17 @@ static void test_http(void **state)
     /* three asks, two waiters, one request */
     s.status = 200;
     s.body = "{\"schema\":\"\\\"long\\\"\"}";
-    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 7, &sch, on_ready, &w1, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
     assert_string_equal(err, "waiting for schema id 7 (fetching schema id "
                              "7)");
-    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w2, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
-    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 7, &sch, on_ready, &w2, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 7, &sch, on_ready, &w1, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
     run_until(loop, &w2.calls);
     assert_int_equal(s.requests, 1);
     assert_string_equal(s.path, "/apis/ccompat/v7/schemas/ids/7");
@@ -344,31 +347,31 @@ static void test_http(void **state)
     assert_int_equal(w1.calls, 1);
     assert_int_equal(w1.status, HERALD__REGISTRY_OK);
     assert_int_equal(w2.calls, 1);
-    assert_int_equal(herald__registry_get(reg, 7, &sch, on_ready, &w1, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_OK);
+    assert_int_equal(
+        herald__registry_get(reg, 7, &sch, on_ready, &w1, err, sizeof(err)),
+        HERALD__REGISTRY_OK);
     assert_non_null(sch);
 
     /* 40403: permanent, cached */
     s.status = 404;
     s.body = "{\"error_code\":40403,\"message\":\"Schema not found\"}";
-    assert_int_equal(herald__registry_get(reg, 8, &sch, on_ready, &w3, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 8, &sch, on_ready, &w3, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
     run_until(loop, &w3.calls);
     assert_int_equal(w3.status, HERALD__REGISTRY_NOT_FOUND);
-    assert_int_equal(herald__registry_get(reg, 8, &sch, NULL, NULL, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_NOT_FOUND);
+    assert_int_equal(
+        herald__registry_get(reg, 8, &sch, NULL, NULL, err, sizeof(err)),
+        HERALD__REGISTRY_NOT_FOUND);
     assert_string_equal(err, "schema id 8 not found in registry (404)");
     assert_int_equal(s.requests, 2);
 
     /* 500: temporary, nothing cached, retried after backoff */
     s.status = 500;
     s.body = "{\"error_code\":50001,\"message\":\"boom\"}";
-    assert_int_equal(herald__registry_get(reg, 9, &sch, on_ready, &w4, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 9, &sch, on_ready, &w4, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
     /* until the 500 has come back (before the 500 ms backoff ends) */
     {
         int i;
@@ -382,9 +385,9 @@ static void test_http(void **state)
     }
     assert_int_equal(s.requests, 3);
     assert_int_equal(w4.calls, 0);
-    assert_int_equal(herald__registry_get(reg, 9, &sch, NULL, NULL, err,
-                                          sizeof(err)),
-                     HERALD__REGISTRY_WAIT);
+    assert_int_equal(
+        herald__registry_get(reg, 9, &sch, NULL, NULL, err, sizeof(err)),
+        HERALD__REGISTRY_WAIT);
     assert_string_equal(err, "waiting for schema id 9 (schema registry "
                              "answered HTTP 500 for id 9: boom)");
     s.status = 200;
@@ -404,12 +407,9 @@ static void test_http(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url),
-        cmocka_unit_test(test_auth_header),
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_dir),
-        cmocka_unit_test(test_http),
+        cmocka_unit_test(test_url),      cmocka_unit_test(test_auth_header),
+        cmocka_unit_test(test_classify), cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_dir),      cmocka_unit_test(test_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
