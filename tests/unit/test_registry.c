@@ -19,8 +19,10 @@
 
 #include <cmocka.h>
 
+#include "decode.h"
 #include "http.h"
 #include "loop.h"
+#include "record.h"
 #include "registry.h"
 
 /* ---- pure ------------------------------------------------------------ */
@@ -283,6 +285,11 @@ static void on_ready(void *ctx, int32_t id, int status)
     w->status = status;
 }
 
+static void on_decoder_ready(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
 static void tick(void *ctx)
 {
     (void)ctx;
@@ -395,6 +402,46 @@ static void test_http(void **state)
     run_until(loop, &w4.calls);
     assert_int_equal(w4.status, HERALD__REGISTRY_OK);
     assert_int_equal(s.requests, 4);
+
+    /* the decoder: WAIT, then ready, then the record decodes */
+    {
+        struct herald__format_spec ks = {HERALD__FORMAT_STRING,
+                                         HERALD__WINDOW_NONE, 0};
+        struct herald__format_spec vs = {HERALD__FORMAT_AVRO,
+                                         HERALD__WINDOW_NONE, 0};
+        int ready = 0;
+        int gone = 0;
+        struct herald__decoder *d = herald__decoder_new(
+            &ks, &vs, reg, on_decoder_ready, &ready, err, sizeof(err));
+        struct herald__decoder *d2 = herald__decoder_new(
+            &ks, &vs, reg, on_decoder_ready, &gone, err, sizeof(err));
+        struct herald_record *r =
+            herald__record_new("t", 0, 0, -1, "k", 1, "\0\0\0\0\x0b\x06", 6);
+
+        assert_non_null(d);
+        assert_non_null(d2);
+        assert_non_null(r);
+        s.status = 200;
+        s.body = "{\"schema\":\"\\\"int\\\"\"}";
+        assert_int_equal(herald__decode_record(d, r, err, sizeof(err)),
+                         HERALD__DECODE_WAIT);
+        assert_string_equal(err, "value: waiting for schema 11");
+        assert_null(r->value_tree);
+        assert_int_equal(herald__decode_record(d2, r, err, sizeof(err)),
+                         HERALD__DECODE_WAIT);
+        /* a decoder that goes away is not called back */
+        herald__decoder_destroy(d2);
+        run_until(loop, &ready);
+        assert_int_equal(ready, 1);
+        assert_int_equal(gone, 0);
+        assert_int_equal(herald__decode_record(d, r, err, sizeof(err)),
+                         HERALD__DECODE_OK);
+        assert_int_equal(json_integer_value(r->value_tree), 3);
+        assert_int_equal(r->schema_id, 11);
+        assert_int_equal(s.requests, 5);
+        herald__record_destroy(r);
+        herald__decoder_destroy(d);
+    }
 
     herald__registry_destroy(reg);
     herald__timer_destroy(t);
