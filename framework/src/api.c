@@ -34,6 +34,9 @@ static struct {
 } cq = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void host_log(struct herald_instance *inst, enum herald_log_level lv,
+                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void host_log(struct herald_instance *inst, enum herald_log_level lv,
                      const char *fmt, ...)
 {
     char msg[2048], fields[256];

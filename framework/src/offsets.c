@@ -9,6 +9,7 @@ void herald__partoffsets_init(struct herald__partoffsets *p)
     memset(p, 0, sizeof *p);
     p->next = -1;
     p->committed = -1;
+    p->last = -1;
 }
 
 void herald__partoffsets_cleanup(struct herald__partoffsets *p)
@@ -51,8 +52,8 @@ static int grow(struct herald__partoffsets *p)
 
 int herald__partoffsets_track(struct herald__partoffsets *p, int64_t offset)
 {
-    if (p->n > 0 && offset <= p->offs[slot(p, p->n - 1)]) {
-        return -1;
+    if (offset <= p->last) {
+        return -1; /* seen before: a refetch after pause/resume */
     }
     if (p->n == p->cap && grow(p) != 0) {
         return -1;
@@ -61,6 +62,7 @@ int herald__partoffsets_track(struct herald__partoffsets *p, int64_t offset)
     p->offs[s] = offset;
     p->final[s] = 0;
     p->n++;
+    p->last = offset;
     if (p->n == 1) {
         p->next = offset;
     }

@@ -21,6 +21,7 @@ struct herald__partoffsets {
     size_t n;        /* entries in the ring */
     int64_t next;    /* committable offset; -1 before anything was seen */
     int64_t committed; /* last committed offset, -1 if none */
+    int64_t last;      /* last tracked offset, -1 if none */
 };
 
 void herald__partoffsets_init(struct herald__partoffsets *p);

@@ -13,6 +13,9 @@
  * crosses this boundary; libcurl easy handles do (as void *), because
  * channels build their own transfers and run them on the host's multi handle.
  *
+ * The file is named <name>.so after the plugin's `name`; the host finds it
+ * by that name on its search path.
+ *
  * Threads: the host calls every plugin callback on its loop thread. The
  * plugin may call api->complete() from any thread; every other host API
  * function must be called on the loop thread (from inside a callback).
@@ -106,8 +109,10 @@ enum herald_value_type {
     HERALD_VALUE_BOOL,
     HERALD_VALUE_INT,     /* int64 (Avro int/long, dates, timestamps) */
     HERALD_VALUE_DOUBLE,  /* Avro float/double, JSON reals */
-    HERALD_VALUE_STRING,  /* UTF-8; also decimals, rendered exactly */
-    HERALD_VALUE_BYTES,   /* raw bytes (Avro bytes/fixed without logical) */
+    HERALD_VALUE_STRING,  /* UTF-8; also decimals, rendered exactly, and
+                             Avro bytes/fixed as code points U+0000..U+00FF
+                             (Avro's JSON encoding) */
+    HERALD_VALUE_BYTES,   /* raw bytes: non-UTF-8 keys and header values */
     HERALD_VALUE_ARRAY,   /* count = number of items */
     HERALD_VALUE_OBJECT,  /* count = number of members */
 };
@@ -137,7 +142,7 @@ struct herald_header {
  * Borrowed until the plugin reports the item's outcome. */
 struct herald_message {
     size_t struct_size; /* sizeof as the host built it */
-    const char *from;
+    const char *from;   /* NULL: the channel uses its own `from` option */
     const char *const *to;
     size_t n_to;
     const char *const *cc;
@@ -156,8 +161,8 @@ struct herald_message {
 };
 
 /* Completion of a transfer submitted with http_submit. curl_code is the
- * CURLcode the transfer ended with; HERALD_HTTP_ABORTED when the host
- * cancelled it (instance closing). Called on the loop thread. The easy
+ * CURLcode the transfer ended with; HERALD_HTTP_ABORTED only when the host
+ * cancelled it because the instance is closing (submit nothing more then). Called on the loop thread. The easy
  * handle stays the plugin's. */
 #define HERALD_HTTP_ABORTED (-1)
 typedef void (*herald_http_done_fn)(void *ctx, void *easy, int curl_code);
@@ -170,7 +175,9 @@ struct herald_host_api {
     uint32_t struct_size;
 
     /* Logging through the host's logger, one line per call. inst may be
-     * NULL (from init). Never pass a secret. */
+     * NULL (from init). The text becomes the line's msg="..." field, so
+     * write a plain sentence; the host adds plugin= and instance=. Never
+     * pass a secret. */
     void (*log)(struct herald_instance *inst, enum herald_log_level level,
                 const char *fmt, ...)
 #if defined(__GNUC__)
@@ -282,7 +289,8 @@ struct herald_plugin {
      * transfers (their done callbacks ran). Required. */
     void (*close)(void *state);
 
-    /* Once per .so before dlclose. Optional. */
+    /* Once per .so before dlclose, only if init succeeded (or there is no
+     * init). Optional. */
     void (*destroy)(void);
 };
 

@@ -1,0 +1,260 @@
+/*
+ * test_connector.c - commit and outcome logic of the connector on
+ * librdkafka's in-process mock cluster, with the test plugin answering
+ * RETRY, REJECT, out of order and from another thread. Asserts the exact
+ * offsets committed to the group and the exact deliveries the plugin saw.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "worker.h"
+
+struct env {
+    rd_kafka_t *producer; /* owns the mock cluster */
+    char bootstraps[256];
+    char dir[64];
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof *e);
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    assert_non_null(e->producer);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(e->producer);
+    snprintf(e->bootstraps, sizeof e->bootstraps, "%s",
+             rd_kafka_mock_cluster_bootstraps(mc));
+    strcpy(e->dir, "/tmp/herald-conn-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    rd_kafka_destroy(e->producer);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+static void produce(struct env *e, const char *topic, int partitions,
+                    int per_partition)
+{
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(e->producer);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, topic, partitions, 1), 0);
+    for (int p = 0; p < partitions; p++) {
+        for (int i = 0; i < per_partition; i++) {
+            char v[32];
+            int n = snprintf(v, sizeof v, "v-%d-%d", p, i);
+            assert_int_equal(
+                rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_PARTITION(p),
+                                  RD_KAFKA_V_VALUE(v, (size_t)n),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_END),
+                0);
+        }
+    }
+    assert_int_equal(rd_kafka_flush(e->producer, 10000), 0);
+}
+
+/* Committed offsets of group for topic's partitions, read from the broker
+ * with a fresh consumer. */
+static void committed(struct env *e, const char *group, const char *topic,
+                      int partitions, int64_t *out)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", e->bootstraps, err,
+                      sizeof err);
+    rd_kafka_conf_set(conf, "group.id", group, err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; p++) {
+        rd_kafka_topic_partition_list_add(l, topic, p);
+    }
+    assert_int_equal(rd_kafka_committed(c, l, 10000), 0);
+    for (int p = 0; p < partitions; p++) {
+        out[p] = l->elems[p].offset;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(c);
+}
+
+static int run_worker(struct env *e, const char *yaml, int64_t stop_after)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/herald.yaml", e->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    struct herald__worker_opts o = {
+        .config_path = path,
+        .bootstrap_override = e->bootstraps,
+        .stop_after = stop_after,
+        .log_level = getenv("TEST_LOG") ? getenv("TEST_LOG") : "warn",
+    };
+    struct herald__worker *w = herald__worker_new(&o, stderr);
+    assert_non_null(w);
+    int rc = herald__worker_run(w);
+    herald__worker_destroy(w);
+    return rc;
+}
+
+/* Count lines in the plugin's log equal to "topic p off OUTCOME". */
+static int count_lines(const char *path, const char *want)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, want) == 0) {
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static void config(char *buf, size_t len, const struct env *e,
+                   const char *group, const char *topic, const char *script,
+                   const char *tolerance, const char *extra)
+{
+    snprintf(buf, len,
+             "kafka: { bootstrap.servers: \"x\", session.timeout.ms: 6000,\n"
+             "         heartbeat.interval.ms: 500 }\n"
+             "plugin_path: %s\n"
+             "connectors:\n"
+             "  - name: t\n"
+             "    group_id: %s\n"
+             "    topics: [%s]\n"
+             "    key: { format: string }\n"
+             "    value: { format: string }\n"
+             "    batch: { max_records: 7, linger: 5ms }\n"
+             "    commit_interval: 50ms\n"
+             "    sink:\n"
+             "      plugin: testplug\n"
+             "      log_file: %s/plugin.log\n"
+             "      script: \"%s\"\n"
+             "%s"
+             "    errors:\n"
+             "      tolerance: %s\n"
+             "      retry: { initial: 5ms, max: 20ms, timeout: 1s }\n",
+             HERALD_TEST_PLUGIN_DIR, group, topic, e->dir, script, extra,
+             tolerance);
+}
+
+/* Out-of-order completion from another thread, two RETRYs for every fifth
+ * record: every record ends OK exactly once, and the committed offset of
+ * every partition is its end. */
+static void test_retries_out_of_order_commit_all(void **state)
+{
+    struct env *e = *state;
+    produce(e, "t1", 4, 50);
+    char yaml[2048];
+    config(yaml, sizeof yaml, e, "g1", "t1", "retry:offset%5==0:2",
+           "all", "      out_of_order: true\n      delay: 2ms\n");
+    assert_int_equal(run_worker(e, yaml, 200), 0);
+
+    int64_t off[4];
+    committed(e, "g1", "t1", 4, off);
+    char path[128], want[64];
+    snprintf(path, sizeof path, "%s/plugin.log", e->dir);
+    for (int p = 0; p < 4; p++) {
+        assert_int_equal(off[p], 50);
+        for (int i = 0; i < 50; i++) {
+            snprintf(want, sizeof want, "t1 %d %d OK", p, i);
+            assert_int_equal(count_lines(path, want), 1);
+            snprintf(want, sizeof want, "t1 %d %d RETRY", p, i);
+            assert_int_equal(count_lines(path, want), i % 5 == 0 ? 2 : 0);
+        }
+    }
+}
+
+/* errors.tolerance none: a REJECT at offset 7 stops the connector (exit 3)
+ * and the committed offset stops at 7 although 8..19 were delivered. */
+static void test_reject_with_tolerance_none_stops_before_it(void **state)
+{
+    struct env *e = *state;
+    produce(e, "t2", 1, 20);
+    char yaml[2048];
+    config(yaml, sizeof yaml, e, "g2", "t2", "reject:offset==7", "none", "");
+    assert_int_equal(run_worker(e, yaml, 0), 3);
+    int64_t off[1];
+    committed(e, "g2", "t2", 1, off);
+    assert_int_equal(off[0], 7);
+    char path[128];
+    snprintf(path, sizeof path, "%s/plugin.log", e->dir);
+    assert_int_equal(count_lines(path, "t2 0 7 REJECT"), 1);
+    assert_int_equal(count_lines(path, "t2 0 6 OK"), 1);
+
+    /* A restart redelivers from 7: the record is not lost. */
+    unlink(path);
+    config(yaml, sizeof yaml, e, "g2", "t2", "", "none", "");
+    assert_int_equal(run_worker(e, yaml, 13), 0);
+    committed(e, "g2", "t2", 1, off);
+    assert_int_equal(off[0], 20);
+    assert_int_equal(count_lines(path, "t2 0 7 OK"), 1);
+    assert_int_equal(count_lines(path, "t2 0 6 OK"), 0);
+}
+
+/* errors.tolerance all: a REJECT is logged and final; retries exhausted
+ * are rejects too; everything is committed. */
+static void test_reject_with_tolerance_all_is_final(void **state)
+{
+    struct env *e = *state;
+    produce(e, "t3", 2, 10);
+    char yaml[2048];
+    config(yaml, sizeof yaml, e, "g3", "t3",
+           "reject:offset==3,retry:offset==5:1000000", "all", "");
+    /* retry timeout 1s: offset 5 exhausts its retries long before the
+     * plugin would stop answering RETRY */
+    assert_int_equal(run_worker(e, yaml, 20), 0);
+    int64_t off[2];
+    committed(e, "g3", "t3", 2, off);
+    assert_int_equal(off[0], 10);
+    assert_int_equal(off[1], 10);
+    char path[128];
+    snprintf(path, sizeof path, "%s/plugin.log", e->dir);
+    assert_int_equal(count_lines(path, "t3 0 3 REJECT"), 1);
+    assert_int_equal(count_lines(path, "t3 1 5 OK"), 0);
+    assert_true(count_lines(path, "t3 1 5 RETRY") >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_retries_out_of_order_commit_all,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reject_with_tolerance_none_stops_before_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reject_with_tolerance_all_is_final, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
