@@ -3,6 +3,7 @@
  * sendgrid_payload.h.
  */
 #include "sendgrid_payload.h"
+#include "sha256.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -204,10 +205,17 @@ json_t *sendgrid_payload_new(const struct herald_message *m,
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (m->idempotency_key != NULL &&
-        set(args, "idempotency_key", json_string(m->idempotency_key)) != 0) {
-        snprintf(err, errlen, "idempotency key is not valid UTF-8");
-        goto fail;
+    if (m->idempotency_key != NULL) {
+        /* The key may hold record data (the default is the card number and
+         * the window start): SendGrid gets its hash, the same 32 hex digits
+         * the SMTP channel puts in Message-ID, never the key itself. */
+        char hex[65];
+        sha256_hex(m->idempotency_key, strlen(m->idempotency_key), 32, hex);
+        hex[32] = '\0';
+        if (set(args, "idempotency_key", json_string(hex)) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
     if (m->topic != NULL && set(args, "topic", json_string(m->topic)) != 0) {
         snprintf(err, errlen, "topic is not valid UTF-8");

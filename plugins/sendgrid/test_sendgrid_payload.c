@@ -91,7 +91,7 @@ static void test_full(void **state)
         "\"mail_settings\":{\"sandbox_mode\":{\"enable\":true}},"
         "\"personalizations\":[{"
         "\"cc\":[{\"email\":\"john@example.com\",\"name\":\"Doe, John\"}],"
-        "\"custom_args\":{\"idempotency_key\":\"4111@1700000000000\","
+        "\"custom_args\":{\"idempotency_key\":\"1f08f2bffacc2932df29ccfdf26867e2\","
         "\"offset\":\"42\",\"partition\":\"3\","
         "\"topic\":\"possible_anomalies\"},"
         "\"to\":[{\"email\":\"alice@example.com\",\"name\":\"Alice Example\"},"
