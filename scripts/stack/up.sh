@@ -10,7 +10,8 @@
 # Services run in their own sessions with output in $STACK_DIR/logs/, so the
 # caller (ctest) is not held by open pipes. Stop with down.sh.
 # Env: SKIP_DEPS=1 skips deps.sh; STACK_TIMEOUT (s, default 120) per service;
-#      STACK_SERVICES (default "kafka registry mailpit wiremock prism").
+#      STACK_SERVICES (default "kafka registry mailpit wiremock prism");
+#      STACK_JVM_FLAGS (default "-XX:+UseSerialGC -XX:TieredStopAtLevel=1").
 set -euo pipefail
 if [ $# -ge 1 ]; then STACK_DIR="$1"; fi
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -19,6 +20,9 @@ STACK_DIR="$(cd "$STACK_DIR" && pwd)"
 export STACK_DIR
 STACK_TIMEOUT="${STACK_TIMEOUT:-120}"
 STACK_SERVICES="${STACK_SERVICES:-kafka registry mailpit wiremock prism}"
+# Small, quick-starting JVMs (2 cores): serial GC, C1 only. A benchmark that
+# wants full JIT sets STACK_JVM_FLAGS="-XX:+UseSerialGC" (or "").
+STACK_JVM_FLAGS="${STACK_JVM_FLAGS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 T0=$(date +%s.%N)
 
 # A stack already running from this directory is stopped first.
@@ -100,7 +104,7 @@ up_kafka() {
   sed -e "s|@STACK_DIR@|$STACK_DIR|g" -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       "$STACK_SCRIPTS/kafka/server.properties.in" >"$cfg"
-  local jopts=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
+  local jopts=($STACK_JVM_FLAGS -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
                "-Dlog4j2.configurationFile=$STACK_SCRIPTS/kafka/log4j2.properties"
                "-Djava.io.tmpdir=$STACK_DIR/tmp" -cp "$KAFKA_LIBS/*")
   # Cluster id: 16 random bytes, base64url without padding (Kafka's Uuid).
@@ -117,7 +121,7 @@ up_registry() {
   jar="$(apicurio_jar)" || die "Apicurio Registry $APICURIO_VERSION not in $APICURIO_HOME (run deps.sh)"
   # In-memory SQL storage (H2) is Apicurio 3's default; say so explicitly.
   # The management interface (health, metrics) is moved off 0.0.0.0:9000.
-  start registry "$APICURIO_JAVA" -Xms128m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  start registry "$APICURIO_JAVA" -Xms128m -Xmx384m $STACK_JVM_FLAGS \
     -Djava.net.preferIPv4Stack=true "-Djava.io.tmpdir=$STACK_DIR/tmp" \
     -Dquarkus.http.host=$BIND -Dquarkus.http.port=$SR_PORT \
     -Dquarkus.management.host=$BIND -Dquarkus.management.port=$SR_MGMT_PORT \
@@ -151,7 +155,7 @@ up_wiremock() {
   # Copy the committed mappings so runtime changes never touch the checkout.
   cp -r "$STACK_SCRIPTS/wiremock/." "$STACK_DIR/wiremock/"
   mkdir -p "$STACK_DIR/wiremock/__files"
-  start wiremock "$JAVA17" -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  start wiremock "$JAVA17" -Xms64m -Xmx256m $STACK_JVM_FLAGS \
     -Djava.net.preferIPv4Stack=true "-Djava.io.tmpdir=$STACK_DIR/tmp" \
     -jar "$WIREMOCK_JAR" --bind-address $BIND --port $WIREMOCK_PORT \
     --root-dir "$STACK_DIR/wiremock" --disable-banner \
