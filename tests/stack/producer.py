@@ -277,11 +277,13 @@ def produce_anomalies(stack, args, rows):
     ser = stack.serializer(POSSIBLE_ANOMALY_SCHEMA, args.subject)
     ctx = SerializationContext(args.topic, MessageField.VALUE)
     reports = []
+    session = getattr(args, "window_type", "tumbling") == "session"
     for card, start, value, ts in rows:
-        key = window_key(card, start)
+        key = window_key(card, start, start + WINDOW_MS if session else None)
         framed = ser(value, ctx)
         rep = stack.send(args.topic, key, framed, timestamp=ts)
-        rep.update({"card_number": card, "window_start": start,
+        rep.update({"card_number": card, "window_start": start, "window_type":
+                    "session" if session else "tumbling",
                     "window_end": start + WINDOW_MS, "schema_id": schema_id_of(framed),
                     "value": jsonable(value)})
         reports.append(rep)
@@ -616,6 +618,8 @@ def main(argv=None):
     s.add_argument("--refinements", type=int, default=0)
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--subject", default=ANOMALY_SUBJECT)
+    s.add_argument("--window-type", choices=["tumbling", "session"], default="tumbling",
+                   help="key suffix: start (tumbling/hopping) or end+start (session)")
     s = add("golden", cmd_golden, "the tutorial's row, byte for byte")
     s.add_argument("--refinements", type=int, default=0)
     s.add_argument("--subject", default=ANOMALY_SUBJECT)
