@@ -1,0 +1,81 @@
+"""Issue 5, acceptance 1: 1,000 possible_anomalies records (Confluent's
+AvroSerializer, ksqlDB windowed keys, 3 partitions) go through the smtp
+channel to Mailpit over STARTTLS with AUTH and become exactly 1,000
+messages, each with the expected To, From, Subject, text and HTML bodies
+(rendered here in Python from the shipped templates) and Message-ID
+(<first 32 hex of sha256(card@window_start)>@herald), read back through
+Mailpit's API."""
+
+import time
+
+import it5lib as L
+import pylib
+
+N = 1000
+rid = pylib.run_id("it5smtp")
+domain = rid + ".example"
+topic = rid
+api = L.MAILPIT_TLS_API
+
+rows = L.anomaly_rows(N, domain, seed=hash(rid) & 0xffff)
+rep = L.produce_rows(topic, rows, partitions=3)
+pylib.check_eq("records produced", N, rep["count"])
+
+cfg = L.config(topic, rid, L.smtp_tls_channel(max_connections=4))
+t0 = time.time()
+rc, out, err = L.run_herald(cfg, N, timeout=240)
+print("# herald delivered %d records in %.1f s" % (N, time.time() - t0))
+pylib.check_eq("herald run -n %d exit code" % N, 0, rc)
+pylib.check_eq("no record rejected (log)", 0, err.count("record rejected"))
+
+msgs = L.mailpit_search(api, 'to:"@%s"' % domain, expect=N, timeout=60)
+pylib.check_eq("messages in Mailpit for this run", N, len(msgs))
+
+by_to = {}
+for m in msgs:
+    for a in m["To"]:
+        by_to.setdefault(a["Address"], []).append(m["ID"])
+pylib.check_eq("To addresses over all messages", N, sum(len(m["To"]) for m in msgs))
+pylib.check_eq("distinct recipients", N, len(by_to))
+pylib.check_eq("each recipient got exactly one message", [1],
+               sorted({len(v) for v in by_to.values()}))
+
+bad = []
+for card, start, v, _ts in rows:
+    subject, text, html = L.expected_email(v)
+    # on the wire (and so in Mailpit) every line ends with CRLF
+    text, html = L.crlf(text), L.crlf(html)
+    [mid] = by_to[v["email_address"]]
+    got = L.mailpit_message(api, mid)
+    want = {"To": [v["email_address"]], "From": "alerts@bank.example",
+            "FromName": "Fraud Alerts", "Subject": subject, "Text": text,
+            "HTML": html, "MessageID": L.message_id(card, start)[1:-1],
+            "Cc": [], "Bcc": []}
+    have = {"To": [a["Address"] for a in got["To"]], "From": got["From"]["Address"],
+            "FromName": got["From"]["Name"], "Subject": got["Subject"],
+            "Text": got["Text"], "HTML": got["HTML"], "MessageID": got["MessageID"],
+            "Cc": got.get("Cc") or [], "Bcc": got.get("Bcc") or []}
+    if want != have:
+        bad.append((v["email_address"], {k: (want[k], have[k]) for k in want
+                                          if want[k] != have[k]}))
+if bad:
+    print("first mismatch: %r" % (bad[0],))
+pylib.check_eq("messages differing from the expected To/From/Subject/Text/HTML/"
+               "Message-ID", 0, len(bad))
+
+# One raw message, header by header: the Message-ID header as the channel
+# wrote it, STARTTLS really used (Mailpit's Received line says so).
+card, start, v, _ = rows[0]
+raw = L.mailpit_raw(api, by_to[v["email_address"]][0])
+pm = L.parse_raw(raw)
+pylib.check_eq("raw Message-ID header", L.message_id(card, start), pm["Message-ID"])
+pylib.check_eq("raw To header", v["email_address"], str(pm["To"]))
+pylib.check_eq("raw From header", L.FROM, str(pm["From"]))
+pylib.check_eq("raw MIME type", "multipart/alternative", pm.get_content_type())
+pylib.check("full card number nowhere in the raw message",
+            card.encode() not in raw and card not in L.all_text(raw))
+
+L.mailpit_delete(api, [m["ID"] for m in msgs])
+pylib.check_eq("this run's messages deleted", 0,
+               len(L.mailpit_search(api, 'to:"@%s"' % domain)))
+pylib.done("it5_smtp_starttls")
