@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "deadletter.h"
 #include "decode.h"
 #include "log.h"
 #include "loop.h"
@@ -39,6 +40,7 @@ enum {
     PAUSE_SCHEMA = 2,   /* a record waits for its schema */
     PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
     PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
+    PAUSE_DLQ = 16,     /* a dead-letter write failed: wait for it */
 };
 
 struct job;
@@ -66,6 +68,11 @@ struct job {
     struct job *next; /* held queue / batch list */
     struct job *rnext, *rprev; /* the connector's list of retrying jobs */
     int retrying;
+    /* dead-letter write in progress (or waiting to be tried again) */
+    int dlq;
+    char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
+    struct herald__timer *dlq_timer;
+    int dlq_attempts;
 };
 
 struct herald__connector {
@@ -93,6 +100,10 @@ struct herald__connector {
 
     /* errors */
     int tolerance_all;
+    char *dlq_topic;
+    const struct herald__node *dlq_node;
+    struct herald__deadletter *dlq;
+    int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
     int64_t drain_timeout_ms;
     int64_t commit_interval_ms;
@@ -338,6 +349,14 @@ static void job_destroy(struct job *j)
         return;
     }
     retry_unlink(j->c, j);
+    if (j->dlq) {
+        j->c->dlq_waiting--;
+        herald__timer_destroy(j->dlq_timer);
+        free(j->dlq_stage);
+        free(j->dlq_class);
+        free(j->dlq_exc);
+        free(j->dlq_reason);
+    }
     herald__timer_destroy(j->retry_timer);
     herald__rendered_destroy(j->msg);
     herald__record_destroy(j->rec);
@@ -365,8 +384,70 @@ static void finish_job(struct herald__connector *c, struct job *j)
 
 static void fail_connector(struct herald__connector *c);
 
-/* REJECT, poison, or retries exhausted. */
+static void dlq_send(struct herald__connector *c, struct job *j);
+static int64_t backoff_ms(struct herald__connector *c, int attempts);
+
+static void on_dlq_done(void *ctx, int ok, const char *err)
+{
+    struct job *j = ctx;
+    struct herald__connector *c = j->c;
+    if (ok) {
+        logf_part(HERALD_LOG_WARN, c, j->rec,
+                  "record rejected, written to dead-letter topic %s: %s",
+                  c->dlq_topic, j->dlq_reason);
+        if (j->part->pause_mask & PAUSE_DLQ) {
+            set_paused(c, j->part, PAUSE_DLQ, 0);
+        }
+        finish_job(c, j);
+        return;
+    }
+    /* The dead letter is not written: the record stays in doubt and its
+     * partition waits, so nothing is dropped. */
+    j->dlq_attempts++;
+    int64_t wait = backoff_ms(c, j->dlq_attempts);
+    if (wait < 100) {
+        wait = 100;
+    }
+    logf_part(HERALD_LOG_ERROR, c, j->rec,
+              "cannot write to dead-letter topic %s (attempt %d, again in "
+              "%" PRId64 " ms): %s",
+              c->dlq_topic, j->dlq_attempts, wait, err ? err : "?");
+    set_paused(c, j->part, PAUSE_DLQ, 1);
+    if (c->stopping || j->part->revoked) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    herald__timer_start(j->dlq_timer, (uint64_t)wait, 0);
+}
+
+static void on_dlq_timer(void *ctx)
+{
+    struct job *j = ctx;
+    struct herald__connector *c = j->c;
+    if (c->stopping || j->part->revoked) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    dlq_send(c, j);
+}
+
+static void dlq_send(struct herald__connector *c, struct job *j)
+{
+    if (herald__deadletter_send(c->dlq, j->rec, j->dlq_stage, j->dlq_class,
+                                j->dlq_exc, j->dlq_reason, on_dlq_done,
+                                j) != 0) {
+        on_dlq_done(j, 0, "the producer queue refused the write");
+    }
+}
+
+/* REJECT, poison, or retries exhausted. stage, cls and exc describe where
+ * it failed, in Kafka Connect's terms, for the dead-letter headers. */
 static void reject_job(struct herald__connector *c, struct job *j,
+                       const char *stage, const char *cls, const char *exc,
                        const char *reason)
 {
     c->stats.rejected++;
@@ -380,8 +461,18 @@ static void reject_job(struct herald__connector *c, struct job *j,
         fail_connector(c);
         return;
     }
+    if (c->dlq) {
+        j->dlq = 1;
+        c->dlq_waiting++;
+        j->dlq_stage = strdup(stage);
+        j->dlq_class = strdup(cls);
+        j->dlq_exc = strdup(exc);
+        j->dlq_reason = strdup(reason);
+        j->dlq_timer = herald__timer_new(c->env->loop, on_dlq_timer, j);
+        dlq_send(c, j);
+        return;
+    }
     logf_part(HERALD_LOG_WARN, c, j->rec, "record rejected: %s", reason);
-    /* The dead-letter topic writes go here (issue 6). */
     finish_job(c, j);
 }
 
@@ -433,7 +524,9 @@ static void retry_job(struct herald__connector *c, struct job *j,
         char why[1024];
         snprintf(why, sizeof why, "retries exhausted after %d attempts: %s",
                  j->attempts, reason ? reason : "no reason given");
-        reject_job(c, j, why);
+        char cls[128];
+        snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
+        reject_job(c, j, "TASK_PUT", cls, "herald.RetriesExhausted", why);
         return;
     }
     int64_t wait = backoff_ms(c, j->attempts);
@@ -478,10 +571,11 @@ static void on_outcome(void *owner, struct herald_batch *b, size_t i,
     } else if (outcome == HERALD_RETRY) {
         retry_job(c, j, retry_after_ms, reason);
     } else {
-        char why[1024];
+        char why[1024], cls[128];
         snprintf(why, sizeof why, "rejected by %s: %s", c->inst->def->name,
                  reason ? reason : "no reason given");
-        reject_job(c, j, why);
+        snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
+        reject_job(c, j, "TASK_PUT", cls, "herald.Rejected", why);
     }
     pressure_update(c);
 }
@@ -580,7 +674,10 @@ static void process(struct herald__connector *c, struct job *j)
         c->stats.poison++;
         char why[1200];
         snprintf(why, sizeof why, "undecodable record: %s", err);
-        reject_job(c, j, why);
+        int is_key = strncmp(err, "key:", 4) == 0;
+        reject_job(c, j, is_key ? "KEY_CONVERTER" : "VALUE_CONVERTER",
+                   is_key ? "herald.decode.key" : "herald.decode.value",
+                   "herald.DecodeError", why);
         return;
     }
     if (c->env->tail) {
@@ -595,7 +692,8 @@ static void process(struct herald__connector *c, struct job *j)
     if (c->notify) {
         if (herald__notify_render(c->notify, j->rec, &j->msg, err,
                                   sizeof err) != 0) {
-            reject_job(c, j, err);
+            reject_job(c, j, "TRANSFORMATION", "herald.notify",
+                       "herald.RenderError", err);
             return;
         }
     }
@@ -967,7 +1065,8 @@ static void check_drain(struct herald__connector *c)
     if (c->revoking && pending_in(c, c->revoking) == 0) {
         finish_revoke(c);
     }
-    if (c->stopping && !c->stopped && c->in_flight == 0) {
+    if (c->stopping && !c->stopped && c->in_flight == 0 &&
+        c->dlq_waiting == 0) {
         finish_stop(c);
     }
 }
@@ -981,7 +1080,7 @@ static void on_stop_timer(void *ctx)
     if (!c->stopping || c->stopped) {
         return;
     }
-    if (c->in_flight == 0 ||
+    if ((c->in_flight == 0 && c->dlq_waiting == 0) ||
         herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
         if (c->in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
@@ -1269,10 +1368,12 @@ struct herald__connector *herald__connector_new(
         }
         const struct herald__node *dlq =
             herald__node_get(errors, "dead_letter_topic");
-        if (dlq) {
-            herald__diag_add(d, dlq,
-                             "errors.dead_letter_topic is not supported by "
-                             "this version of herald yet");
+        if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
+            herald__diag_add(d, dlq, "errors.dead_letter_topic must be a "
+                                     "topic name");
+        } else if (dlq) {
+            c->dlq_topic = strdup(dlq->scalar);
+            c->dlq_node = dlq;
         }
         retry = herald__node_get(errors, "retry");
         if (retry) {
@@ -1363,6 +1464,13 @@ static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
+    if (c->dlq_topic && !c->env->tail) {
+        c->dlq = herald__deadletter_new(c->env->loop, c->env->kafka,
+                                        c->dlq_topic, c->name, err, errlen);
+        if (!c->dlq) {
+            return -1;
+        }
+    }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
@@ -1455,6 +1563,8 @@ void herald__connector_destroy(struct herald__connector *c)
     }
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
+    herald__deadletter_destroy(c->dlq, 5000);
+    free(c->dlq_topic);
     for (size_t i = 0; i < c->n_topics; i++) {
         free(c->topics[i]);
     }
@@ -1485,4 +1595,35 @@ void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out)
 {
     *out = c->stats;
+}
+
+int herald__connector_check_remote(struct herald__connector *c,
+                                   struct herald__diag *d, FILE *notes)
+{
+    if (!c->dlq_topic) {
+        return 0;
+    }
+    char err[512];
+    struct herald__deadletter *w = herald__deadletter_new(
+        c->env->loop, c->env->kafka, c->dlq_topic, c->name, err, sizeof err);
+    if (!w) {
+        herald__diag_add(d, c->dlq_node, "%s", err);
+        return -1;
+    }
+    int rc = herald__deadletter_topic_exists(w, 5000, err, sizeof err);
+    herald__deadletter_destroy(w, 0);
+    if (rc == 0) {
+        herald__diag_add(d, c->dlq_node,
+                         "dead-letter topic '%s' does not exist on the "
+                         "broker (%s); create it first",
+                         c->dlq_topic, err);
+        return -1;
+    }
+    if (rc < 0) {
+        fprintf(notes,
+                "note: connector %s: broker not reachable (%s); dead-letter "
+                "topic '%s' not checked\n",
+                c->name, err, c->dlq_topic);
+    }
+    return 0;
 }

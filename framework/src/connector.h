@@ -7,6 +7,7 @@
 #define HERALD_CONNECTOR_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -52,6 +53,10 @@ int herald__connector_start(struct herald__connector *c, char *err,
  * final offsets. */
 void herald__connector_stop(struct herald__connector *c);
 void herald__connector_destroy(struct herald__connector *c);
+/* herald check: what needs the broker. A missing dead-letter topic is an
+ * error in d; an unreachable broker only a note. 0 or -1. */
+int herald__connector_check_remote(struct herald__connector *c,
+                                   struct herald__diag *d, FILE *notes);
 const char *herald__connector_name(const struct herald__connector *c);
 
 /* Figures for tests and the benchmark. */

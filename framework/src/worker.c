@@ -369,6 +369,11 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
                          HERALD_PLUGIN_NOTIFY, &d);
         }
     }
+    if (d.n == 0 && o->mode == HERALD__MODE_CHECK) {
+        for (size_t i = 0; i < w->n_connectors; i++) {
+            herald__connector_check_remote(w->connectors[i], &d, errs);
+        }
+    }
     if (d.n > 0) {
         goto fail;
     }

@@ -246,6 +246,121 @@ static void test_reject_with_tolerance_all_is_final(void **state)
     assert_true(count_lines(path, "t3 1 5 RETRY") >= 2);
 }
 
+/* Rejected and undecodable records go to the dead-letter topic with their
+ * original bytes and headers and Kafka Connect's context headers; their
+ * offsets are committed only after the broker took the dead letter. */
+static void test_dead_letter_topic(void **state)
+{
+    struct env *e = *state;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(e->producer);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "t4", 1, 1), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "t4.dlq", 1, 1), 0);
+    for (int i = 0; i < 10; i++) {
+        char v[32], k[16];
+        int n = i == 5 ? snprintf(v, sizeof v, "{not json")
+                       : snprintf(v, sizeof v, "{\"i\":%d}", i);
+        int kn = snprintf(k, sizeof k, "k%d", i);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "trace", -1, "\x00\x01bin", 5);
+        assert_int_equal(
+            rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC("t4"),
+                              RD_KAFKA_V_KEY(k, (size_t)kn),
+                              RD_KAFKA_V_VALUE(v, (size_t)n),
+                              RD_KAFKA_V_HEADERS(h),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END),
+            0);
+    }
+    assert_int_equal(rd_kafka_flush(e->producer, 10000), 0);
+    char yaml[2048];
+    config(yaml, sizeof yaml, e, "g4", "t4", "reject:offset==2", "all", "");
+    /* value as JSON (offset 5 is not JSON), and a dead-letter topic */
+    char *p = strstr(yaml, "value: { format: string }");
+    assert_non_null(p);
+    memcpy(p, "value: { format: json   }", 25);
+    strcat(yaml, "      dead_letter_topic: t4.dlq\n");
+    assert_int_equal(run_worker(e, yaml, 10), 0);
+    int64_t off[1];
+    committed(e, "g4", "t4", 1, off);
+    assert_int_equal(off[0], 10);
+
+    /* Read the dead letters back. */
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", e->bootstraps, err,
+                      sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "g4-reader", err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "t4.dlq", 0)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    assert_int_equal(rd_kafka_assign(c, l), 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    static const char *const want[2][6] = {
+        {"k2", "{\"i\":2}", "2", "TASK_PUT", "herald.Rejected",
+         "rejected by testplug: script rule 1 (reject:offset==2)"},
+        {"k5", "{not json", "5", "VALUE_CONVERTER", "herald.DecodeError",
+         NULL},
+    };
+    int got = 0;
+    for (int tries = 0; got < 2 && tries < 100; tries++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m) {
+            continue;
+        }
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        /* Poison is rejected before delivery, so it may come first. */
+        const char *const *w =
+            m->key_len == 2 && ((const char *)m->key)[1] == '5' ? want[1]
+                                                                  : want[0];
+        assert_int_equal(m->key_len, strlen(w[0]));
+        assert_memory_equal(m->key, w[0], m->key_len);
+        assert_int_equal(m->len, strlen(w[1]));
+        assert_memory_equal(m->payload, w[1], m->len);
+        rd_kafka_headers_t *h = NULL;
+        assert_int_equal(rd_kafka_message_headers(m, &h), 0);
+        const void *val;
+        size_t len;
+        assert_int_equal(rd_kafka_header_get_last(h, "trace", &val, &len), 0);
+        assert_int_equal(len, 5);
+        assert_memory_equal(val, "\x00\x01bin", 5);
+        const char *names[] = {"__connect.errors.topic",
+                               "__connect.errors.partition",
+                               "__connect.errors.offset",
+                               "__connect.errors.connector.name",
+                               "__connect.errors.task.id",
+                               "__connect.errors.stage",
+                               "__connect.errors.exception.class.name"};
+        const char *values[] = {"t4", "0", w[2], "t", "0", w[3], w[4]};
+        for (int i = 0; i < 7; i++) {
+            assert_int_equal(rd_kafka_header_get_last(h, names[i], &val, &len),
+                             0);
+            assert_int_equal(len, strlen(values[i]));
+            assert_memory_equal(val, values[i], len);
+        }
+        assert_int_equal(rd_kafka_header_get_last(
+                             h, "__connect.errors.exception.message", &val,
+                             &len),
+                         0);
+        if (w[5]) {
+            assert_int_equal(len, strlen(w[5]));
+            assert_memory_equal(val, w[5], len);
+        } else {
+            assert_true(len > 20);
+            assert_memory_equal(val, "undecodable record: value: ", 27);
+        }
+        got++;
+        rd_kafka_message_destroy(m);
+    }
+    assert_int_equal(got, 2);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +370,8 @@ int main(void)
             test_reject_with_tolerance_none_stops_before_it, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reject_with_tolerance_all_is_final, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_topic, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,277 @@
+/*
+ * deadletter.c - the dead-letter topic writer: one idempotent librdkafka
+ * producer per connector, its delivery reports brought to the loop through
+ * the main queue's io-event pipe, like the consumer's queue.
+ */
+#include "deadletter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "record.h"
+
+struct pending {
+    herald__deadletter_fn fn;
+    void *ctx;
+};
+
+struct herald__deadletter {
+    struct herald__loop *loop;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    int pipefd[2];
+    struct herald__watch *watch;
+    struct herald__timer *poll_timer;
+    char *topic;
+    char *connector;
+    size_t pending;
+    int closing;
+};
+
+/* Properties that only a consumer understands: a producer warns about
+ * each, so they are left out of the dead-letter producer's config. */
+static int consumer_only(const char *k)
+{
+    static const char *const prefixes[] = {
+        "group.", "auto.", "enable.auto", "partition.assignment",
+        "session.timeout", "heartbeat.", "max.poll", "fetch.",
+        "isolation.level", "check.crcs", "queued.", "consume.",
+        "enable.partition.eof", "allow.auto.create", "coordinator.",
+        "offset.store", NULL};
+    for (size_t i = 0; prefixes[i]; i++) {
+        if (strncmp(k, prefixes[i], strlen(prefixes[i])) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct herald__deadletter *d = opaque;
+    struct pending *p = m->_private;
+    if (!p) {
+        return;
+    }
+    if (d->pending > 0) {
+        d->pending--;
+    }
+    if (!d->closing) {
+        if (m->err) {
+            p->fn(p->ctx, 0, rd_kafka_err2str(m->err));
+        } else {
+            p->fn(p->ctx, 1, NULL);
+        }
+    }
+    free(p);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    enum herald_log_level lv = level <= 3   ? HERALD_LOG_ERROR
+                               : level <= 4 ? HERALD_LOG_WARN
+                               : level <= 6 ? HERALD_LOG_INFO
+                                            : HERALD_LOG_DEBUG;
+    herald__log(lv, "component=librdkafka role=dead-letter", "%s: %s", fac,
+                buf);
+}
+
+static void pump(struct herald__deadletter *d)
+{
+    if (d->rk) {
+        rd_kafka_poll(d->rk, 0);
+    }
+}
+
+static void on_readable(void *ctx, int fd, int events)
+{
+    (void)events;
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    pump(ctx);
+}
+
+static void on_poll_timer(void *ctx)
+{
+    pump(ctx);
+}
+
+struct herald__deadletter *herald__deadletter_new(
+    struct herald__loop *loop, const struct herald__node *kafka,
+    const char *topic, const char *connector, char *err, size_t errlen)
+{
+    struct herald__deadletter *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->loop = loop;
+    d->pipefd[0] = d->pipefd[1] = -1;
+    d->topic = strdup(topic);
+    d->connector = strdup(connector);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    for (size_t i = 0; kafka && i < kafka->n; i++) {
+        const struct herald__node *v = kafka->items[i];
+        if (v->type != HERALD_NODE_SCALAR || consumer_only(kafka->keys[i])) {
+            continue;
+        }
+        if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "dead-letter producer: kafka property "
+                                  "'%s': %s",
+                     kafka->keys[i], e);
+            rd_kafka_conf_destroy(conf);
+            herald__deadletter_destroy(d, 0);
+            return NULL;
+        }
+    }
+    /* Idempotent, acks=all: a dead letter is written once and durably. A
+     * failed write comes back to the caller, who keeps the source record
+     * in doubt and tries again. */
+    rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e);
+    rd_kafka_conf_set(conf, "acks", "all", e, sizeof e);
+    rd_kafka_conf_set(conf, "message.timeout.ms", "30000", e, sizeof e);
+    rd_kafka_conf_set(conf, "linger.ms", "5", e, sizeof e);
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!d->rk) {
+        snprintf(err, errlen, "dead-letter producer: %s", e);
+        herald__deadletter_destroy(d, 0);
+        return NULL;
+    }
+    d->queue = rd_kafka_queue_get_main(d->rk);
+    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        herald__deadletter_destroy(d, 0);
+        return NULL;
+    }
+    rd_kafka_queue_io_event_enable(d->queue, d->pipefd[1], "1", 1);
+    d->watch = herald__watch_new(loop, d->pipefd[0], on_readable, d);
+    herald__watch_set(d->watch, HERALD__WATCH_READ);
+    d->poll_timer = herald__timer_new(loop, on_poll_timer, d);
+    herald__timer_start(d->poll_timer, 500, 500);
+    return d;
+}
+
+static void add_header(rd_kafka_headers_t *h, const char *name,
+                       const char *value)
+{
+    rd_kafka_header_add(h, name, -1, value, -1);
+}
+
+int herald__deadletter_send(struct herald__deadletter *d,
+                            const struct herald_record *r, const char *stage,
+                            const char *class_name,
+                            const char *exception_class, const char *message,
+                            herald__deadletter_fn fn, void *ctx)
+{
+    struct pending *p = malloc(sizeof *p);
+    if (!p) {
+        return -1;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(r->n_headers + 9);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        rd_kafka_header_add(h, r->headers[i].name, -1, r->headers[i].value,
+                            (ssize_t)r->headers[i].len);
+    }
+    char num[32];
+    add_header(h, "__connect.errors.topic", r->topic);
+    snprintf(num, sizeof num, "%" PRId32, r->partition);
+    add_header(h, "__connect.errors.partition", num);
+    snprintf(num, sizeof num, "%" PRId64, r->offset);
+    add_header(h, "__connect.errors.offset", num);
+    add_header(h, "__connect.errors.connector.name", d->connector);
+    add_header(h, "__connect.errors.task.id", "0");
+    add_header(h, "__connect.errors.stage", stage);
+    add_header(h, "__connect.errors.class.name", class_name);
+    add_header(h, "__connect.errors.exception.class.name", exception_class);
+    add_header(h, "__connect.errors.exception.message", message);
+
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_KEY(r->key, r->key_len),
+        RD_KAFKA_V_VALUE(r->value, r->value_len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_TIMESTAMP(r->timestamp > 0 ? r->timestamp : 0),
+        RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(h); /* not taken on failure */
+        free(p);
+        herald__log(HERALD_LOG_WARN, NULL,
+                    "dead-letter topic %s: cannot queue a write: %s",
+                    d->topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    d->pending++;
+    return 0;
+}
+
+size_t herald__deadletter_pending(const struct herald__deadletter *d)
+{
+    return d ? d->pending : 0;
+}
+
+int herald__deadletter_topic_exists(struct herald__deadletter *d,
+                                    int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(d->rk, d->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    /* all_topics=0 with a topic handle asks for that topic only; the
+     * broker does not create it (allow.auto.create.topics is a consumer
+     * setting and producers' metadata requests do not auto-create in
+     * librdkafka 2.x unless the broker is set to). */
+    rd_kafka_resp_err_t e = rd_kafka_metadata(d->rk, 0, t, &md, timeout_ms);
+    int rc;
+    if (e) {
+        snprintf(err, errlen, "%s", rd_kafka_err2str(e));
+        rc = -1;
+    } else {
+        rc = md->topic_cnt == 1 && md->topics[0].err == 0 ? 1 : 0;
+        if (!rc && md->topic_cnt == 1) {
+            snprintf(err, errlen, "%s", rd_kafka_err2str(md->topics[0].err));
+        }
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(t);
+    return rc;
+}
+
+void herald__deadletter_destroy(struct herald__deadletter *d, int timeout_ms)
+{
+    if (!d) {
+        return;
+    }
+    d->closing = 1;
+    if (d->rk) {
+        if (d->pending > 0) {
+            rd_kafka_flush(d->rk, timeout_ms);
+        }
+        herald__watch_destroy(d->watch);
+        herald__timer_destroy(d->poll_timer);
+        rd_kafka_queue_destroy(d->queue);
+        rd_kafka_destroy(d->rk);
+    }
+    if (d->pipefd[0] >= 0) {
+        close(d->pipefd[0]);
+        close(d->pipefd[1]);
+    }
+    free(d->topic);
+    free(d->connector);
+    free(d);
+}
