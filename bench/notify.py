@@ -46,8 +46,12 @@ topic = rid
 results = []
 
 
+RETRIES = [0]
+
+
 def herald(cfg, n):
-    """Run herald -n n; returns (start epoch s, end epoch s)."""
+    """Run herald -n n; returns (start epoch s, end epoch s) and counts the
+    channel's retries (log level info) in RETRIES[0]."""
     t0 = time.time()
     rc, _, err = L.run_herald(cfg, n, timeout=600)
     t1 = time.time()
@@ -56,11 +60,13 @@ def herald(cfg, n):
     rej = err.count("record rejected")
     if rej:
         sys.exit("%d records rejected:\n%s" % (rej, err[-3000:]))
+    RETRIES[0] = err.count("will retry")
     return t0, t1
 
 
 def row(name, n, t0, t1, first, last, extra_s=0.0, note=""):
     rate = n / (last - first + extra_s)
+    note += ", %d retries" % RETRIES[0]
     results.append((name, n, t1 - t0, first - t0, last - first + extra_s, rate, note))
     return rate
 
@@ -86,7 +92,7 @@ mid = L.wm_add({"priority": 1,
 try:
     log("sendgrid: %d emails, WireMock +%d ms, max_in_flight %d" % (SG_N, DELAY_MS, IN_FLIGHT))
     cfg = L.config(topic + "-sg", rid + "-sg", L.sendgrid_channel(key, max_in_flight=IN_FLIGHT),
-                   level="warn")
+                   level="info")
     t0, t1 = herald(cfg, SG_N)
     pattern = {"method": "POST", "url": "/v3/mail/send", "headers": auth}
     reqs = L.http_json("POST", L.WIREMOCK + "/__admin/requests/find", pattern)["requests"]
@@ -101,7 +107,8 @@ sg_rate = row("sendgrid (WireMock, 50 ms)", SG_N, t0, t1, dates[0], dates[-1],
 
 # ---- SMTP -> Mailpit (plain), kept-open connections
 log("smtp: %d messages to Mailpit (plain)" % SMTP_N)
-cfg = L.config(topic + "-smtp", rid + "-mp", L.smtp_plain_channel(max_connections=4), level="warn")
+cfg = L.config(topic + "-smtp", rid + "-mp", L.smtp_plain_channel(max_connections=4),
+               level="info")
 t0, t1 = herald(cfg, SMTP_N)
 msgs = L.mailpit_search(L.MAILPIT_API, 'to:"@%s"' % domain, expect=SMTP_N)
 import datetime as dt  # noqa: E402
@@ -133,7 +140,7 @@ def sink_run(name, group, close_after):
         sink.stdout.readline()  # "ready"
         log("smtp: %d messages to the sink (%s)" % (SMTP_N, name))
         cfg = L.config(topic + "-smtp", group, L.smtp_plain_channel("127.0.0.1:%d" % port,
-                                                          max_connections=4), level="warn")
+                                                          max_connections=4), level="info")
         t0, t1 = herald(cfg, SMTP_N)
     finally:
         sink.terminate()

@@ -5,9 +5,10 @@ every message, stores nothing, and records when each one was accepted.
   smtp_sink.py --port P --stats FILE [--close-after-message]
 
 Speaks just enough ESMTP for libcurl (EHLO/HELO, MAIL, RCPT, DATA, RSET,
-NOOP, QUIT). With --close-after-message it answers 221 and closes the
-connection after each accepted message, so every message needs a new
-connection: the contrast to the channel's kept-open connections. On
+NOOP, QUIT). With --close-after-message it closes the connection right
+after accepting each message (no 221, as on an idle timeout), so every
+message needs a new connection: the contrast to the channel's kept-open
+connections. On
 SIGTERM (or SIGINT) it writes {"messages", "connections", "first",
 "last"} (epoch seconds) to FILE and exits.
 """
@@ -52,8 +53,7 @@ async def session(reader, writer, close_after):
                 STATS["last"] = now
                 STATS["messages"] += 1
                 w(b"250 OK queued\r\n")
-                if close_after:
-                    w(b"221 bye\r\n")
+                if close_after:  # like a server's idle timeout: just close
                     await writer.drain()
                     break
             elif cmd == b"QUIT":
