@@ -14,6 +14,7 @@ import pylib
 N = 25
 rid = pylib.run_id("it5swap")
 domain = rid + ".example"
+L.own(domain)
 topic = rid
 rows = L.anomaly_rows(N, domain, seed=11)
 

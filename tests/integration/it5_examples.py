@@ -24,6 +24,7 @@ import pylib
 
 rid = pylib.run_id("it5ex")
 D = rid + ".example"
+L.own(D)
 SECRET_SMTP = "smtp-secret-" + rid
 SECRET_SG = "SG.secret-" + rid
 EX = os.path.join(pylib.REPO, "config", "examples")

@@ -16,6 +16,7 @@ import pylib
 
 rid = pylib.run_id("it5inj")
 D = rid + ".example"
+L.own(D)
 EVIL = "x@evil-%s.example" % rid
 topic = rid
 api = L.MAILPIT_API

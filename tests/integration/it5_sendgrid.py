@@ -6,7 +6,8 @@ passes Prism's validation against SendGrid's OpenAPI description (one
 deliberately broken body proves Prism rejects). Per-record fault stubs
 (matched on this run's recipient, priority 1) answer 429 with Retry-After
 and X-RateLimit-Reset, 429 with only X-RateLimit-Reset, 500 twice, a slow
-202 and a 202 slower than the channel's timeout; every message ends up
+202 a 202 slower than the channel's timeout, and 400; every message but the
+400 (REJECTed at once, with SendGrid's message in the log) ends up
 delivered, and each retry of a 429 comes no earlier than the server asked
 (journal loggedDate)."""
 
@@ -19,6 +20,7 @@ import pylib
 N = 40
 rid = pylib.run_id("it5sg")
 domain = rid + ".example"
+L.own(domain)
 topic = rid
 key = "SG.it5-" + rid
 
@@ -64,6 +66,9 @@ R429_RESET = {"status": 429, "transformers": ["response-template"],
               "jsonBody": {"errors": [{"message": "too many requests"}]}}
 R500 = {"status": 500, "jsonBody": {"errors": [{"message": "internal error"}]}}
 SLOW = {"status": 202, "fixedDelayMilliseconds": 1500, "headers": {"X-Message-Id": "slow"}}
+R400 = {"status": 400, "jsonBody": {"errors": [
+    {"message": "The from address does not match a verified Sender Identity.",
+     "field": "from", "help": None}]}}
 TOO_SLOW = {"status": 202, "fixedDelayMilliseconds": 3500, "headers": {"X-Message-Id": "late"}}
 
 mappings = []
@@ -73,13 +78,20 @@ try:
     mappings += fault(2, [R500, R500])
     mappings += fault(3, [SLOW])
     mappings += fault(4, [TOO_SLOW])
+    mappings += fault(5, [R400, R400])
     cfg = L.config(topic, rid, L.sendgrid_channel(key, extra="    timeout: 2s\n"),
                    retry="{ initial: 100ms, max: 1s, timeout: 2m }")
     t0 = time.time()
     rc, out, err = L.run_herald(cfg, N, timeout=120)
     print("# herald: %d records final in %.1f s" % (N, time.time() - t0))
     pylib.check_eq("herald run -n exit code", 0, rc)
-    pylib.check_eq("no record rejected", 0, err.count("record rejected"))
+    rejected = [ln for ln in err.splitlines() if "record rejected" in ln]
+    pylib.check_eq("exactly one record rejected (the 400)", 1, len(rejected))
+    p5, o5 = coords[addr(5)]
+    pylib.check("the 400 is rejected with its offset and SendGrid's message",
+                "partition=%d offset=%d " % (p5, o5) in rejected[0]
+                and "The from address does not match a verified Sender Identity." in rejected[0],
+                rejected[0])
 finally:
     for m in mappings:
         L.wm_remove(m)
@@ -128,7 +140,8 @@ def logged(i):
 
 
 pylib.check_eq("records without a fault: one request each, 202",
-               [[202]] * (N - 5), [statuses(i) for i in range(5, N)])
+               [[202]] * (N - 6), [statuses(i) for i in range(6, N)])
+pylib.check_eq("400: one request, never retried", [400], statuses(5))
 pylib.check_eq("429 (Retry-After 2, Reset +2) then delivered", [429, 202], statuses(0))
 t = logged(0)
 h = by_to[addr(0)][0]["response"]["headers"]

@@ -14,6 +14,7 @@ import pylib
 N = 1000
 rid = pylib.run_id("it5smtp")
 domain = rid + ".example"
+L.own(domain)
 topic = rid
 api = L.MAILPIT_TLS_API
 

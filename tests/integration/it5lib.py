@@ -357,3 +357,23 @@ def wm_take(marker):
     ev = r["serveEvents"]
     ev.sort(key=lambda e: e["request"]["loggedDate"])
     return ev
+
+
+def own(domain):
+    """At exit (pass or fail), delete this run's Mailpit messages (recipients
+    in domain, both instances) and forget its WireMock journal entries."""
+    import atexit
+
+    def cleanup():
+        for api in (MAILPIT_API, MAILPIT_TLS_API):
+            try:
+                ms = [m for m in mailpit_search(api, 'to:"%s"' % domain)
+                      if m["To"] and all(a["Address"].endswith("@" + domain) for a in m["To"])]
+                mailpit_delete(api, [m["ID"] for m in ms])
+            except Exception as e:  # cleanup must not hide the test's result
+                print("# cleanup %s: %s" % (api, e), file=sys.stderr)
+        try:
+            wm_forget(domain)
+        except Exception as e:
+            print("# cleanup WireMock: %s" % e, file=sys.stderr)
+    atexit.register(cleanup)
