@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "deadletter.h"
 #include "decode.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
 #include "offsets.h"
+#include "producer.h"
 #include "record.h"
 #include "registry.h"
 
@@ -102,7 +102,7 @@ struct herald__connector {
     int tolerance_all;
     char *dlq_topic;
     const struct herald__node *dlq_node;
-    struct herald__deadletter *dlq;
+    struct herald__producer *producer; /* dead letters, dedup marks */
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
     int64_t drain_timeout_ms;
@@ -437,9 +437,10 @@ static void on_dlq_timer(void *ctx)
 
 static void dlq_send(struct herald__connector *c, struct job *j)
 {
-    if (herald__deadletter_send(c->dlq, j->rec, j->dlq_stage, j->dlq_class,
-                                j->dlq_exc, j->dlq_reason, on_dlq_done,
-                                j) != 0) {
+    if (herald__producer_send_dead_letter(c->producer, c->dlq_topic, c->name,
+                                          j->rec, j->dlq_stage, j->dlq_class,
+                                          j->dlq_exc, j->dlq_reason,
+                                          on_dlq_done, j) != 0) {
         on_dlq_done(j, 0, "the producer queue refused the write");
     }
 }
@@ -461,7 +462,7 @@ static void reject_job(struct herald__connector *c, struct job *j,
         fail_connector(c);
         return;
     }
-    if (c->dlq) {
+    if (c->dlq_topic) {
         j->dlq = 1;
         c->dlq_waiting++;
         j->dlq_stage = strdup(stage);
@@ -1465,9 +1466,9 @@ int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
     if (c->dlq_topic && !c->env->tail) {
-        c->dlq = herald__deadletter_new(c->env->loop, c->env->kafka,
-                                        c->dlq_topic, c->name, err, errlen);
-        if (!c->dlq) {
+        c->producer = herald__producer_new(c->env->loop, c->env->kafka, err,
+                                           errlen);
+        if (!c->producer) {
             return -1;
         }
     }
@@ -1563,7 +1564,7 @@ void herald__connector_destroy(struct herald__connector *c)
     }
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
-    herald__deadletter_destroy(c->dlq, 5000);
+    herald__producer_destroy(c->producer, 5000);
     free(c->dlq_topic);
     for (size_t i = 0; i < c->n_topics; i++) {
         free(c->topics[i]);
@@ -1604,14 +1605,15 @@ int herald__connector_check_remote(struct herald__connector *c,
         return 0;
     }
     char err[512];
-    struct herald__deadletter *w = herald__deadletter_new(
-        c->env->loop, c->env->kafka, c->dlq_topic, c->name, err, sizeof err);
+    struct herald__producer *w =
+        herald__producer_new(c->env->loop, c->env->kafka, err, sizeof err);
     if (!w) {
         herald__diag_add(d, c->dlq_node, "%s", err);
         return -1;
     }
-    int rc = herald__deadletter_topic_exists(w, 5000, err, sizeof err);
-    herald__deadletter_destroy(w, 0);
+    int rc = herald__producer_partitions(w, c->dlq_topic, 5000, err,
+                                         sizeof err);
+    herald__producer_destroy(w, 0);
     if (rc == 0) {
         herald__diag_add(d, c->dlq_node,
                          "dead-letter topic '%s' does not exist on the "

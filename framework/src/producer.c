@@ -1,9 +1,10 @@
 /*
- * deadletter.c - the dead-letter topic writer: one idempotent librdkafka
- * producer per connector, its delivery reports brought to the loop through
- * the main queue's io-event pipe, like the consumer's queue.
+ * producer.c - herald's own writes to Kafka (dead letters, dedup marks):
+ * one idempotent librdkafka producer per connector, its delivery reports
+ * brought to the loop through the main queue's io-event pipe, like the
+ * consumer's queue.
  */
-#include "deadletter.h"
+#include "producer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,19 +20,17 @@
 #include "record.h"
 
 struct pending {
-    herald__deadletter_fn fn;
+    herald__producer_fn fn;
     void *ctx;
 };
 
-struct herald__deadletter {
+struct herald__producer {
     struct herald__loop *loop;
     rd_kafka_t *rk;
     rd_kafka_queue_t *queue;
     int pipefd[2];
     struct herald__watch *watch;
     struct herald__timer *poll_timer;
-    char *topic;
-    char *connector;
     size_t pending;
     int closing;
 };
@@ -57,7 +56,7 @@ static int consumer_only(const char *k)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    struct herald__deadletter *d = opaque;
+    struct herald__producer *d = opaque;
     struct pending *p = m->_private;
     if (!p) {
         return;
@@ -83,11 +82,11 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                                : level <= 4 ? HERALD_LOG_WARN
                                : level <= 6 ? HERALD_LOG_INFO
                                             : HERALD_LOG_DEBUG;
-    herald__log(lv, "component=librdkafka role=dead-letter", "%s: %s", fac,
+    herald__log(lv, "component=librdkafka role=producer", "%s: %s", fac,
                 buf);
 }
 
-static void pump(struct herald__deadletter *d)
+static void pump(struct herald__producer *d)
 {
     if (d->rk) {
         rd_kafka_poll(d->rk, 0);
@@ -108,19 +107,17 @@ static void on_poll_timer(void *ctx)
     pump(ctx);
 }
 
-struct herald__deadletter *herald__deadletter_new(
-    struct herald__loop *loop, const struct herald__node *kafka,
-    const char *topic, const char *connector, char *err, size_t errlen)
+struct herald__producer *herald__producer_new(struct herald__loop *loop,
+                                              const struct herald__node *kafka,
+                                              char *err, size_t errlen)
 {
-    struct herald__deadletter *d = calloc(1, sizeof *d);
+    struct herald__producer *d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     d->loop = loop;
     d->pipefd[0] = d->pipefd[1] = -1;
-    d->topic = strdup(topic);
-    d->connector = strdup(connector);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
     for (size_t i = 0; kafka && i < kafka->n; i++) {
@@ -130,11 +127,11 @@ struct herald__deadletter *herald__deadletter_new(
         }
         if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
             RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "dead-letter producer: kafka property "
+            snprintf(err, errlen, "producer: kafka property "
                                   "'%s': %s",
                      kafka->keys[i], e);
             rd_kafka_conf_destroy(conf);
-            herald__deadletter_destroy(d, 0);
+            herald__producer_destroy(d, 0);
             return NULL;
         }
     }
@@ -150,14 +147,14 @@ struct herald__deadletter *herald__deadletter_new(
     rd_kafka_conf_set_log_cb(conf, log_cb);
     d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
     if (!d->rk) {
-        snprintf(err, errlen, "dead-letter producer: %s", e);
-        herald__deadletter_destroy(d, 0);
+        snprintf(err, errlen, "producer: %s", e);
+        herald__producer_destroy(d, 0);
         return NULL;
     }
     d->queue = rd_kafka_queue_get_main(d->rk);
     if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
-        herald__deadletter_destroy(d, 0);
+        herald__producer_destroy(d, 0);
         return NULL;
     }
     rd_kafka_queue_io_event_enable(d->queue, d->pipefd[1], "1", 1);
@@ -174,18 +171,55 @@ static void add_header(rd_kafka_headers_t *h, const char *name,
     rd_kafka_header_add(h, name, -1, value, -1);
 }
 
-int herald__deadletter_send(struct herald__deadletter *d,
-                            const struct herald_record *r, const char *stage,
-                            const char *class_name,
-                            const char *exception_class, const char *message,
-                            herald__deadletter_fn fn, void *ctx)
+static int produce(struct herald__producer *d, const char *topic,
+                   int32_t partition, const void *key, size_t klen,
+                   const void *value, size_t vlen, rd_kafka_headers_t *h,
+                   int64_t timestamp, herald__producer_fn fn, void *ctx)
 {
     struct pending *p = malloc(sizeof *p);
     if (!p) {
+        rd_kafka_headers_destroy(h);
         return -1;
     }
     p->fn = fn;
     p->ctx = ctx;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        d->rk, RD_KAFKA_V_TOPIC(topic),
+        RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA
+                                           : partition),
+        RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_TIMESTAMP(timestamp > 0 ? timestamp : 0),
+        RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(h); /* not taken on failure */
+        free(p);
+        herald__log(HERALD_LOG_WARN, NULL, "topic %s: cannot queue a write: %s",
+                    topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    d->pending++;
+    return 0;
+}
+
+int herald__producer_send(struct herald__producer *p, const char *topic,
+                          int32_t partition, const void *key, size_t klen,
+                          const void *value, size_t vlen,
+                          herald__producer_fn fn, void *ctx)
+{
+    return produce(p, topic, partition, key, klen, value, vlen,
+                   rd_kafka_headers_new(0), 0, fn, ctx);
+}
+
+int herald__producer_send_dead_letter(struct herald__producer *p,
+                                      const char *topic, const char *connector,
+                                      const struct herald_record *r,
+                                      const char *stage,
+                                      const char *class_name,
+                                      const char *exception_class,
+                                      const char *message,
+                                      herald__producer_fn fn, void *ctx)
+{
     rd_kafka_headers_t *h = rd_kafka_headers_new(r->n_headers + 9);
     for (size_t i = 0; i < r->n_headers; i++) {
         rd_kafka_header_add(h, r->headers[i].name, -1, r->headers[i].value,
@@ -197,53 +231,36 @@ int herald__deadletter_send(struct herald__deadletter *d,
     add_header(h, "__connect.errors.partition", num);
     snprintf(num, sizeof num, "%" PRId64, r->offset);
     add_header(h, "__connect.errors.offset", num);
-    add_header(h, "__connect.errors.connector.name", d->connector);
+    add_header(h, "__connect.errors.connector.name", connector);
     add_header(h, "__connect.errors.task.id", "0");
     add_header(h, "__connect.errors.stage", stage);
     add_header(h, "__connect.errors.class.name", class_name);
     add_header(h, "__connect.errors.exception.class.name", exception_class);
     add_header(h, "__connect.errors.exception.message", message);
-
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        d->rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_KEY(r->key, r->key_len),
-        RD_KAFKA_V_VALUE(r->value, r->value_len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-        RD_KAFKA_V_TIMESTAMP(r->timestamp > 0 ? r->timestamp : 0),
-        RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
-    if (err) {
-        rd_kafka_headers_destroy(h); /* not taken on failure */
-        free(p);
-        herald__log(HERALD_LOG_WARN, NULL,
-                    "dead-letter topic %s: cannot queue a write: %s",
-                    d->topic, rd_kafka_err2str(err));
-        return -1;
-    }
-    d->pending++;
-    return 0;
+    return produce(p, topic, -1, r->key, r->key_len, r->value, r->value_len,
+                   h, r->timestamp, fn, ctx);
 }
 
-size_t herald__deadletter_pending(const struct herald__deadletter *d)
+size_t herald__producer_pending(const struct herald__producer *d)
 {
     return d ? d->pending : 0;
 }
 
-int herald__deadletter_topic_exists(struct herald__deadletter *d,
-                                    int timeout_ms, char *err, size_t errlen)
+int herald__producer_partitions(struct herald__producer *d, const char *topic,
+                                int timeout_ms, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(d->rk, d->topic, NULL);
+    rd_kafka_topic_t *t = rd_kafka_topic_new(d->rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    /* all_topics=0 with a topic handle asks for that topic only; the
-     * broker does not create it (allow.auto.create.topics is a consumer
-     * setting and producers' metadata requests do not auto-create in
-     * librdkafka 2.x unless the broker is set to). */
     rd_kafka_resp_err_t e = rd_kafka_metadata(d->rk, 0, t, &md, timeout_ms);
     int rc;
     if (e) {
         snprintf(err, errlen, "%s", rd_kafka_err2str(e));
         rc = -1;
     } else {
-        rc = md->topic_cnt == 1 && md->topics[0].err == 0 ? 1 : 0;
-        if (!rc && md->topic_cnt == 1) {
+        rc = 0;
+        if (md->topic_cnt == 1 && md->topics[0].err == 0) {
+            rc = md->topics[0].partition_cnt;
+        } else if (md->topic_cnt == 1) {
             snprintf(err, errlen, "%s", rd_kafka_err2str(md->topics[0].err));
         }
         rd_kafka_metadata_destroy(md);
@@ -252,7 +269,7 @@ int herald__deadletter_topic_exists(struct herald__deadletter *d,
     return rc;
 }
 
-void herald__deadletter_destroy(struct herald__deadletter *d, int timeout_ms)
+void herald__producer_destroy(struct herald__producer *d, int timeout_ms)
 {
     if (!d) {
         return;
@@ -271,7 +288,5 @@ void herald__deadletter_destroy(struct herald__deadletter *d, int timeout_ms)
         close(d->pipefd[0]);
         close(d->pipefd[1]);
     }
-    free(d->topic);
-    free(d->connector);
     free(d);
 }
