@@ -61,8 +61,10 @@ pylib.check_eq("messages that differ between the channels", [],
                [k for k in sg if sg[k] != sm[k]])
 card, start, v, _ = rows[0]
 subject, text, _html = L.expected_email(v)
-pylib.check_eq("and they are the expected ones (subject)", subject, sm[v["email_address"]]["subject"])
-pylib.check_eq("and they are the expected ones (text)", L.crlf(text), sg[v["email_address"]]["text"])
+pylib.check_eq("and they are the expected ones (subject)", subject,
+               sm[v["email_address"]]["subject"])
+pylib.check_eq("and they are the expected ones (text)", L.crlf(text),
+               sg[v["email_address"]]["text"])
 pylib.check_eq("key hash", L.key_hash(card, start), sg[v["email_address"]]["hash"])
 L.mailpit_delete(L.MAILPIT_API, [m["ID"] for m in msgs])
 pylib.done("it5_channel_swap")

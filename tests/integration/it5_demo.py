@@ -30,7 +30,8 @@ printed = parts[0].split("\n\n", 1)[1]  # drop the "demo: mock cluster..." line
 
 golden = dict(L.P.GOLDEN)
 pm = L.parse_raw(printed.lstrip("\n").replace("\n", "\r\n").encode())
-pylib.check_eq("printed Subject", "Suspicious activity on your card ending 0099", str(pm["Subject"]))
+pylib.check_eq("printed Subject", "Suspicious activity on your card ending 0099",
+               str(pm["Subject"]))
 pylib.check_eq("printed To", "michael@example.com", str(pm["To"]))
 pylib.check_eq("printed Message-ID", L.message_id(CARD, golden["start_boundary"]),
                pm["Message-ID"])

@@ -98,7 +98,8 @@ def clean(what, blob_text, blob_bytes=b""):
 
 
 # SMTP example -> Mailpit STARTTLS+AUTH
-path = derived("anomaly-alerts-smtp.yaml", rid + "-smtp", "    ca_file: %s" % os.environ["MAILPIT_CA"])
+path = derived("anomaly-alerts-smtp.yaml", rid + "-smtp",
+               "    ca_file: %s" % os.environ["MAILPIT_CA"])
 h = pylib.Herald(path, args=("run",), extra=("-n", str(N)),
                  env=dict(env, SMTP_PASSWORD=os.environ["MAILPIT_PASS"]))
 rc, _ = h.wait(180)

@@ -10,7 +10,6 @@ log, never retried."""
 import asyncio
 import re
 import threading
-import time
 
 import it5lib as L
 import pylib
