@@ -23,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "decode.h"
+#include "dedup.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -40,7 +42,8 @@ enum {
     PAUSE_SCHEMA = 2,   /* a record waits for its schema */
     PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
     PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
-    PAUSE_DLQ = 16,     /* a dead-letter write failed: wait for it */
+    PAUSE_DLQ = 16,     /* a dead-letter or mark write failed: wait */
+    PAUSE_MARKS = 32,   /* dedup marks not read back yet */
 };
 
 struct job;
@@ -73,6 +76,14 @@ struct job {
     char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
     struct herald__timer *dlq_timer;
     int dlq_attempts;
+    /* dedup */
+    char *dedup_key;     /* set when this record holds the key's turn */
+    char *parked_key;    /* set while it waits for another's turn */
+    struct job *tnext, *tprev; /* on c->timed while a timer owns it */
+    int timed;
+    int marked;          /* its mark is written */
+    int mark_attempts;
+    struct herald__timer *dedup_timer;
 };
 
 struct herald__connector {
@@ -104,6 +115,11 @@ struct herald__connector {
     const struct herald__node *dlq_node;
     struct herald__producer *producer; /* dead letters, dedup marks */
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
+    struct herald__dedup *dedup;
+    int64_t marks_waiting; /* jobs whose dedup mark is not acked */
+    struct herald__timer *marks_timer; /* retries failed mark loads */
+    int64_t dedup_parked; /* records waiting for a same-key record */
+    struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
     int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
     int64_t drain_timeout_ms;
     int64_t commit_interval_ms;
@@ -343,12 +359,57 @@ static void retry_unlink(struct herald__connector *c, struct job *j)
     }
 }
 
+/* Jobs whose only owner is a timer are listed, so a stop can drop them. */
+static void timed_add(struct herald__connector *c, struct job *j)
+{
+    if (j->timed) {
+        return;
+    }
+    j->timed = 1;
+    j->tprev = NULL;
+    j->tnext = c->timed;
+    if (c->timed) {
+        c->timed->tprev = j;
+    }
+    c->timed = j;
+}
+
+static void timed_del(struct herald__connector *c, struct job *j)
+{
+    if (!j->timed) {
+        return;
+    }
+    if (j->tprev) {
+        j->tprev->tnext = j->tnext;
+    } else {
+        c->timed = j->tnext;
+    }
+    if (j->tnext) {
+        j->tnext->tprev = j->tprev;
+    }
+    j->tnext = j->tprev = NULL;
+    j->timed = 0;
+}
+
 static void job_destroy(struct job *j)
 {
     if (!j) {
         return;
     }
     retry_unlink(j->c, j);
+    timed_del(j->c, j);
+    if (j->dedup_key) {
+        if (!j->marked) {
+            /* Never notified: another record with this key may go. */
+            herald__dedup_clear(j->c->dedup, j->dedup_key);
+        }
+        free(j->dedup_key);
+    }
+    if (j->parked_key) {
+        j->c->dedup_parked--;
+        free(j->parked_key);
+    }
+    herald__timer_destroy(j->dedup_timer);
     if (j->dlq) {
         j->c->dlq_waiting--;
         herald__timer_destroy(j->dlq_timer);
@@ -419,6 +480,7 @@ static void on_dlq_done(void *ctx, int ok, const char *err)
         check_drain(c);
         return;
     }
+    timed_add(c, j);
     herald__timer_start(j->dlq_timer, (uint64_t)wait, 0);
 }
 
@@ -426,6 +488,7 @@ static void on_dlq_timer(void *ctx)
 {
     struct job *j = ctx;
     struct herald__connector *c = j->c;
+    timed_del(c, j);
     if (c->stopping || j->part->revoked) {
         job_destroy(j);
         parts_gc(c);
@@ -552,6 +615,101 @@ static void retry_job(struct herald__connector *c, struct job *j,
     herald__timer_start(j->retry_timer, (uint64_t)wait, 0);
 }
 
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void write_mark(struct herald__connector *c, struct job *j);
+static void dedup_gate(struct herald__connector *c, struct job *j);
+
+/* j->dedup_timer: a mark write to try again, or a record waiting for
+ * another record with the same key to finish. */
+static void on_mark_timer(void *ctx)
+{
+    struct job *j = ctx;
+    struct herald__connector *c = j->c;
+    timed_del(c, j);
+    if (j->part->revoked || c->stopped) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    if (j->dedup_key && !j->marked && j->mark_attempts > 0) {
+        write_mark(c, j);
+    } else {
+        c->dedup_parked--;
+        j->dedup_key = j->parked_key;
+        j->parked_key = NULL;
+        dedup_gate(c, j);
+    }
+}
+
+static void on_mark_done(void *ctx, int ok, const char *err)
+{
+    struct job *j = ctx;
+    struct herald__connector *c = j->c;
+    c->marks_waiting--;
+    if (ok) {
+        j->marked = 1;
+        herald__dedup_set_marked(c->dedup, j->dedup_key, wall_ms());
+        if (j->part->pause_mask & PAUSE_DLQ) {
+            set_paused(c, j->part, PAUSE_DLQ, 0);
+        }
+        finish_job(c, j);
+        return;
+    }
+    /* The notification went out but its mark is not written: keep the
+     * record in doubt (a crash now redelivers it: the one duplicate
+     * window) and try the mark again; its partition waits. */
+    j->mark_attempts++;
+    int64_t wait = backoff_ms(c, j->mark_attempts);
+    if (wait < 100) {
+        wait = 100;
+    }
+    logf_part(HERALD_LOG_ERROR, c, j->rec,
+              "cannot write dedup mark to %s (attempt %d, again in %" PRId64
+              " ms): %s",
+              herald__dedup_topic(c->dedup), j->mark_attempts, wait,
+              err ? err : "?");
+    set_paused(c, j->part, PAUSE_DLQ, 1);
+    if (j->part->revoked || (c->stopping && c->stopped)) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    if (!j->dedup_timer) {
+        j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
+    }
+    timed_add(c, j);
+    herald__timer_start(j->dedup_timer, (uint64_t)wait, 0);
+}
+
+static void write_mark(struct herald__connector *c, struct job *j)
+{
+    char val[512];
+    int n = snprintf(val, sizeof val,
+                     "{\"ts\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
+                     ",\"offset\":%" PRId64 "}",
+                     wall_ms(), j->rec->topic, j->rec->partition,
+                     j->rec->offset);
+    if (n < 0 || (size_t)n >= sizeof val) {
+        n = snprintf(val, sizeof val, "{\"ts\":%" PRId64 "}", wall_ms());
+    }
+    c->marks_waiting++;
+    if (herald__producer_send(c->producer, herald__dedup_topic(c->dedup),
+                              j->rec->partition, j->dedup_key,
+                              strlen(j->dedup_key), val, (size_t)n,
+                              on_mark_done, j) != 0) {
+        /* Queue full: the failure path tries again shortly. */
+        on_mark_done(j, 0, "the producer queue refused the write");
+    }
+}
+
 static void on_outcome(void *owner, struct herald_batch *b, size_t i,
                        enum herald_outcome outcome, int64_t retry_after_ms,
                        const char *reason)
@@ -568,7 +726,11 @@ static void on_outcome(void *owner, struct herald_batch *b, size_t i,
         check_drain(c);
     } else if (outcome == HERALD_OK) {
         c->stats.delivered_ok++;
-        finish_job(c, j);
+        if (j->dedup_key) {
+            write_mark(c, j);
+        } else {
+            finish_job(c, j);
+        }
     } else if (outcome == HERALD_RETRY) {
         retry_job(c, j, retry_after_ms, reason);
     } else {
@@ -698,6 +860,55 @@ static void process(struct herald__connector *c, struct job *j)
             return;
         }
     }
+    if (herald__dedup_active(c->dedup)) {
+        j->dedup_key = herald__dedup_key(
+            c->dedup, j->rec, j->msg ? herald__rendered_message(j->msg) : NULL,
+            err, sizeof err);
+        if (!j->dedup_key) {
+            char why[1200];
+            snprintf(why, sizeof why, "dedup key: %s", err);
+            reject_job(c, j, "TRANSFORMATION", "herald.dedup",
+                       "herald.RenderError", why);
+            return;
+        }
+        dedup_gate(c, j);
+        return;
+    }
+    batch_add(c, j);
+}
+
+/* One notification per dedup key: a key already notified is skipped (its
+ * record is final); a key whose notification is in flight makes this
+ * record wait for the outcome; a new key goes on and holds its turn. */
+static void dedup_gate(struct herald__connector *c, struct job *j)
+{
+    switch (herald__dedup_state(c->dedup, j->dedup_key, wall_ms())) {
+    case HERALD__DEDUP_SEEN:
+        c->stats.deduped++;
+        logf_part(HERALD_LOG_DEBUG, c, j->rec,
+                  "already notified for this dedup key: skipped");
+        free(j->dedup_key);
+        j->dedup_key = NULL;
+        finish_job(c, j);
+        return;
+    case HERALD__DEDUP_PENDING:
+        if (!j->dedup_timer) {
+            j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
+        }
+        c->dedup_parked++;
+        timed_add(c, j);
+        herald__timer_start(j->dedup_timer, 50, 0);
+        /* not ours: keep job_destroy from clearing the other's turn */
+        {
+            char *k = j->dedup_key;
+            j->dedup_key = NULL;
+            j->parked_key = k;
+        }
+        return;
+    case HERALD__DEDUP_NEW:
+        break;
+    }
+    herald__dedup_set_pending(c->dedup, j->dedup_key);
     batch_add(c, j);
 }
 
@@ -869,6 +1080,18 @@ static void finish_revoke(struct herald__connector *c)
             p->revoked = 1;
         }
     }
+    if (c->dedup) {
+        for (int i = 0; i < l->cnt; i++) {
+            int32_t pn = l->elems[i].partition;
+            int still = 0;
+            for (struct part *p = c->parts; p; p = p->next) {
+                still |= !p->revoked && p->partition == pn;
+            }
+            if (!still) {
+                herald__dedup_forget(c->dedup, pn);
+            }
+        }
+    }
     /* Records still batched for revoked partitions never go out. */
     struct job **jj = &c->batch_head;
     c->batch_tail = NULL;
@@ -917,13 +1140,56 @@ static void on_drain_timer(void *ctx)
     }
 }
 
+/* Read back the dedup marks of p's partition number (blocking). On failure
+ * the partition is flagged to wait; 0 or -1. */
+static int load_marks(struct herald__connector *c, struct part *p)
+{
+    char err[512];
+    if (herald__dedup_load(c->dedup, p->partition, 30000, err, sizeof err) ==
+        0) {
+        return 0;
+    }
+    logf_part(HERALD_LOG_ERROR, c, NULL,
+              "partition %s [%" PRId32 "] waits: %s", p->topic, p->partition,
+              err);
+    p->pause_mask |= PAUSE_MARKS; /* applied once assigned */
+    return -1;
+}
+
+static void on_marks_timer(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    int missing = 0;
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (p->revoked || !(p->pause_mask & PAUSE_MARKS)) {
+            continue;
+        }
+        char err[512];
+        if (herald__dedup_load(c->dedup, p->partition, 10000, err,
+                               sizeof err) == 0) {
+            set_paused(c, p, PAUSE_MARKS, 0);
+        } else {
+            missing = 1;
+        }
+    }
+    if (!missing) {
+        herald__timer_stop(c->marks_timer);
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct herald__connector *c = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        int marks_missing = 0;
         for (int i = 0; i < parts->cnt; i++) {
-            part_add(c, parts->elems[i].topic, parts->elems[i].partition);
+            struct part *p =
+                part_add(c, parts->elems[i].topic, parts->elems[i].partition);
+            if (p && herald__dedup_active(c->dedup) &&
+                load_marks(c, p) != 0) {
+                marks_missing = 1;
+            }
         }
         logf_part(HERALD_LOG_INFO, c, NULL, "assigned %d partition(s) (%s)",
                   parts->cnt, rd_kafka_rebalance_protocol(rk));
@@ -936,6 +1202,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         } else {
             rd_kafka_assign(rk, parts);
+        }
+        if (marks_missing) {
+            /* Their marks could not be read: they wait, or they could
+             * notify twice. The timer tries again. */
+            for (struct part *p = c->parts; p; p = p->next) {
+                if (p->pause_mask & PAUSE_MARKS) {
+                    p->pause_mask &= ~PAUSE_MARKS;
+                    set_paused(c, p, PAUSE_MARKS, 1);
+                }
+            }
+            herald__timer_start(c->marks_timer, 2000, 2000);
         }
         pressure_update(c);
         return;
@@ -1047,6 +1324,9 @@ static void drop_waiting(struct herald__connector *c)
     while (c->retry_jobs) {
         job_destroy(c->retry_jobs);
     }
+    while (c->timed) {
+        job_destroy(c->timed);
+    }
 }
 
 static void finish_stop(struct herald__connector *c)
@@ -1067,7 +1347,7 @@ static void check_drain(struct herald__connector *c)
         finish_revoke(c);
     }
     if (c->stopping && !c->stopped && c->in_flight == 0 &&
-        c->dlq_waiting == 0) {
+        c->dlq_waiting == 0 && c->marks_waiting == 0) {
         finish_stop(c);
     }
 }
@@ -1081,7 +1361,8 @@ static void on_stop_timer(void *ctx)
     if (!c->stopping || c->stopped) {
         return;
     }
-    if ((c->in_flight == 0 && c->dlq_waiting == 0) ||
+    if ((c->in_flight == 0 && c->dlq_waiting == 0 &&
+         c->marks_waiting == 0) ||
         herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
         if (c->in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
@@ -1421,6 +1702,12 @@ struct herald__connector *herald__connector_new(
         }
     }
 
+    const struct herald__node *dedup_node = herald__node_get(map, "dedup");
+    if (dedup_node && !env->tail) {
+        c->dedup = herald__dedup_new(dedup_node, c->notify != NULL,
+                                     c->group_id, d);
+    }
+
     c->linger_timer = herald__timer_new(env->loop, on_linger, c);
     c->poll_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
@@ -1465,12 +1752,19 @@ static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
-    if (c->dlq_topic && !c->env->tail) {
+    if ((c->dlq_topic || herald__dedup_active(c->dedup)) && !c->env->tail) {
         c->producer = herald__producer_new(c->env->loop, c->env->kafka, err,
                                            errlen);
         if (!c->producer) {
             return -1;
         }
+    }
+    if (herald__dedup_active(c->dedup)) {
+        if (herald__dedup_start(c->dedup, c->env->kafka, c->topics,
+                                c->n_topics, err, errlen) != 0) {
+            return -1;
+        }
+        c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
@@ -1565,6 +1859,8 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
     herald__producer_destroy(c->producer, 5000);
+    herald__timer_destroy(c->marks_timer);
+    herald__dedup_destroy(c->dedup);
     free(c->dlq_topic);
     for (size_t i = 0; i < c->n_topics; i++) {
         free(c->topics[i]);

@@ -62,6 +62,7 @@ const char *herald__connector_name(const struct herald__connector *c);
 /* Figures for tests and the benchmark. */
 struct herald__connector_stats {
     int64_t consumed, delivered_ok, rejected, retried, poison, in_flight;
+    int64_t deduped; /* skipped: their dedup key was notified before */
 };
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out);

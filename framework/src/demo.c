@@ -11,10 +11,12 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "connector.h"
 #include "log.h"
 #include "worker.h"
 
@@ -155,14 +157,20 @@ int herald__demo_run(const char *config_path, const char *log_level)
     };
     struct herald__worker *w = herald__worker_new(&o, stderr);
     int rc = 1;
+    struct herald__connector_stats st = {0};
     if (w) {
         rc = herald__worker_run(w);
+        herald__worker_stats(w, &st);
         herald__worker_destroy(w);
     }
     /* The mock cluster lives in the producer: destroy it last. */
     rd_kafka_destroy(rk);
     if (rc == 0) {
-        printf("\ndemo: all alerts delivered\n");
+        printf("\ndemo: %" PRId64 " records, %" PRId64 " email%s, %" PRId64
+               " refinement%s skipped as a duplicate\n",
+               st.consumed, st.delivered_ok, st.delivered_ok == 1 ? "" : "s",
+               st.deduped, st.deduped == 1 ? "" : "s");
+        printf("demo: all alerts delivered\n");
     }
     return rc;
 }

@@ -421,6 +421,22 @@ int herald__worker_run(struct herald__worker *w)
     return w->failed ? 3 : 0;
 }
 
+void herald__worker_stats(const struct herald__worker *w,
+                          struct herald__connector_stats *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        struct herald__connector_stats s;
+        herald__connector_stats(w->connectors[i], &s);
+        sum->consumed += s.consumed;
+        sum->delivered_ok += s.delivered_ok;
+        sum->rejected += s.rejected;
+        sum->retried += s.retried;
+        sum->poison += s.poison;
+        sum->deduped += s.deduped;
+    }
+}
+
 void herald__worker_destroy(struct herald__worker *w)
 {
     if (!w) {

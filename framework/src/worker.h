@@ -35,6 +35,10 @@ void herald__worker_print_config(const struct herald__worker *w, FILE *out);
 /* Start every connector and run until all have stopped (signals start a
  * graceful stop). Returns the exit code: 0, or 3 if a connector failed. */
 int herald__worker_run(struct herald__worker *w);
+/* Figures of every connector, added up (after run). */
+struct herald__connector_stats;
+void herald__worker_stats(const struct herald__worker *w,
+                          struct herald__connector_stats *sum);
 void herald__worker_destroy(struct herald__worker *w);
 
 #endif

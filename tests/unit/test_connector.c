@@ -361,6 +361,57 @@ static void test_dead_letter_topic(void **state)
     rd_kafka_destroy(c);
 }
 
+static void produce_keys(struct env *e, const char *topic, const char *keys)
+{
+    for (const char *k = keys; *k; k++) {
+        char key[8];
+        int kn = snprintf(key, sizeof key, "k%c", *k);
+        assert_int_equal(
+            rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_KEY(key, (size_t)kn),
+                              RD_KAFKA_V_VALUE("v", 1),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END),
+            0);
+    }
+    assert_int_equal(rd_kafka_flush(e->producer, 10000), 0);
+}
+
+/* dedup: one delivery per key, also across a restart (the marks are read
+ * back from the marks topic, which herald creates). */
+static void test_dedup_one_per_key_across_restart(void **state)
+{
+    struct env *e = *state;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(e->producer);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "t5", 1, 1), 0);
+    produce_keys(e, "t5", "112132");
+    char yaml[2048];
+    config(yaml, sizeof yaml, e, "g5", "t5", "", "all", "");
+    strcat(yaml, "    dedup: { key: \"{{@key}}\", topic: t5.marks }\n");
+    assert_int_equal(run_worker(e, yaml, 6), 0);
+    int64_t off[1];
+    committed(e, "g5", "t5", 1, off);
+    assert_int_equal(off[0], 6);
+    char path[128];
+    snprintf(path, sizeof path, "%s/plugin.log", e->dir);
+    assert_int_equal(count_lines(path, "t5 0 0 OK"), 1);
+    assert_int_equal(count_lines(path, "t5 0 1 OK"), 0);
+    assert_int_equal(count_lines(path, "t5 0 2 OK"), 1);
+    assert_int_equal(count_lines(path, "t5 0 3 OK"), 0);
+    assert_int_equal(count_lines(path, "t5 0 4 OK"), 1);
+    assert_int_equal(count_lines(path, "t5 0 5 OK"), 0);
+
+    /* A new process: k1 was notified before (its mark is read back), k4
+     * is new. */
+    produce_keys(e, "t5", "14");
+    assert_int_equal(run_worker(e, yaml, 2), 0);
+    committed(e, "g5", "t5", 1, off);
+    assert_int_equal(off[0], 8);
+    assert_int_equal(count_lines(path, "t5 0 6 OK"), 0);
+    assert_int_equal(count_lines(path, "t5 0 7 OK"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +423,8 @@ int main(void)
             test_reject_with_tolerance_all_is_final, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_topic, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_one_per_key_across_restart,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,566 @@
+/*
+ * dedup.c - marks of notified dedup keys: an in-memory table filled from
+ * and written to a compacted Kafka topic (see dedup.h). Reading marks back
+ * uses its own consumer without a group, assigned one marks partition at a
+ * time; writing goes through the connector's producer.
+ */
+#include "dedup.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "notify.h"
+#include "record.h"
+#include "template.h"
+
+struct entry {
+    char *key;
+    int64_t ts;  /* mark time (ms); 0 while pending */
+    int pending; /* a notification with this key is in flight */
+    struct entry *next;
+};
+
+struct herald__dedup {
+    int active;
+    int use_message_key; /* the key is the message's idempotency key */
+    struct herald__template *key;
+    char *topic;
+    int64_t ttl_ms;
+    struct entry **buckets;
+    size_t n_buckets, n;
+    rd_kafka_t *reader;
+    int32_t *loaded; /* marks partitions read back */
+    size_t n_loaded;
+};
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static struct entry *find(const struct herald__dedup *dd, const char *key)
+{
+    if (!dd->n_buckets) {
+        return NULL;
+    }
+    for (struct entry *e = dd->buckets[hash(key) % dd->n_buckets]; e;
+         e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void grow(struct herald__dedup *dd)
+{
+    size_t nb = dd->n_buckets ? dd->n_buckets * 2 : 1024;
+    struct entry **b = calloc(nb, sizeof *b);
+    if (!b) {
+        return; /* keep the old table: longer chains, still correct */
+    }
+    for (size_t i = 0; i < dd->n_buckets; i++) {
+        for (struct entry *e = dd->buckets[i], *next; e; e = next) {
+            next = e->next;
+            size_t k = hash(e->key) % nb;
+            e->next = b[k];
+            b[k] = e;
+        }
+    }
+    free(dd->buckets);
+    dd->buckets = b;
+    dd->n_buckets = nb;
+}
+
+static struct entry *upsert(struct herald__dedup *dd, const char *key)
+{
+    struct entry *e = find(dd, key);
+    if (e) {
+        return e;
+    }
+    if (dd->n >= dd->n_buckets) {
+        grow(dd);
+    }
+    if (!dd->n_buckets) {
+        return NULL;
+    }
+    e = calloc(1, sizeof *e);
+    if (!e || !(e->key = strdup(key))) {
+        free(e);
+        return NULL;
+    }
+    size_t k = hash(key) % dd->n_buckets;
+    e->next = dd->buckets[k];
+    dd->buckets[k] = e;
+    dd->n++;
+    return e;
+}
+
+static void remove_key(struct herald__dedup *dd, const char *key)
+{
+    if (!dd->n_buckets) {
+        return;
+    }
+    struct entry **pp = &dd->buckets[hash(key) % dd->n_buckets];
+    for (; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->key, key) == 0) {
+            struct entry *e = *pp;
+            *pp = e->next;
+            free(e->key);
+            free(e);
+            dd->n--;
+            return;
+        }
+    }
+}
+
+struct herald__dedup *herald__dedup_new(const struct herald__node *map,
+                                        int notify, const char *group_id,
+                                        struct herald__diag *d)
+{
+    size_t errs = d->n;
+    struct herald__dedup *dd = calloc(1, sizeof *dd);
+    if (!dd) {
+        return NULL;
+    }
+    dd->active = 1;
+    dd->ttl_ms = 7LL * 24 * 3600 * 1000;
+    dd->use_message_key = notify;
+    const char *topic = NULL;
+    if (map) {
+        static const char *const keys[] = {"key", "topic", "ttl", "policy",
+                                           NULL};
+        if (map->type != HERALD_NODE_MAP) {
+            herald__diag_add(d, map, "'dedup' must be a map");
+            herald__dedup_destroy(dd);
+            return NULL;
+        }
+        herald__node_check_keys(map, keys, d);
+        const struct herald__node *v = herald__node_get(map, "policy");
+        if (v) {
+            if (v->type == HERALD_NODE_SCALAR && strcmp(v->scalar, "every") == 0) {
+                dd->active = 0;
+            } else if (v->type != HERALD_NODE_SCALAR ||
+                       strcmp(v->scalar, "first") != 0) {
+                herald__diag_add(d, v,
+                                 "invalid dedup.policy '%s' (expected one "
+                                 "of: first, every)",
+                                 v->type == HERALD_NODE_SCALAR ? v->scalar
+                                                               : "?");
+            }
+        }
+        v = herald__node_get(map, "ttl");
+        if (v && (v->type != HERALD_NODE_SCALAR ||
+                  herald__parse_duration_ms(v->scalar, &dd->ttl_ms) != 0 ||
+                  dd->ttl_ms <= 0)) {
+            herald__diag_add(d, v, "invalid duration for 'ttl' (use e.g. "
+                                   "12h, 7d)");
+        }
+        v = herald__node_get(map, "topic");
+        if (v && v->type == HERALD_NODE_SCALAR && v->scalar[0]) {
+            topic = v->scalar;
+        } else if (v) {
+            herald__diag_add(d, v, "dedup.topic must be a topic name");
+        }
+        v = herald__node_get(map, "key");
+        /* For notify connectors notify.c compiles dedup.key as the
+         * idempotency key; compiling it here too would report its errors
+         * twice. */
+        if (v && !notify) {
+            if (v->type != HERALD_NODE_SCALAR) {
+                herald__diag_add(d, v, "dedup.key must be a template string");
+            } else {
+                int col = v->col + (v->quoted ? 1 : 0);
+                dd->key = herald__template_compile(v->scalar, v->file,
+                                                   v->line, col, 0, d);
+            }
+        }
+    }
+    if (!dd->key && !notify) {
+        struct herald__diag scratch;
+        herald__diag_init(&scratch);
+        dd->key = herald__template_compile("{{@key}}@{{@window.start}}",
+                                           "<builtin>", 1, 1, 0, &scratch);
+        herald__diag_cleanup(&scratch);
+    }
+    if (topic) {
+        dd->topic = strdup(topic);
+    } else {
+        size_t len = strlen(group_id) + 16;
+        dd->topic = malloc(len);
+        snprintf(dd->topic, len, "herald-dedup-%s", group_id);
+    }
+    if (d->n > errs) {
+        herald__dedup_destroy(dd);
+        return NULL;
+    }
+    return dd;
+}
+
+void herald__dedup_destroy(struct herald__dedup *dd)
+{
+    if (!dd) {
+        return;
+    }
+    for (size_t i = 0; i < dd->n_buckets; i++) {
+        for (struct entry *e = dd->buckets[i], *next; e; e = next) {
+            next = e->next;
+            free(e->key);
+            free(e);
+        }
+    }
+    free(dd->buckets);
+    if (dd->reader) {
+        rd_kafka_destroy(dd->reader);
+    }
+    herald__template_destroy(dd->key);
+    free(dd->loaded);
+    free(dd->topic);
+    free(dd);
+}
+
+int herald__dedup_active(const struct herald__dedup *dd)
+{
+    return dd && dd->active;
+}
+
+const char *herald__dedup_topic(const struct herald__dedup *dd)
+{
+    return dd->topic;
+}
+
+static int set_props(rd_kafka_conf_t *conf, const struct herald__node *kafka,
+                     char *err, size_t errlen)
+{
+    char e[512];
+    for (size_t i = 0; kafka && i < kafka->n; i++) {
+        const struct herald__node *v = kafka->items[i];
+        if (v->type != HERALD_NODE_SCALAR) {
+            continue;
+        }
+        if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka property '%s': %s", kafka->keys[i],
+                     e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    (void)rk;
+    if (level <= 4) {
+        herald__log(level <= 3 ? HERALD_LOG_ERROR : HERALD_LOG_WARN,
+                    "component=librdkafka role=dedup", "%s: %s", fac, buf);
+    }
+}
+
+/* Partition count of topic, or 0 if missing, -1 on error. */
+static int partitions_of(rd_kafka_t *rk, const char *topic, char *err,
+                         size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 10000);
+    int rc = -1;
+    if (e) {
+        snprintf(err, errlen, "metadata for %s: %s", topic,
+                 rd_kafka_err2str(e));
+    } else {
+        if (md->topic_cnt == 1 && md->topics[0].err == 0) {
+            rc = md->topics[0].partition_cnt;
+        } else if (md->topic_cnt == 1 &&
+                   md->topics[0].err ==
+                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "metadata for %s: %s", topic,
+                     md->topic_cnt ? rd_kafka_err2str(md->topics[0].err)
+                                   : "no answer");
+        }
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(t);
+    return rc;
+}
+
+static int create_topic(struct herald__dedup *dd, int partitions, char *err,
+                        size_t errlen)
+{
+    char e[512], ms[32];
+    rd_kafka_NewTopic_t *nt =
+        rd_kafka_NewTopic_new(dd->topic, partitions, -1, e, sizeof e);
+    if (!nt) {
+        snprintf(err, errlen, "dedup topic %s: %s", dd->topic, e);
+        return -1;
+    }
+    snprintf(ms, sizeof ms, "%" PRId64, dd->ttl_ms);
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact,delete");
+    rd_kafka_NewTopic_set_config(nt, "retention.ms", ms);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(dd->reader);
+    rd_kafka_CreateTopics(dd->reader, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    int rc = -1;
+    if (!ev) {
+        snprintf(err, errlen, "dedup topic %s: no answer to CreateTopics",
+                 dd->topic);
+    } else {
+        const rd_kafka_CreateTopics_result_t *res =
+            rd_kafka_event_CreateTopics_result(ev);
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+        rd_kafka_resp_err_t te =
+            cnt == 1 ? rd_kafka_topic_result_error(tr[0])
+                     : rd_kafka_event_error(ev);
+        if (te == RD_KAFKA_RESP_ERR_NO_ERROR ||
+            te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "dedup topic %s: cannot create it: %s",
+                     dd->topic, rd_kafka_err2str(te));
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
+int herald__dedup_start(struct herald__dedup *dd,
+                        const struct herald__node *kafka,
+                        char *const *topics, size_t n_topics, char *err,
+                        size_t errlen)
+{
+    if (!dd->active) {
+        return 0;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char e[512];
+    if (set_props(conf, kafka, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    /* A group id is needed to assign; it never joins or commits. */
+    rd_kafka_conf_set(conf, "group.id", "herald-dedup-reader", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    dd->reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!dd->reader) {
+        snprintf(err, errlen, "dedup reader: %s", e);
+        return -1;
+    }
+    int need = 1;
+    for (size_t i = 0; i < n_topics; i++) {
+        int p = partitions_of(dd->reader, topics[i], err, errlen);
+        if (p < 0) {
+            return -1;
+        }
+        if (p > need) {
+            need = p;
+        }
+    }
+    int have = partitions_of(dd->reader, dd->topic, err, errlen);
+    if (have < 0) {
+        return -1;
+    }
+    if (have == 0) {
+        herald__log(HERALD_LOG_INFO, NULL,
+                    "creating dedup marks topic %s (%d partitions, "
+                    "compacted, retention %" PRId64 " ms)",
+                    dd->topic, need, dd->ttl_ms);
+        if (create_topic(dd, need, err, errlen) != 0) {
+            return -1;
+        }
+    } else if (have < need) {
+        snprintf(err, errlen,
+                 "dedup topic %s has %d partitions, fewer than the %d of "
+                 "the source topics: marks are written to the source "
+                 "partition's number",
+                 dd->topic, have, need);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_loaded(const struct herald__dedup *dd, int32_t p)
+{
+    for (size_t i = 0; i < dd->n_loaded; i++) {
+        if (dd->loaded[i] == p) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int herald__dedup_load(struct herald__dedup *dd, int32_t partition,
+                       int timeout_ms, char *err, size_t errlen)
+{
+    if (!dd->active || is_loaded(dd, partition)) {
+        return 0;
+    }
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        dd->reader, dd->topic, partition, &lo, &hi, timeout_ms);
+    if (e) {
+        snprintf(err, errlen, "dedup topic %s [%" PRId32 "]: %s", dd->topic,
+                 partition, rd_kafka_err2str(e));
+        return -1;
+    }
+    size_t marks = 0;
+    if (hi > lo) {
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, dd->topic, partition)->offset =
+            lo;
+        rd_kafka_assign(dd->reader, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int done = 0;
+        while (!done) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(dd->reader, 200);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            if (m) {
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    done = m->offset >= hi;
+                } else if (m->err) {
+                    herald__log(HERALD_LOG_WARN, NULL,
+                                "reading dedup marks: %s",
+                                rd_kafka_message_errstr(m));
+                } else {
+                    if (m->key && m->key_len > 0) {
+                        char *k = strndup(m->key, m->key_len);
+                        if (k && m->payload) {
+                            int64_t ts = rd_kafka_message_timestamp(m, NULL);
+                            herald__dedup_set_marked(dd, k, ts > 0 ? ts : 1);
+                            marks++;
+                        } else if (k) {
+                            remove_key(dd, k); /* tombstone */
+                        }
+                        free(k);
+                    }
+                    done = m->offset >= hi - 1;
+                }
+                rd_kafka_message_destroy(m);
+            }
+            long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+                      (t1.tv_nsec - t0.tv_nsec) / 1000000;
+            if (!done && ms > timeout_ms) {
+                rd_kafka_assign(dd->reader, NULL);
+                snprintf(err, errlen,
+                         "dedup topic %s [%" PRId32 "]: read back timed out",
+                         dd->topic, partition);
+                return -1;
+            }
+        }
+        rd_kafka_assign(dd->reader, NULL);
+    }
+    int32_t *l = realloc(dd->loaded, (dd->n_loaded + 1) * sizeof *l);
+    if (l) {
+        dd->loaded = l;
+        dd->loaded[dd->n_loaded++] = partition;
+    }
+    herald__log(HERALD_LOG_INFO, NULL,
+                "dedup: read %zu mark(s) back from %s [%" PRId32 "]", marks,
+                dd->topic, partition);
+    return 0;
+}
+
+void herald__dedup_forget(struct herald__dedup *dd, int32_t partition)
+{
+    for (size_t i = 0; i < dd->n_loaded; i++) {
+        if (dd->loaded[i] == partition) {
+            dd->loaded[i] = dd->loaded[--dd->n_loaded];
+            return;
+        }
+    }
+}
+
+static int lookup(void *ctx, const char *path, json_t **out, json_t **owned)
+{
+    return herald__record_lookup(ctx, path, out, owned);
+}
+
+char *herald__dedup_key(const struct herald__dedup *dd,
+                        const struct herald_record *r,
+                        const struct herald_message *m, char *err,
+                        size_t errlen)
+{
+    if (dd->use_message_key) {
+        if (!m || !m->idempotency_key) {
+            snprintf(err, errlen, "no idempotency key to dedup on");
+            return NULL;
+        }
+        return strdup(m->idempotency_key);
+    }
+    char *out = NULL;
+    if (herald__template_render(dd->key, lookup, (void *)r, &out, err,
+                                errlen) != 0) {
+        return NULL;
+    }
+    return out;
+}
+
+enum herald__dedup_state herald__dedup_state(struct herald__dedup *dd,
+                                             const char *key, int64_t now_ms)
+{
+    struct entry *e = find(dd, key);
+    if (!e) {
+        return HERALD__DEDUP_NEW;
+    }
+    if (e->pending) {
+        return HERALD__DEDUP_PENDING;
+    }
+    if (e->ts + dd->ttl_ms < now_ms) {
+        remove_key(dd, key); /* expired */
+        return HERALD__DEDUP_NEW;
+    }
+    return HERALD__DEDUP_SEEN;
+}
+
+void herald__dedup_set_pending(struct herald__dedup *dd, const char *key)
+{
+    struct entry *e = upsert(dd, key);
+    if (e) {
+        e->pending = 1;
+    }
+}
+
+void herald__dedup_clear(struct herald__dedup *dd, const char *key)
+{
+    struct entry *e = find(dd, key);
+    if (e && e->pending) {
+        remove_key(dd, key);
+    }
+}
+
+void herald__dedup_set_marked(struct herald__dedup *dd, const char *key,
+                              int64_t ts_ms)
+{
+    struct entry *e = upsert(dd, key);
+    if (e) {
+        e->pending = 0;
+        if (ts_ms > e->ts) {
+            e->ts = ts_ms;
+        }
+    }
+}
+
+size_t herald__dedup_size(const struct herald__dedup *dd)
+{
+    return dd->n;
+}

@@ -1,0 +1,88 @@
+/*
+ * dedup.h - one notification per dedup key (dedup.c), durable in Kafka.
+ *
+ * ksqlDB refines a window's row with every new transaction (count 3, 4,
+ * 5 ...): each refinement is a record with the same key. dedup keeps one
+ * notification per key (by default the record key and the window start):
+ * after the channel's OK, a mark is written to a compacted marks topic,
+ * keyed by the dedup key, in the same partition number as the source
+ * record, and only then is the source offset final. On assignment an
+ * instance reads back the marks of exactly the partitions it was given,
+ * so marks survive restarts and follow partitions between instances, and
+ * herald keeps no local state. The one duplicate window left is a crash
+ * between a send and its mark.
+ *
+ * connector:
+ *   dedup:
+ *     key: "{{card_number}}@{{start_boundary}}"  default: the notify
+ *                            idempotency key, i.e. {{@key}}@{{@window.start}}
+ *     topic: NAME            marks topic; default herald-dedup-<group id>;
+ *                            created (compacted, retention = ttl) if missing
+ *     ttl: 7d                marks older than this are ignored
+ *     policy: first          first: one notification per key;
+ *                            every: dedup off (each refinement notifies)
+ */
+#ifndef HERALD_DEDUP_H
+#define HERALD_DEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct herald_record;
+struct herald_message;
+struct herald__dedup;
+
+enum herald__dedup_state {
+    HERALD__DEDUP_NEW = 0,  /* never notified: go */
+    HERALD__DEDUP_SEEN,     /* a mark exists within the TTL: skip */
+    HERALD__DEDUP_PENDING,  /* another record with this key is in flight */
+};
+
+/* Parse the `dedup:` map (NULL: defaults). notify: whether the connector
+ * renders messages (then the key is the message's idempotency key unless
+ * `key` is given and notify compiled it). Returns NULL on errors in d. */
+struct herald__dedup *herald__dedup_new(const struct herald__node *map,
+                                        int notify, const char *group_id,
+                                        struct herald__diag *d);
+void herald__dedup_destroy(struct herald__dedup *dd);
+
+/* policy first: 1; every: 0 (no marks, nothing skipped). */
+int herald__dedup_active(const struct herald__dedup *dd);
+const char *herald__dedup_topic(const struct herald__dedup *dd);
+
+/* Connect to Kafka: make sure the marks topic exists with at least as
+ * many partitions as the source topics (creating it if missing), and set
+ * up the reader of marks. Blocking (seconds); called once at start. */
+int herald__dedup_start(struct herald__dedup *dd,
+                        const struct herald__node *kafka,
+                        char *const *topics, size_t n_topics, char *err,
+                        size_t errlen);
+
+/* Read back the marks of marks-partition `partition` (blocking, up to
+ * timeout_ms). Idempotent per partition until forget. 0 or -1. */
+int herald__dedup_load(struct herald__dedup *dd, int32_t partition,
+                       int timeout_ms, char *err, size_t errlen);
+/* The partition was released: load it again when it comes back. */
+void herald__dedup_forget(struct herald__dedup *dd, int32_t partition);
+
+/* The dedup key of a record (m: its rendered message, may be NULL).
+ * Returns a new string the caller frees, or NULL with err. */
+char *herald__dedup_key(const struct herald__dedup *dd,
+                        const struct herald_record *r,
+                        const struct herald_message *m, char *err,
+                        size_t errlen);
+
+enum herald__dedup_state herald__dedup_state(struct herald__dedup *dd,
+                                             const char *key, int64_t now_ms);
+void herald__dedup_set_pending(struct herald__dedup *dd, const char *key);
+/* The pending notification failed: the key is free again. */
+void herald__dedup_clear(struct herald__dedup *dd, const char *key);
+/* The mark is written (or read back): ts in ms. */
+void herald__dedup_set_marked(struct herald__dedup *dd, const char *key,
+                              int64_t ts_ms);
+/* Number of keys known (marked or pending), for tests. */
+size_t herald__dedup_size(const struct herald__dedup *dd);
+
+#endif
