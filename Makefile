@@ -36,6 +36,9 @@ test-asan:
 demo: deps build
 	./$(BUILD)/herald demo -c config/demo.yaml
 
+# Benchmarks (bench/*.mk): make bench-consume, make bench-notify.
+-include $(wildcard bench/*.mk)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
