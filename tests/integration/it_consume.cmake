@@ -1,0 +1,5 @@
+# Issue 4: the consume path against the real stack (decode, at-least-once,
+# rebalance, poison records, registry outage). Included by python.cmake.
+herald_py_test(it4_decode_anomalies it4_decode_anomalies.py TIMEOUT 120)
+herald_py_test(it4_golden_alltypes it4_golden_alltypes.py TIMEOUT 120)
+herald_py_test(it4_stop_after it4_stop_after.py TIMEOUT 120)
