@@ -3,3 +3,5 @@
 herald_py_test(it4_decode_anomalies it4_decode_anomalies.py TIMEOUT 120)
 herald_py_test(it4_golden_alltypes it4_golden_alltypes.py TIMEOUT 120)
 herald_py_test(it4_stop_after it4_stop_after.py TIMEOUT 120)
+herald_py_test(it4_at_least_once it4_at_least_once.py TIMEOUT 150)
+herald_py_test(it4_poison it4_poison.py TIMEOUT 150)
