@@ -289,6 +289,13 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     }
     herald__node_check_keys(w->root, top_keys, &d);
     setup_log(w, &d);
+    const struct herald__node *admin = herald__node_get(w->root, "admin");
+    if (admin) {
+        herald__log(HERALD_LOG_WARN, NULL,
+                    "%s:%d:%d: 'admin' is accepted but this version of "
+                    "herald has no admin endpoint yet; nothing listens",
+                    admin->file, admin->line, admin->col);
+    }
 
     const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
     if (pp && pp->type == HERALD_NODE_SCALAR) {
