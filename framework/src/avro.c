@@ -543,6 +543,9 @@ struct herald__avro_schema *herald__avro_schema_parse(const char *json,
     size_t i;
 
     if (avro_schema_from_json_length(json, len, &validated) != 0) {
+        /* avro-c 1.11.1 frees a half-built schema on failure but leaves
+         * the out pointer dangling: never decref it (valgrind saw this). */
+        validated = NULL;
         set_err(err, errlen, "invalid avro schema: %s", avro_strerror());
         goto out;
     }
