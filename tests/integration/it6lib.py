@@ -1,0 +1,228 @@
+"""Helpers for the delivery-guarantee integration tests (it6_*.py):
+windows with ksqlDB-style refinements (count 3, then 4, 5 ... for the same
+windowed key) written with Confluent's AvroSerializer, herald configs with
+dedup and dead letters, Mailpit reads restricted to this run's recipients,
+and the group's committed offsets read from the broker."""
+
+import argparse
+import decimal
+import hashlib
+import json
+import os
+import random
+import signal
+import time
+import uuid
+
+import it5lib as L
+import pylib
+from it5lib import P  # the stack's producer module
+
+MAILPIT_SMTP = os.environ.get("MAILPIT_SMTP", "127.0.0.1:31025")
+MAILPIT_API = L.MAILPIT_API
+TEMPLATES = L.TEMPLATES
+
+# ---------------------------------------------------------------- data
+
+
+def windows(n, domain, seed, refinements=2):
+    """n anomaly windows, each a list of refinement rows (card, start,
+    value, ts): n_attempts 3, 4, ... like producer.py's `anomalies
+    --refinements K` (same shapes, one more transaction each time), but with
+    recipient w<i>@domain so this run's mail is its own. Cards are
+    distinct, so every window has its own dedup key card@start."""
+    rng = random.Random(seed)
+    base = 1_700_000_010_000 - (1_700_000_010_000 % P.WINDOW_MS)
+    out, cards = [], set()
+    for i in range(n):
+        card = "4" + "".join(str(rng.randrange(10)) for _ in range(15))
+        while card in cards:
+            card = "4" + "".join(str(rng.randrange(10)) for _ in range(15))
+        cards.add(card)
+        start = base + rng.randrange(0, 1000) * P.WINDOW_MS
+        amounts = [decimal.Decimal(rng.randrange(1, 100_000)) / 100 for _ in range(3)]
+        txs = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(3)]
+        rows = []
+        for r in range(refinements + 1):
+            if r:
+                amounts.append(decimal.Decimal(rng.randrange(1, 100_000)) / 100)
+                txs.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+            total = sum(amounts, decimal.Decimal("0.00")).quantize(decimal.Decimal("0.01"))
+            v = P.anomaly_value(card, "w%d@%s" % (i, domain), len(txs), total, list(txs),
+                                start)
+            rows.append((card, start, v, start + min(len(txs) * 1000, P.WINDOW_MS - 1)))
+        out.append(rows)
+    return out
+
+
+def create_topic(topic, partitions, config=None):
+    st = L.producer_stack()
+    return P.create_topic(st, topic, partitions, config)
+
+
+def produce(topic, rows):
+    """Produce rows (AvroSerializer, windowed keys, murmur2 partitioner) to
+    an existing topic. Returns the producer's report."""
+    st = L.producer_stack()
+    args = argparse.Namespace(topic=topic, subject=P.ANOMALY_SUBJECT)
+    rep = P.produce_anomalies(st, args, rows)
+    pylib.check("%d records acknowledged by the broker" % len(rows),
+                rep["count"] == len(rows) and all("offset" in r for r in rep["records"]))
+    return rep
+
+
+def ends(reports, partitions):
+    """End offset of each partition after the records of the reports (all
+    produced to fresh partitions, so the end is the highest offset + 1)."""
+    e = [0] * partitions
+    for rep in reports:
+        for r in rep["records"]:
+            e[r["partition"]] = max(e[r["partition"]], r["offset"] + 1)
+    return e
+
+
+def key_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+# ---------------------------------------------------------------- config
+
+
+def smtp_plain_channel(max_connections=4):
+    return """    plugin: smtp
+    url: smtp://%s
+    tls: none
+    from: "%s"
+    max_connections: %d
+""" % (MAILPIT_SMTP, L.FROM, max_connections)
+
+
+def notify_config(topic, group, channel_yaml, connector_extra="", name="it6",
+                  subject=L.SUBJECT_TMPL, to="{{email_address}}", level="info",
+                  kafka_extra="", notify_extra=""):
+    """A herald config: one notify connector reading possible_anomalies rows
+    through the shipped templates. connector_extra: lines indented by 4
+    (dedup:, errors:, max_in_flight: ...)."""
+    return """kafka:
+  bootstrap.servers: %s
+  session.timeout.ms: 6000
+  heartbeat.interval.ms: 500
+%sschema_registry:
+  url: %s
+plugin_path: %s
+channels:
+  email:
+%sconnectors:
+  - name: %s
+    topics: [%s]
+    group_id: %s
+    key:   { format: string, window: tumbling, window_size: 30s }
+    value: { format: avro }
+    notify:
+      channel: email
+      to: %s
+      subject: %s
+      text_file: %s
+      html_file: %s
+%s%slog: { level: %s }
+""" % (pylib.BOOTSTRAP, kafka_extra, pylib.SR_URL, pylib.TEST_PLUGIN_DIR, channel_yaml,
+       name, topic, group, json.dumps(to), json.dumps(subject),
+       os.path.join(TEMPLATES, "possible_anomaly.txt"),
+       os.path.join(TEMPLATES, "possible_anomaly.html"), notify_extra, connector_extra,
+       level)
+
+
+def start(cfg_text, extra=()):
+    """Start `herald run` on cfg_text; returns the pylib.Herald."""
+    path = pylib.write_config(cfg_text)
+    return pylib.Herald(path, args=("run",), extra=tuple(extra), env=L.herald_env())
+
+
+def stop(h, what, timeout=60):
+    """SIGTERM h and check it exits 0; returns its stderr."""
+    t0 = time.time()
+    rc, _ = h.stop(signal.SIGTERM, timeout)
+    if rc != 0:
+        print(h.stderr()[-3000:])
+    pylib.check_eq("%s: exit code after SIGTERM (%.1f s)" % (what, time.time() - t0), 0, rc)
+    return h.stderr()
+
+# ---------------------------------------------------------------- broker
+
+
+def committed(group, topic, partitions):
+    return pylib.committed(group, topic, partitions)
+
+
+def wait_committed(group, topic, want, timeout=120, alive=()):
+    """Wait until the group's committed offsets equal want (a list by
+    partition). Fails early when a process in alive exited."""
+    deadline = time.time() + timeout
+    got = None
+    while time.time() < deadline:
+        got = committed(group, topic, len(want))
+        if got == want:
+            return got
+        for h in alive:
+            if not h.alive():
+                print(h.stderr()[-3000:])
+                pylib.check("herald still running while waiting for commits", False)
+        time.sleep(0.5)
+    pylib.check_eq("committed offsets (timed out after %ss)" % timeout, want, got)
+
+# ---------------------------------------------------------------- Mailpit
+
+
+def mail(domain, api=MAILPIT_API, expect=None, timeout=60):
+    """This run's messages (every recipient in domain): summaries."""
+    ms = L.mailpit_search(api, 'to:"@%s"' % domain, expect=expect, timeout=timeout)
+    return [m for m in ms if m["To"] and
+            all(a["Address"].endswith("@" + domain) for a in m["To"])]
+
+
+def by_recipient(msgs):
+    out = {}
+    for m in msgs:
+        for a in m["To"]:
+            out.setdefault(a["Address"], []).append(m)
+    return out
+
+
+def settle(domain, expect, api=MAILPIT_API, quiet=2.0, timeout=60):
+    """Wait for at least expect messages, then until the count has not
+    changed for `quiet` seconds (so late duplicates are counted too)."""
+    msgs = mail(domain, api, expect=expect, timeout=timeout)
+    n, since = len(msgs), time.time()
+    while time.time() - since < quiet:
+        time.sleep(0.5)
+        msgs = mail(domain, api)
+        if len(msgs) != n:
+            n, since = len(msgs), time.time()
+    return msgs
+
+
+def check_one_per_window(what, domain, wins, api=MAILPIT_API, full=True):
+    """Exactly one message per window in Mailpit, and it is the first
+    refinement's (n_attempts 3) rendering with Message-ID from card@start.
+    full: also compare the text body (one GET per window)."""
+    msgs = settle(domain, len(wins), api)
+    rcpt = by_recipient(msgs)
+    pylib.check_eq("%s: messages in Mailpit" % what, len(wins), len(msgs))
+    counts = sorted({len(rcpt.get(w[0][2]["email_address"], [])) for w in wins})
+    pylib.check_eq("%s: messages per window (distinct counts)" % what, [1], counts)
+    bad = []
+    for w in wins:
+        card, start, v, _ = w[0]
+        [m] = rcpt[v["email_address"]]
+        subject, text, _html = L.expected_email(v)
+        want = {"Subject": subject, "MessageID": L.message_id(card, start)[1:-1]}
+        have = {"Subject": m["Subject"], "MessageID": m["MessageID"]}
+        if full:
+            want["Text"] = L.crlf(text)
+            have["Text"] = L.mailpit_message(api, m["ID"])["Text"]
+        if want != have:
+            bad.append((v["email_address"], want, have))
+    if bad:
+        print("first mismatch: %r" % (bad[0],))
+    pylib.check_eq("%s: messages not the first refinement's rendering (n_attempts 3, "
+                   "Message-ID of card@start)" % what, 0, len(bad))
+    return msgs

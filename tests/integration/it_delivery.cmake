@@ -1,0 +1,5 @@
+# Issue 6: delivery guarantees (dedup of refinements across restarts and
+# rebalances, kill -9, dead letters, graceful stop, idempotency keys on the
+# wire) against the real-service stack. Included by python.cmake.
+herald_py_test(it6_refinements it6_refinements.py TIMEOUT 240)
+herald_py_test(it6_crash       it6_crash.py       TIMEOUT 240)
