@@ -4,3 +4,4 @@
 herald_py_test(it6_refinements it6_refinements.py TIMEOUT 240)
 herald_py_test(it6_crash       it6_crash.py       TIMEOUT 240)
 herald_py_test(it6_dead_letters it6_dead_letters.py TIMEOUT 120)
+herald_py_test(it6_graceful_stop it6_graceful_stop.py TIMEOUT 150)
