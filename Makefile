@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DHERALD_WERROR=ON
 endif
 
-.PHONY: all deps build test test-unit test-asan demo clean bench-consume bench-notify format
+.PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format
 
 all: build
 
@@ -32,6 +32,14 @@ test-asan:
 	@cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -L unit
+
+# Every unit test under valgrind's memcheck: no leak, no invalid access.
+test-valgrind: build
+	@cd $(BUILD) && ctest -L unit -N -V | sed -n 's/^[0-9]*: Test command: //p' | \
+	while read -r cmd; do echo "valgrind $$cmd"; \
+		CMOCKA_MESSAGE_OUTPUT=stdout valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$cmd >/dev/null || exit 1; \
+	done
 
 demo: deps build
 	./$(BUILD)/herald demo -c config/demo.yaml
