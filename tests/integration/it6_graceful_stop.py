@@ -13,7 +13,9 @@
    finished inside the consumer poll (tombstones skipped; dedup skips of
    refinements take the same path)."""
 
+import atexit
 import os
+import re
 import signal
 import subprocess
 import time
@@ -55,12 +57,23 @@ def committed():
     return [max(o, 0) for o in pylib.committed(rid, rid, PARTS)]
 
 
+started = []
+
+
+@atexit.register
+def _kill_started():
+    for h in started:  # a failed check exits early: leave nothing running
+        if h.alive():
+            h.kill()
+
+
 def start(cfg):
-    return pylib.Herald(pylib.write_config(cfg, work), env={"HERALD_PLUGIN_PATH": ""})
+    h = pylib.Herald(pylib.write_config(cfg, work), env={"HERALD_PLUGIN_PATH": ""})
+    started.append(h)
+    return h
 
 
 def in_flight_at_stop(err):
-    import re
     m = re.findall(r'stopping: draining (\d+) record\(s\) in flight', err)
     return int(m[0]) if m else -1
 

@@ -5,6 +5,7 @@ dedup and dead letters, Mailpit reads restricted to this run's recipients,
 and the group's committed offsets read from the broker."""
 
 import argparse
+import atexit
 import decimal
 import hashlib
 import json
@@ -131,10 +132,25 @@ channels:
        level)
 
 
+_started = []
+
+
+def _kill_started():
+    for h in _started:  # a failed check exits early: leave nothing running
+        if h.alive():
+            h.kill()
+
+
+atexit.register(_kill_started)
+
+
 def start(cfg_text, extra=()):
-    """Start `herald run` on cfg_text; returns the pylib.Herald."""
+    """Start `herald run` on cfg_text; returns the pylib.Herald (killed at
+    exit if still running)."""
     path = pylib.write_config(cfg_text)
-    return pylib.Herald(path, args=("run",), extra=tuple(extra), env=L.herald_env())
+    h = pylib.Herald(path, args=("run",), extra=tuple(extra), env=L.herald_env())
+    _started.append(h)
+    return h
 
 
 def stop(h, what, timeout=60):
