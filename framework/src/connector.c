@@ -148,6 +148,12 @@ struct herald__connector {
 
     struct herald__connector_stats stats;
     int64_t finals;
+    /* backpressure: no more records are taken from the consumer while
+     * in_flight is at max_in_flight; only when that lasts longer than
+     * pressure_grace_ms are the partitions paused, to keep polling. */
+    uint64_t throttled_since; /* loop ms, 0: not throttled */
+    int paused_for_pressure;
+    uint64_t pressure_grace_ms;
     struct job *retry_jobs; /* waiting on a backoff timer */
 };
 
@@ -247,15 +253,45 @@ static void set_paused(struct herald__connector *c, struct part *p, int bit,
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Tell librdkafka what p's pause bits say, whatever it believed before
+ * (a pause outlives an unassign/assign cycle in librdkafka). */
+static void apply_pause(struct herald__connector *c, struct part *p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (p->pause_mask) {
+        rd_kafka_pause_partitions(c->rk, l);
+    } else {
+        rd_kafka_resume_partitions(c->rk, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void pressure_pause(struct herald__connector *c, int on)
+{
+    c->paused_for_pressure = on;
+    for (struct part *p = c->parts; p; p = p->next) {
+        set_paused(c, p, PAUSE_PRESSURE, on);
+    }
+}
+
+static int pressure_full(const struct herald__connector *c)
+{
+    return c->in_flight + (int64_t)c->batch_n >= c->max_in_flight;
+}
+
+/* After outcomes: once half drained, take records again. Pausing is the
+ * last resort (pump): it makes librdkafka drop what it prefetched. */
 static void pressure_update(struct herald__connector *c)
 {
-    int full = c->in_flight >= c->max_in_flight;
-    int low = c->in_flight <= c->max_in_flight / 2;
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (full) {
-            set_paused(c, p, PAUSE_PRESSURE, 1);
-        } else if (low) {
-            set_paused(c, p, PAUSE_PRESSURE, 0);
+    if (c->throttled_since &&
+        c->in_flight + (int64_t)c->batch_n <= c->max_in_flight / 2) {
+        c->throttled_since = 0;
+        if (c->paused_for_pressure) {
+            pressure_pause(c, 0);
+        }
+        if (c->rk && !c->stopping) {
+            herald__timer_start(c->more_timer, 0, 0);
         }
     }
 }
@@ -1014,6 +1050,21 @@ static void pump(struct herald__connector *c)
         return;
     }
     for (int n = 0; n < 5000; n++) {
+        if (pressure_full(c) && !c->paused_for_pressure) {
+            uint64_t now = herald__loop_now_ms(c->env->loop);
+            if (!c->throttled_since) {
+                c->throttled_since = now;
+            }
+            if (now - c->throttled_since < c->pressure_grace_ms) {
+                /* Leave the records in librdkafka's queue (bounded by
+                 * queued.max.messages.kbytes): it stops fetching. */
+                batch_flush(c);
+                return;
+            }
+            /* Full for long: pause, and poll on for rebalances and
+             * within max.poll.interval.ms. */
+            pressure_pause(c, 1);
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
         if (!m) {
             batch_flush(c);
@@ -1203,15 +1254,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, parts);
         }
-        if (marks_missing) {
-            /* Their marks could not be read: they wait, or they could
-             * notify twice. The timer tries again. */
-            for (struct part *p = c->parts; p; p = p->next) {
-                if (p->pause_mask & PAUSE_MARKS) {
-                    p->pause_mask &= ~PAUSE_MARKS;
-                    set_paused(c, p, PAUSE_MARKS, 1);
+        /* librdkafka remembers a pause across unassign/assign: say for
+         * every assigned partition whether it runs. Parts whose marks
+         * could not be read wait (else they could notify twice); the
+         * timer tries again. */
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *p =
+                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+            if (p) {
+                if (c->paused_for_pressure) {
+                    p->pause_mask |= PAUSE_PRESSURE;
                 }
+                apply_pause(c, p);
             }
+        }
+        if (marks_missing) {
             herald__timer_start(c->marks_timer, 2000, 2000);
         }
         pressure_update(c);
@@ -1348,7 +1405,9 @@ static void check_drain(struct herald__connector *c)
     }
     if (c->stopping && !c->stopped && c->in_flight == 0 &&
         c->dlq_waiting == 0 && c->marks_waiting == 0) {
-        finish_stop(c);
+        /* Not from here: we may be inside pump() holding a message of the
+         * consumer that finish_stop destroys. The timer finishes it. */
+        herald__timer_start(c->drain_timer, 0, 20);
     }
 }
 
@@ -1388,7 +1447,7 @@ void herald__connector_stop(struct herald__connector *c)
     }
     c->stopping = 1;
     logf_part(HERALD_LOG_INFO, c, NULL,
-              "stopping: draining %" PRId64 " record(s) in flight",
+              "stopping: draining %" PRId64 " record(s) in flight first",
               c->in_flight);
     for (struct part *p = c->parts; p; p = p->next) {
         set_paused(c, p, PAUSE_REVOKE, 1);
@@ -1768,7 +1827,11 @@ int herald__connector_start(struct herald__connector *c, char *err,
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
+    /* librdkafka prefetches up to 64 MB per consumer by default; 16 MB
+     * keeps herald small and still hides the broker's latency. Both can be
+     * overridden in kafka:. */
     if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        set_prop(conf, "queued.max.messages.kbytes", "16384", err, errlen) ||
         apply_props(conf, c->env->kafka, err, errlen) ||
         apply_props(conf, c->kafka, err, errlen) ||
         set_prop(conf, "group.id", c->group_id, err, errlen) ||
@@ -1828,6 +1891,7 @@ int herald__connector_start(struct herald__connector *c, char *err,
     /* Poll well within max.poll.interval.ms even when the pipe is quiet:
      * rebalance and error events arrive through polling. */
     uint64_t every = poll_ms / 4 < 500 ? (uint64_t)(poll_ms / 4) : 500;
+    c->pressure_grace_ms = poll_ms / 4 < 2000 ? (uint64_t)(poll_ms / 4) : 2000;
     herald__timer_start(c->poll_timer, every, every);
     herald__timer_start(c->commit_timer, (uint64_t)c->commit_interval_ms,
                         (uint64_t)c->commit_interval_ms);
