@@ -154,6 +154,7 @@ struct herald__connector {
     uint64_t throttled_since; /* loop ms, 0: not throttled */
     int paused_for_pressure;
     uint64_t pressure_grace_ms;
+    uint64_t last_rebalance_ms; /* loop ms of the last rebalance callback */
     struct job *retry_jobs; /* waiting on a backoff timer */
 };
 
@@ -370,7 +371,17 @@ static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void on_commit_timer(void *ctx)
 {
-    commit_parts(ctx, NULL, 0);
+    struct herald__connector *c = ctx;
+    /* A cooperative rebalance runs in several rounds, and librdkafka
+     * 2.0.2 treats a commit that meets the next round's generation as
+     * lost partitions (ILLEGAL_GENERATION): their records since the last
+     * commit come again. Periodic commits pause for a few seconds after a
+     * rebalance; revoke and shutdown still commit synchronously. */
+    if (c->cooperative && c->last_rebalance_ms &&
+        herald__loop_now_ms(c->env->loop) - c->last_rebalance_ms < 5000) {
+        return;
+    }
+    commit_parts(c, NULL, 0);
 }
 
 /* ---- outcomes ---------------------------------------------------------- */
@@ -1232,6 +1243,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     struct herald__connector *c = opaque;
+    c->last_rebalance_ms = herald__loop_now_ms(c->env->loop);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         int marks_missing = 0;
         for (int i = 0; i < parts->cnt; i++) {
@@ -1290,6 +1302,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->revoking = rd_kafka_topic_partition_list_copy(parts);
         c->revoke_deadline =
             herald__loop_now_ms(c->env->loop) + (uint64_t)c->drain_timeout_ms;
+        if (rd_kafka_assignment_lost(rk)) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "%d partition(s) lost (the group moved on without "
+                      "us): records final since the last commit will be "
+                      "delivered again by their next owner",
+                      parts->cnt);
+        }
         if (rd_kafka_assignment_lost(rk) || pending_in(c, parts) == 0 ||
             c->stopped) {
             finish_revoke(c);
