@@ -1,4 +1,5 @@
 # Included by the top-level Makefile.
-# make bench-consume: herald (null sink) vs kcat on 1M records (bench/consume.sh).
-bench-consume: build
+# make bench-consume: herald (null sink) vs kcat on 1M records (bench/consume.sh,
+# which uses the running test stack or starts Kafka and the registry for it).
+bench-consume: deps build
 	bench/consume.sh $(BUILD)

@@ -1846,9 +1846,9 @@ int herald__connector_start(struct herald__connector *c, char *err,
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
-    /* librdkafka prefetches up to 64 MB per consumer by default; 16 MB
-     * keeps herald small and still hides the broker's latency. Both can be
-     * overridden in kafka:. */
+    /* librdkafka prefetches up to 64 MB by default; 16 MB still keeps
+     * the fetcher ahead of the null sink (smaller queues made the 2.0
+     * fetcher stall: see bench/). Overridable in kafka:. */
     if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
         set_prop(conf, "queued.max.messages.kbytes", "16384", err, errlen) ||
         apply_props(conf, c->env->kafka, err, errlen) ||
