@@ -69,8 +69,7 @@ struct job {
     uint64_t first_ms;
     struct herald__timer *retry_timer;
     struct job *next; /* held queue / batch list */
-    struct job *rnext, *rprev; /* the connector's list of retrying jobs */
-    int retrying;
+    int retrying; /* waiting for its backoff (on c->timed) */
     /* dead-letter write in progress (or waiting to be tried again) */
     int dlq;
     char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
@@ -155,7 +154,6 @@ struct herald__connector {
     int paused_for_pressure;
     uint64_t pressure_grace_ms;
     uint64_t last_rebalance_ms; /* loop ms of the last rebalance callback */
-    struct job *retry_jobs; /* waiting on a backoff timer */
 };
 
 static void pump(struct herald__connector *c);
@@ -386,27 +384,9 @@ static void on_commit_timer(void *ctx)
 
 /* ---- outcomes ---------------------------------------------------------- */
 
-static void retry_unlink(struct herald__connector *c, struct job *j)
-{
-    if (!j->retrying) {
-        return;
-    }
-    if (j->rprev) {
-        j->rprev->rnext = j->rnext;
-    } else {
-        c->retry_jobs = j->rnext;
-    }
-    if (j->rnext) {
-        j->rnext->rprev = j->rprev;
-    }
-    j->rnext = j->rprev = NULL;
-    j->retrying = 0;
-    if (j->part->retrying > 0 && --j->part->retrying == 0) {
-        set_paused(c, j->part, PAUSE_RETRY, 0);
-    }
-}
-
-/* Jobs whose only owner is a timer are listed, so a stop can drop them. */
+/* Jobs whose only owner is a timer (a retry backoff, a dedup wait, a
+ * dead-letter or mark write to try again) are listed, so a stop can drop
+ * them. */
 static void timed_add(struct herald__connector *c, struct job *j)
 {
     if (j->timed) {
@@ -436,6 +416,19 @@ static void timed_del(struct herald__connector *c, struct job *j)
     }
     j->tnext = j->tprev = NULL;
     j->timed = 0;
+}
+
+/* The job's backoff is over (or it goes away): its partition may run. */
+static void retry_unlink(struct herald__connector *c, struct job *j)
+{
+    if (!j->retrying) {
+        return;
+    }
+    timed_del(c, j);
+    j->retrying = 0;
+    if (j->part->retrying > 0 && --j->part->retrying == 0) {
+        set_paused(c, j->part, PAUSE_RETRY, 0);
+    }
 }
 
 static void job_destroy(struct job *j)
@@ -652,12 +645,7 @@ static void retry_job(struct herald__connector *c, struct job *j,
     }
     j->part->retrying++;
     j->retrying = 1;
-    j->rprev = NULL;
-    j->rnext = c->retry_jobs;
-    if (c->retry_jobs) {
-        c->retry_jobs->rprev = j;
-    }
-    c->retry_jobs = j;
+    timed_add(c, j);
     set_paused(c, j->part, PAUSE_RETRY, 1);
     herald__timer_start(j->retry_timer, (uint64_t)wait, 0);
 }
@@ -1397,9 +1385,6 @@ static void drop_waiting(struct herald__connector *c)
     }
     c->batch_tail = NULL;
     c->batch_n = 0;
-    while (c->retry_jobs) {
-        job_destroy(c->retry_jobs);
-    }
     while (c->timed) {
         job_destroy(c->timed);
     }
