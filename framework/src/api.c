@@ -34,7 +34,8 @@ static struct {
 } cq = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void host_log(struct herald_instance *inst, enum herald_log_level lv,
-                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void host_log(struct herald_instance *inst, enum herald_log_level lv,
                      const char *fmt, ...)
@@ -110,8 +111,7 @@ static void dispatch(struct completion *c)
     if (b->inst->in_flight > 0) {
         b->inst->in_flight--;
     }
-    b->on_outcome(b->owner, b, c->i, c->outcome, c->retry_after_ms,
-                  c->reason);
+    b->on_outcome(b->owner, b, c->i, c->outcome, c->retry_after_ms, c->reason);
     if (b->remaining == 0) {
         free(b->items);
         free(b);
@@ -363,8 +363,8 @@ int herald__instance_open(struct herald_instance *inst, char *err,
     char perr[512] = "";
     if (inst->def->open(inst, inst->opts, &inst->state, perr, sizeof perr) !=
         0) {
-        snprintf(err, errlen, "%s: plugin %s (%s): open failed: %s",
-                 inst->name, inst->def->name, inst->plugin_path,
+        snprintf(err, errlen, "%s: plugin %s (%s): open failed: %s", inst->name,
+                 inst->def->name, inst->plugin_path,
                  perr[0] ? perr : "no reason given");
         return -1;
     }

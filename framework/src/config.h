@@ -80,8 +80,7 @@ int herald__parse_size(const char *s, int64_t *out);
  * with a "did you mean" when a near name exists. Returns the number of
  * unknown keys. */
 int herald__node_check_keys(const struct herald__node *map,
-                            const char *const *allowed,
-                            struct herald__diag *d);
+                            const char *const *allowed, struct herald__diag *d);
 
 /* Validated options of one plugin instance (the opaque struct of plugin.h).
  * Built from the instance's map node against the plugin's options table:
@@ -103,8 +102,7 @@ int herald__opt_bool(const struct herald_options *o, const char *name);
 int64_t herald__opt_duration_ms(const struct herald_options *o,
                                 const char *name);
 int64_t herald__opt_size(const struct herald_options *o, const char *name);
-size_t herald__opt_list_count(const struct herald_options *o,
-                              const char *name);
+size_t herald__opt_list_count(const struct herald_options *o, const char *name);
 const char *herald__opt_list_item(const struct herald_options *o,
                                   const char *name, size_t i);
 int herald__opt_is_set(const struct herald_options *o, const char *name);

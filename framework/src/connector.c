@@ -53,8 +53,8 @@ struct part {
     int32_t partition;
     struct herald__partoffsets offs;
     int pause_mask;
-    int revoked; /* given up: late outcomes are ignored */
-    size_t jobs; /* jobs alive that point here */
+    int revoked;                       /* given up: late outcomes are ignored */
+    size_t jobs;                       /* jobs alive that point here */
     struct job *held_head, *held_tail; /* waiting for a schema, in order */
     size_t retrying;                   /* jobs on a backoff timer */
     struct part *next;
@@ -69,18 +69,18 @@ struct job {
     uint64_t first_ms;
     struct herald__timer *retry_timer;
     struct job *next; /* held queue / batch list */
-    int retrying; /* waiting for its backoff (on c->timed) */
+    int retrying;     /* waiting for its backoff (on c->timed) */
     /* dead-letter write in progress (or waiting to be tried again) */
     int dlq;
     char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
     struct herald__timer *dlq_timer;
     int dlq_attempts;
     /* dedup */
-    char *dedup_key;     /* set when this record holds the key's turn */
-    char *parked_key;    /* set while it waits for another's turn */
+    char *dedup_key;           /* set when this record holds the key's turn */
+    char *parked_key;          /* set while it waits for another's turn */
     struct job *tnext, *tprev; /* on c->timed while a timer owns it */
     int timed;
-    int marked;          /* its mark is written */
+    int marked; /* its mark is written */
     int mark_attempts;
     struct herald__timer *dedup_timer;
 };
@@ -115,7 +115,7 @@ struct herald__connector {
     struct herald__producer *producer; /* dead letters, dedup marks */
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
-    int64_t marks_waiting; /* jobs whose dedup mark is not acked */
+    int64_t marks_waiting;             /* jobs whose dedup mark is not acked */
     struct herald__timer *marks_timer; /* retries failed mark loads */
     int64_t dedup_parked; /* records waiting for a same-key record */
     struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
@@ -175,8 +175,7 @@ static void logf_part(enum herald_log_level lv, struct herald__connector *c,
     va_end(ap);
     if (r) {
         snprintf(fields, sizeof fields,
-                 "connector=%s topic=%s partition=%" PRId32
-                 " offset=%" PRId64,
+                 "connector=%s topic=%s partition=%" PRId32 " offset=%" PRId64,
                  c->name, r->topic, r->partition, r->offset);
     } else {
         snprintf(fields, sizeof fields, "connector=%s", c->name);
@@ -300,8 +299,7 @@ static void pressure_update(struct herald__connector *c)
 /* Commit what is final for the partitions that pass `filter` (NULL: all
  * owned). Synchronous on revoke and shutdown, asynchronous otherwise. */
 static void commit_parts(struct herald__connector *c,
-                         const rd_kafka_topic_partition_list_t *only,
-                         int sync)
+                         const rd_kafka_topic_partition_list_t *only, int sync)
 {
     if (!c->rk || c->env->tail) {
         return; /* tail reads with a throwaway group and commits nothing */
@@ -311,8 +309,8 @@ static void commit_parts(struct herald__connector *c,
         if (p->revoked) {
             continue;
         }
-        if (only && !rd_kafka_topic_partition_list_find(only, p->topic,
-                                                        p->partition)) {
+        if (only &&
+            !rd_kafka_topic_partition_list_find(only, p->topic, p->partition)) {
             continue;
         }
         int64_t off = herald__partoffsets_committable(&p->offs);
@@ -540,10 +538,9 @@ static void on_dlq_timer(void *ctx)
 
 static void dlq_send(struct herald__connector *c, struct job *j)
 {
-    if (herald__producer_send_dead_letter(c->producer, c->dlq_topic, c->name,
-                                          j->rec, j->dlq_stage, j->dlq_class,
-                                          j->dlq_exc, j->dlq_reason,
-                                          on_dlq_done, j) != 0) {
+    if (herald__producer_send_dead_letter(
+            c->producer, c->dlq_topic, c->name, j->rec, j->dlq_stage,
+            j->dlq_class, j->dlq_exc, j->dlq_reason, on_dlq_done, j) != 0) {
         on_dlq_done(j, 0, "the producer queue refused the write");
     }
 }
@@ -727,11 +724,11 @@ static void on_mark_done(void *ctx, int ok, const char *err)
 static void write_mark(struct herald__connector *c, struct job *j)
 {
     char val[512];
-    int n = snprintf(val, sizeof val,
-                     "{\"ts\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
-                     ",\"offset\":%" PRId64 "}",
-                     wall_ms(), j->rec->topic, j->rec->partition,
-                     j->rec->offset);
+    int n =
+        snprintf(val, sizeof val,
+                 "{\"ts\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
+                 ",\"offset\":%" PRId64 "}",
+                 wall_ms(), j->rec->topic, j->rec->partition, j->rec->offset);
     if (n < 0 || (size_t)n >= sizeof val) {
         n = snprintf(val, sizeof val, "{\"ts\":%" PRId64 "}", wall_ms());
     }
@@ -1199,9 +1196,8 @@ static int load_marks(struct herald__connector *c, struct part *p)
         0) {
         return 0;
     }
-    logf_part(HERALD_LOG_ERROR, c, NULL,
-              "partition %s [%" PRId32 "] waits: %s", p->topic, p->partition,
-              err);
+    logf_part(HERALD_LOG_ERROR, c, NULL, "partition %s [%" PRId32 "] waits: %s",
+              p->topic, p->partition, err);
     p->pause_mask |= PAUSE_MARKS; /* applied once assigned */
     return -1;
 }
@@ -1237,8 +1233,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p =
                 part_add(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p && herald__dedup_active(c->dedup) &&
-                load_marks(c, p) != 0) {
+            if (p && herald__dedup_active(c->dedup) && load_marks(c, p) != 0) {
                 marks_missing = 1;
             }
         }
@@ -1424,8 +1419,7 @@ static void on_stop_timer(void *ctx)
     if (!c->stopping || c->stopped) {
         return;
     }
-    if ((c->in_flight == 0 && c->dlq_waiting == 0 &&
-         c->marks_waiting == 0) ||
+    if ((c->in_flight == 0 && c->dlq_waiting == 0 && c->marks_waiting == 0) ||
         herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
         if (c->in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
@@ -1473,10 +1467,10 @@ static void fail_connector(struct herald__connector *c)
 /* ---- construction ------------------------------------------------------ */
 
 static const char *const connector_keys[] = {
-    "name",   "topics",        "group_id",        "kafka",
-    "key",    "value",         "notify",          "sink",
-    "batch",  "max_in_flight", "skip_tombstones", "errors",
-    "dedup",  "drain_timeout", "commit_interval", NULL};
+    "name",  "topics",        "group_id",        "kafka",
+    "key",   "value",         "notify",          "sink",
+    "batch", "max_in_flight", "skip_tombstones", "errors",
+    "dedup", "drain_timeout", "commit_interval", NULL};
 
 static int get_duration(const struct herald__node *map, const char *key,
                         int64_t def, int64_t *out, struct herald__diag *d)
@@ -1497,9 +1491,8 @@ static int get_duration(const struct herald__node *map, const char *key,
     return 0;
 }
 
-static int get_int(const struct herald__node *map, const char *key,
-                   int64_t def, int64_t min, int64_t *out,
-                   struct herald__diag *d)
+static int get_int(const struct herald__node *map, const char *key, int64_t def,
+                   int64_t min, int64_t *out, struct herald__diag *d)
 {
     const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
     *out = def;
@@ -1508,13 +1501,11 @@ static int get_int(const struct herald__node *map, const char *key,
     }
     char *end = NULL;
     errno = 0;
-    long long v = n->type == HERALD_NODE_SCALAR
-                      ? strtoll(n->scalar, &end, 10)
-                      : 0;
+    long long v =
+        n->type == HERALD_NODE_SCALAR ? strtoll(n->scalar, &end, 10) : 0;
     if (n->type != HERALD_NODE_SCALAR || !end || *end || end == n->scalar ||
         errno || v < min) {
-        herald__diag_add(d, n, "'%s' expects an integer >= %" PRId64, key,
-                         min);
+        herald__diag_add(d, n, "'%s' expects an integer >= %" PRId64, key, min);
         return -1;
     }
     *out = v;
@@ -1543,8 +1534,7 @@ static int get_bool(const struct herald__node *map, const char *key, int def,
 
 /* key: / value: maps: {format, window, window_size}. */
 static int parse_format(const struct herald__node *m, int is_key,
-                        struct herald__format_spec *out,
-                        struct herald__diag *d)
+                        struct herald__format_spec *out, struct herald__diag *d)
 {
     if (!m) {
         return 0;
@@ -1586,9 +1576,9 @@ static int parse_format(const struct herald__node *m, int is_key,
     return 0;
 }
 
-struct herald__connector *herald__connector_new(
-    const struct herald__connector_env *env, const struct herald__node *map,
-    struct herald__diag *d)
+struct herald__connector *
+herald__connector_new(const struct herald__connector_env *env,
+                      const struct herald__node *map, struct herald__diag *d)
 {
     size_t errs = d->n;
     if (!map || map->type != HERALD_NODE_MAP) {
@@ -1647,17 +1637,17 @@ struct herald__connector *herald__connector_new(
     }
     c->kafka = herald__node_get(map, "kafka");
     if (c->kafka && c->kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, c->kafka, "'kafka' must be a map of librdkafka "
-                                      "properties");
+        herald__diag_add(d, c->kafka,
+                         "'kafka' must be a map of librdkafka "
+                         "properties");
         c->kafka = NULL;
     }
 
     struct herald__format_spec kspec = {.format = HERALD__FORMAT_STRING};
     struct herald__format_spec vspec = {.format = HERALD__FORMAT_AVRO};
-    int fmt_ok = parse_format(herald__node_get(map, "key"), 1, &kspec, d) ==
-                     0 &&
-                 parse_format(herald__node_get(map, "value"), 0, &vspec, d) ==
-                     0;
+    int fmt_ok =
+        parse_format(herald__node_get(map, "key"), 1, &kspec, d) == 0 &&
+        parse_format(herald__node_get(map, "value"), 0, &vspec, d) == 0;
     if (fmt_ok && !env->registry &&
         (kspec.format == HERALD__FORMAT_AVRO ||
          vspec.format == HERALD__FORMAT_AVRO)) {
@@ -1687,8 +1677,9 @@ struct herald__connector *herald__connector_new(
         batch ? herald__node_get(batch, "max_bytes") : NULL;
     if (mb && (mb->type != HERALD_NODE_SCALAR ||
                herald__parse_size(mb->scalar, &c->batch_max_bytes) != 0)) {
-        herald__diag_add(d, mb, "invalid size for 'max_bytes' (use e.g. "
-                                "512KiB, 1MiB)");
+        herald__diag_add(d, mb,
+                         "invalid size for 'max_bytes' (use e.g. "
+                         "512KiB, 1MiB)");
     }
     get_duration(batch, "linger", 20, &c->linger_ms, d);
     get_int(map, "max_in_flight", 1000, 1, &c->max_in_flight, d);
@@ -1714,8 +1705,9 @@ struct herald__connector *herald__connector_new(
         const struct herald__node *dlq =
             herald__node_get(errors, "dead_letter_topic");
         if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
-            herald__diag_add(d, dlq, "errors.dead_letter_topic must be a "
-                                     "topic name");
+            herald__diag_add(d, dlq,
+                             "errors.dead_letter_topic must be a "
+                             "topic name");
         } else if (dlq) {
             c->dlq_topic = strdup(dlq->scalar);
             c->dlq_node = dlq;
@@ -1735,14 +1727,13 @@ struct herald__connector *herald__connector_new(
     const struct herald__node *sink = herald__node_get(map, "sink");
     if (!env->tail) {
         if (notify && sink) {
-            herald__diag_add(d, sink, "a connector has either 'notify' or "
-                                      "'sink', not both");
+            herald__diag_add(d, sink,
+                             "a connector has either 'notify' or "
+                             "'sink', not both");
         } else if (notify) {
-            c->notify = herald__notify_new(notify, herald__node_get(map,
-                                                                    "dedup"),
-                                           env->config_dir, d);
-            const struct herald__node *ch = herald__node_get(notify,
-                                                             "channel");
+            c->notify = herald__notify_new(
+                notify, herald__node_get(map, "dedup"), env->config_dir, d);
+            const struct herald__node *ch = herald__node_get(notify, "channel");
             if (ch && ch->type == HERALD_NODE_SCALAR) {
                 c->inst = env->instance(env->ctx, ch->scalar, ch,
                                         HERALD_PLUGIN_NOTIFY, d);
@@ -1756,19 +1747,18 @@ struct herald__connector *herald__connector_new(
                 }
             }
         } else if (sink) {
-            c->inst = env->instance(env->ctx, c->name, sink,
-                                    HERALD_PLUGIN_SINK, d);
+            c->inst =
+                env->instance(env->ctx, c->name, sink, HERALD_PLUGIN_SINK, d);
         } else {
-            herald__diag_add(d, map,
-                             "connector '%s' needs 'notify' or 'sink'",
+            herald__diag_add(d, map, "connector '%s' needs 'notify' or 'sink'",
                              c->name);
         }
     }
 
     const struct herald__node *dedup_node = herald__node_get(map, "dedup");
     if (dedup_node && !env->tail) {
-        c->dedup = herald__dedup_new(dedup_node, c->notify != NULL,
-                                     c->group_id, d);
+        c->dedup =
+            herald__dedup_new(dedup_node, c->notify != NULL, c->group_id, d);
     }
 
     c->linger_timer = herald__timer_new(env->loop, on_linger, c);
@@ -1800,8 +1790,9 @@ static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
     for (size_t i = 0; m && i < m->n; i++) {
         const struct herald__node *v = m->items[i];
         if (v->type != HERALD_NODE_SCALAR) {
-            snprintf(err, errlen, "%s:%d:%d: kafka property '%s' must be a "
-                                  "scalar",
+            snprintf(err, errlen,
+                     "%s:%d:%d: kafka property '%s' must be a "
+                     "scalar",
                      v->file, v->line, v->col, m->keys[i]);
             return -1;
         }
@@ -1816,15 +1807,15 @@ int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
     if ((c->dlq_topic || herald__dedup_active(c->dedup)) && !c->env->tail) {
-        c->producer = herald__producer_new(c->env->loop, c->env->kafka, err,
-                                           errlen);
+        c->producer =
+            herald__producer_new(c->env->loop, c->env->kafka, err, errlen);
         if (!c->producer) {
             return -1;
         }
     }
     if (herald__dedup_active(c->dedup)) {
-        if (herald__dedup_start(c->dedup, c->env->kafka, c->topics,
-                                c->n_topics, err, errlen) != 0) {
+        if (herald__dedup_start(c->dedup, c->env->kafka, c->topics, c->n_topics,
+                                err, errlen) != 0) {
             return -1;
         }
         c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
@@ -1876,8 +1867,8 @@ int herald__connector_start(struct herald__connector *c, char *err,
         return -1;
     }
     rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
-    c->watch = herald__watch_new(c->env->loop, c->pipefd[0],
-                                 on_queue_readable, c);
+    c->watch =
+        herald__watch_new(c->env->loop, c->pipefd[0], on_queue_readable, c);
     herald__watch_set(c->watch, HERALD__WATCH_READ);
 
     rd_kafka_topic_partition_list_t *subs =
@@ -1975,8 +1966,8 @@ int herald__connector_check_remote(struct herald__connector *c,
         herald__diag_add(d, c->dlq_node, "%s", err);
         return -1;
     }
-    int rc = herald__producer_partitions(w, c->dlq_topic, 5000, err,
-                                         sizeof err);
+    int rc =
+        herald__producer_partitions(w, c->dlq_topic, 5000, err, sizeof err);
     herald__producer_destroy(w, 0);
     if (rc == 0) {
         herald__diag_add(d, c->dlq_node,

@@ -21,14 +21,14 @@ struct herald__connector;
 struct herald__connector_env {
     struct herald__loop *loop;
     struct herald__http *http;
-    struct herald__registry *registry;      /* may be NULL */
-    const struct herald__node *kafka;       /* global librdkafka properties */
-    const struct herald__node *channels;    /* the channels: map */
-    const char *config_dir;                 /* for template files */
+    struct herald__registry *registry;   /* may be NULL */
+    const struct herald__node *kafka;    /* global librdkafka properties */
+    const struct herald__node *channels; /* the channels: map */
+    const char *config_dir;              /* for template files */
     /* Resolve a sink/notify target to an opened plugin instance. */
     struct herald_instance *(*instance)(void *ctx, const char *name,
-                                        const struct herald__node *at,
-                                        int kind, struct herald__diag *d);
+                                        const struct herald__node *at, int kind,
+                                        struct herald__diag *d);
     void *ctx;
     /* Called when the connector stopped by itself (errors.tolerance none,
      * fatal consumer error) or finished draining after stop. */
@@ -41,9 +41,9 @@ struct herald__connector_env {
 
 /* Validate the connector map and build it (no network yet). NULL on error,
  * with every problem in d. */
-struct herald__connector *herald__connector_new(
-    const struct herald__connector_env *env, const struct herald__node *map,
-    struct herald__diag *d);
+struct herald__connector *
+herald__connector_new(const struct herald__connector_env *env,
+                      const struct herald__node *map, struct herald__diag *d);
 /* Create the consumer and subscribe. 0 or -1 with err. */
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen);

@@ -147,7 +147,8 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
         herald__node_check_keys(map, keys, d);
         const struct herald__node *v = herald__node_get(map, "policy");
         if (v) {
-            if (v->type == HERALD_NODE_SCALAR && strcmp(v->scalar, "every") == 0) {
+            if (v->type == HERALD_NODE_SCALAR &&
+                strcmp(v->scalar, "every") == 0) {
                 dd->active = 0;
             } else if (v->type != HERALD_NODE_SCALAR ||
                        strcmp(v->scalar, "first") != 0) {
@@ -162,8 +163,9 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
         if (v && (v->type != HERALD_NODE_SCALAR ||
                   herald__parse_duration_ms(v->scalar, &dd->ttl_ms) != 0 ||
                   dd->ttl_ms <= 0)) {
-            herald__diag_add(d, v, "invalid duration for 'ttl' (use e.g. "
-                                   "12h, 7d)");
+            herald__diag_add(d, v,
+                             "invalid duration for 'ttl' (use e.g. "
+                             "12h, 7d)");
         }
         v = herald__node_get(map, "topic");
         if (v && v->type == HERALD_NODE_SCALAR && v->scalar[0]) {
@@ -180,8 +182,8 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
                 herald__diag_add(d, v, "dedup.key must be a template string");
             } else {
                 int col = v->col + (v->quoted ? 1 : 0);
-                dd->key = herald__template_compile(v->scalar, v->file,
-                                                   v->line, col, 0, d);
+                dd->key = herald__template_compile(v->scalar, v->file, v->line,
+                                                   col, 0, d);
             }
         }
     }
@@ -249,8 +251,7 @@ static int set_props(rd_kafka_conf_t *conf, const struct herald__node *kafka,
         }
         if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
             RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "kafka property '%s': %s", kafka->keys[i],
-                     e);
+            snprintf(err, errlen, "kafka property '%s': %s", kafka->keys[i], e);
             return -1;
         }
     }
@@ -322,9 +323,8 @@ static int create_topic(struct herald__dedup *dd, int partitions, char *err,
         size_t cnt = 0;
         const rd_kafka_topic_result_t **tr =
             res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
-        rd_kafka_resp_err_t te =
-            cnt == 1 ? rd_kafka_topic_result_error(tr[0])
-                     : rd_kafka_event_error(ev);
+        rd_kafka_resp_err_t te = cnt == 1 ? rd_kafka_topic_result_error(tr[0])
+                                          : rd_kafka_event_error(ev);
         if (te == RD_KAFKA_RESP_ERR_NO_ERROR ||
             te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             rc = 0;
@@ -340,9 +340,8 @@ static int create_topic(struct herald__dedup *dd, int partitions, char *err,
 }
 
 int herald__dedup_start(struct herald__dedup *dd,
-                        const struct herald__node *kafka,
-                        char *const *topics, size_t n_topics, char *err,
-                        size_t errlen)
+                        const struct herald__node *kafka, char *const *topics,
+                        size_t n_topics, char *err, size_t errlen)
 {
     if (!dd->active) {
         return 0;
@@ -424,8 +423,7 @@ int herald__dedup_load(struct herald__dedup *dd, int32_t partition,
     if (hi > lo) {
         rd_kafka_topic_partition_list_t *l =
             rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, dd->topic, partition)->offset =
-            lo;
+        rd_kafka_topic_partition_list_add(l, dd->topic, partition)->offset = lo;
         rd_kafka_assign(dd->reader, l);
         rd_kafka_topic_partition_list_destroy(l);
         struct timespec t0, t1;

@@ -35,9 +35,9 @@ struct herald_message;
 struct herald__dedup;
 
 enum herald__dedup_state {
-    HERALD__DEDUP_NEW = 0,  /* never notified: go */
-    HERALD__DEDUP_SEEN,     /* a mark exists within the TTL: skip */
-    HERALD__DEDUP_PENDING,  /* another record with this key is in flight */
+    HERALD__DEDUP_NEW = 0, /* never notified: go */
+    HERALD__DEDUP_SEEN,    /* a mark exists within the TTL: skip */
+    HERALD__DEDUP_PENDING, /* another record with this key is in flight */
 };
 
 /* Parse the `dedup:` map (NULL: defaults). notify: whether the connector
@@ -56,9 +56,8 @@ const char *herald__dedup_topic(const struct herald__dedup *dd);
  * many partitions as the source topics (creating it if missing), and set
  * up the reader of marks. Blocking (seconds); called once at start. */
 int herald__dedup_start(struct herald__dedup *dd,
-                        const struct herald__node *kafka,
-                        char *const *topics, size_t n_topics, char *err,
-                        size_t errlen);
+                        const struct herald__node *kafka, char *const *topics,
+                        size_t n_topics, char *err, size_t errlen);
 
 /* Read back the marks of marks-partition `partition` (blocking, up to
  * timeout_ms). Idempotent per partition until forget. 0 or -1. */

@@ -96,7 +96,8 @@ static int produce(rd_kafka_t *rk, const struct buf *key, const struct buf *v)
 {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC("possible_anomalies"),
-        RD_KAFKA_V_KEY((void *)key->b, key->n), RD_KAFKA_V_VALUE((void *)v->b, v->n),
+        RD_KAFKA_V_KEY((void *)key->b, key->n),
+        RD_KAFKA_V_VALUE((void *)v->b, v->n),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     return err ? -1 : 0;
 }
@@ -128,14 +129,13 @@ int herald__demo_run(const char *config_path, const char *log_level)
     struct buf key = {.n = 0};
     put(&key, "358579699410099", 15);
     put_be(&key, 1587525570000ULL, 8);
-    static const char *const tx[] = {
-        "f88c5ebb-699c-4a7b-b544-45b30681cc39",
-        "c5719d20-8d4a-47d4-8cd3-52ed784c89dc",
-        "044530c0-b15d-4648-8f05-940acc321eb7",
-        "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"};
+    static const char *const tx[] = {"f88c5ebb-699c-4a7b-b544-45b30681cc39",
+                                     "c5719d20-8d4a-47d4-8cd3-52ed784c89dc",
+                                     "044530c0-b15d-4648-8f05-940acc321eb7",
+                                     "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"};
     struct buf first = {.n = 0}, refined = {.n = 0};
-    anomaly(&first, 3, 23241, tx, 3);    /* 50.25 + 103.43 + 78.73 */
-    anomaly(&refined, 4, 25241, tx, 4);  /* a fourth charge of 20.00 */
+    anomaly(&first, 3, 23241, tx, 3);   /* 50.25 + 103.43 + 78.73 */
+    anomaly(&refined, 4, 25241, tx, 4); /* a fourth charge of 20.00 */
     if (produce(rk, &key, &first) || produce(rk, &key, &refined) ||
         rd_kafka_flush(rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         fprintf(stderr, "demo: could not produce to the mock cluster\n");

@@ -99,9 +99,8 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
         curl_multi_assign(h->multi, s, w);
     }
     int ev = 0;
-    ev |= (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-              ? HERALD__WATCH_READ
-              : 0;
+    ev |= (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ? HERALD__WATCH_READ
+                                                            : 0;
     ev |= (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
               ? HERALD__WATCH_WRITE
               : 0;

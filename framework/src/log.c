@@ -88,11 +88,12 @@ void herald__log(enum herald_log_level level, const char *fields,
         if (fields) {
             quote(qf, sizeof qf, fields);
         }
-        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"%s%s%s}\n",
-                ts, level_names[lv], q, fields ? ",\"fields\":\"" : "",
-                qf, fields ? "\"" : "");
+        fprintf(stderr,
+                "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"%s%s%s}\n", ts,
+                level_names[lv], q, fields ? ",\"fields\":\"" : "", qf,
+                fields ? "\"" : "");
     } else {
-        fprintf(stderr, "ts=%s level=%s %s%smsg=\"%s\"\n", ts,
-                level_names[lv], fields ? fields : "", fields ? " " : "", q);
+        fprintf(stderr, "ts=%s level=%s %s%smsg=\"%s\"\n", ts, level_names[lv],
+                fields ? fields : "", fields ? " " : "", q);
     }
 }

@@ -75,8 +75,7 @@ static int parse_args(int argc, char **argv, int start, struct args *a)
     if (a->log_level) {
         enum herald_log_level lv;
         if (herald__log_parse_level(a->log_level, &lv) != 0) {
-            fprintf(stderr, "herald: invalid --log-level '%s'\n",
-                    a->log_level);
+            fprintf(stderr, "herald: invalid --log-level '%s'\n", a->log_level);
             return -1;
         }
         herald__log_set_level(lv);
@@ -184,8 +183,7 @@ int main(int argc, char **argv)
         return need_config(&a, cmd) ? 2 : cmd_run(&a, HERALD__MODE_RUN, NULL);
     }
     if (strcmp(cmd, "check") == 0) {
-        return need_config(&a, cmd) ? 2
-                                    : cmd_run(&a, HERALD__MODE_CHECK, NULL);
+        return need_config(&a, cmd) ? 2 : cmd_run(&a, HERALD__MODE_CHECK, NULL);
     }
     if (strcmp(cmd, "tail") == 0) {
         if (need_config(&a, cmd) || a.n_positional != 1) {

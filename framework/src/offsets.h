@@ -14,12 +14,12 @@
 #include <stdint.h>
 
 struct herald__partoffsets {
-    int64_t *offs;   /* ring of tracked offsets, increasing */
-    uint8_t *final;  /* parallel flags */
+    int64_t *offs;  /* ring of tracked offsets, increasing */
+    uint8_t *final; /* parallel flags */
     size_t cap;
-    size_t head;     /* index of the oldest entry */
-    size_t n;        /* entries in the ring */
-    int64_t next;    /* committable offset; -1 before anything was seen */
+    size_t head;       /* index of the oldest entry */
+    size_t n;          /* entries in the ring */
+    int64_t next;      /* committable offset; -1 before anything was seen */
     int64_t committed; /* last committed offset, -1 if none */
     int64_t last;      /* last tracked offset, -1 if none */
 };

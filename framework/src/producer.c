@@ -39,12 +39,23 @@ struct herald__producer {
  * each, so they are left out of the dead-letter producer's config. */
 static int consumer_only(const char *k)
 {
-    static const char *const prefixes[] = {
-        "group.", "auto.", "enable.auto", "partition.assignment",
-        "session.timeout", "heartbeat.", "max.poll", "fetch.",
-        "isolation.level", "check.crcs", "queued.", "consume.",
-        "enable.partition.eof", "allow.auto.create", "coordinator.",
-        "offset.store", NULL};
+    static const char *const prefixes[] = {"group.",
+                                           "auto.",
+                                           "enable.auto",
+                                           "partition.assignment",
+                                           "session.timeout",
+                                           "heartbeat.",
+                                           "max.poll",
+                                           "fetch.",
+                                           "isolation.level",
+                                           "check.crcs",
+                                           "queued.",
+                                           "consume.",
+                                           "enable.partition.eof",
+                                           "allow.auto.create",
+                                           "coordinator.",
+                                           "offset.store",
+                                           NULL};
     for (size_t i = 0; prefixes[i]; i++) {
         if (strncmp(k, prefixes[i], strlen(prefixes[i])) == 0) {
             return 1;
@@ -82,8 +93,7 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                                : level <= 4 ? HERALD_LOG_WARN
                                : level <= 6 ? HERALD_LOG_INFO
                                             : HERALD_LOG_DEBUG;
-    herald__log(lv, "component=librdkafka role=producer", "%s: %s", fac,
-                buf);
+    herald__log(lv, "component=librdkafka role=producer", "%s: %s", fac, buf);
 }
 
 static void pump(struct herald__producer *d)
@@ -127,8 +137,9 @@ struct herald__producer *herald__producer_new(struct herald__loop *loop,
         }
         if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
             RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "producer: kafka property "
-                                  "'%s': %s",
+            snprintf(err, errlen,
+                     "producer: kafka property "
+                     "'%s': %s",
                      kafka->keys[i], e);
             rd_kafka_conf_destroy(conf);
             herald__producer_destroy(d, 0);
@@ -185,8 +196,7 @@ static int produce(struct herald__producer *d, const char *topic,
     p->ctx = ctx;
     rd_kafka_resp_err_t err = rd_kafka_producev(
         d->rk, RD_KAFKA_V_TOPIC(topic),
-        RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA
-                                           : partition),
+        RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
         RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
         RD_KAFKA_V_TIMESTAMP(timestamp > 0 ? timestamp : 0),
@@ -214,8 +224,7 @@ int herald__producer_send(struct herald__producer *p, const char *topic,
 int herald__producer_send_dead_letter(struct herald__producer *p,
                                       const char *topic, const char *connector,
                                       const struct herald_record *r,
-                                      const char *stage,
-                                      const char *class_name,
+                                      const char *stage, const char *class_name,
                                       const char *exception_class,
                                       const char *message,
                                       herald__producer_fn fn, void *ctx)
@@ -237,8 +246,8 @@ int herald__producer_send_dead_letter(struct herald__producer *p,
     add_header(h, "__connect.errors.class.name", class_name);
     add_header(h, "__connect.errors.exception.class.name", exception_class);
     add_header(h, "__connect.errors.exception.message", message);
-    return produce(p, topic, -1, r->key, r->key_len, r->value, r->value_len,
-                   h, r->timestamp, fn, ctx);
+    return produce(p, topic, -1, r->key, r->key_len, r->value, r->value_len, h,
+                   r->timestamp, fn, ctx);
 }
 
 size_t herald__producer_pending(const struct herald__producer *d)

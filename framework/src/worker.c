@@ -44,10 +44,9 @@ struct herald__worker {
     int signals;
 };
 
-static const char *const top_keys[] = {"kafka",      "schema_registry",
-                                       "channels",   "connectors",
-                                       "plugin_path", "admin",
-                                       "log",        NULL};
+static const char *const top_keys[] = {
+    "kafka",       "schema_registry", "channels", "connectors",
+    "plugin_path", "admin",           "log",      NULL};
 
 /* Build an instance of the plugin named in map's `plugin:` key, with the
  * rest of the map as its options. */
@@ -74,11 +73,10 @@ static struct herald_instance *make_instance(struct herald__worker *w,
         return NULL;
     }
     if ((int)h->def.kind != kind) {
-        herald__diag_add(d, pn,
-                         "plugin '%s' is a %s plugin; '%s' needs a %s plugin",
-                         h->def.name, herald__plugin_kind_name(h->def.kind),
-                         name,
-                         herald__plugin_kind_name((enum herald_plugin_kind)kind));
+        herald__diag_add(
+            d, pn, "plugin '%s' is a %s plugin; '%s' needs a %s plugin",
+            h->def.name, herald__plugin_kind_name(h->def.kind), name,
+            herald__plugin_kind_name((enum herald_plugin_kind)kind));
         return NULL;
     }
     static const char *const skip[] = {"plugin", NULL};
@@ -122,8 +120,9 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
     const struct herald__node *chs = herald__node_get(w->root, "channels");
     const struct herald__node *ch = chs ? herald__node_get(chs, name) : NULL;
     if (!ch) {
-        herald__diag_add(d, at, "unknown channel '%s' (define it under "
-                                "'channels:')",
+        herald__diag_add(d, at,
+                         "unknown channel '%s' (define it under "
+                         "'channels:')",
                          name);
         return NULL;
     }
@@ -160,8 +159,7 @@ static void on_signal(void *ctx, int signum)
     struct herald__worker *w = ctx;
     w->signals++;
     herald__log(HERALD_LOG_INFO, NULL, "signal %d: %s", signum,
-                w->signals == 1 ? "stopping gracefully"
-                                : "stopping at once");
+                w->signals == 1 ? "stopping gracefully" : "stopping at once");
     for (size_t i = 0; i < w->n_connectors; i++) {
         herald__connector_stop(w->connectors[i]);
     }
@@ -174,10 +172,17 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     if (!sr) {
         return 0;
     }
-    static const char *const keys[] = {
-        "url",       "basic_auth", "bearer_token",     "ca_file",
-        "cert_file", "key_file",   "insecure_skip_verify", "connect_timeout",
-        "timeout",   "schemas_dir", NULL};
+    static const char *const keys[] = {"url",
+                                       "basic_auth",
+                                       "bearer_token",
+                                       "ca_file",
+                                       "cert_file",
+                                       "key_file",
+                                       "insecure_skip_verify",
+                                       "connect_timeout",
+                                       "timeout",
+                                       "schemas_dir",
+                                       NULL};
     if (sr->type != HERALD_NODE_MAP) {
         herald__diag_add(d, sr, "'schema_registry' must be a map");
         return -1;
@@ -190,8 +195,8 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     cfg.ca_file = herald__node_str(sr, "ca_file", NULL);
     cfg.cert_file = herald__node_str(sr, "cert_file", NULL);
     cfg.key_file = herald__node_str(sr, "key_file", NULL);
-    const char *insecure = herald__node_str(sr, "insecure_skip_verify",
-                                            "false");
+    const char *insecure =
+        herald__node_str(sr, "insecure_skip_verify", "false");
     cfg.insecure = strcmp(insecure, "true") == 0;
     int64_t ms;
     const char *v = herald__node_str(sr, "connect_timeout", NULL);
@@ -212,14 +217,14 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     }
     cfg.schemas_dir = dir;
     if (!cfg.url && !cfg.schemas_dir) {
-        herald__diag_add(d, sr, "schema_registry needs 'url' or "
-                                "'schemas_dir'");
+        herald__diag_add(d, sr,
+                         "schema_registry needs 'url' or "
+                         "'schemas_dir'");
         free(abs);
         return -1;
     }
     char err[512];
-    w->registry = herald__registry_new(&cfg, w->loop, w->http, err,
-                                       sizeof err);
+    w->registry = herald__registry_new(&cfg, w->loop, w->http, err, sizeof err);
     free(abs);
     if (!w->registry) {
         herald__diag_add(d, sr, "%s", err);
@@ -311,8 +316,9 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
 
     const struct herald__node *kafka = herald__node_get(w->root, "kafka");
     if (kafka && kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(&d, kafka, "'kafka' must be a map of librdkafka "
-                                    "properties");
+        herald__diag_add(&d, kafka,
+                         "'kafka' must be a map of librdkafka "
+                         "properties");
         kafka = NULL;
     }
     if (o->bootstrap_override) {
@@ -326,8 +332,9 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     }
     const struct herald__node *chs = herald__node_get(w->root, "channels");
     if (chs && chs->type != HERALD_NODE_MAP) {
-        herald__diag_add(&d, chs, "'channels' must be a map of channel "
-                                  "names to channel settings");
+        herald__diag_add(&d, chs,
+                         "'channels' must be a map of channel "
+                         "names to channel settings");
     }
 
     w->env = (struct herald__connector_env){
@@ -352,9 +359,8 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         w->connectors = calloc(cons->n, sizeof *w->connectors);
         for (size_t i = 0; i < cons->n; i++) {
             const struct herald__node *cn = cons->items[i];
-            if (o->only_connector &&
-                strcmp(herald__node_str(cn, "name", ""),
-                       o->only_connector) != 0) {
+            if (o->only_connector && strcmp(herald__node_str(cn, "name", ""),
+                                            o->only_connector) != 0) {
                 continue;
             }
             struct herald__connector *c =
@@ -369,8 +375,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         }
     }
     /* Every channel is validated, also those no connector uses yet. */
-    for (size_t i = 0; chs && chs->type == HERALD_NODE_MAP && i < chs->n;
-         i++) {
+    for (size_t i = 0; chs && chs->type == HERALD_NODE_MAP && i < chs->n; i++) {
         if (o->mode != HERALD__MODE_TAIL) {
             env_instance(w, chs->keys[i], chs->key_nodes[i],
                          HERALD_PLUGIN_NOTIFY, &d);

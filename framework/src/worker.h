@@ -20,7 +20,7 @@ enum herald__worker_mode {
 struct herald__worker_opts {
     const char *config_path;
     enum herald__worker_mode mode;
-    const char *only_connector; /* tail: the connector to print */
+    const char *only_connector;     /* tail: the connector to print */
     const char *bootstrap_override; /* demo: the mock cluster */
     int64_t stop_after;             /* stop once this many are final */
     const char *log_level;          /* --log-level, wins over config */

@@ -64,11 +64,10 @@ static void produce(struct env *e, const char *topic, int partitions,
             char v[32];
             int n = snprintf(v, sizeof v, "v-%d-%d", p, i);
             assert_int_equal(
-                rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_PARTITION(p),
-                                  RD_KAFKA_V_VALUE(v, (size_t)n),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_END),
+                rd_kafka_producev(
+                    e->producer, RD_KAFKA_V_TOPIC(topic),
+                    RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_VALUE(v, (size_t)n),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                 0);
         }
     }
@@ -177,8 +176,8 @@ static void test_retries_out_of_order_commit_all(void **state)
     struct env *e = *state;
     produce(e, "t1", 4, 50);
     char yaml[2048];
-    config(yaml, sizeof yaml, e, "g1", "t1", "retry:offset%5==0:2",
-           "all", "      out_of_order: true\n      delay: 2ms\n");
+    config(yaml, sizeof yaml, e, "g1", "t1", "retry:offset%5==0:2", "all",
+           "      out_of_order: true\n      delay: 2ms\n");
     assert_int_equal(run_worker(e, yaml, 200), 0);
 
     int64_t off[4];
@@ -263,12 +262,11 @@ static void test_dead_letter_topic(void **state)
         rd_kafka_headers_t *h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "trace", -1, "\x00\x01bin", 5);
         assert_int_equal(
-            rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC("t4"),
-                              RD_KAFKA_V_KEY(k, (size_t)kn),
-                              RD_KAFKA_V_VALUE(v, (size_t)n),
-                              RD_KAFKA_V_HEADERS(h),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END),
+            rd_kafka_producev(
+                e->producer, RD_KAFKA_V_TOPIC("t4"),
+                RD_KAFKA_V_KEY(k, (size_t)kn), RD_KAFKA_V_VALUE(v, (size_t)n),
+                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_END),
             0);
     }
     assert_int_equal(rd_kafka_flush(e->producer, 10000), 0);
@@ -300,8 +298,7 @@ static void test_dead_letter_topic(void **state)
     static const char *const want[2][6] = {
         {"k2", "{\"i\":2}", "2", "TASK_PUT", "herald.Rejected",
          "rejected by testplug: script rule 1 (reject:offset==2)"},
-        {"k5", "{not json", "5", "VALUE_CONVERTER", "herald.DecodeError",
-         NULL},
+        {"k5", "{not json", "5", "VALUE_CONVERTER", "herald.DecodeError", NULL},
     };
     int got = 0;
     for (int tries = 0; got < 2 && tries < 100; tries++) {
@@ -316,7 +313,7 @@ static void test_dead_letter_topic(void **state)
         /* Poison is rejected before delivery, so it may come first. */
         const char *const *w =
             m->key_len == 2 && ((const char *)m->key)[1] == '5' ? want[1]
-                                                                  : want[0];
+                                                                : want[0];
         assert_int_equal(m->key_len, strlen(w[0]));
         assert_memory_equal(m->key, w[0], m->key_len);
         assert_int_equal(m->len, strlen(w[1]));
@@ -342,10 +339,10 @@ static void test_dead_letter_topic(void **state)
             assert_int_equal(len, strlen(values[i]));
             assert_memory_equal(val, values[i], len);
         }
-        assert_int_equal(rd_kafka_header_get_last(
-                             h, "__connect.errors.exception.message", &val,
-                             &len),
-                         0);
+        assert_int_equal(
+            rd_kafka_header_get_last(h, "__connect.errors.exception.message",
+                                     &val, &len),
+            0);
         if (w[5]) {
             assert_int_equal(len, strlen(w[5]));
             assert_memory_equal(val, w[5], len);
@@ -367,12 +364,10 @@ static void produce_keys(struct env *e, const char *topic, const char *keys)
         char key[8];
         int kn = snprintf(key, sizeof key, "k%c", *k);
         assert_int_equal(
-            rd_kafka_producev(e->producer, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_PARTITION(0),
-                              RD_KAFKA_V_KEY(key, (size_t)kn),
-                              RD_KAFKA_V_VALUE("v", 1),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END),
+            rd_kafka_producev(
+                e->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                RD_KAFKA_V_KEY(key, (size_t)kn), RD_KAFKA_V_VALUE("v", 1),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
             0);
     }
     assert_int_equal(rd_kafka_flush(e->producer, 10000), 0);
@@ -419,8 +414,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reject_with_tolerance_none_stops_before_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_reject_with_tolerance_all_is_final, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reject_with_tolerance_all_is_final,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_topic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dedup_one_per_key_across_restart,

@@ -44,10 +44,10 @@ extern "C" {
 
 /* Declare the exported plugin struct:
  *   HERALD_PLUGIN_DEFINE = { HERALD_PLUGIN_HEADER, .name = "x", ... };   */
-#define HERALD_PLUGIN_DEFINE                                                 \
+#define HERALD_PLUGIN_DEFINE                                                   \
     HERALD_EXPORT const struct herald_plugin herald_plugin
-#define HERALD_PLUGIN_HEADER                                                 \
-    .abi_major = HERALD_ABI_MAJOR, .abi_minor = HERALD_ABI_MINOR,            \
+#define HERALD_PLUGIN_HEADER                                                   \
+    .abi_major = HERALD_ABI_MAJOR, .abi_minor = HERALD_ABI_MINOR,              \
     .struct_size = sizeof(struct herald_plugin)
 
 /* Opaque host objects. All are owned by the host. */
@@ -94,9 +94,9 @@ enum herald_opt_type {
 struct herald_option {
     const char *name;
     enum herald_opt_type type;
-    const char *default_value; /* NULL: no default */
-    int required;              /* non-zero: must be set */
-    int secret;                /* non-zero: never printed */
+    const char *default_value;      /* NULL: no default */
+    int required;                   /* non-zero: must be set */
+    int secret;                     /* non-zero: never printed */
     const char *const *enum_values; /* NULL-terminated, for HERALD_OPT_ENUM */
     const char *help;               /* one line */
 };
@@ -107,14 +107,14 @@ enum herald_value_type {
     HERALD_VALUE_MISSING = 0, /* path does not exist */
     HERALD_VALUE_NULL,
     HERALD_VALUE_BOOL,
-    HERALD_VALUE_INT,     /* int64 (Avro int/long, dates, timestamps) */
-    HERALD_VALUE_DOUBLE,  /* Avro float/double, JSON reals */
-    HERALD_VALUE_STRING,  /* UTF-8; also decimals, rendered exactly, and
-                             Avro bytes/fixed as code points U+0000..U+00FF
-                             (Avro's JSON encoding) */
-    HERALD_VALUE_BYTES,   /* raw bytes: non-UTF-8 keys and header values */
-    HERALD_VALUE_ARRAY,   /* count = number of items */
-    HERALD_VALUE_OBJECT,  /* count = number of members */
+    HERALD_VALUE_INT,    /* int64 (Avro int/long, dates, timestamps) */
+    HERALD_VALUE_DOUBLE, /* Avro float/double, JSON reals */
+    HERALD_VALUE_STRING, /* UTF-8; also decimals, rendered exactly, and
+                            Avro bytes/fixed as code points U+0000..U+00FF
+                            (Avro's JSON encoding) */
+    HERALD_VALUE_BYTES,  /* raw bytes: non-UTF-8 keys and header values */
+    HERALD_VALUE_ARRAY,  /* count = number of items */
+    HERALD_VALUE_OBJECT, /* count = number of members */
 };
 
 /* A borrowed view of one value; str points into host memory that lives as
@@ -162,8 +162,8 @@ struct herald_message {
 
 /* Completion of a transfer submitted with http_submit. curl_code is the
  * CURLcode the transfer ended with; HERALD_HTTP_ABORTED only when the host
- * cancelled it because the instance is closing (submit nothing more then). Called on the loop thread. The easy
- * handle stays the plugin's. */
+ * cancelled it because the instance is closing (submit nothing more then).
+ * Called on the loop thread. The easy handle stays the plugin's. */
 #define HERALD_HTTP_ABORTED (-1)
 typedef void (*herald_http_done_fn)(void *ctx, void *easy, int curl_code);
 
@@ -188,15 +188,13 @@ struct herald_host_api {
     /* Options of an instance, validated against the plugin's table before
      * open(). Unset options without default: string NULL, numbers 0,
      * *is_set 0. Returned strings live until close(). */
-    const char *(*opt_string)(const struct herald_options *o,
-                              const char *name);
+    const char *(*opt_string)(const struct herald_options *o, const char *name);
     int64_t (*opt_int)(const struct herald_options *o, const char *name);
     int (*opt_bool)(const struct herald_options *o, const char *name);
     int64_t (*opt_duration_ms)(const struct herald_options *o,
                                const char *name);
     int64_t (*opt_size)(const struct herald_options *o, const char *name);
-    size_t (*opt_list_count)(const struct herald_options *o,
-                             const char *name);
+    size_t (*opt_list_count)(const struct herald_options *o, const char *name);
     const char *(*opt_list_item)(const struct herald_options *o,
                                  const char *name, size_t i);
     int (*opt_is_set)(const struct herald_options *o, const char *name);
@@ -207,8 +205,8 @@ struct herald_host_api {
     size_t (*batch_count)(const struct herald_batch *b);
     const struct herald_record *(*batch_record)(const struct herald_batch *b,
                                                 size_t i);
-    const struct herald_message *(*batch_message)(
-        const struct herald_batch *b, size_t i);
+    const struct herald_message *(*batch_message)(const struct herald_batch *b,
+                                                  size_t i);
 
     /* Report item i's outcome exactly once. Any thread. retry_after_ms: for
      * RETRY, the least wait the receiver asked for (0: none). reason: for
@@ -259,8 +257,8 @@ struct herald_host_api {
 /* ---- The exported plugin struct ------------------------------------- */
 
 struct herald_plugin {
-    uint32_t abi_major; /* HERALD_ABI_MAJOR the plugin was built with */
-    uint32_t abi_minor; /* HERALD_ABI_MINOR the plugin was built with */
+    uint32_t abi_major;   /* HERALD_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;   /* HERALD_ABI_MINOR the plugin was built with */
     uint32_t struct_size; /* sizeof(struct herald_plugin) when built */
 
     const char *name;        /* unique; what `plugin:` in YAML names */
