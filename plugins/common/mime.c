@@ -421,22 +421,59 @@ int mime_format_date(int64_t date_unix, char *buf, size_t buflen)
     return 0;
 }
 
-static void put_part_headers(struct mbuf *b, const char *subtype)
+/* Whether text can travel as 7bit: ASCII without NUL or bare CR, lines of
+ * at most 998 octets (RFC 5322). Most alerts can, and then the message
+ * reads as written, in an .eml file and on the wire; anything else is
+ * quoted-printable. */
+static int fits_7bit(const char *text)
 {
-    put(b, "Content-Type: text/");
-    put(b, subtype);
-    put(b, "; charset=UTF-8\r\n"
-           "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    size_t col = 0;
+
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n') {
+            col = 0;
+            continue;
+        }
+        if (*p >= 0x80 || (*p == '\r' && p[1] != '\n')) {
+            return 0;
+        }
+        if (*p != '\r' && ++col > 998) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-/* A part body. The CRLF before a boundary belongs to the boundary, so a
- * part keeps the text's trailing newline or its absence exactly; a
- * single-part message always ends with CRLF (SMTP sends lines). */
-static void put_body(struct mbuf *b, const char *text, int end_with_crlf)
+/* A part: its two headers, then the body. The CRLF before a boundary
+ * belongs to the boundary, so a part keeps the text's trailing newline or
+ * its absence exactly; a single-part message always ends with CRLF (SMTP
+ * sends lines). */
+static void put_part(struct mbuf *b, const char *subtype, const char *text,
+                     int end_with_crlf)
 {
     size_t len = strlen(text);
+    int seven = fits_7bit(text);
 
-    qp_encode(b, text, len);
+    put(b, "Content-Type: text/");
+    put(b, subtype);
+    put(b, seven ? "; charset=UTF-8\r\n"
+                   "Content-Transfer-Encoding: 7bit\r\n\r\n"
+                 : "; charset=UTF-8\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    if (seven) {
+        for (size_t i = 0; i < len; i++) {
+            if (text[i] == '\r' && text[i + 1] == '\n') {
+                continue; /* the LF writes the CRLF */
+            }
+            if (text[i] == '\n') {
+                put(b, "\r\n");
+            } else {
+                put_n(b, &text[i], 1);
+            }
+        }
+    } else {
+        qp_encode(b, text, len);
+    }
     if (end_with_crlf && len > 0 && text[len - 1] != '\n') {
         put(b, "\r\n");
     }
@@ -552,22 +589,18 @@ int mime_build(const struct herald_message *m, const char *default_from,
         put(&b, "\"\r\n\r\n--=_herald_");
         put_n(&b, hex + 32, 32);
         put(&b, "\r\n");
-        put_part_headers(&b, "plain");
-        put_body(&b, text, 0);
+        put_part(&b, "plain", text, 0);
         put(&b, "\r\n--=_herald_");
         put_n(&b, hex + 32, 32);
         put(&b, "\r\n");
-        put_part_headers(&b, "html");
-        put_body(&b, html, 0);
+        put_part(&b, "html", html, 0);
         put(&b, "\r\n--=_herald_");
         put_n(&b, hex + 32, 32);
         put(&b, "--\r\n");
     } else if (html != NULL) {
-        put_part_headers(&b, "html");
-        put_body(&b, html, 1);
+        put_part(&b, "html", html, 1);
     } else {
-        put_part_headers(&b, "plain");
-        put_body(&b, text != NULL ? text : "", 1);
+        put_part(&b, "plain", text != NULL ? text : "", 1);
     }
     if (b.oom) {
         snprintf(err, errlen, "out of memory");

@@ -88,7 +88,7 @@ static void test_ascii_text(void **state)
                   "X-Herald-Source: possible_anomalies/3/42\r\n"
                   "X-Priority: 1\r\n"
                   "Content-Type: text/plain; charset=UTF-8\r\n"
-                  "Content-Transfer-Encoding: quoted-printable\r\n"
+                  "Content-Transfer-Encoding: 7bit\r\n"
                   "\r\n"
                   "Hello Alice,\r\n"
                   "\r\n"
@@ -133,12 +133,12 @@ static void test_nonascii_multipart(void **state)
         "\r\n"
         "--=_herald_79245de0bdc42cffc415ad790720d110\r\n"
         "Content-Type: text/plain; charset=UTF-8\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "Hi\r\n"
         "--=_herald_79245de0bdc42cffc415ad790720d110\r\n"
         "Content-Type: text/html; charset=UTF-8\r\n"
-        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "<p>Hi</p>\r\n"
         "\r\n"
@@ -191,6 +191,43 @@ static void test_folding_and_defaults(void **state)
         "Content-Transfer-Encoding: quoted-printable\r\n"
         "\r\n"
         "<p>H=C3=A9</p>\r\n");
+}
+
+/* A line over 998 octets or a bare CR cannot travel as 7bit: the part is
+ * quoted-printable (soft breaks at 76); short ASCII lines stay 7bit. */
+static void test_7bit_or_qp(void **state)
+{
+    struct herald_message m = base_message();
+    char longline[1001];
+    char *out = NULL;
+    size_t len = 0;
+    char err[256] = "";
+    (void)state;
+
+    memset(longline, 'a', 999);
+    longline[999] = '\n';
+    longline[1000] = '\0';
+    m.text = longline;
+    m.html = NULL;
+    assert_int_equal(mime_build(&m, NULL, 0, &out, &len, err, sizeof(err)), 0);
+    assert_non_null(strstr(out, "Content-Transfer-Encoding: quoted-printable"
+                                "\r\n\r\n"));
+    assert_non_null(strstr(out, "aaaaa=\r\naaaa"));
+    free(out);
+
+    m.text = "line one\rstill one\n";
+    assert_int_equal(mime_build(&m, NULL, 0, &out, &len, err, sizeof(err)), 0);
+    assert_non_null(strstr(out, "quoted-printable\r\n\r\nline one=0Dstill "
+                                "one\r\n"));
+    free(out);
+
+    memset(longline, 'a', 998);
+    longline[998] = '\0';
+    m.text = longline;
+    assert_int_equal(mime_build(&m, NULL, 0, &out, &len, err, sizeof(err)), 0);
+    assert_non_null(strstr(out, "Content-Transfer-Encoding: 7bit\r\n\r\n"));
+    assert_non_null(strstr(out, "aaa\r\n"));
+    free(out);
 }
 
 static void assert_qp(const char *in, const char *expected)
@@ -358,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_ascii_text),
         cmocka_unit_test(test_nonascii_multipart),
         cmocka_unit_test(test_folding_and_defaults),
+        cmocka_unit_test(test_7bit_or_qp),
         cmocka_unit_test(test_quoted_printable),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_addresses),

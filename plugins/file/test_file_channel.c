@@ -181,7 +181,7 @@ static const char expected_k1[] =
     "MIME-Version: 1.0\r\n"
     "X-Herald-Source: %s/2/%d\r\n"
     "Content-Type: text/plain; charset=UTF-8\r\n"
-    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "Content-Transfer-Encoding: 7bit\r\n"
     "\r\n"
     "Three attempts.\r\n";
 
