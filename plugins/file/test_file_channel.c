@@ -170,20 +170,19 @@ static struct herald_message message(const char *topic, int64_t offset)
     return m;
 }
 
-static const char expected_k1[] =
-    "From: alerts@bank.example\r\n"
-    "To: Jane Roe <jane@example.com>\r\n"
-    "Subject: Card 1234\r\n"
-    /* %s: first 128 bits of sha256("k1") */
-    "Message-ID: <"
-    "%s"
-    "@herald>\r\n"
-    "MIME-Version: 1.0\r\n"
-    "X-Herald-Source: %s/2/%d\r\n"
-    "Content-Type: text/plain; charset=UTF-8\r\n"
-    "Content-Transfer-Encoding: 7bit\r\n"
-    "\r\n"
-    "Three attempts.\r\n";
+static const char expected_k1[] = "From: alerts@bank.example\r\n"
+                                  "To: Jane Roe <jane@example.com>\r\n"
+                                  "Subject: Card 1234\r\n"
+                                  /* %s: first 128 bits of sha256("k1") */
+                                  "Message-ID: <"
+                                  "%s"
+                                  "@herald>\r\n"
+                                  "MIME-Version: 1.0\r\n"
+                                  "X-Herald-Source: %s/2/%d\r\n"
+                                  "Content-Type: text/plain; charset=UTF-8\r\n"
+                                  "Content-Transfer-Encoding: 7bit\r\n"
+                                  "\r\n"
+                                  "Three attempts.\r\n";
 
 static void test_writes_files(void **state)
 {
