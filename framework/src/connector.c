@@ -273,17 +273,25 @@ static void pressure_pause(struct herald__connector *c, int on)
     }
 }
 
+/* Records handed on and not final yet: batched, at the plugin, or sent
+ * and waiting for their dedup mark or dead letter to be acknowledged. A
+ * crash redelivers at most these, so max_in_flight bounds them all. */
+static int64_t busy(const struct herald__connector *c)
+{
+    return c->in_flight + (int64_t)c->batch_n + c->marks_waiting +
+           c->dlq_waiting;
+}
+
 static int pressure_full(const struct herald__connector *c)
 {
-    return c->in_flight + (int64_t)c->batch_n >= c->max_in_flight;
+    return busy(c) >= c->max_in_flight;
 }
 
 /* After outcomes: once half drained, take records again. Pausing is the
  * last resort (pump): it makes librdkafka drop what it prefetched. */
 static void pressure_update(struct herald__connector *c)
 {
-    if (c->throttled_since &&
-        c->in_flight + (int64_t)c->batch_n <= c->max_in_flight / 2) {
+    if (c->throttled_since && busy(c) <= c->max_in_flight / 2) {
         c->throttled_since = 0;
         if (c->paused_for_pressure) {
             pressure_pause(c, 0);
@@ -498,6 +506,7 @@ static void on_dlq_done(void *ctx, int ok, const char *err)
             set_paused(c, j->part, PAUSE_DLQ, 0);
         }
         finish_job(c, j);
+        pressure_update(c);
         return;
     }
     /* The dead letter is not written: the record stays in doubt and its
@@ -692,6 +701,7 @@ static void on_mark_done(void *ctx, int ok, const char *err)
             set_paused(c, j->part, PAUSE_DLQ, 0);
         }
         finish_job(c, j);
+        pressure_update(c);
         return;
     }
     /* The notification went out but its mark is not written: keep the
