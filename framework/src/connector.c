@@ -494,6 +494,43 @@ static void fail_connector(struct herald__connector *c);
 static void dlq_send(struct herald__connector *c, struct job *j);
 static int64_t backoff_ms(struct herald__connector *c, int attempts);
 
+/* One of our own writes to Kafka (a dead letter, a dedup mark) was
+ * acknowledged: the record is final. */
+static void write_done(struct herald__connector *c, struct job *j)
+{
+    if (j->part->pause_mask & PAUSE_DLQ) {
+        set_paused(c, j->part, PAUSE_DLQ, 0);
+    }
+    finish_job(c, j);
+    pressure_update(c);
+}
+
+/* ... or it failed: the record stays in doubt and its partition waits, so
+ * nothing is dropped; the write is tried again after a backoff on timer t
+ * (the job's), unless the partition is gone or the connector stopped. */
+static void write_again(struct herald__connector *c, struct job *j,
+                        int *attempts, struct herald__timer *t,
+                        const char *what, const char *err)
+{
+    (*attempts)++;
+    int64_t wait = backoff_ms(c, *attempts);
+    if (wait < 100) {
+        wait = 100;
+    }
+    logf_part(HERALD_LOG_ERROR, c, j->rec,
+              "cannot write %s (attempt %d, again in %" PRId64 " ms): %s", what,
+              *attempts, wait, err ? err : "?");
+    set_paused(c, j->part, PAUSE_DLQ, 1);
+    if (j->part->revoked || c->stopped) {
+        job_destroy(j);
+        parts_gc(c);
+        check_drain(c);
+        return;
+    }
+    timed_add(c, j);
+    herald__timer_start(t, (uint64_t)wait, 0);
+}
+
 static void on_dlq_done(void *ctx, int ok, const char *err)
 {
     struct job *j = ctx;
@@ -502,33 +539,12 @@ static void on_dlq_done(void *ctx, int ok, const char *err)
         logf_part(HERALD_LOG_WARN, c, j->rec,
                   "record rejected, written to dead-letter topic %s: %s",
                   c->dlq_topic, j->dlq_reason);
-        if (j->part->pause_mask & PAUSE_DLQ) {
-            set_paused(c, j->part, PAUSE_DLQ, 0);
-        }
-        finish_job(c, j);
-        pressure_update(c);
+        write_done(c, j);
         return;
     }
-    /* The dead letter is not written: the record stays in doubt and its
-     * partition waits, so nothing is dropped. */
-    j->dlq_attempts++;
-    int64_t wait = backoff_ms(c, j->dlq_attempts);
-    if (wait < 100) {
-        wait = 100;
-    }
-    logf_part(HERALD_LOG_ERROR, c, j->rec,
-              "cannot write to dead-letter topic %s (attempt %d, again in "
-              "%" PRId64 " ms): %s",
-              c->dlq_topic, j->dlq_attempts, wait, err ? err : "?");
-    set_paused(c, j->part, PAUSE_DLQ, 1);
-    if (c->stopping || j->part->revoked) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    timed_add(c, j);
-    herald__timer_start(j->dlq_timer, (uint64_t)wait, 0);
+    char what[300];
+    snprintf(what, sizeof what, "to dead-letter topic %s", c->dlq_topic);
+    write_again(c, j, &j->dlq_attempts, j->dlq_timer, what, err);
 }
 
 static void on_dlq_timer(void *ctx)
@@ -536,7 +552,7 @@ static void on_dlq_timer(void *ctx)
     struct job *j = ctx;
     struct herald__connector *c = j->c;
     timed_del(c, j);
-    if (c->stopping || j->part->revoked) {
+    if (c->stopped || j->part->revoked) {
         job_destroy(j);
         parts_gc(c);
         check_drain(c);
@@ -697,38 +713,18 @@ static void on_mark_done(void *ctx, int ok, const char *err)
     if (ok) {
         j->marked = 1;
         herald__dedup_set_marked(c->dedup, j->dedup_key, wall_ms());
-        if (j->part->pause_mask & PAUSE_DLQ) {
-            set_paused(c, j->part, PAUSE_DLQ, 0);
-        }
-        finish_job(c, j);
-        pressure_update(c);
+        write_done(c, j);
         return;
     }
-    /* The notification went out but its mark is not written: keep the
-     * record in doubt (a crash now redelivers it: the one duplicate
-     * window) and try the mark again; its partition waits. */
-    j->mark_attempts++;
-    int64_t wait = backoff_ms(c, j->mark_attempts);
-    if (wait < 100) {
-        wait = 100;
-    }
-    logf_part(HERALD_LOG_ERROR, c, j->rec,
-              "cannot write dedup mark to %s (attempt %d, again in %" PRId64
-              " ms): %s",
-              herald__dedup_topic(c->dedup), j->mark_attempts, wait,
-              err ? err : "?");
-    set_paused(c, j->part, PAUSE_DLQ, 1);
-    if (j->part->revoked || (c->stopping && c->stopped)) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
+    /* The notification went out but its mark is not written: a crash now
+     * would send it again (the one duplicate window). */
     if (!j->dedup_timer) {
         j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
     }
-    timed_add(c, j);
-    herald__timer_start(j->dedup_timer, (uint64_t)wait, 0);
+    char what[300];
+    snprintf(what, sizeof what, "dedup mark to %s",
+             herald__dedup_topic(c->dedup));
+    write_again(c, j, &j->mark_attempts, j->dedup_timer, what, err);
 }
 
 static void write_mark(struct herald__connector *c, struct job *j)
