@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,8 +81,21 @@ def committed(group, topic, partitions):
     c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": group,
                   "enable.auto.commit": False})
     try:
-        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
-        return [tp.offset for tp in tps]
+        # A fresh broker answers NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS
+        # while it loads __consumer_offsets: ask again for a while.
+        deadline = time.time() + 30
+        while True:
+            try:
+                tps = c.committed([TopicPartition(topic, p) for p in range(partitions)],
+                                  timeout=30)
+                return [tp.offset for tp in tps]
+            except KafkaException as e:
+                transient = (KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                             KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT,
+                             KafkaError._TRANSPORT)
+                if e.args[0].code() not in transient or time.time() > deadline:
+                    raise
+                time.sleep(0.5)
     finally:
         c.close()
 
