@@ -242,3 +242,98 @@ def check_one_per_window(what, domain, wins, api=MAILPIT_API, full=True):
     pylib.check_eq("%s: messages not the first refinement's rendering (n_attempts 3, "
                    "Message-ID of card@start)" % what, 0, len(bad))
     return msgs
+
+# ---------------------------------------------------------------- faults
+
+
+def service(action, name):
+    """Stop, kill, start or restart one service of the shared stack
+    (scripts/stack/service.sh); start returns once it answers again."""
+    import subprocess
+    subprocess.run([os.path.join(pylib.REPO, "scripts", "stack", "service.sh"), action, name,
+                    os.environ["STACK_DIR"]], check=True)
+
+
+def index_records(rows, rep, into):
+    """Record each produced row's coordinates: into[(partition, offset)] is
+    the recipient of the row's window (the address its email goes to)."""
+    for row, r in zip(rows, rep["records"]):
+        into[(r["partition"], r["offset"])] = row[2]["email_address"]
+    return into
+
+
+class CommitSampler:
+    """Reads the group's committed offsets from the broker every `interval`
+    seconds in a thread, for the whole test: samples are (time the answer
+    came, [offset by partition]). Errors while the broker is away are
+    counted, not fatal."""
+
+    def __init__(self, group, topic, partitions, interval=0.25):
+        import threading
+        from confluent_kafka import Consumer, TopicPartition
+        self.samples, self.errors = [], 0
+        self._tps = [TopicPartition(topic, p) for p in range(partitions)]
+        self._c = Consumer({"bootstrap.servers": pylib.BOOTSTRAP, "group.id": group,
+                            "enable.auto.commit": False})
+        self._stop = threading.Event()
+        self._interval = interval
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                offs = [tp.offset for tp in self._c.committed(self._tps, timeout=5)]
+                self.samples.append((time.time(), offs))
+            except Exception:
+                self.errors += 1
+            self._stop.wait(self._interval)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(30)
+        self._c.close()
+        return self.samples
+
+
+def mailpit_delivered(msgs):
+    """Earliest time Mailpit received a message, by recipient."""
+    import datetime
+    out = {}
+    for m in msgs:
+        t = datetime.datetime.fromisoformat(m["Created"].replace("Z", "+00:00")).timestamp()
+        for a in m["To"]:
+            out[a["Address"]] = min(t, out.get(a["Address"], t))
+    return out
+
+
+def check_commits_delivered(what, samples, where, delivered, partitions, slack=0.05):
+    """No committed offset read from the broker ever passed a record whose
+    window's email had not been delivered by then: for every sample (t,
+    offsets) and partition p, every record below offsets[p] has its
+    recipient in `delivered` at a time <= t (+ slack for the clocks'
+    granularity). where: (partition, offset) -> recipient (index_records),
+    for fresh partitions (offsets 0..n-1)."""
+    inf = float("inf")
+    upto = []  # upto[p][o]: latest delivery among offsets 0..o of p
+    for p in range(partitions):
+        n = sum(1 for (q, _) in where if q == p)
+        acc, m = [], 0.0
+        for o in range(n):
+            m = max(m, delivered.get(where[(p, o)], inf))
+            acc.append(m)
+        upto.append(acc)
+    bad, moved = [], set()
+    for t, offs in samples:
+        for p, c in enumerate(offs):
+            if c <= 0:
+                continue
+            moved.add((p, c))
+            if c > len(upto[p]) or upto[p][c - 1] > t + slack:
+                bad.append((round(t, 3), p, c, upto[p][c - 1] if c <= len(upto[p]) else None))
+    print("# %s: %d commit samples, %d distinct committed positions, %d past an undelivered "
+          "record" % (what, len(samples), len(moved), len(bad)))
+    pylib.check("%s: commit samples watched the offsets move (%d positions)" % (what, len(moved)),
+                len(moved) >= partitions)
+    pylib.check_eq("%s: samples with an offset committed past an undelivered record (first 5)"
+                   % what, [], bad[:5])
