@@ -195,6 +195,14 @@ def mail(domain, api=MAILPIT_API, expect=None, timeout=60):
             all(a["Address"].endswith("@" + domain) for a in m["To"])]
 
 
+def mail_count(domain, api=MAILPIT_API):
+    """How many messages Mailpit holds for recipients in domain (one
+    request, however many there are)."""
+    r = L.http_json("GET", "%s/api/v1/search?query=%s&limit=1" % (
+        api, L.urllib.parse.quote('to:"@%s"' % domain)))
+    return r["messages_count"]
+
+
 def by_recipient(msgs):
     out = {}
     for m in msgs:
@@ -304,6 +312,33 @@ def mailpit_delivered(msgs):
         t = datetime.datetime.fromisoformat(m["Created"].replace("Z", "+00:00")).timestamp()
         for a in m["To"]:
             out[a["Address"]] = min(t, out.get(a["Address"], t))
+    return out
+
+
+def wiremock_accepted(event):
+    """A SendGrid double's answer that accepts the mail: 2xx and no fault
+    (a fault's serve event still says status 200)."""
+    r = event.get("response") or {}
+    return not r.get("fault") and 200 <= r.get("status", 0) < 300
+
+
+def wiremock_recipient(event):
+    """The first recipient of the SendGrid request body of a serve event."""
+    return json.loads(event["request"]["body"])["personalizations"][0]["to"][0]["email"]
+
+
+def wiremock_delivered(events):
+    """Earliest time WireMock finished answering a request for a recipient
+    with 2xx, by recipient: request.loggedDate (arrival, epoch ms) plus
+    timing.totalTime (ms until the answer was sent), in seconds."""
+    out = {}
+    for e in events:
+        if not wiremock_accepted(e):
+            continue
+        took = max(0, (e.get("timing") or {}).get("totalTime") or 0)
+        t = (e["request"]["loggedDate"] + took) / 1000.0
+        a = wiremock_recipient(e)
+        out[a] = min(t, out.get(a, t))
     return out
 
 
