@@ -6,6 +6,7 @@
  */
 #include "loop.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -87,14 +88,30 @@ void herald__loop_destroy(struct herald__loop *l)
     if (!l) {
         return;
     }
-    if (l->signals_on) {
+    /* Closing libuv's signal handles restores the default disposition:
+     * a second SIGTERM arriving while the process finishes tearing down
+     * would kill it (exit status 143 instead of 0) after the graceful stop
+     * already committed. Hold the signals, then ignore them for the rest
+     * of the process's life. */
+    sigset_t stop_signals, old;
+    int held = l->signals_on;
+    if (held) {
         l->sigint.data = NULL;
         l->sigterm.data = NULL;
+        sigemptyset(&stop_signals);
+        sigaddset(&stop_signals, SIGINT);
+        sigaddset(&stop_signals, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
     }
     uv_walk(&l->uv, close_walk, NULL);
     uv_run(&l->uv, UV_RUN_DEFAULT);
     uv_loop_close(&l->uv);
     free(l);
+    if (held) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
 }
 
 uint64_t herald__loop_now_ms(struct herald__loop *l)
