@@ -38,18 +38,9 @@ print("# %d windows x %d records, %d partitions, %d kills, max_in_flight %d"
 wins = T.windows(NWIN, domain, seed=66, refinements=REFINEMENTS)
 T.create_topic(rid, PARTS)
 
-# Refinements arrive later than the first record of their window, as in
-# ksqlDB: segment k carries the 3s of chunk k, the 4s of chunk k-1 and the
-# 5s of chunk k-2. One chunk per run, so every run has new windows to mail.
-CHUNK = -(-NWIN // (KILLS + 1))
-chunks = [wins[i:i + CHUNK] for i in range(0, NWIN, CHUNK)]
-plan = []
-for k in range(len(chunks) + REFINEMENTS):
-    rows = []
-    for r in range(REFINEMENTS + 1):
-        if 0 <= k - r < len(chunks):
-            rows += [w[r] for w in chunks[k - r]]
-    plan.append(rows)
+# One segment per run (refinements later than their window's first record,
+# as ksqlDB emits them), so every run has new windows to mail.
+plan = T.stream_plan(wins, KILLS + 1)
 reports = []
 
 cfg = T.notify_config(

@@ -56,20 +56,73 @@ def windows(n, domain, seed, refinements=2):
     return out
 
 
+def stream_plan(wins, segments):
+    """Cut windows into `segments` chunks and return the records to produce
+    per step, refinements arriving later than their window's first record
+    as in ksqlDB: step k carries the first rows of chunk k, the second rows
+    of chunk k-1, and so on (len(plan) = chunks + refinements)."""
+    size = -(-len(wins) // segments)
+    chunks = [wins[i:i + size] for i in range(0, len(wins), size)]
+    depth = len(wins[0])
+    plan = []
+    for k in range(len(chunks) + depth - 1):
+        rows = []
+        for r in range(depth):
+            if 0 <= k - r < len(chunks):
+                rows += [w[r] for w in chunks[k - r]]
+        plan.append(rows)
+    return plan
+
+
 def create_topic(topic, partitions, config=None):
     st = L.producer_stack()
     return P.create_topic(st, topic, partitions, config)
 
 
-def produce(topic, rows):
+def produce(topic, rows, st=None):
     """Produce rows (AvroSerializer, windowed keys, murmur2 partitioner) to
-    an existing topic. Returns the producer's report."""
-    st = L.producer_stack()
+    an existing topic. Returns the producer's report. st: a producer stack
+    to reuse (its registry client remembers the schema id)."""
+    st = st or L.producer_stack()
     args = argparse.Namespace(topic=topic, subject=P.ANOMALY_SUBJECT)
     rep = P.produce_anomalies(st, args, rows)
     pylib.check("%d records acknowledged by the broker" % len(rows),
                 rep["count"] == len(rows) and all("offset" in r for r in rep["records"]))
     return rep
+
+
+class Stream:
+    """Produces the steps of a plan (stream_plan) from a thread, one every
+    `every` seconds, through one producer stack. reports: the producer's
+    reports; where: (partition, offset) -> recipient (index_records)."""
+
+    def __init__(self, topic, plan, every):
+        import threading
+        self.reports, self.where, self.error = [], {}, []
+        self._topic, self._plan, self._every = topic, plan, every
+        self._st = L.producer_stack()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        try:
+            for rows in self._plan:
+                rep = produce(self._topic, rows, self._st)
+                index_records(rows, rep, self.where)
+                self.reports.append(rep)
+                time.sleep(self._every)
+        except BaseException as e:  # reported by join()
+            self.error.append(e)
+
+    def alive(self):
+        return self._t.is_alive()
+
+    def join(self, partitions, timeout=120):
+        """Wait for the last step; returns the end offset of each partition."""
+        self._t.join(timeout)
+        pylib.check("producer finished all %d steps" % len(self._plan),
+                    not self._t.is_alive() and not self.error, repr(self.error))
+        return ends(self.reports, partitions)
 
 
 def ends(reports, partitions):
