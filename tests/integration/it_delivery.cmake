@@ -1,9 +1,11 @@
 # Issue 6: delivery guarantees (dedup of refinements across restarts and
 # rebalances, kill -9, dead letters, graceful stop, idempotency keys on the
-# wire) against the real-service stack. Included by python.cmake.
+# wire, SendGrid faults and a blackout) against the real-service stack.
+# Included by python.cmake.
 herald_py_test(it6_refinements it6_refinements.py TIMEOUT 240)
 herald_py_test(it6_crash       it6_crash.py       TIMEOUT 600)
 herald_py_test(it6_scale       it6_scale.py       TIMEOUT 240)
 herald_py_test(it6_dead_letters it6_dead_letters.py TIMEOUT 120)
 herald_py_test(it6_graceful_stop it6_graceful_stop.py TIMEOUT 150)
 herald_py_test(it6_idempotency it6_idempotency.py TIMEOUT 120)
+herald_py_test(it6_sendgrid_faults it6_sendgrid_faults.py TIMEOUT 120)
