@@ -13,10 +13,12 @@ set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 stop|kill|start|restart NAME [STACK_DIR]" >&2; exit 2; }
 action="$1" name="$2"
 if [ $# -ge 3 ]; then STACK_DIR="$3"; fi
+STACK_DIR="$(cd "${STACK_DIR:-$PWD/build/stack}" && pwd)"
+[ -f "$STACK_DIR/env.sh" ] || { echo "no stack running in $STACK_DIR" >&2; exit 1; }
+# The stack's own settings (its port offset) win over the caller's.
+. "$STACK_DIR/env.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-STACK_DIR="$(cd "$STACK_DIR" && pwd)"
 export STACK_DIR
-[ -f "$STACK_DIR/env.sh" ] || die "no stack running in $STACK_DIR"
 STACK_TIMEOUT="${STACK_TIMEOUT:-120}"
 STACK_JVM_FLAGS="${STACK_JVM_FLAGS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 GRACE="${STACK_GRACE:-20}"

@@ -57,6 +57,7 @@ write_env() {
   cat >"$e" <<EOF
 # Written by scripts/stack/up.sh; source it in integration tests.
 export STACK_DIR='$STACK_DIR'
+export STACK_PORT_OFFSET='$STACK_PORT_OFFSET'
 export HERALD_STACK_CACHE='$HERALD_STACK_CACHE'
 export KAFKA_BOOTSTRAP='$BIND:$KAFKA_PORT'
 export KAFKA_LIBS='$KAFKA_LIBS'

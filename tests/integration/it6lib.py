@@ -335,7 +335,7 @@ class CommitSampler:
         self.samples, self.errors = [], 0
         self._tps = [TopicPartition(topic, p) for p in range(partitions)]
         self._c = Consumer({"bootstrap.servers": pylib.BOOTSTRAP, "group.id": group,
-                            "enable.auto.commit": False})
+                            "enable.auto.commit": False, "log_level": 2})
         self._stop = threading.Event()
         self._interval = interval
         self._t = threading.Thread(target=self._run, daemon=True)

@@ -9,3 +9,8 @@ herald_py_test(it6_dead_letters it6_dead_letters.py TIMEOUT 120)
 herald_py_test(it6_graceful_stop it6_graceful_stop.py TIMEOUT 150)
 herald_py_test(it6_idempotency it6_idempotency.py TIMEOUT 120)
 herald_py_test(it6_sendgrid_faults it6_sendgrid_faults.py TIMEOUT 120)
+# Fault tests stop and start services of the shared stack (always started
+# again, even on failure); ctest runs the suite one test at a time.
+herald_py_test(it6_fault_mailpit  it6_faults.py ARGS mailpit  TIMEOUT 240)
+herald_py_test(it6_fault_registry it6_faults.py ARGS registry TIMEOUT 240)
+herald_py_test(it6_fault_broker   it6_faults.py ARGS broker   TIMEOUT 240)

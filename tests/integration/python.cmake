@@ -1,13 +1,13 @@
 # Python integration tests (run_py.sh: the stack's env and venv), sharing
-# the "stack" fixture. herald_py_test(NAME SCRIPT [TIMEOUT s])
+# the "stack" fixture. herald_py_test(NAME SCRIPT [ARGS a...] [TIMEOUT s])
 function(herald_py_test name script)
-  cmake_parse_arguments(HPT "" "TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(HPT "" "TIMEOUT" "ARGS" ${ARGN})
   if(NOT HPT_TIMEOUT)
     set(HPT_TIMEOUT 300)
   endif()
   add_test(NAME ${name}
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run_py.sh
-            ${CMAKE_CURRENT_SOURCE_DIR}/${script})
+            ${CMAKE_CURRENT_SOURCE_DIR}/${script} ${HPT_ARGS})
   set_tests_properties(${name} PROPERTIES
     FIXTURES_REQUIRED stack
     LABELS integration
