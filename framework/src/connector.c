@@ -1202,7 +1202,11 @@ static int load_marks(struct herald__connector *c, struct part *p)
         0) {
         return 0;
     }
-    logf_part(HERALD_LOG_ERROR, c, NULL, "partition %s [%" PRId32 "] waits: %s",
+    /* Usually transient (a marks topic created a moment ago, a broker
+     * away): the marks timer tries again, nothing is lost meanwhile. */
+    logf_part(HERALD_LOG_WARN, c, NULL,
+              "partition %s [%" PRId32 "] waits for its dedup marks "
+              "(trying again): %s",
               p->topic, p->partition, err);
     p->pause_mask |= PAUSE_MARKS; /* applied once assigned */
     return -1;
@@ -1219,6 +1223,10 @@ static void on_marks_timer(void *ctx)
         char err[512];
         if (herald__dedup_load(c->dedup, p->partition, 10000, err,
                                sizeof err) == 0) {
+            logf_part(HERALD_LOG_INFO, c, NULL,
+                      "partition %s [%" PRId32 "]: dedup marks read back, "
+                      "resuming",
+                      p->topic, p->partition);
             set_paused(c, p, PAUSE_MARKS, 0);
         } else {
             missing = 1;
