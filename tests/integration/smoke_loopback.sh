@@ -26,7 +26,7 @@ echo "ok - $total listeners of the stack, all on 127.0.0.1"
 CHECKS=$((CHECKS + 1))
 listener_of() { grep -E "[[:space:]]127\.0\.0\.1:$1[[:space:]]" "$WORK/tcp.txt" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 in_stack() { for p in $STACK_PIDS; do [ "$p" = "$1" ] && return 0; done; return 1; }
-for port in ${KAFKA_BOOTSTRAP##*:} 39093 ${SR_URL#http://127.0.0.1:} ${MAILPIT_SMTP##*:} \
+for port in ${KAFKA_BOOTSTRAP##*:} ${KAFKA_CONTROLLER##*:} ${SR_URL#http://127.0.0.1:} ${MAILPIT_SMTP##*:} \
             ${MAILPIT_SMTP_TLS##*:} ${MAILPIT_API##*:} ${MAILPIT_TLS_API##*:} \
             ${WIREMOCK_URL##*:} ${PRISM_URL##*:}; do
   port=${port%%/*}
