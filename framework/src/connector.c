@@ -1967,6 +1967,57 @@ void herald__connector_stats(const struct herald__connector *c,
     *out = c->stats;
 }
 
+int herald__connector_status(const struct herald__connector *c,
+                             struct herald__connector_status *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = c->name;
+    out->group_id = c->group_id;
+    out->topics = c->topics;
+    out->n_topics = c->n_topics;
+    out->inst = c->inst;
+    out->stats = c->stats;
+    out->stats.in_flight = c->in_flight;
+    out->state = c->failed     ? HERALD__CONNECTOR_FAILED
+                 : c->stopped  ? HERALD__CONNECTOR_STOPPED
+                 : c->stopping ? HERALD__CONNECTOR_STOPPING
+                 : c->rk       ? HERALD__CONNECTOR_RUNNING
+                               : HERALD__CONNECTOR_CREATED;
+    size_t n = 0;
+    for (const struct part *p = c->parts; p; p = p->next) {
+        n += !p->revoked;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    out->parts = calloc(n, sizeof *out->parts);
+    if (!out->parts) {
+        return -1;
+    }
+    for (const struct part *p = c->parts; p; p = p->next) {
+        if (p->revoked) {
+            continue;
+        }
+        struct herald__partition_status *s = &out->parts[out->n_parts++];
+        s->topic = p->topic;
+        s->partition = p->partition;
+        s->committed = p->offs.committed;
+        s->next = herald__partoffsets_committable(&p->offs);
+        s->in_doubt = (int64_t)herald__partoffsets_pending(&p->offs);
+        s->paused = p->pause_mask != 0;
+    }
+    return 0;
+}
+
+void herald__connector_status_cleanup(struct herald__connector_status *s)
+{
+    if (s) {
+        free(s->parts);
+        s->parts = NULL;
+        s->n_parts = 0;
+    }
+}
+
 int herald__connector_check_remote(struct herald__connector *c,
                                    struct herald__diag *d, FILE *notes)
 {

@@ -67,4 +67,43 @@ struct herald__connector_stats {
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out);
 
+/* Where a connector is in its life, for the admin endpoint. */
+enum herald__connector_state {
+    HERALD__CONNECTOR_CREATED = 0, /* built; not started */
+    HERALD__CONNECTOR_RUNNING,     /* consumer created and subscribed */
+    HERALD__CONNECTOR_STOPPING,    /* draining after a stop */
+    HERALD__CONNECTOR_STOPPED,     /* stopped after a stop */
+    HERALD__CONNECTOR_FAILED,      /* stopping or stopped on an error */
+};
+
+/* One assigned partition. topic is borrowed from the connector. */
+struct herald__partition_status {
+    const char *topic;
+    int32_t partition;
+    int64_t committed; /* last offset this process committed; -1: none */
+    int64_t next;      /* committable offset now; -1: nothing consumed */
+    int64_t in_doubt;  /* records tracked whose outcome is not final */
+    int paused;
+};
+
+struct herald__connector_status {
+    const char *name; /* borrowed, like every pointer here but parts */
+    const char *group_id;
+    char *const *topics;
+    size_t n_topics;
+    enum herald__connector_state state;
+    const struct herald_instance *inst; /* its channel or sink; may be NULL */
+    struct herald__connector_stats stats;
+    struct herald__partition_status *parts; /* assigned; heap */
+    size_t n_parts;
+};
+
+/* A snapshot of c on the loop thread. The borrowed pointers are valid until
+ * the loop runs again. 0, or -1 when out of memory (out->parts NULL and
+ * n_parts 0, the rest filled). Free with herald__connector_status_cleanup
+ * (NULL-safe). */
+int herald__connector_status(const struct herald__connector *c,
+                             struct herald__connector_status *out);
+void herald__connector_status_cleanup(struct herald__connector_status *s);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "api.h"
 #include "config.h"
 #include "connector.h"
@@ -42,6 +43,11 @@ struct herald__worker {
     size_t running;
     int failed;
     int signals;
+    /* admin endpoint: configured (has_admin), listening (admin) */
+    int has_admin;
+    struct herald__admin_listen admin_at;
+    const struct herald__node *admin_node;
+    struct herald__admin *admin;
 };
 
 static const char *const top_keys[] = {
@@ -233,6 +239,106 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     return 0;
 }
 
+/* admin: { listen: HOST:PORT }. Absent: no endpoint. Present without
+ * listen: the design's 127.0.0.1:8093. Only validated here; run mode
+ * listens once everything else loaded (start_admin). */
+static void setup_admin(struct herald__worker *w, struct herald__diag *d)
+{
+    const struct herald__node *admin = herald__node_get(w->root, "admin");
+    if (!admin) {
+        return;
+    }
+    if (admin->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, admin,
+                         "'admin' must be a map, e.g. admin: { listen: "
+                         "127.0.0.1:8093 }");
+        return;
+    }
+    static const char *const keys[] = {"listen", NULL};
+    herald__node_check_keys(admin, keys, d);
+    const struct herald__node *ln = herald__node_get(admin, "listen");
+    if (ln && ln->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, ln,
+                         "'listen' must be HOST:PORT, e.g. "
+                         "127.0.0.1:8093");
+        return;
+    }
+    char err[256];
+    const char *at = ln ? ln->scalar : "127.0.0.1:8093";
+    if (herald__admin_parse_listen(at, &w->admin_at, err, sizeof err) != 0) {
+        herald__diag_add(d, ln ? ln : admin, "%s",
+                         ln && ln->secret ? "invalid admin listen address "
+                                            "(<redacted>)"
+                                          : err);
+        return;
+    }
+    w->has_admin = 1;
+    w->admin_node = ln ? ln : admin;
+}
+
+static int admin_snapshot(void *ctx, struct herald__admin_snapshot *out)
+{
+    struct herald__worker *w = ctx;
+    struct herald__connector_status *cs =
+        calloc(w->n_connectors + 1, sizeof *cs);
+    const struct herald_instance **insts =
+        calloc(w->n_channels + w->n_sinks + 1, sizeof *insts);
+    memset(out, 0, sizeof *out);
+    out->connectors = cs;
+    out->instances = insts;
+    if (!cs || !insts) {
+        return -1;
+    }
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        if (herald__connector_status(w->connectors[i], &cs[i]) != 0) {
+            out->n_connectors = i + 1;
+            return -1;
+        }
+    }
+    out->n_connectors = w->n_connectors;
+    for (size_t i = 0; i < w->n_channels; i++) {
+        insts[out->n_instances++] = w->channels[i].inst;
+    }
+    for (size_t i = 0; i < w->n_sinks; i++) {
+        insts[out->n_instances++] = w->sinks[i];
+    }
+    return 0;
+}
+
+static void admin_release(void *ctx, struct herald__admin_snapshot *snap)
+{
+    (void)ctx;
+    struct herald__connector_status *cs =
+        (struct herald__connector_status *)snap->connectors;
+    for (size_t i = 0; i < snap->n_connectors; i++) {
+        herald__connector_status_cleanup(&cs[i]);
+    }
+    free(cs);
+    free((void *)snap->instances);
+}
+
+/* Listen (run mode). A failure to bind is a config error at `listen:`. */
+static void start_admin(struct herald__worker *w, struct herald__diag *d)
+{
+    static const struct herald__admin_source src = {.snapshot = admin_snapshot,
+                                                    .release = admin_release};
+    struct herald__admin_source s = src;
+    char err[256];
+    s.ctx = w;
+    w->admin = herald__admin_new(w->loop, &w->admin_at, &s, err, sizeof err);
+    if (!w->admin) {
+        herald__diag_add(d, w->admin_node, "%s", err);
+        return;
+    }
+    herald__info("admin: listening on %s", herald__admin_address(w->admin));
+    if (!w->admin_at.loopback) {
+        herald__warn("admin: %s is not a loopback address and the endpoint "
+                     "has no authentication: whoever reaches it reads "
+                     "connector status and metrics",
+                     herald__admin_address(w->admin));
+    }
+}
+
 static void setup_log(struct herald__worker *w, struct herald__diag *d)
 {
     const struct herald__node *log = herald__node_get(w->root, "log");
@@ -294,13 +400,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     }
     herald__node_check_keys(w->root, top_keys, &d);
     setup_log(w, &d);
-    const struct herald__node *admin = herald__node_get(w->root, "admin");
-    if (admin) {
-        herald__log(HERALD_LOG_WARN, NULL,
-                    "%s:%d:%d: 'admin' is accepted but this version of "
-                    "herald has no admin endpoint yet; nothing listens",
-                    admin->file, admin->line, admin->col);
-    }
+    setup_admin(w, &d);
 
     const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
     if (pp && pp->type == HERALD_NODE_SCALAR) {
@@ -386,6 +486,9 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
             herald__connector_check_remote(w->connectors[i], &d, errs);
         }
     }
+    if (d.n == 0 && o->mode == HERALD__MODE_RUN && w->has_admin) {
+        start_admin(w, &d);
+    }
     if (d.n > 0) {
         goto fail;
     }
@@ -454,6 +557,7 @@ void herald__worker_destroy(struct herald__worker *w)
     if (!w) {
         return;
     }
+    herald__admin_destroy(w->admin);
     for (size_t i = 0; i < w->n_connectors; i++) {
         herald__connector_destroy(w->connectors[i]);
     }
