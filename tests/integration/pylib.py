@@ -9,6 +9,7 @@ Every test uses names unique to its run (topics, groups, recipients), so
 tests share one stack and never see each other's data.
 """
 
+import atexit
 import json
 import os
 import signal
@@ -147,6 +148,24 @@ class Herald:
         self.log.flush()
         with open(self.log_path) as f:
             return f.read()
+
+
+_STARTED = []
+
+
+@atexit.register
+def _kill_started():
+    for h in _STARTED:
+        if h.alive():
+            h.kill()
+
+
+def start_herald(config_path, env=None):
+    """Herald(config_path, env=env), killed when the test exits if still
+    running: a failed check exits early and leaves nothing behind."""
+    h = Herald(config_path, env=env)
+    _STARTED.append(h)
+    return h
 
 
 def wait_for(what, fn, timeout=60, interval=0.2):
