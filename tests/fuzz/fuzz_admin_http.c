@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data;
     struct herald__admin_request req;
-    int st = herald__admin_http_parse(buf, size, HERALD__ADMIN_HTTP_MAX_HEAD,
-                                      &req);
+    int st =
+        herald__admin_http_parse(buf, size, HERALD__ADMIN_HTTP_MAX_HEAD, &req);
 
     if (st != 200) {
         return 0;
