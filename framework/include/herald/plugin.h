@@ -242,7 +242,9 @@ struct herald_host_api {
     long (*record_json)(const struct herald_record *r, char *buf,
                         size_t buflen);
 
-    /* Metrics: add delta to the counter `name` of this instance. */
+    /* Metrics: add delta to the counter `name` (copied) of this instance.
+     * Loop thread only (init, open, deliver, http_submit's done): the
+     * admin endpoint's /metrics reads the counters there. */
     void (*counter_add)(struct herald_instance *inst, const char *name,
                         int64_t delta);
 
