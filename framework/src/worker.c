@@ -489,6 +489,13 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     if (d.n == 0 && o->mode == HERALD__MODE_RUN && w->has_admin) {
         start_admin(w, &d);
     }
+    if (d.n == 0 && o->mode == HERALD__MODE_CHECK && w->has_admin &&
+        !w->admin_at.loopback) {
+        fprintf(errs,
+                "note: %s:%d:%d: admin listens on a non-loopback address "
+                "and has no authentication\n",
+                w->admin_node->file, w->admin_node->line, w->admin_node->col);
+    }
     if (d.n > 0) {
         goto fail;
     }

@@ -957,6 +957,19 @@ static void test_worker_admin_config(void **state)
     assert_non_null(w);
     herald__worker_destroy(w);
     free(got);
+
+    /* Not loopback: valid, with a note. */
+    char want[256];
+    got = worker_errors("admin: { listen: \"0.0.0.0:8093\" }\n",
+                        HERALD__MODE_CHECK, &w, path, sizeof path);
+    snprintf(want, sizeof want,
+             "note: %s:2:18: admin listens on a non-loopback address and "
+             "has no authentication\n",
+             path);
+    assert_string_equal(got, want);
+    assert_non_null(w);
+    herald__worker_destroy(w);
+    free(got);
 }
 
 /* herald run: a port in use is an error at `listen:`. */
