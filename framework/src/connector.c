@@ -1836,11 +1836,15 @@ int herald__connector_start(struct herald__connector *c, char *err,
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
-    /* librdkafka prefetches up to 64 MB by default; 16 MB still keeps
-     * the fetcher ahead of the null sink (smaller queues made the 2.0
-     * fetcher stall: see bench/). Overridable in kafka:. */
+    /* librdkafka prefetches up to 64 MB by default. 2.0 stops fetching
+     * for about a second each time the queue is full, so the prefetch
+     * caps throughput (bench/RESULTS.md): 16 MB (~88,000 records/s) for
+     * sinks; 4 MB (~25,000 records/s, half the memory) for notify
+     * connectors, whose channel sends ~1,000 emails/s at best.
+     * Overridable in kafka:. */
     if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_prop(conf, "queued.max.messages.kbytes", "16384", err, errlen) ||
+        set_prop(conf, "queued.max.messages.kbytes",
+                 c->notify ? "4096" : "16384", err, errlen) ||
         apply_props(conf, c->env->kafka, err, errlen) ||
         apply_props(conf, c->kafka, err, errlen) ||
         set_prop(conf, "group.id", c->group_id, err, errlen) ||
