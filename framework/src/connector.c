@@ -46,6 +46,9 @@ enum {
     PAUSE_MARKS = 32,   /* dedup marks not read back yet */
 };
 
+/* How often the marks being read back are polled (loop ms). */
+#define MARKS_POLL_MS 20
+
 struct job;
 
 struct part {
@@ -116,7 +119,7 @@ struct herald__connector {
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
     int64_t marks_waiting;             /* jobs whose dedup mark is not acked */
-    struct herald__timer *marks_timer; /* retries failed mark loads */
+    struct herald__timer *marks_timer; /* reads dedup marks back */
     int64_t dedup_parked; /* records waiting for a same-key record */
     struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
     int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
@@ -1193,46 +1196,66 @@ static void on_drain_timer(void *ctx)
     }
 }
 
-/* Read back the dedup marks of p's partition number (blocking). On failure
- * the partition is flagged to wait; 0 or -1. */
-static int load_marks(struct herald__connector *c, struct part *p)
+/* Dedup marks are read back asynchronously (dedup.c, polled by the marks
+ * timer): a partition waits, paused (PAUSE_MARKS), until the marks of its
+ * partition number are in memory, else it could notify twice. */
+static void marks_wait_log(struct herald__connector *c, int32_t partition,
+                           const char *err)
+{
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (!p->revoked && p->partition == partition &&
+            (p->pause_mask & PAUSE_MARKS)) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "partition %s [%" PRId32 "] waits for its dedup marks "
+                      "(trying again): %s",
+                      p->topic, p->partition, err);
+        }
+    }
+}
+
+static void on_marks_failed(void *ctx, int32_t partition, const char *err)
+{
+    marks_wait_log(ctx, partition, err);
+}
+
+/* Start reading p's marks back unless they are in memory already: then
+ * 0, else p waits (paused once assigned) and 1. A failure to start is
+ * logged if `loud` (the marks timer tries again quietly). */
+static int load_marks(struct herald__connector *c, struct part *p, int loud)
 {
     char err[512];
-    if (herald__dedup_load(c->dedup, p->partition, 30000, err, sizeof err) ==
-        0) {
+    int rc = herald__dedup_load_start(c->dedup, p->partition, err, sizeof err);
+    if (rc == 1) {
         return 0;
     }
-    /* Usually transient (a marks topic created a moment ago, a broker
-     * away): the marks timer tries again, nothing is lost meanwhile. */
-    logf_part(HERALD_LOG_WARN, c, NULL,
-              "partition %s [%" PRId32 "] waits for its dedup marks "
-              "(trying again): %s",
-              p->topic, p->partition, err);
     p->pause_mask |= PAUSE_MARKS; /* applied once assigned */
-    return -1;
+    if (rc < 0 && loud) {
+        marks_wait_log(c, p->partition, err);
+    }
+    return 1;
 }
 
 static void on_marks_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
-    int missing = 0;
+    /* Bounded per turn; a zero timeout continues when there is more. */
+    int more = herald__dedup_poll(c->dedup, 2000, on_marks_failed, c);
+    int waiting = 0;
     for (struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked || !(p->pause_mask & PAUSE_MARKS)) {
+        if (p->revoked || !(p->pause_mask & PAUSE_MARKS) ||
+            load_marks(c, p, 0) != 0) {
+            waiting |= !p->revoked && (p->pause_mask & PAUSE_MARKS);
             continue;
         }
-        char err[512];
-        if (herald__dedup_load(c->dedup, p->partition, 10000, err,
-                               sizeof err) == 0) {
-            logf_part(HERALD_LOG_INFO, c, NULL,
-                      "partition %s [%" PRId32 "]: dedup marks read back, "
-                      "resuming",
-                      p->topic, p->partition);
-            set_paused(c, p, PAUSE_MARKS, 0);
-        } else {
-            missing = 1;
-        }
+        logf_part(HERALD_LOG_INFO, c, NULL,
+                  "partition %s [%" PRId32 "]: dedup marks read back, "
+                  "resuming",
+                  p->topic, p->partition);
+        set_paused(c, p, PAUSE_MARKS, 0);
     }
-    if (!missing) {
+    if (more) {
+        herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
+    } else if (!waiting && !herald__dedup_loading(c->dedup)) {
         herald__timer_stop(c->marks_timer);
     }
 }
@@ -1247,7 +1270,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p =
                 part_add(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p && herald__dedup_active(c->dedup) && load_marks(c, p) != 0) {
+            if (p && herald__dedup_active(c->dedup) &&
+                load_marks(c, p, 1) != 0) {
                 marks_missing = 1;
             }
         }
@@ -1265,8 +1289,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         /* librdkafka remembers a pause across unassign/assign: say for
          * every assigned partition whether it runs. Parts whose marks
-         * could not be read wait (else they could notify twice); the
-         * timer tries again. */
+         * are not in memory yet wait (else they could notify twice); the
+         * marks timer reads them and resumes the parts. */
         for (int i = 0; i < parts->cnt; i++) {
             struct part *p =
                 part_find(c, parts->elems[i].topic, parts->elems[i].partition);
@@ -1278,7 +1302,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         }
         if (marks_missing) {
-            herald__timer_start(c->marks_timer, 2000, 2000);
+            herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
         }
         pressure_update(c);
         return;

@@ -1,8 +1,9 @@
 /*
  * dedup.c - marks of notified dedup keys: an in-memory table filled from
  * and written to a compacted Kafka topic (see dedup.h). Reading marks back
- * uses its own consumer without a group, assigned one marks partition at a
- * time; writing goes through the connector's producer.
+ * uses its own consumer without a group, assigned the marks partitions
+ * being read back and polled from the loop (herald__dedup_poll), never
+ * blocking it; writing goes through the connector's producer.
  */
 #include "dedup.h"
 
@@ -25,6 +26,17 @@ struct entry {
     struct entry *next;
 };
 
+/* A marks partition being read back: done at its end (partition EOF, also
+ * for an empty partition); started over after LOAD_TIMEOUT_MS without
+ * progress. */
+struct load {
+    int32_t partition;
+    int64_t deadline_ms; /* monotonic */
+    size_t marks;
+};
+
+#define LOAD_TIMEOUT_MS 15000
+
 struct herald__dedup {
     int active;
     int use_message_key; /* the key is the message's idempotency key */
@@ -36,6 +48,8 @@ struct herald__dedup {
     rd_kafka_t *reader;
     int32_t *loaded; /* marks partitions read back */
     size_t n_loaded;
+    struct load *loads; /* marks partitions being read back */
+    size_t n_loads;
 };
 
 static uint64_t hash(const char *s)
@@ -224,6 +238,7 @@ void herald__dedup_destroy(struct herald__dedup *dd)
     if (dd->reader) {
         rd_kafka_destroy(dd->reader);
     }
+    free(dd->loads);
     herald__template_destroy(dd->key);
     free(dd->loaded);
     free(dd->topic);
@@ -356,6 +371,8 @@ int herald__dedup_start(struct herald__dedup *dd,
     rd_kafka_conf_set(conf, "group.id", "herald-dedup-reader", e, sizeof e);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
+    /* Marks removed by retention meanwhile: read on from the oldest. */
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof e);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     dd->reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (!dd->reader) {
@@ -405,81 +422,170 @@ static int is_loaded(const struct herald__dedup *dd, int32_t p)
     return 0;
 }
 
-int herald__dedup_load(struct herald__dedup *dd, int32_t partition,
-                       int timeout_ms, char *err, size_t errlen)
+/* Assign (on) or unassign (off) marks partition p on the reader, from its
+ * beginning. */
+static int reader_assign(struct herald__dedup *dd, int32_t p, int on, char *err,
+                         size_t errlen)
 {
-    if (!dd->active || is_loaded(dd, partition)) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, dd->topic, p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *e = on ? rd_kafka_incremental_assign(dd->reader, l)
+                             : rd_kafka_incremental_unassign(dd->reader, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (!e) {
         return 0;
     }
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-        dd->reader, dd->topic, partition, &lo, &hi, timeout_ms);
-    if (e) {
-        snprintf(err, errlen, "dedup topic %s [%" PRId32 "]: %s", dd->topic,
-                 partition, rd_kafka_err2str(e));
+    snprintf(err, errlen, "dedup topic %s [%" PRId32 "]: %s", dd->topic, p,
+             rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct load *find_load(struct herald__dedup *dd, int32_t p)
+{
+    for (size_t i = 0; i < dd->n_loads; i++) {
+        if (dd->loads[i].partition == p) {
+            return &dd->loads[i];
+        }
+    }
+    return NULL;
+}
+
+static void drop_load(struct herald__dedup *dd, struct load *ld)
+{
+    char err[256];
+    if (reader_assign(dd, ld->partition, 0, err, sizeof err) != 0) {
+        herald__log(HERALD_LOG_WARN, NULL, "%s", err);
+    }
+    *ld = dd->loads[--dd->n_loads];
+}
+
+int herald__dedup_load_start(struct herald__dedup *dd, int32_t partition,
+                             char *err, size_t errlen)
+{
+    if (!dd->active || is_loaded(dd, partition)) {
+        return 1;
+    }
+    if (find_load(dd, partition)) {
+        return 0;
+    }
+    struct load *l = realloc(dd->loads, (dd->n_loads + 1) * sizeof *l);
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    size_t marks = 0;
-    if (hi > lo) {
-        rd_kafka_topic_partition_list_t *l =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, dd->topic, partition)->offset = lo;
-        rd_kafka_assign(dd->reader, l);
-        rd_kafka_topic_partition_list_destroy(l);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int done = 0;
-        while (!done) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(dd->reader, 200);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            if (m) {
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                    done = m->offset >= hi;
-                } else if (m->err) {
-                    herald__log(HERALD_LOG_WARN, NULL,
-                                "reading dedup marks: %s",
-                                rd_kafka_message_errstr(m));
-                } else {
-                    if (m->key && m->key_len > 0) {
-                        char *k = strndup(m->key, m->key_len);
-                        if (k && m->payload) {
-                            int64_t ts = rd_kafka_message_timestamp(m, NULL);
-                            herald__dedup_set_marked(dd, k, ts > 0 ? ts : 1);
-                            marks++;
-                        } else if (k) {
-                            remove_key(dd, k); /* tombstone */
-                        }
-                        free(k);
-                    }
-                    done = m->offset >= hi - 1;
-                }
-                rd_kafka_message_destroy(m);
-            }
-            long ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-                      (t1.tv_nsec - t0.tv_nsec) / 1000000;
-            if (!done && ms > timeout_ms) {
-                rd_kafka_assign(dd->reader, NULL);
-                snprintf(err, errlen,
-                         "dedup topic %s [%" PRId32 "]: read back timed out",
-                         dd->topic, partition);
-                return -1;
-            }
-        }
-        rd_kafka_assign(dd->reader, NULL);
+    dd->loads = l;
+    if (reader_assign(dd, partition, 1, err, errlen) != 0) {
+        return -1;
     }
+    dd->loads[dd->n_loads++] = (struct load){
+        .partition = partition,
+        .deadline_ms = mono_ms() + LOAD_TIMEOUT_MS,
+    };
+    return 0;
+}
+
+static void load_done(struct herald__dedup *dd, struct load *ld)
+{
+    herald__log(HERALD_LOG_INFO, NULL,
+                "dedup: read %zu mark(s) back from %s [%" PRId32 "]", ld->marks,
+                dd->topic, ld->partition);
     int32_t *l = realloc(dd->loaded, (dd->n_loaded + 1) * sizeof *l);
     if (l) {
         dd->loaded = l;
-        dd->loaded[dd->n_loaded++] = partition;
+        dd->loaded[dd->n_loaded++] = ld->partition;
     }
-    herald__log(HERALD_LOG_INFO, NULL,
-                "dedup: read %zu mark(s) back from %s [%" PRId32 "]", marks,
-                dd->topic, partition);
-    return 0;
+    drop_load(dd, ld);
+}
+
+static void take_mark(struct herald__dedup *dd, const rd_kafka_message_t *m)
+{
+    struct load *ld = find_load(dd, m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (ld) {
+            load_done(dd, ld);
+        }
+        return;
+    }
+    if (m->err) {
+        herald__log(HERALD_LOG_WARN, NULL, "reading dedup marks: %s",
+                    rd_kafka_message_errstr(m));
+        return;
+    }
+    if (!ld) {
+        return; /* forgotten meanwhile */
+    }
+    ld->deadline_ms = mono_ms() + LOAD_TIMEOUT_MS;
+    if (!m->key || m->key_len == 0) {
+        return;
+    }
+    char *k = strndup(m->key, m->key_len);
+    if (k && m->payload) {
+        int64_t ts = rd_kafka_message_timestamp(m, NULL);
+        herald__dedup_set_marked(dd, k, ts > 0 ? ts : 1);
+        ld->marks++;
+    } else if (k) {
+        remove_key(dd, k); /* tombstone */
+    }
+    free(k);
+}
+
+int herald__dedup_poll(struct herald__dedup *dd, int max,
+                       herald__dedup_failed_fn failed, void *ctx)
+{
+    if (!dd->n_loads) {
+        return 0;
+    }
+    int n = 0;
+    for (; n < max && dd->n_loads; n++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(dd->reader, 0);
+        if (!m) {
+            break;
+        }
+        take_mark(dd, m);
+        rd_kafka_message_destroy(m);
+    }
+    int64_t now = mono_ms();
+    for (size_t i = 0; i < dd->n_loads; i++) {
+        struct load *ld = &dd->loads[i];
+        if (now < ld->deadline_ms) {
+            continue;
+        }
+        /* Start over: what was read is read again, in order. */
+        char err[512];
+        snprintf(err, sizeof err,
+                 "dedup topic %s [%" PRId32 "]: read back timed out", dd->topic,
+                 ld->partition);
+        failed(ctx, ld->partition, err);
+        ld->marks = 0;
+        ld->deadline_ms = now + LOAD_TIMEOUT_MS;
+        if (reader_assign(dd, ld->partition, 0, err, sizeof err) != 0 ||
+            reader_assign(dd, ld->partition, 1, err, sizeof err) != 0) {
+            failed(ctx, ld->partition, err);
+        }
+    }
+    return n >= max;
+}
+
+int herald__dedup_loading(const struct herald__dedup *dd)
+{
+    return dd->n_loads > 0;
 }
 
 void herald__dedup_forget(struct herald__dedup *dd, int32_t partition)
 {
+    struct load *ld = find_load(dd, partition);
+    if (ld) {
+        drop_load(dd, ld);
+    }
     for (size_t i = 0; i < dd->n_loaded; i++) {
         if (dd->loaded[i] == partition) {
             dd->loaded[i] = dd->loaded[--dd->n_loaded];

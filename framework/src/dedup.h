@@ -59,11 +59,23 @@ int herald__dedup_start(struct herald__dedup *dd,
                         const struct herald__node *kafka, char *const *topics,
                         size_t n_topics, char *err, size_t errlen);
 
-/* Read back the marks of marks-partition `partition` (blocking, up to
- * timeout_ms). Idempotent per partition until forget. 0 or -1. */
-int herald__dedup_load(struct herald__dedup *dd, int32_t partition,
-                       int timeout_ms, char *err, size_t errlen);
-/* The partition was released: load it again when it comes back. */
+/* Start reading back the marks of marks-partition `partition` (never
+ * blocks; herald__dedup_poll does the reading). 1: read back already (or
+ * dedup inactive); 0: being read; -1 with err. Idempotent per partition
+ * until forget. */
+int herald__dedup_load_start(struct herald__dedup *dd, int32_t partition,
+                             char *err, size_t errlen);
+/* A read back stalled (err says why): it starts over by itself. */
+typedef void (*herald__dedup_failed_fn)(void *ctx, int32_t partition,
+                                        const char *err);
+/* Take up to max marks read back, without blocking (loop thread). Returns
+ * 1 if there may be more right away. */
+int herald__dedup_poll(struct herald__dedup *dd, int max,
+                       herald__dedup_failed_fn failed, void *ctx);
+/* Whether some partition is being read back. */
+int herald__dedup_loading(const struct herald__dedup *dd);
+/* The partition was released: stop reading it back, and read it again
+ * when it comes back. */
 void herald__dedup_forget(struct herald__dedup *dd, int32_t partition);
 
 /* The dedup key of a record (m: its rendered message, may be NULL).
