@@ -55,7 +55,13 @@ void smtp_classify(int curl_code, long reply, const char *detail,
         return;
     }
     if (reply >= 400 && reply <= 599) {
-        v->outcome = reply >= 500 ? HERALD_REJECT : HERALD_RETRY;
+        /* 5xx is permanent, except 503 "bad sequence of commands": curl
+         * always sends a valid sequence, so a 503 means the server lost
+         * the session (Mailpit answers it to MAIL while shutting down).
+         * Rejecting it would drop the alert; a new attempt gets a new
+         * connection (curl closes one whose SMTP transfer failed). */
+        v->outcome =
+            reply >= 500 && reply != 503 ? HERALD_REJECT : HERALD_RETRY;
         snprintf(v->reason, sizeof(v->reason), "SMTP %ld (curl %d: %s)", reply,
                  curl_code, what);
         return;

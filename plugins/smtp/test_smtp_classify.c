@@ -45,6 +45,12 @@ static void test_replies(void **state)
     v = run(CURLE_WEIRD_SERVER_REPLY, 554, "");
     assert_int_equal(v.outcome, HERALD_REJECT);
     assert_string_equal(v.reason, "SMTP 554 (curl 8: Weird server reply)");
+    /* a server that lost its session (Mailpit shutting down) */
+    v = run(CURLE_SEND_ERROR, 503, "MAIL failed: 503");
+    assert_int_equal(v.outcome, HERALD_RETRY);
+    assert_string_equal(v.reason, "SMTP 503 (curl 55: MAIL failed: 503)");
+    v = run(CURLE_SEND_ERROR, 500, "MAIL failed: 500");
+    assert_int_equal(v.outcome, HERALD_REJECT);
 }
 
 static void test_transport(void **state)

@@ -3,9 +3,11 @@ connect or timeout -> RETRY; 5xx -> REJECT"), against a scripted SMTP
 server run by this test (Mailpit's chaos switch is global to the shared
 stack, so it is not used). Per recipient: 451 on RCPT once, 452 after DATA
 once, 550 on RCPT, 554 after DATA, and the connection dropped mid-DATA
-once; the other records are accepted. 4xx and the drop are retried and
-delivered exactly once; 5xx are REJECTed with the server's reply in the
-log, never retried."""
+once; the other records are accepted. The very first MAIL of the run is
+answered 503 "bad sequence of commands" (a server that lost the session,
+as Mailpit does while shutting down). 4xx, the 503 and the drop are
+retried and delivered exactly once; other 5xx are REJECTed with the
+server's reply in the log, never retried."""
 
 import asyncio
 import re
@@ -27,6 +29,7 @@ SCRIPT = {0: "rcpt451once", 1: "data452once", 2: "rcpt550", 3: "data554", 4: "dr
 seen = {}        # recipient -> number of RCPTs seen
 accepted = []    # recipients whose message was accepted
 attempts = []    # (recipient, outcome)
+mails = []       # reply to each MAIL command
 
 
 async def session(reader, writer):
@@ -43,7 +46,9 @@ async def session(reader, writer):
                 w(b"250-it5\r\n250 8BITMIME\r\n")
             elif cmd == b"MAIL":
                 rcpt = None
-                w(b"250 OK\r\n")
+                mails.append(503 if not mails else 250)
+                w(b"503 5.5.1 bad sequence of commands\r\n" if mails[-1] == 503
+                  else b"250 OK\r\n")
             elif cmd == b"RCPT":
                 rcpt = re.search(rb"<([^>]*)>", line).group(1).decode()
                 n = seen[rcpt] = seen.get(rcpt, 0) + 1
@@ -129,6 +134,7 @@ pylib.check_eq("550 on RCPT: tried once", [550], [o for a, o in attempts if a ==
 pylib.check_eq("554 after DATA: tried once", [554], [o for a, o in attempts if a == addr(3)])
 pylib.check_eq("dropped mid-DATA, then delivered", ["drop", 250],
                [o for a, o in attempts if a == addr(4)])
+pylib.check_eq("MAIL commands answered 503", 1, mails.count(503))
 rejected = {int(re.search(r"offset=(\d+)", ln).group(1)): ln
             for ln in err.splitlines() if "record rejected" in ln}
 pylib.check_eq("rejected offsets", sorted([offset_of[addr(2)], offset_of[addr(3)]]),
