@@ -219,6 +219,20 @@ static struct part *part_add(struct herald__connector *c, const char *topic,
     return p;
 }
 
+/* Tell librdkafka what p's pause bits say, whatever it believed before
+ * (a pause outlives an unassign/assign cycle in librdkafka). */
+static void apply_pause(struct herald__connector *c, struct part *p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (p->pause_mask) {
+        rd_kafka_pause_partitions(c->rk, l);
+    } else {
+        rd_kafka_resume_partitions(c->rk, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Free revoked partitions no job points to any more. */
 static void parts_gc(struct herald__connector *c)
 {
@@ -244,28 +258,7 @@ static void set_paused(struct herald__connector *c, struct part *p, int bit,
     if (!c->rk || p->revoked || (before != 0) == (p->pause_mask != 0)) {
         return;
     }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-    if (p->pause_mask) {
-        rd_kafka_pause_partitions(c->rk, l);
-    } else {
-        rd_kafka_resume_partitions(c->rk, l);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Tell librdkafka what p's pause bits say, whatever it believed before
- * (a pause outlives an unassign/assign cycle in librdkafka). */
-static void apply_pause(struct herald__connector *c, struct part *p)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-    if (p->pause_mask) {
-        rd_kafka_pause_partitions(c->rk, l);
-    } else {
-        rd_kafka_resume_partitions(c->rk, l);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    apply_pause(c, p);
 }
 
 static void pressure_pause(struct herald__connector *c, int on)
