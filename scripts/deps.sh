@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
       librdkafka-dev libavro-dev libcurl4-openssl-dev libyaml-dev libuv1-dev
-      libjansson-dev libcmocka-dev kcat valgrind binutils)
+      libjansson-dev libssl-dev libcmocka-dev kcat valgrind binutils)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -42,6 +42,7 @@ static const char *const secret_key_names[] = {
     "authorization",
     "credentials",
     "private_key",
+    "hash_key", /* the top-level HMAC key (hmac.h) */
     "sasl.password",
     "sasl.oauthbearer.client.secret",
     "sasl.oauthbearer.config",

@@ -1763,7 +1763,8 @@ herald__connector_new(const struct herald__connector_env *env,
                              "'sink', not both");
         } else if (notify) {
             c->notify = herald__notify_new(
-                notify, herald__node_get(map, "dedup"), env->config_dir, d);
+                notify, herald__node_get(map, "dedup"), env->config_dir,
+                env->hash_key, d);
             const struct herald__node *ch = herald__node_get(notify, "channel");
             if (ch && ch->type == HERALD_NODE_SCALAR) {
                 c->inst = env->instance(env->ctx, ch->scalar, ch,
@@ -1789,7 +1790,8 @@ herald__connector_new(const struct herald__connector_env *env,
     const struct herald__node *dedup_node = herald__node_get(map, "dedup");
     if (dedup_node && !env->tail) {
         c->dedup =
-            herald__dedup_new(dedup_node, c->notify != NULL, c->group_id, d);
+            herald__dedup_new(dedup_node, notify != NULL, c->group_id,
+                              env->hash_key, env->loop, d);
     }
 
     c->linger_timer = herald__timer_new(env->loop, on_linger, c);

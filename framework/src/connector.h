@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+struct herald__hash_key;
+
 struct herald__loop;
 struct herald__http;
 struct herald__registry;
@@ -25,6 +27,9 @@ struct herald__connector_env {
     const struct herald__node *kafka;    /* global librdkafka properties */
     const struct herald__node *channels; /* the channels: map */
     const char *config_dir;              /* for template files */
+    /* The deployment's hash_key (hmac.h), NULL when not configured: notify
+     * and dedup refuse to start without it. Borrowed. */
+    const struct herald__hash_key *hash_key;
     /* Resolve a sink/notify target to an opened plugin instance. */
     struct herald_instance *(*instance)(void *ctx, const char *name,
                                         const struct herald__node *at, int kind,

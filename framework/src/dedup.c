@@ -14,7 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "hmac.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "record.h"
 #include "template.h"
@@ -33,9 +35,16 @@ struct load {
     int32_t partition;
     int64_t deadline_ms; /* monotonic */
     size_t marks;
+    size_t old_marks; /* not a keyed hash: written before hash_key */
 };
 
 #define LOAD_TIMEOUT_MS 15000
+/* Expired entries are swept every ttl / SWEEP_PER_TTL, within these
+ * bounds: keys that never come back (topic-partition-offset keys, windows
+ * long gone) leave memory about a quarter TTL after they expire. */
+#define SWEEP_PER_TTL 4
+#define SWEEP_MIN_MS 100
+#define SWEEP_MAX_MS 60000
 
 struct herald__dedup {
     int active;
@@ -50,6 +59,8 @@ struct herald__dedup {
     size_t n_loaded;
     struct load *loads; /* marks partitions being read back */
     size_t n_loads;
+    const struct herald__hash_key *hash_key; /* borrowed from the worker */
+    struct herald__timer *sweep;             /* NULL without a loop */
 };
 
 static uint64_t hash(const char *s)
@@ -137,8 +148,12 @@ static void remove_key(struct herald__dedup *dd, const char *key)
     }
 }
 
+static void on_sweep(void *ctx);
+
 struct herald__dedup *herald__dedup_new(const struct herald__node *map,
                                         int notify, const char *group_id,
+                                        const struct herald__hash_key *hk,
+                                        struct herald__loop *loop,
                                         struct herald__diag *d)
 {
     size_t errs = d->n;
@@ -146,6 +161,7 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
     if (!dd) {
         return NULL;
     }
+    dd->hash_key = hk;
     dd->active = 1;
     dd->ttl_ms = 7LL * 24 * 3600 * 1000;
     dd->use_message_key = notify;
@@ -213,11 +229,34 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
     } else {
         size_t len = strlen(group_id) + 16;
         dd->topic = malloc(len);
-        snprintf(dd->topic, len, "herald-dedup-%s", group_id);
+        if (dd->topic) {
+            snprintf(dd->topic, len, "herald-dedup-%s", group_id);
+        }
+    }
+    /* A notify connector's notify stage already said it (the dedup key
+     * is its idempotency key, keyed there). */
+    if (dd->active && !notify && !hk) {
+        herald__diag_add(d, map,
+                         "dedup needs the top-level 'hash_key' (a secret of "
+                         "at least %d bytes, e.g. "
+                         "${file:/run/secrets/herald_hash_key}): marks are "
+                         "keyed by a keyed hash of the dedup key, never the "
+                         "key itself",
+                         HERALD__HASH_KEY_MIN);
+    }
+    if (!dd->topic) {
+        herald__diag_add(d, map, "out of memory");
     }
     if (d->n > errs) {
         herald__dedup_destroy(dd);
         return NULL;
+    }
+    if (dd->active && loop) {
+        dd->sweep = herald__timer_new(loop, on_sweep, dd);
+        if (dd->sweep) {
+            herald__timer_start(dd->sweep, herald__dedup_sweep_ms(dd),
+                                herald__dedup_sweep_ms(dd));
+        }
     }
     return dd;
 }
@@ -227,6 +266,7 @@ void herald__dedup_destroy(struct herald__dedup *dd)
     if (!dd) {
         return;
     }
+    herald__timer_destroy(dd->sweep);
     for (size_t i = 0; i < dd->n_buckets; i++) {
         for (struct entry *e = dd->buckets[i], *next; e; e = next) {
             next = e->next;
@@ -498,6 +538,15 @@ static void load_done(struct herald__dedup *dd, struct load *ld)
     herald__log(HERALD_LOG_INFO, NULL,
                 "dedup: read %zu mark(s) back from %s [%" PRId32 "]", ld->marks,
                 dd->topic, ld->partition);
+    if (ld->old_marks) {
+        /* Never the keys: they are what the old format leaked. */
+        herald__log(HERALD_LOG_WARN, NULL,
+                    "dedup: ignored %zu mark(s) of the old format (a plain "
+                    "dedup key, not its keyed hash) in %s [%" PRId32 "]; "
+                    "their keys may be notified once more, and the marks "
+                    "leave the topic with its retention",
+                    ld->old_marks, dd->topic, ld->partition);
+    }
     int32_t *l = realloc(dd->loaded, (dd->n_loaded + 1) * sizeof *l);
     if (l) {
         dd->loaded = l;
@@ -528,7 +577,9 @@ static void take_mark(struct herald__dedup *dd, const rd_kafka_message_t *m)
         return;
     }
     char *k = strndup(m->key, m->key_len);
-    if (k && m->payload) {
+    if (k && !herald__hmac_is_hex(k)) {
+        ld->old_marks++; /* a plain dedup key: see load_done */
+    } else if (k && m->payload) {
         int64_t ts = rd_kafka_message_timestamp(m, NULL);
         herald__dedup_set_marked(dd, k, ts > 0 ? ts : 1);
         ld->marks++;
@@ -566,6 +617,7 @@ int herald__dedup_poll(struct herald__dedup *dd, int max,
                  ld->partition);
         failed(ctx, ld->partition, err);
         ld->marks = 0;
+        ld->old_marks = 0;
         ld->deadline_ms = now + LOAD_TIMEOUT_MS;
         if (reader_assign(dd, ld->partition, 0, err, sizeof err) != 0 ||
             reader_assign(dd, ld->partition, 1, err, sizeof err) != 0) {
@@ -609,14 +661,83 @@ char *herald__dedup_key(const struct herald__dedup *dd,
             snprintf(err, errlen, "no idempotency key to dedup on");
             return NULL;
         }
-        return strdup(m->idempotency_key);
+        return strdup(m->idempotency_key); /* keyed by notify already */
     }
-    char *out = NULL;
-    if (herald__template_render(dd->key, lookup, (void *)r, &out, err,
+    char *plain = NULL;
+    if (herald__template_render(dd->key, lookup, (void *)r, &plain, err,
                                 errlen) != 0) {
         return NULL;
     }
+    char *out = herald__hmac_hex_dup(dd->hash_key, plain);
+    free(plain);
+    if (!out) {
+        snprintf(err, errlen, "keyed hash of the dedup key failed");
+    }
     return out;
+}
+
+/* Whether a mark made at ts is past the TTL at now. ts comes from a Kafka
+ * timestamp anybody producing to the marks topic chose: ts + ttl would
+ * overflow for a ts near INT64_MAX, so the sum saturates (never expires). */
+static int expired(const struct herald__dedup *dd, int64_t ts, int64_t now)
+{
+    if (ts > INT64_MAX - dd->ttl_ms) {
+        return 0;
+    }
+    return ts + dd->ttl_ms < now;
+}
+
+size_t herald__dedup_expire(struct herald__dedup *dd, int64_t now_ms)
+{
+    size_t gone = 0;
+
+    for (size_t i = 0; i < dd->n_buckets; i++) {
+        struct entry **pp = &dd->buckets[i];
+        while (*pp) {
+            struct entry *e = *pp;
+            if (!e->pending && expired(dd, e->ts, now_ms)) {
+                *pp = e->next;
+                free(e->key);
+                free(e);
+                dd->n--;
+                gone++;
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
+    return gone;
+}
+
+uint64_t herald__dedup_sweep_ms(const struct herald__dedup *dd)
+{
+    int64_t ms = dd->ttl_ms / SWEEP_PER_TTL;
+
+    if (ms < SWEEP_MIN_MS) {
+        ms = SWEEP_MIN_MS;
+    }
+    if (ms > SWEEP_MAX_MS) {
+        ms = SWEEP_MAX_MS;
+    }
+    return (uint64_t)ms;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void on_sweep(void *ctx)
+{
+    struct herald__dedup *dd = ctx;
+    size_t gone = herald__dedup_expire(dd, wall_ms());
+    if (gone) {
+        herald__log(HERALD_LOG_DEBUG, NULL,
+                    "dedup: %zu expired key(s) dropped, %zu left", gone,
+                    dd->n);
+    }
 }
 
 enum herald__dedup_state herald__dedup_state(struct herald__dedup *dd,
@@ -629,7 +750,7 @@ enum herald__dedup_state herald__dedup_state(struct herald__dedup *dd,
     if (e->pending) {
         return HERALD__DEDUP_PENDING;
     }
-    if (e->ts + dd->ttl_ms < now_ms) {
+    if (expired(dd, e->ts, now_ms)) {
         remove_key(dd, key); /* expired */
         return HERALD__DEDUP_NEW;
     }

@@ -5,7 +5,9 @@
  * 5 ...): each refinement is a record with the same key. dedup keeps one
  * notification per key (by default the record key and the window start):
  * after the channel's OK, a mark is written to a compacted marks topic,
- * keyed by the dedup key, in the same partition number as the source
+ * keyed by the keyed hash of the dedup key (HMAC-SHA-256 under the
+ * top-level `hash_key`; a mark never holds the key, which holds record
+ * data such as the card number), in the same partition number as the source
  * record, and only then is the source offset final. On assignment an
  * instance reads back the marks of exactly the partitions it was given,
  * so marks survive restarts and follow partitions between instances, and
@@ -18,7 +20,8 @@
  *                            idempotency key, i.e. {{@key}}@{{@window.start}}
  *     topic: NAME            marks topic; default herald-dedup-<group id>;
  *                            created (compacted, retention = ttl) if missing
- *     ttl: 7d                marks older than this are ignored
+ *     ttl: 7d                marks older than this are ignored, and
+ *                            dropped from memory by a periodic sweep
  *     policy: first          first: one notification per key;
  *                            every: dedup off (each refinement notifies)
  */
@@ -33,6 +36,8 @@
 struct herald_record;
 struct herald_message;
 struct herald__dedup;
+struct herald__hash_key;
+struct herald__loop;
 
 enum herald__dedup_state {
     HERALD__DEDUP_NEW = 0, /* never notified: go */
@@ -41,10 +46,15 @@ enum herald__dedup_state {
 };
 
 /* Parse the `dedup:` map (NULL: defaults). notify: whether the connector
- * renders messages (then the key is the message's idempotency key unless
- * `key` is given and notify compiled it). Returns NULL on errors in d. */
+ * renders messages (then the key is the message's idempotency key, already
+ * keyed by notify.c; notify compiles `key`). hk: the deployment's hash key
+ * (borrowed), required when dedup is active without notify. loop (may be
+ * NULL: no sweep, tests call herald__dedup_expire) runs the periodic
+ * sweep of expired keys. Returns NULL on errors in d. */
 struct herald__dedup *herald__dedup_new(const struct herald__node *map,
                                         int notify, const char *group_id,
+                                        const struct herald__hash_key *hk,
+                                        struct herald__loop *loop,
                                         struct herald__diag *d);
 void herald__dedup_destroy(struct herald__dedup *dd);
 
@@ -78,8 +88,12 @@ int herald__dedup_loading(const struct herald__dedup *dd);
  * when it comes back. */
 void herald__dedup_forget(struct herald__dedup *dd, int32_t partition);
 
-/* The dedup key of a record (m: its rendered message, may be NULL).
- * Returns a new string the caller frees, or NULL with err. */
+/* The dedup key of a record (m: its rendered message, may be NULL), as the
+ * marks topic and the table hold it: HMAC-SHA-256 of the rendered key
+ * under the hash key, 64 lowercase hex (for notify connectors the
+ * message's idempotency key, which is that already). Never the key itself:
+ * it holds record data, by default the card number. Returns a new string
+ * the caller frees, or NULL with err. */
 char *herald__dedup_key(const struct herald__dedup *dd,
                         const struct herald_record *r,
                         const struct herald_message *m, char *err,
@@ -95,5 +109,13 @@ void herald__dedup_set_marked(struct herald__dedup *dd, const char *key,
                               int64_t ts_ms);
 /* Number of keys known (marked or pending), for tests. */
 size_t herald__dedup_size(const struct herald__dedup *dd);
+
+/* Drop every marked key whose mark is older than the TTL at now_ms (wall
+ * clock ms); pending keys stay. Returns how many were dropped. The loop's
+ * sweep timer calls it every herald__dedup_sweep_ms(), so keys that never
+ * come back do not stay for the life of the process. */
+size_t herald__dedup_expire(struct herald__dedup *dd, int64_t now_ms);
+/* The sweep period: a quarter of the TTL, within 100 ms .. 60 s. */
+uint64_t herald__dedup_sweep_ms(const struct herald__dedup *dd);
 
 #endif

@@ -12,10 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hdrtext.h"
+#include "hmac.h"
 #include "record.h"
 #include "template.h"
 
-#define SUBJECT_MAX 998
 #define ADDRESS_MAX 254
 #define SENSITIVE_MIN_LEN 6
 
@@ -46,6 +47,7 @@ struct herald__notify {
     char **sensitive;
     size_t n_sensitive;
     int allow_sensitive;
+    const struct herald__hash_key *hash_key; /* borrowed from the worker */
 };
 
 static const char *const notify_keys[] = {
@@ -299,6 +301,7 @@ static int load_sensitive(const struct herald__node *v,
 struct herald__notify *herald__notify_new(const struct herald__node *notify,
                                           const struct herald__node *dedup,
                                           const char *config_dir,
+                                          const struct herald__hash_key *hk,
                                           struct herald__diag *d)
 {
     struct herald__notify *n = NULL;
@@ -315,6 +318,16 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
     if (n == NULL) {
         herald__diag_add(d, notify, "out of memory");
         return NULL;
+    }
+    n->hash_key = hk;
+    if (hk == NULL) {
+        herald__diag_add(d, notify,
+                         "a notify connector needs the top-level "
+                         "'hash_key' (a secret of at least %d bytes, e.g. "
+                         "${file:/run/secrets/herald_hash_key}): the "
+                         "Message-ID and dedup marks are a keyed hash of "
+                         "the dedup key, which holds record data",
+                         HERALD__HASH_KEY_MIN);
     }
 
     v = herald__node_get(notify, "channel");
@@ -456,31 +469,31 @@ int herald__notify_default_from(struct herald__notify *n,
 /* ---- Checks ------------------------------------------------------------ */
 
 /* No control character may reach a header or an SMTP command. */
+/* The code-point rule of hdrtext.h, TAB refused too: valid UTF-8 and no
+ * C0, DEL, C1 (NEL), U+2028 or U+2029. */
 static int check_header_value(const char *what, const char *s, char *err,
                               size_t errlen)
 {
-    for (const char *p = s; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch < 0x20 || ch == 0x7F) {
-            const char *name = ch == '\r'   ? "CR"
-                               : ch == '\n' ? "LF"
-                               : ch == '\t' ? "TAB"
-                                            : NULL;
-            if (name != NULL) {
-                snprintf(err, errlen,
-                         "'%s' contains a control character "
-                         "(%s)",
-                         what, name);
-            } else {
-                snprintf(err, errlen,
-                         "'%s' contains a control character "
-                         "(0x%02x)",
-                         what, ch);
-            }
-            return -1;
-        }
+    size_t off = 0;
+    uint32_t cp = 0;
+
+    if (hdrtext_check(s, 0, &off, &cp) == 0) {
+        return 0;
     }
-    return 0;
+    if (cp == HDRTEXT_INVALID) {
+        snprintf(err, errlen, "'%s' is not valid UTF-8 (at byte %zu)", what,
+                 off);
+    } else if (cp == '\r' || cp == '\n' || cp == '\t') {
+        snprintf(err, errlen, "'%s' contains a control character (%s)", what,
+                 cp == '\r' ? "CR" : cp == '\n' ? "LF" : "TAB");
+    } else if (cp < 0x80) {
+        snprintf(err, errlen, "'%s' contains a control character (0x%02x)",
+                 what, (unsigned)cp);
+    } else {
+        snprintf(err, errlen, "'%s' contains a control character (U+%04X)",
+                 what, (unsigned)cp);
+    }
+    return -1;
 }
 
 static int is_atext(int ch)
@@ -766,12 +779,12 @@ static int check_sensitive(const struct herald__notify *n,
     return 0;
 }
 
-/* The idempotency key: explicit/dedup template, else the built-in one for
- * the record's shape. A built-in key that cannot be used (no key, odd
- * bytes in it) falls back to the record's coordinates. */
-static int render_key(const struct herald__notify *n,
-                      const struct herald_record *r, char **out, char *err,
-                      size_t errlen)
+/* The dedup key: explicit/dedup template, else the built-in one for the
+ * record's shape. A built-in key that cannot be used (no key, odd bytes in
+ * it) falls back to the record's coordinates. */
+static int render_dedup_key(const struct herald__notify *n,
+                            const struct herald_record *r, char **out,
+                            char *err, size_t errlen)
 {
     char why[256];
 
@@ -791,6 +804,30 @@ static int render_key(const struct herald__notify *n,
         *out = NULL;
     }
     return render_one(n->key_offset, "idempotency_key", r, out, err, errlen);
+}
+
+/* The idempotency key a channel gets: HMAC-SHA-256 of the dedup key under
+ * the deployment's hash_key, as hex. The dedup key holds record data (by
+ * default the card number); only this keyed value leaves herald, so the
+ * card number cannot be brute-forced back out of a Message-ID. */
+static int render_key(const struct herald__notify *n,
+                      const struct herald_record *r, char **out, char *err,
+                      size_t errlen)
+{
+    char *plain = NULL;
+
+    *out = NULL;
+    if (render_dedup_key(n, r, &plain, err, errlen) != 0) {
+        free(plain);
+        return -1;
+    }
+    *out = herald__hmac_hex_dup(n->hash_key, plain);
+    free(plain);
+    if (*out == NULL) {
+        snprintf(err, errlen, "idempotency_key: keyed hash failed");
+        return -1;
+    }
+    return 0;
 }
 
 int herald__notify_render(const struct herald__notify *n,
@@ -832,11 +869,6 @@ int herald__notify_render(const struct herald__notify *n,
     }
     if (render_one(n->subject, "subject", r, &m->subject, err, errlen) != 0 ||
         check_header_value("subject", m->subject, err, errlen) != 0) {
-        goto fail;
-    }
-    if (strlen(m->subject) > SUBJECT_MAX) {
-        snprintf(err, errlen, "'subject' is longer than %d octets (%zu)",
-                 SUBJECT_MAX, strlen(m->subject));
         goto fail;
     }
     if (n->text != NULL) {

@@ -18,11 +18,14 @@
  *   headers: {X-Name: "..."}       extra headers; names are RFC 5322 field
  *                                  names and may not be ones herald or the
  *                                  channel set (From, To, Subject, ...)
- *   idempotency_key: "..."         template; default the connector's
- *                                  `dedup.key`, else
+ *   idempotency_key: "..."         template of the dedup key; default
+ *                                  the connector's `dedup.key`, else
  *                                  `{{@key}}@{{@window.start}}`
  *                                  for windowed keys, else
- *                                  `{{@topic}}-{{@partition}}-{{@offset}}`
+ *                                  `{{@topic}}-{{@partition}}-{{@offset}}`.
+ *                                  The message carries only its keyed
+ *                                  hash: HMAC-SHA-256 under the top-level
+ *                                  `hash_key`, 64 lowercase hex digits
  *   sensitive: [card_number]       paths whose full value may never appear
  *                                  in a rendered subject, text, html or
  *                                  header value (default [card_number];
@@ -33,9 +36,10 @@
  * `Name <local@domain>` / `"Name" <local@domain>`, where the name holds no
  * control characters, quotes (when quoted), `<`, `>` or `,`. Every
  * header-bound value (from, to, cc, reply_to, subject, header values,
- * idempotency key) is rejected if it holds a control character (CR, LF,
- * NUL, any C0 or DEL); the subject is at most 998 octets. Bodies keep
- * their newlines, normalized to LF (the channel writes CRLF).
+ * idempotency key) must pass the code-point rule of hdrtext.h: valid
+ * UTF-8 without C0 (TAB too), DEL, C1 (NEL U+0085), U+2028 or U+2029. A
+ * long subject is the channel's to fold or encode, never a reject. Bodies
+ * keep their newlines, normalized to LF (the channel writes CRLF).
  *
  * Threads: build at load; render on the loop thread (or any one thread at
  * a time per notify object; the object is read-only after new()).
@@ -49,6 +53,7 @@
 #include "herald/plugin.h"
 
 struct herald__notify;
+struct herald__hash_key;
 
 /* One rendered message: `msg` is what a channel gets (through
  * herald__rendered_message); the rest is its storage. Read-only for
@@ -68,13 +73,16 @@ struct herald__rendered {
 };
 
 /* Compile the `notify:` map. dedup is the connector's `dedup:` map (may be
- * NULL): its `key` template is the default idempotency key. config_dir
+ * NULL): its `key` template is the default dedup key. hk is the
+ * deployment's hash key (borrowed; it must outlive the result); NULL is an
+ * error, since the idempotency key is its HMAC. config_dir
  * resolves text_file/html_file (NULL: current directory). Every problem
  * goes to d with its file:line:col. Returns the stage (caller destroys) or
  * NULL if anything was wrong. The nodes need not outlive the result. */
 struct herald__notify *herald__notify_new(const struct herald__node *notify,
                                           const struct herald__node *dedup,
                                           const char *config_dir,
+                                          const struct herald__hash_key *hk,
                                           struct herald__diag *d);
 void herald__notify_destroy(struct herald__notify *n);
 

@@ -13,6 +13,7 @@
 #include "api.h"
 #include "config.h"
 #include "connector.h"
+#include "hmac.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -48,11 +49,12 @@ struct herald__worker {
     struct herald__admin_listen admin_at;
     const struct herald__node *admin_node;
     struct herald__admin *admin;
+    struct herald__hash_key *hash_key; /* top-level hash_key, may be NULL */
 };
 
 static const char *const top_keys[] = {
-    "kafka",       "schema_registry", "channels", "connectors",
-    "plugin_path", "admin",           "log",      NULL};
+    "kafka", "schema_registry", "channels", "connectors",
+    "plugin_path", "admin", "log", "hash_key", NULL};
 
 /* Build an instance of the plugin named in map's `plugin:` key, with the
  * rest of the map as its options. */
@@ -413,6 +415,8 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         }
     }
     setup_registry(w, &d);
+    w->hash_key =
+        herald__hash_key_new(herald__node_get(w->root, "hash_key"), &d);
 
     const struct herald__node *kafka = herald__node_get(w->root, "kafka");
     if (kafka && kafka->type != HERALD_NODE_MAP) {
@@ -444,6 +448,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         .kafka = kafka,
         .channels = chs,
         .config_dir = w->config_dir,
+        .hash_key = w->hash_key,
         .instance = env_instance,
         .ctx = w,
         .on_stopped = on_stopped,
@@ -586,6 +591,7 @@ void herald__worker_destroy(struct herald__worker *w)
     herald__loop_destroy(w->loop);
     herald__config_destroy(w->root);
     herald__config_destroy(w->overrides);
+    herald__hash_key_destroy(w->hash_key);
     free(w->config_dir);
     free(w);
 }

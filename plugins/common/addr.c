@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hdrtext.h"
+
 static int is_atext(unsigned char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -73,17 +75,7 @@ int addr_email_valid(const char *s, size_t len)
 
 int addr_text_safe(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-
-    if (s == NULL) {
-        return 0;
-    }
-    for (; *p; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            return 0;
-        }
-    }
-    return 1;
+    return s != NULL && hdrtext_check(s, 1, NULL, NULL) == 0;
 }
 
 static int is_wsp(char c)

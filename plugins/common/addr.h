@@ -23,8 +23,9 @@ struct addr {
  * literals, no SMTPUTF8). 0 otherwise. Pure. */
 int addr_email_valid(const char *s, size_t len);
 
-/* 1 if s holds no control character (bytes below 0x20 other than TAB, and
- * 0x7f): safe to put in a header once encoded. 0 otherwise. Pure. */
+/* 1 if s passes the code-point rule of hdrtext.h with TAB allowed (valid
+ * UTF-8; no C0 but TAB, DEL, C1 such as NEL, U+2028 or U+2029): safe to
+ * put in a header once encoded. 0 otherwise (also for NULL). Pure. */
 int addr_text_safe(const char *s);
 
 /* Parse "local@domain", "<local@domain>", "Name <local@domain>" or

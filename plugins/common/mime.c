@@ -8,13 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "addr.h"
-#include "sha256.h"
 
-#define LINE_MAX_SOFT 78 /* RFC 5322 2.1.1 "SHOULD" limit */
-#define EW_OVERHEAD 12   /* "=?UTF-8?B?" + "?=" */
+#define LINE_MAX_SOFT 78  /* RFC 5322 2.1.1 "SHOULD" limit */
+#define LINE_MAX_HARD 998 /* RFC 5322 2.1.1 "MUST" limit */
+#define EW_OVERHEAD 12    /* "=?UTF-8?B?" + "?=" */
+/* Random bytes in a boundary or a key-less Message-ID: 128 bits, so that
+ * nobody can guess the boundary a message will get. */
+#define RANDOM_ID_BYTES 16
+#define BOUNDARY_PREFIX "=_herald_"
+/* A random boundary found in a part is drawn again; with 128 random bits
+ * a second draw already never happens in practice. */
+#define BOUNDARY_TRIES 8
+/* Longest display name written, in octets (a mailbox must stay readable,
+ * and an encoded name folds into at most a few lines). */
+#define DISPLAY_NAME_MAX 256
 
 /* Growable output buffer; an allocation failure sticks in oom. */
 struct mbuf {
@@ -76,7 +87,9 @@ static void qp_encode(struct mbuf *b, const char *in, size_t inlen)
         next = i + 1;
         last = next == inlen || in[next] == '\n' ||
                (in[next] == '\r' && next + 1 < inlen && in[next + 1] == '\n');
-        if ((c >= 33 && c <= 126 && c != '=') ||
+        /* A '-' starting a line is =2D, so an encoded part never holds a
+         * line that looks like a MIME boundary ("--..."). */
+        if ((c >= 33 && c <= 126 && c != '=' && !(c == '-' && col == 0)) ||
             ((c == ' ' || c == '\t') && !last)) {
             tok[0] = (char)c;
             toklen = 1;
@@ -90,6 +103,12 @@ static void qp_encode(struct mbuf *b, const char *in, size_t inlen)
         if (col + toklen > (last ? 76u : 75u)) {
             put(b, "=\r\n");
             col = 0;
+            if (c == '-') {
+                tok[0] = '=';
+                tok[1] = '2';
+                tok[2] = 'D';
+                toklen = 3;
+            }
         }
         put_n(b, tok, toklen);
         col += toklen;
@@ -160,14 +179,23 @@ static void put_encoded_words(struct mbuf *b, size_t *col, const char *s)
         if (n > len - pos) {
             n = len - pos;
         }
-        while (n > 0 && pos + n < len &&
-               ((unsigned char)s[pos + n] & 0xC0) == 0x80) {
+        /* Back off to the start of a UTF-8 sequence: at most 3 bytes, so
+         * a run of stray continuation bytes (invalid UTF-8) cannot back
+         * off to nothing and loop forever. */
+        for (size_t k = 0; k < 3 && n > 0 && pos + n < len &&
+                           ((unsigned char)s[pos + n] & 0xC0) == 0x80;
+             k++) {
             n--;
         }
         if (n == 0 && len > pos) {
-            put(b, "\r\n ");
-            *col = 1;
-            continue;
+            if (*col > 1) {
+                put(b, "\r\n ");
+                *col = 1;
+                continue;
+            }
+            /* A fresh line and still nothing fits: cannot happen with the
+             * limits above, but never spin. */
+            n = len - pos < 3 ? len - pos : 3;
         }
         put(b, "=?UTF-8?B?");
         base64(b, (const unsigned char *)s + pos, n);
@@ -179,6 +207,19 @@ static void put_encoded_words(struct mbuf *b, size_t *col, const char *s)
             *col = 1;
         }
     } while (pos < len && !b->oom);
+}
+
+char *mime_encode_words(const char *s, size_t col)
+{
+    struct mbuf b = {0};
+
+    put(&b, "");
+    put_encoded_words(&b, &col, s);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
 /* Unstructured text (Subject, extra header values) needs encoded-words
@@ -264,13 +305,32 @@ static enum phrase_form phrase_form(const char *name)
 }
 
 /* Write " " and one mailbox ("Name <a@b>" or "a@b") at *col, folding
- * before it (after the separator already written) when it would overflow. */
-static void put_mailbox(struct mbuf *b, size_t *col, const struct addr *a)
+ * before it (after the separator already written) when it would overflow.
+ * A name that would not fit on one line even on its own is written as
+ * encoded-words, which fold. Returns 0, or -1 with err for a display name
+ * over DISPLAY_NAME_MAX octets. */
+static int put_mailbox(struct mbuf *b, size_t *col, const struct addr *a,
+                       char *err, size_t errlen)
 {
     struct mbuf piece = {0};
     size_t elen = strlen(a->email);
+    enum phrase_form form = PHRASE_ATOMS;
 
-    if (a->name != NULL && phrase_form(a->name) == PHRASE_ENCODED) {
+    if (a->name != NULL) {
+        size_t nlen = strlen(a->name);
+        if (nlen > DISPLAY_NAME_MAX) {
+            snprintf(err, errlen, "display name is longer than %d octets (%zu)",
+                     DISPLAY_NAME_MAX, nlen);
+            return -1;
+        }
+        form = phrase_form(a->name);
+        /* quotes and escapes add at most nlen + 2; "<" ">" and a space 3 */
+        if (form != PHRASE_ENCODED &&
+            1 + 2 * nlen + 2 + 3 + elen > LINE_MAX_SOFT) {
+            form = PHRASE_ENCODED;
+        }
+    }
+    if (a->name != NULL && form == PHRASE_ENCODED) {
         if (*col + 1 + EW_OVERHEAD + 8 > LINE_MAX_SOFT) {
             put(b, "\r\n");
             *col = 0;
@@ -286,10 +346,10 @@ static void put_mailbox(struct mbuf *b, size_t *col, const struct addr *a)
         put(b, a->email);
         put(b, ">");
         *col += 3 + elen;
-        return;
+        return 0;
     }
     if (a->name != NULL) {
-        if (phrase_form(a->name) == PHRASE_QUOTED) {
+        if (form == PHRASE_QUOTED) {
             const char *p;
             put(&piece, "\"");
             for (p = a->name; *p; p++) {
@@ -321,6 +381,7 @@ static void put_mailbox(struct mbuf *b, size_t *col, const struct addr *a)
         *col += piece.len;
     }
     free(piece.p);
+    return 0;
 }
 
 /* Parse, validate and write "Name: addr, addr\r\n". */
@@ -344,7 +405,11 @@ static int put_address_header(struct mbuf *b, const char *name,
             put(b, ",");
             col++;
         }
-        put_mailbox(b, &col, &a);
+        if (put_mailbox(b, &col, &a, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", name, why);
+            addr_cleanup(&a);
+            return -1;
+        }
         addr_cleanup(&a);
     }
     put(b, "\r\n");
@@ -422,9 +487,12 @@ int mime_format_date(int64_t date_unix, char *buf, size_t buflen)
 }
 
 /* Whether text can travel as 7bit: ASCII without NUL or bare CR, lines of
- * at most 998 octets (RFC 5322). Most alerts can, and then the message
- * reads as written, in an .eml file and on the wire; anything else is
- * quoted-printable. */
+ * at most 998 octets (RFC 5322), and no line starting with "--", which a
+ * MIME parser could take for a boundary (record data rendered into the
+ * text must not be able to close the part and open its own). Most alerts
+ * can, and then the message reads as written, in an .eml file and on the
+ * wire; anything else is quoted-printable, whose lines never start with
+ * "-" (qp_encode writes =2D). */
 static int fits_7bit(const char *text)
 {
     size_t col = 0;
@@ -437,57 +505,122 @@ static int fits_7bit(const char *text)
         if (*p >= 0x80 || (*p == '\r' && p[1] != '\n')) {
             return 0;
         }
-        if (*p != '\r' && ++col > 998) {
+        if (col == 0 && p[0] == '-' && p[1] == '-') {
+            return 0;
+        }
+        if (*p != '\r' && ++col > LINE_MAX_HARD) {
             return 0;
         }
     }
     return 1;
 }
 
-/* A part: its two headers, then the body. The CRLF before a boundary
- * belongs to the boundary, so a part keeps the text's trailing newline or
- * its absence exactly; a single-part message always ends with CRLF (SMTP
- * sends lines). */
-static void put_part(struct mbuf *b, const char *subtype, const char *text,
+/* One part, encoded: its two headers, then the body, into pb. The CRLF
+ * before a boundary belongs to the boundary, so a part keeps the text's
+ * trailing newline or its absence exactly; a single-part message always
+ * ends with CRLF (SMTP sends lines). */
+static void put_part(struct mbuf *pb, const char *subtype, const char *text,
                      int end_with_crlf)
 {
     size_t len = strlen(text);
     int seven = fits_7bit(text);
 
-    put(b, "Content-Type: text/");
-    put(b, subtype);
-    put(b, seven ? "; charset=UTF-8\r\n"
-                   "Content-Transfer-Encoding: 7bit\r\n\r\n"
-                 : "; charset=UTF-8\r\n"
-                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    put(pb, "Content-Type: text/");
+    put(pb, subtype);
+    put(pb, seven ? "; charset=UTF-8\r\n"
+                    "Content-Transfer-Encoding: 7bit\r\n\r\n"
+                  : "; charset=UTF-8\r\n"
+                    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     if (seven) {
         for (size_t i = 0; i < len; i++) {
             if (text[i] == '\r' && text[i + 1] == '\n') {
                 continue; /* the LF writes the CRLF */
             }
             if (text[i] == '\n') {
-                put(b, "\r\n");
+                put(pb, "\r\n");
             } else {
-                put_n(b, &text[i], 1);
+                put_n(pb, &text[i], 1);
             }
         }
     } else {
-        qp_encode(b, text, len);
+        qp_encode(pb, text, len);
     }
     if (end_with_crlf && len > 0 && text[len - 1] != '\n') {
-        put(b, "\r\n");
+        put(pb, "\r\n");
     }
+}
+
+static void hex_of(const unsigned char *in, size_t n, char *out)
+{
+    static const char lower[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = lower[in[i] >> 4];
+        out[2 * i + 1] = lower[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* 2 * RANDOM_ID_BYTES random hex digits into out. 0 or -1. */
+static int random_hex(mime_random_fn rnd, void *ctx, char *out)
+{
+    unsigned char r[RANDOM_ID_BYTES];
+
+    if (rnd(ctx, r, sizeof(r)) != 0) {
+        return -1;
+    }
+    hex_of(r, sizeof(r), out);
+    return 0;
+}
+
+int mime_random_os(void *ctx, unsigned char *buf, size_t len)
+{
+    size_t got = 0;
+
+    (void)ctx;
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
+        if (n < 0) {
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+int mime_idempotency_ok(const char *key)
+{
+    size_t i;
+
+    if (key == NULL) {
+        return 0;
+    }
+    for (i = 0; key[i]; i++) {
+        if (!((key[i] >= '0' && key[i] <= '9') ||
+              (key[i] >= 'a' && key[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return i == MIME_KEY_HEX;
 }
 
 int mime_build(const struct herald_message *m, const char *default_from,
                int64_t date_unix, char **out, size_t *out_len, char *err,
                size_t errlen)
 {
-    struct mbuf b = {0};
-    char date[64], hex[65], coords[64];
-    const char *from, *key, *text, *html;
+    return mime_build_r(m, default_from, date_unix, mime_random_os, NULL, out,
+                        out_len, err, errlen);
+}
+
+int mime_build_r(const struct herald_message *m, const char *default_from,
+                 int64_t date_unix, mime_random_fn rnd, void *rnd_ctx,
+                 char **out, size_t *out_len, char *err, size_t errlen)
+{
+    struct mbuf b = {0}, parts[2] = {{0}, {0}};
+    char date[64], coords[64];
+    char msgid[2 * RANDOM_ID_BYTES + 1], boundary[2 * RANDOM_ID_BYTES + 1];
+    const char *from, *text, *html;
     const char *one[1];
-    struct mbuf keybuf = {0};
     size_t i, col;
     int rc = -1;
 
@@ -510,18 +643,16 @@ int mime_build(const struct herald_message *m, const char *default_from,
     }
     snprintf(coords, sizeof(coords), "/%" PRId32 "/%" PRId64, m->partition,
              m->offset);
-    if (m->idempotency_key != NULL && m->idempotency_key[0] != '\0') {
-        key = m->idempotency_key;
-    } else {
-        put(&keybuf, m->topic != NULL ? m->topic : "");
-        put(&keybuf, coords);
-        key = keybuf.p;
-    }
-    if (keybuf.oom) {
-        snprintf(err, errlen, "out of memory");
+    /* The host's keyed hash of the dedup key makes a retried message carry
+     * the same Message-ID; anything else might hold record data, so it is
+     * never written and the Message-ID is random instead. */
+    if (mime_idempotency_ok(m->idempotency_key)) {
+        memcpy(msgid, m->idempotency_key, MIME_ID_HEX);
+        msgid[MIME_ID_HEX] = '\0';
+    } else if (random_hex(rnd, rnd_ctx, msgid) != 0) {
+        snprintf(err, errlen, "no random bytes for the Message-ID");
         goto done;
     }
-    sha256_hex(key, strlen(key), 32, hex);
 
     put(&b, "Date: ");
     put(&b, date);
@@ -555,7 +686,7 @@ int mime_build(const struct herald_message *m, const char *default_from,
         put(&b, "\r\n");
     }
     put(&b, "Message-ID: <");
-    put_n(&b, hex, 32);
+    put(&b, msgid);
     put(&b, "@herald>\r\nMIME-Version: 1.0\r\nX-Herald-Source: ");
     col = 17;
     put_folded(&b, &col, m->topic != NULL ? m->topic : "");
@@ -583,19 +714,37 @@ int mime_build(const struct herald_message *m, const char *default_from,
     text = m->text;
     html = m->html;
     if (text != NULL && html != NULL) {
-        put(&b,
-            "Content-Type: multipart/alternative;\r\n boundary=\"=_herald_");
-        put_n(&b, hex + 32, 32);
-        put(&b, "\"\r\n\r\n--=_herald_");
-        put_n(&b, hex + 32, 32);
-        put(&b, "\r\n");
-        put_part(&b, "plain", text, 0);
-        put(&b, "\r\n--=_herald_");
-        put_n(&b, hex + 32, 32);
-        put(&b, "\r\n");
-        put_part(&b, "html", html, 0);
-        put(&b, "\r\n--=_herald_");
-        put_n(&b, hex + 32, 32);
+        int tries = 0;
+        put_part(&parts[0], "plain", text, 0);
+        put_part(&parts[1], "html", html, 0);
+        if (parts[0].oom || parts[1].oom) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        /* A random boundary, drawn again in the (astronomically unlikely)
+         * case that a part holds it. */
+        do {
+            if (++tries > BOUNDARY_TRIES ||
+                random_hex(rnd, rnd_ctx, boundary) != 0) {
+                snprintf(err, errlen, "no random bytes for a MIME boundary "
+                                      "that the body does not hold");
+                goto done;
+            }
+        } while (strstr(parts[0].p, boundary) != NULL ||
+                 strstr(parts[1].p, boundary) != NULL);
+        put(&b, "Content-Type: multipart/alternative;\r\n boundary=\"");
+        put(&b, BOUNDARY_PREFIX);
+        put(&b, boundary);
+        for (i = 0; i < 2; i++) {
+            put(&b, i == 0 ? "\"\r\n\r\n--" : "\r\n--");
+            put(&b, BOUNDARY_PREFIX);
+            put(&b, boundary);
+            put(&b, "\r\n");
+            put_n(&b, parts[i].p, parts[i].len);
+        }
+        put(&b, "\r\n--");
+        put(&b, BOUNDARY_PREFIX);
+        put(&b, boundary);
         put(&b, "--\r\n");
     } else if (html != NULL) {
         put_part(&b, "html", html, 1);
@@ -613,6 +762,7 @@ int mime_build(const struct herald_message *m, const char *default_from,
 
 done:
     free(b.p);
-    free(keybuf.p);
+    free(parts[0].p);
+    free(parts[1].p);
     return rc;
 }

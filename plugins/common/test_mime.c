@@ -1,19 +1,42 @@
 /*
  * test_mime.c - exact-bytes tests of the MIME builder, quoted-printable,
- * address parsing and SHA-256 shared by the mail plugins.
+ * address parsing and the header-text rule shared by the mail plugins;
+ * the forgery regression is checked with Python's email package, a MIME
+ * parser that is not ours.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "addr.h"
+#include "hdrtext.h"
 #include "mime.h"
-#include "sha256.h"
+
+/* The host's keyed idempotency key (HMAC hex); its first 32 digits are the
+ * Message-ID. */
+#define KEY                                                                    \
+    "1f08f2bffacc2932df29ccfdf26867e279245de0bdc42cffc415ad790720d110"
+/* The first draw of counter_random: bytes 00 01 ... 0f. */
+#define DRAW1 "000102030405060708090a0b0c0d0e0f"
+#define DRAW2 "101112131415161718191a1b1c1d1e1f"
+
+/* A predictable random source for exact bytes: 0, 1, 2, ... */
+static int counter_random(void *ctx, unsigned char *buf, size_t len)
+{
+    unsigned *next = ctx;
+
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (unsigned char)(*next)++;
+    }
+    return 0;
+}
 
 static const char *const to_two[] = {"Alice Example <alice@example.com>",
                                      "bob@example.com"};
@@ -37,7 +60,7 @@ static struct herald_message base_message(void)
     m.text = "Hello Alice,\n\nWe saw 3 transactions.\n.\nBye\n";
     m.headers = prio;
     m.n_headers = 1;
-    m.idempotency_key = "4111@1700000000000";
+    m.idempotency_key = KEY;
     m.topic = "possible_anomalies";
     m.partition = 3;
     m.offset = 42;
@@ -50,8 +73,10 @@ static void assert_builds(const struct herald_message *m, const char *from,
     char *out = NULL;
     size_t len = 0;
     char err[256] = "";
+    unsigned next = 0;
 
-    assert_int_equal(mime_build(m, from, when, &out, &len, err, sizeof(err)),
+    assert_int_equal(mime_build_r(m, from, when, counter_random, &next, &out,
+                                  &len, err, sizeof(err)),
                      0);
     assert_string_equal(out, expected);
     assert_int_equal(len, strlen(expected));
@@ -82,7 +107,6 @@ static void test_ascii_text(void **state)
                   "Cc: \"Doe, John\" <john@example.com>\r\n"
                   "Reply-To: support@bank.example\r\n"
                   "Subject: Suspicious activity on card ending 1234\r\n"
-                  /* sha256("4111@1700000000000") = 1f08f2bf...20d110 */
                   "Message-ID: <1f08f2bffacc2932df29ccfdf26867e2@herald>\r\n"
                   "MIME-Version: 1.0\r\n"
                   "X-Herald-Source: possible_anomalies/3/42\r\n"
@@ -99,7 +123,7 @@ static void test_ascii_text(void **state)
 
 /* Non-ASCII subject and display name become encoded-words folded at 78
  * columns without splitting a UTF-8 sequence; text+html is
- * multipart/alternative with a boundary derived from the key. */
+ * multipart/alternative with a random boundary. */
 static void test_nonascii_multipart(void **state)
 {
     static const char *const to[] = {"Zo\xc3\xab M\xc3\xbcller "
@@ -129,25 +153,25 @@ static void test_nonascii_multipart(void **state)
         "MIME-Version: 1.0\r\n"
         "X-Herald-Source: possible_anomalies/3/42\r\n"
         "Content-Type: multipart/alternative;\r\n"
-        " boundary=\"=_herald_79245de0bdc42cffc415ad790720d110\"\r\n"
+        " boundary=\"=_herald_" DRAW1 "\"\r\n"
         "\r\n"
-        "--=_herald_79245de0bdc42cffc415ad790720d110\r\n"
+        "--=_herald_" DRAW1 "\r\n"
         "Content-Type: text/plain; charset=UTF-8\r\n"
         "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "Hi\r\n"
-        "--=_herald_79245de0bdc42cffc415ad790720d110\r\n"
+        "--=_herald_" DRAW1 "\r\n"
         "Content-Type: text/html; charset=UTF-8\r\n"
         "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "<p>Hi</p>\r\n"
         "\r\n"
-        "--=_herald_79245de0bdc42cffc415ad790720d110--\r\n");
+        "--=_herald_" DRAW1 "--\r\n");
 }
 
 /* A long To list folds between mailboxes; a long header value folds at a
  * space; html alone is a single text/html part; From falls back to the
- * channel default; no idempotency key: the coordinates are the key. */
+ * channel default; no idempotency key: the Message-ID is random. */
 static void test_folding_and_defaults(void **state)
 {
     static const char *const to[] = {
@@ -180,8 +204,8 @@ static void test_folding_and_defaults(void **state)
         " =?UTF-8?B?SsO2cmcgR3Jvw59tYW5uLcOcYmVybMOkbmdlIFNlaHJsYW5nZXJuYW1l"
         "?=\r\n"
         " <joerg@example.com>\r\n"
-        /* sha256("t/0/7") = 36951b4a... */
-        "Message-ID: <36951b4a9ccbf91ad2ac7d505182f787@herald>\r\n"
+        /* no keyed idempotency key: a random one */
+        "Message-ID: <" DRAW1 "@herald>\r\n"
         "MIME-Version: 1.0\r\n"
         "X-Herald-Source: t/0/7\r\n"
         "X-Note: a long header value that goes on and on and on past the "
@@ -358,24 +382,318 @@ static void test_addresses(void **state)
     assert_int_equal(addr_text_safe("del\x7f"), 0);
 }
 
-static void test_sha256_vectors(void **state)
+
+/* ---- issue 10: random boundary, forgery, long headers, code points ---- */
+
+/* A one-recipient message from alerts@bank.example with the keyed
+ * idempotency key. */
+static struct herald_message one_to(const char *const *to, const char *text)
 {
-    static const char two_blocks[] =
-        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    char hex[65];
+    struct herald_message m;
+
+    memset(&m, 0, sizeof(m));
+    m.from = "alerts@bank.example";
+    m.to = to;
+    m.n_to = 1;
+    m.text = text;
+    m.idempotency_key = KEY;
+    m.topic = "t";
+    return m;
+}
+
+/* Parse raw with Python's email package (a MIME parser that is not ours)
+ * and compare its structure with what the message should be: the result
+ * is "OK\n" or what differed. want_text/want_html NULL: that part must not
+ * exist (a single-part message then). */
+static char *python_check(const char *raw, size_t len, const char *subject,
+                          const char *want_text, const char *want_html)
+{
+    static const char script[] =
+        "import sys, os, email, json\n"
+        "from email import policy\n"
+        "m = email.message_from_bytes(open(sys.argv[1], 'rb').read(),\n"
+        "                             policy=policy.strict)\n"
+        "want = []\n"
+        "if os.environ.get('W_TEXT') is not None:\n"
+        "    want.append(['text/plain', os.environ['W_TEXT']])\n"
+        "if os.environ.get('W_HTML') is not None:\n"
+        "    want.append(['text/html', os.environ['W_HTML']])\n"
+        "if m.is_multipart():\n"
+        "    got = [[p.get_content_type(),\n"
+        "            p.get_content().replace('\\r\\n', '\\n')]\n"
+        "           for p in m.iter_parts()]\n"
+        "    wtype = 'multipart/alternative'\n"
+        "else:\n"
+        "    got = [[m.get_content_type(),\n"
+        "            m.get_content().replace('\\r\\n', '\\n')]]\n"
+        "    wtype = want[0][0]\n"
+        "bad = {}\n"
+        "if m.get_content_type() != wtype: bad['type'] = m.get_content_type()\n"
+        "if got != want: bad['parts'] = got\n"
+        "if m.defects: bad['defects'] = [type(d).__name__ for d in m.defects]\n"
+        "if m.epilogue not in (None, ''): bad['epilogue'] = m.epilogue\n"
+        "if str(m['Subject']) != os.environ['W_SUBJECT']:\n"
+        "    bad['subject'] = str(m['Subject'])\n"
+        "for ln in open(sys.argv[1], 'rb').read().split(b'\\r\\n'):\n"
+        "    if len(ln) > 998: bad['long_line'] = len(ln)\n"
+        "print(json.dumps(bad) if bad else 'OK')\n";
+    char path[] = "/tmp/herald-test-mime-XXXXXX";
+    char spath[] = "/tmp/herald-test-mime-py-XXXXXX";
+    char cmd[256];
+    char *out = calloc(1, 65536);
+    int fd = mkstemp(path), sfd = mkstemp(spath);
+    FILE *p;
+
+    assert_true(fd >= 0 && sfd >= 0 && out != NULL);
+    assert_int_equal(write(fd, raw, len), (ssize_t)len);
+    assert_int_equal(write(sfd, script, strlen(script)),
+                     (ssize_t)strlen(script));
+    close(fd);
+    close(sfd);
+    setenv("W_SUBJECT", subject, 1);
+    if (want_text != NULL) {
+        setenv("W_TEXT", want_text, 1);
+    } else {
+        unsetenv("W_TEXT");
+    }
+    if (want_html != NULL) {
+        setenv("W_HTML", want_html, 1);
+    } else {
+        unsetenv("W_HTML");
+    }
+    snprintf(cmd, sizeof(cmd), "python3 %s %s", spath, path);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, 65535, p);
+    out[got] = '\0';
+    assert_int_equal(pclose(p), 0);
+    unlink(path);
+    unlink(spath);
+    return out;
+}
+
+/* The forgery of issue 10 item 6: a string field rendered into the text
+ * part tries to close it and open its own text/html part. Even when the
+ * attacker knows the boundary the message gets (here the first draw of
+ * the test's random source), the structure a real MIME parser sees is
+ * exactly the template's: text/plain holding the attacker's text verbatim,
+ * then the real text/html, nothing in the epilogue. */
+static void test_forged_part_is_only_text(void **state)
+{
+    static const char *const to[] = {"jane@example.com"};
+    static const char forged[] =
+        "Hello x\n"
+        "--=_herald_" DRAW1 "\n"
+        "Content-Type: text/html; charset=UTF-8\n"
+        "Content-Transfer-Encoding: 7bit\n"
+        "\n"
+        "<a href=\"https://evil.example/verify\">Verify your card</a>\n"
+        "--=_herald_" DRAW1 "--\n"
+        "--=_herald_" DRAW2 "\n"
+        "Content-Type: text/html\n"
+        "\n"
+        "<b>phish</b>\n"
+        "--" /* and a bare "--" line too */
+        "\n"
+        ",\nWe saw 3 transactions.\n";
+    static const char html[] = "<p>Hello x,</p><p>We saw 3.</p>\n";
+    struct herald_message m;
+    char *out = NULL, *verdict;
+    size_t len = 0;
+    char err[256] = "";
+    unsigned next = 0;
     (void)state;
 
-    sha256_hex("", 0, 32, hex);
-    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb924"
-                             "27ae41e4649b934ca495991b7852b855");
-    sha256_hex("abc", 3, 32, hex);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
-                             "b00361a396177a9cb410ff61f20015ad");
-    sha256_hex(two_blocks, strlen(two_blocks), 32, hex);
-    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039"
-                             "a33ce45964ff2167f6ecedd419db06c1");
-    sha256_hex("abc", 3, 4, hex);
-    assert_string_equal(hex, "ba7816bf");
+    m = one_to(to, forged);
+    m.subject = "Alert";
+    m.html = html;
+    assert_int_equal(mime_build_r(&m, NULL, 1700000000, counter_random, &next,
+                                  &out, &len, err, sizeof(err)),
+                     0);
+    /* The text part is encoded: no line of it starts with "--". */
+    assert_non_null(strstr(out, "Content-Type: text/plain; charset=UTF-8\r\n"
+                                "Content-Transfer-Encoding: "
+                                "quoted-printable\r\n\r\nHello x\r\n=2D-=3D_"));
+    /* DRAW1 and DRAW2 are in the text: the third draw is the boundary. */
+    assert_non_null(strstr(out, "boundary=\"=_herald_202122232425262728292a2b"
+                                "2c2d2e2f\""));
+    verdict = python_check(out, len, "Alert", forged, html);
+    assert_string_equal(verdict, "OK\n");
+    free(verdict);
+    free(out);
+
+    /* Two messages from the operating system's random source get two
+     * different boundaries. */
+    char *b1 = NULL, *b2 = NULL;
+    assert_int_equal(mime_build(&m, NULL, 0, &b1, &len, err, sizeof(err)), 0);
+    assert_int_equal(mime_build(&m, NULL, 0, &b2, &len, err, sizeof(err)), 0);
+    const char *p1 = strstr(b1, "boundary=\""), *p2 = strstr(b2, "boundary=\"");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_memory_not_equal(p1, p2, 10 + 9 + 32);
+    free(b1);
+    free(b2);
+}
+
+/* Every line of raw is at most max octets. */
+static void assert_lines_within(const char *raw, size_t max)
+{
+    const char *p = raw;
+    while (*p) {
+        const char *e = strstr(p, "\r\n");
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > max) {
+            fail_msg("line of %zu octets: %.60s...", n, p);
+        }
+        p += n + (e ? 2 : 0);
+    }
+}
+
+/* Issue 10 item 9: a subject over 998 octets is folded or encoded, never
+ * refused; a long display name folds as encoded-words; one over 256
+ * octets is refused; no header line exceeds 78 octets here. Python's
+ * parser reads the subject back exactly. */
+static void test_long_headers_fold(void **state)
+{
+    static char subject_words[3001], subject_word[2001], name[201],
+        mailbox[300], longname[400];
+    static const char *to[1];
+    struct herald_message m;
+    char *out = NULL, *verdict;
+    size_t len = 0;
+    char err[256] = "";
+    (void)state;
+
+    for (size_t i = 0; i < 3000; i++) {
+        subject_words[i] = i % 7 == 6 ? ' ' : (char)('a' + i % 26);
+    }
+    subject_words[3000] = '\0';
+    memset(subject_word, 'S', 2000);
+    subject_word[2000] = '\0';
+    memset(name, 'N', 200);
+    name[200] = '\0';
+    snprintf(mailbox, sizeof(mailbox), "%s <jane@example.com>", name);
+    to[0] = mailbox;
+
+    m = one_to(to, "Hi\n");
+    const char *subjects[] = {subject_words, subject_word};
+    for (int k = 0; k < 2; k++) {
+        m.subject = subjects[k];
+        assert_int_equal(mime_build(&m, NULL, 0, &out, &len, err, sizeof(err)),
+                         0);
+        assert_lines_within(out, 78);
+        verdict = python_check(out, len, subjects[k], "Hi\n", NULL);
+        assert_string_equal(verdict, "OK\n");
+        free(verdict);
+        free(out);
+    }
+    /* the display name survives the folding */
+    m.subject = "s";
+    assert_int_equal(mime_build(&m, NULL, 0, &out, &len, err, sizeof(err)), 0);
+    assert_non_null(strstr(out, "To: =?UTF-8?B?Tk5O"));
+    assert_lines_within(out, 78);
+    free(out);
+
+    memset(longname, 'L', 257);
+    snprintf(longname + 257, sizeof(longname) - 257, " <jane@example.com>");
+    to[0] = longname;
+    assert_rejects(&m, "To: display name is longer than 256 octets (257)");
+}
+
+/* Issue 10 item 12: a long run of UTF-8 continuation bytes (invalid
+ * UTF-8) used to loop forever in put_encoded_words; now it is carried in
+ * lines of at most 78 characters. */
+static void test_encoded_words_continuation_run(void **state)
+{
+    char in[301];
+    (void)state;
+
+    memset(in, 0x80, 300);
+    in[300] = '\0';
+    char *out = mime_encode_words(in, 9);
+    assert_non_null(out);
+    assert_lines_within(out, 78);
+    /* 300 bytes of base64 in words of at most 48 bytes (64 characters) */
+    assert_true(strlen(out) > 400);
+    assert_memory_equal(out, "=?UTF-8?B?gICA", 14);
+    free(out);
+}
+
+/* Issue 10 item 14: the header-text rule is on code points. */
+static void test_header_text_code_points(void **state)
+{
+    size_t off = 0;
+    uint32_t cp = 0;
+    (void)state;
+
+    assert_int_equal(hdrtext_check("caf\xc3\xa9 \xe2\x80\x94 ok", 0, &off, &cp),
+                     0);
+    assert_int_equal(hdrtext_check("a\xc2\x85" "b", 0, &off, &cp), -1);
+    assert_int_equal(off, 1);
+    assert_int_equal(cp, 0x85);
+    assert_int_equal(hdrtext_check("ab\xe2\x80\xa8", 0, &off, &cp), -1);
+    assert_int_equal(off, 2);
+    assert_int_equal(cp, 0x2028);
+    assert_int_equal(hdrtext_check("\xe2\x80\xa9", 0, &off, &cp), -1);
+    assert_int_equal(cp, 0x2029);
+    assert_int_equal(hdrtext_check("x\xc2\x9f", 0, &off, &cp), -1);
+    assert_int_equal(cp, 0x9f);
+    assert_int_equal(hdrtext_check("\x7f", 0, &off, &cp), -1);
+    assert_int_equal(cp, 0x7f);
+    assert_int_equal(hdrtext_check("a\tb", 0, &off, &cp), -1);
+    assert_int_equal(hdrtext_check("a\tb", 1, &off, &cp), 0);
+    /* invalid UTF-8: stray continuation, overlong, surrogate, truncated,
+     * above U+10FFFF */
+    const char *bad[] = {"a\x80", "\xc0\x8a", "\xed\xa0\x80", "\xe2\x80",
+                         "\xf4\x90\x80\x80", "\xff"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(hdrtext_check(bad[i], 0, &off, &cp), -1);
+        assert_int_equal(cp, HDRTEXT_INVALID);
+    }
+    assert_int_equal(addr_text_safe("a\xc2\x85"), 0);
+    assert_int_equal(addr_text_safe("a\xe2\x80\xa8"), 0);
+    assert_int_equal(addr_text_safe("caf\xc3\xa9"), 1);
+    /* The builder refuses them in a subject, a header value and a
+     * display name. */
+    struct herald_message m = base_message();
+    static const char *const nel_to[] = {"Jane\xc2\x85Roe <jane@example.com>"};
+    static const struct herald_header ls[] = {{"X-Ok", "a\xe2\x80\xa8" "b"}};
+    m.subject = "hi\xc2\x85" "Bcc: x@y";
+    assert_rejects(&m, "subject holds a control character");
+    m = base_message();
+    m.headers = ls;
+    assert_rejects(&m, "header 'X-Ok' value holds a control character");
+    m = base_message();
+    m.to = nel_to;
+    m.n_to = 1;
+    assert_rejects(&m, "To: address holds a control character");
+}
+
+/* A key that is not the host's keyed hash (it could be the plain dedup
+ * key, card number included) never reaches the wire: the Message-ID is
+ * random instead. */
+static void test_plain_key_never_written(void **state)
+{
+    struct herald_message m = base_message();
+    char *out = NULL;
+    size_t len = 0;
+    char err[256] = "";
+    unsigned next = 0;
+    (void)state;
+
+    m.idempotency_key = "4111111111111111@1700000000000";
+    assert_int_equal(mime_build_r(&m, NULL, 0, counter_random, &next, &out,
+                                  &len, err, sizeof(err)),
+                     0);
+    assert_non_null(strstr(out, "Message-ID: <" DRAW1 "@herald>\r\n"));
+    assert_null(strstr(out, "4111"));
+    free(out);
+    assert_int_equal(mime_idempotency_ok(KEY), 1);
+    assert_int_equal(mime_idempotency_ok("1F08F2BFFACC2932DF29CCFDF26867E2"
+                                         "79245DE0BDC42CFFC415AD790720D110"),
+                     0);
+    assert_int_equal(mime_idempotency_ok(KEY "0"), 0);
+    assert_int_equal(mime_idempotency_ok(NULL), 0);
 }
 
 static void test_date(void **state)
@@ -399,8 +717,12 @@ int main(void)
         cmocka_unit_test(test_quoted_printable),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_addresses),
-        cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_forged_part_is_only_text),
+        cmocka_unit_test(test_long_headers_fold),
+        cmocka_unit_test(test_encoded_words_continuation_run),
+        cmocka_unit_test(test_header_text_code_points),
+        cmocka_unit_test(test_plain_key_never_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,7 +163,9 @@ static struct herald_message message(const char *topic, int64_t offset)
     m.n_to = 1;
     m.subject = "Card 1234";
     m.text = "Three attempts.\n";
-    m.idempotency_key = "k1";
+    /* the host's keyed hash of the dedup key */
+    m.idempotency_key =
+        "6ab9f1eb8f7d3388f4f9d586f66e99fd0123456789abcdef0123456789abcdef";
     m.topic = topic;
     m.partition = 2;
     m.offset = offset;
@@ -173,7 +175,7 @@ static struct herald_message message(const char *topic, int64_t offset)
 static const char expected_k1[] = "From: alerts@bank.example\r\n"
                                   "To: Jane Roe <jane@example.com>\r\n"
                                   "Subject: Card 1234\r\n"
-                                  /* %s: first 128 bits of sha256("k1") */
+                                  /* %s: the key's first 32 hex digits */
                                   "Message-ID: <"
                                   "%s"
                                   "@herald>\r\n"

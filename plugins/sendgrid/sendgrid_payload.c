@@ -3,7 +3,6 @@
  * sendgrid_payload.h.
  */
 #include "sendgrid_payload.h"
-#include "sha256.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "mime.h"
 
 #define MAX_RECIPIENTS 1000
 #define MAX_CATEGORIES 10
@@ -146,10 +146,17 @@ int sendgrid_categories_ok(const char *const *c, size_t n, char *err,
     }
     for (i = 0; i < n; i++) {
         size_t len = c[i] != NULL ? strlen(c[i]) : 0;
-        if (len == 0 || len > 255 || !addr_text_safe(c[i])) {
+        if (len == 0 || len > 255) {
             snprintf(err, errlen,
                      "category %zu must be 1 to 255 characters "
                      "of text",
+                     i + 1);
+            return -1;
+        }
+        if (!addr_text_safe(c[i])) {
+            snprintf(err, errlen,
+                     "category %zu holds a control character or "
+                     "invalid UTF-8",
                      i + 1);
             return -1;
         }
@@ -205,13 +212,14 @@ json_t *sendgrid_payload_new(const struct herald_message *m,
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (m->idempotency_key != NULL) {
-        /* The key may hold record data (the default is the card number and
-         * the window start): SendGrid gets its hash, the same 32 hex digits
-         * the SMTP channel puts in Message-ID, never the key itself. */
-        char hex[65];
-        sha256_hex(m->idempotency_key, strlen(m->idempotency_key), 32, hex);
-        hex[32] = '\0';
+    if (mime_idempotency_ok(m->idempotency_key)) {
+        /* The host's keyed hash of the dedup key (HMAC under the
+         * deployment's hash_key), the same 32 hex digits the SMTP channel
+         * puts in Message-ID. Anything else could hold record data (the
+         * dedup key has the card number) and is never sent. */
+        char hex[MIME_ID_HEX + 1];
+        memcpy(hex, m->idempotency_key, MIME_ID_HEX);
+        hex[MIME_ID_HEX] = '\0';
         if (set(args, "idempotency_key", json_string(hex)) != 0) {
             snprintf(err, errlen, "out of memory");
             goto fail;

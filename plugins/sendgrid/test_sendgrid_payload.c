@@ -39,7 +39,9 @@ static struct herald_message full_message(void)
     m.html = "<p>Hello Alice,</p>";
     m.headers = prio;
     m.n_headers = 1;
-    m.idempotency_key = "4111@1700000000000";
+    /* The host's keyed hash of the dedup key (64 hex digits) */
+    m.idempotency_key =
+        "1f08f2bffacc2932df29ccfdf26867e279245de0bdc42cffc415ad790720d110";
     m.topic = "possible_anomalies";
     m.partition = 3;
     m.offset = 42;
@@ -208,7 +210,8 @@ static void test_categories(void **state)
     assert_string_equal(err, "category 1 must be 1 to 255 characters of "
                              "text");
     assert_int_equal(sendgrid_categories_ok(badutf, 1, err, sizeof(err)), -1);
-    assert_string_equal(err, "category 1 is not valid UTF-8");
+    assert_string_equal(err, "category 1 holds a control character or "
+                             "invalid UTF-8");
 }
 
 int main(void)

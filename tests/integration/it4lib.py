@@ -114,6 +114,7 @@ kafka: {{ bootstrap.servers: "{bs}", session.timeout.ms: 6000,
 schema_registry: {{ url: "{sr}" }}
 plugin_path: {pp}
 log: {{ level: info }}
+hash_key: "{hk}"
 connectors:
   - name: {name}
     group_id: {group}
@@ -128,7 +129,7 @@ connectors:
                        pp=pylib.TEST_PLUGIN_DIR, name=name, group=group,
                        topic=topic, key=key, vf=value_format,
                        extra=extra_connector, log=log_file, script=script,
-                       sink_extra=sink_extra)
+                       sink_extra=sink_extra, hk=pylib.HASH_KEY)
 
 
 def read_plugin_log(path):

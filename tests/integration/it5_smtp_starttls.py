@@ -3,7 +3,7 @@ AvroSerializer, ksqlDB windowed keys, 3 partitions) go through the smtp
 channel to Mailpit over STARTTLS with AUTH and become exactly 1,000
 messages, each with the expected To, From, Subject, text and HTML bodies
 (rendered here in Python from the shipped templates) and Message-ID
-(<first 32 hex of sha256(card@window_start)>@herald), read back through
+(<first 32 hex of HMAC(hash_key, card@window_start)>@herald), read back through
 Mailpit's API."""
 
 import time

@@ -142,9 +142,10 @@ def expected_email(v):
 
 
 def key_hash(card, start):
-    """First 32 hex digits of sha256 of the default idempotency key
-    {{@key}}@{{@window.start}} (plugins/common/mime.c)."""
-    return hashlib.sha256(("%s@%d" % (card, start)).encode()).hexdigest()[:32]
+    """First 32 hex digits of the keyed hash (HMAC-SHA-256 under the tests'
+    hash_key) of the default dedup key {{@key}}@{{@window.start}}: the
+    Message-ID and SendGrid's idempotency_key (notify.c, mime.c)."""
+    return pylib.keyed_hash("%s@%d" % (card, start))[:32]
 
 
 def message_id(card, start):
@@ -162,7 +163,7 @@ def config(topic, group, channel_yaml, notify_extra="", connector_extra="",
   bootstrap.servers: %s
 schema_registry:
   url: %s
-channels:
+""" + pylib.HASH_KEY_YAML + """channels:
   email:
 %s
 connectors:
@@ -219,7 +220,9 @@ def sendgrid_channel(api_key, base_url=None, max_in_flight=64, extra=""):
 
 
 def herald_env():
-    return {"HERALD_PLUGIN_PATH": pylib.PLUGIN_DIR}
+    """HERALD_HASH_KEY: the hash_key of the shipped configs
+    (${env:HERALD_HASH_KEY}), the tests' key."""
+    return {"HERALD_PLUGIN_PATH": pylib.PLUGIN_DIR, "HERALD_HASH_KEY": pylib.HASH_KEY}
 
 
 def run_herald(cfg_text, n, timeout=240, extra_env=None):

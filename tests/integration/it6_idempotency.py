@@ -2,10 +2,10 @@
 
 - smtp to Mailpit with an explicit dedup key "{{card_number}}/{{start_boundary}}":
   each window's one email carries Message-ID <first 32 hex of
-  sha256(dedup key)@herald> in its raw header (plugins/common/mime.c).
+  HMAC(hash_key, dedup key)@herald> in its raw header (plugins/common/mime.c).
 - sendgrid to WireMock with the default key ({{@key}}@{{@window.start}}):
   one request per window whose personalizations[0].custom_args carry
-  idempotency_key = the same 32 hex of sha256(card@start), and the first
+  idempotency_key = the same 32 hex of HMAC(hash_key, card@start), and the first
   refinement's topic/partition/offset."""
 
 import json
@@ -44,7 +44,7 @@ for w in wins:
     card, start, v, _ = w[0]
     raw = L.mailpit_raw(L.MAILPIT_API, rcpt[v["email_address"]][0]["ID"])
     want = "<%s@herald>" % T.key_hash("%s/%d" % (card, start))
-    pylib.check_eq("smtp: %s Message-ID = sha256(card/start)" % v["email_address"], want,
+    pylib.check_eq("smtp: %s Message-ID = HMAC(card/start)" % v["email_address"], want,
                    L.parse_raw(raw)["Message-ID"])
 
 # ---- sendgrid, default key ------------------------------------------------

@@ -32,6 +32,19 @@ TEST_PLUGIN_DIR = os.environ.get("HERALD_TEST_PLUGIN_DIR",
 PRODUCER = os.environ.get("STACK_PRODUCER", os.path.join(REPO, "tests", "stack", "producer.py"))
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:39092")
 SR_URL = os.environ.get("SR_URL", "")
+# The tests' hash_key (the top-level secret Message-IDs, SendGrid's
+# idempotency_key and dedup marks are keyed with). Test-only: a real
+# deployment reads its own from ${file:/run/secrets/...}.
+HASH_KEY = "it-hash-key-not-a-secret-0123456789"
+HASH_KEY_YAML = 'hash_key: "%s"\n' % HASH_KEY
+
+
+def keyed_hash(dedup_key, key=HASH_KEY):
+    """HMAC-SHA-256 of a dedup key under the hash key, 64 hex digits: what
+    herald hands a channel as the idempotency key (notify.c)."""
+    import hashlib
+    import hmac
+    return hmac.new(key.encode(), dedup_key.encode(), hashlib.sha256).hexdigest()
 
 CHECKS = [0]
 

@@ -22,6 +22,13 @@
 
 #include "worker.h"
 
+/* The tests' hash_key: dedup marks are keyed by HMAC-SHA-256 of the dedup
+ * key under it (values from Python's hmac module). */
+#define TEST_HASH_KEY "test-hash-key-0123456789"
+/* HMAC-SHA-256(TEST_HASH_KEY, "kb") */
+#define TEST_HMAC_KB                                                           \
+    "176bae406c16be57c0e1fa50efb1370833a0d0ada6cd20b11168b59f727f03ae"
+
 struct env {
     rd_kafka_t *producer; /* owns the mock cluster */
     char bootstraps[256];
@@ -156,6 +163,7 @@ static void config(char *buf, size_t len, const struct env *e,
              "kafka: { bootstrap.servers: \"x\", session.timeout.ms: 6000,\n"
              "         heartbeat.interval.ms: 500 }\n"
              "plugin_path: %s\n"
+             "hash_key: \"" TEST_HASH_KEY "\"\n"
              "connectors:\n"
              "  - name: t\n"
              "    group_id: %s\n"

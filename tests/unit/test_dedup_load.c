@@ -56,11 +56,20 @@ static void test_dedup_marks_read_back_without_blocking(void **state)
         assert_int_equal(
             rd_kafka_mock_partition_set_leader(mc, "t6.marks", p, p + 1), 0);
     }
-    /* A mark of an earlier run for key kb of partition 1. */
+    /* A mark of an earlier run for key kb of partition 1 (keyed by its
+     * HMAC), and one in the old format (the plain key kc), which is
+     * ignored: kc is delivered. */
     assert_int_equal(
         rd_kafka_producev(
             e->producer, RD_KAFKA_V_TOPIC("t6.marks"), RD_KAFKA_V_PARTITION(1),
-            RD_KAFKA_V_KEY("kb", 2), RD_KAFKA_V_VALUE("1", 1),
+            RD_KAFKA_V_KEY(TEST_HMAC_KB, strlen(TEST_HMAC_KB)),
+            RD_KAFKA_V_VALUE("1", 1), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END),
+        0);
+    assert_int_equal(
+        rd_kafka_producev(
+            e->producer, RD_KAFKA_V_TOPIC("t6.marks"), RD_KAFKA_V_PARTITION(1),
+            RD_KAFKA_V_KEY("kc", 2), RD_KAFKA_V_VALUE("1", 1),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
         0);
     static const char *const keys[2][3] = {{"ka", "kx", "ky"},
@@ -102,7 +111,7 @@ static void test_dedup_marks_read_back_without_blocking(void **state)
     assert_int_equal(off[0], 3);
     assert_int_equal(off[1], 3);
     assert_int_equal(count_lines(w.path, "t6 1 0 OK"), 0); /* kb: marked */
-    assert_int_equal(count_lines(w.path, "t6 1 1 OK"), 1);
+    assert_int_equal(count_lines(w.path, "t6 1 1 OK"), 1); /* kc: old mark */
     assert_int_equal(count_lines(w.path, "t6 1 2 OK"), 1);
 }
 

@@ -15,14 +15,19 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "hmac.h"
 #include "notify.h"
 #include "record.h"
 
 #define CONFIG_DIR HERALD_SOURCE_DIR "/config"
 #define CARD "358579699410099"
+/* The tests' hash_key; expected HMACs are from Python's hmac module. */
+#define HASH_KEY "test-hash-key-0123456789"
 
 static struct herald__node *root;
 static struct herald__diag diag;
+static struct herald__hash_key *hash_key;
+static int no_hash_key; /* load() without a hash key */
 
 /* Load `yaml` (a document with a top-level `notify:` and maybe `dedup:`)
  * and build the stage. NULL if it did not load; diag holds why. */
@@ -34,9 +39,13 @@ static struct herald__notify *load(const char *yaml)
     root = herald__config_load_string("n.yaml", yaml, strlen(yaml), &diag);
     assert_non_null(root);
     assert_int_equal(diag.n, 0);
+    if (hash_key == NULL) {
+        hash_key = herald__hash_key_from(HASH_KEY, strlen(HASH_KEY));
+        assert_non_null(hash_key);
+    }
     return herald__notify_new(herald__node_get(root, "notify"),
                               herald__node_get(root, "dedup"), CONFIG_DIR,
-                              &diag);
+                              no_hash_key ? NULL : hash_key, &diag);
 }
 
 /* Loading must fail with exactly these messages (NULL-terminated). */
@@ -150,7 +159,10 @@ static void test_tutorial_render(void **state)
     assert_string_equal(m->text, tutorial_text);
     assert_string_equal(m->html, tutorial_html);
     assert_int_equal(m->n_headers, 0);
-    assert_string_equal(m->idempotency_key, CARD "@1587525570000");
+    /* HMAC-SHA-256(HASH_KEY, CARD "@1587525570000"): only the keyed hash
+     * of the dedup key reaches the channel. */
+    assert_string_equal(m->idempotency_key, "eb214fa95b939228e6d15d5e2f3fa3b3"
+                                            "f93c95af3f4628b7da82b430064e81aa");
     assert_string_equal(m->topic, "possible_anomalies");
     assert_int_equal(m->partition, 3);
     assert_int_equal(m->offset, 42);
@@ -251,6 +263,35 @@ static void test_header_injection(void **state)
                   "{\"s\":\"Bank\\r\\nBcc: x@evil.example\","
                   "\"n_attempts\":1}",
                   "'from' contains a control character (CR)");
+    /* The rule works on code points: C1 controls (NEL), the Unicode line
+     * and paragraph separators and TAB are refused; other non-ASCII text
+     * passes (issue 10 item 14). */
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"a\\u0085Bcc: x\",\"n_attempts\":1}",
+                  "'subject' contains a control character (U+0085)");
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"a\\u2028b\",\"n_attempts\":1}",
+                  "'subject' contains a control character (U+2028)");
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"a\\u2029b\",\"n_attempts\":1}",
+                  "'subject' contains a control character (U+2029)");
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"a\\u009bb\",\"n_attempts\":1}",
+                  "'subject' contains a control character (U+009B)");
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"a\\tb\",\"n_attempts\":1}",
+                  "'subject' contains a control character (TAB)");
+    render_expect(BASE "  to: a@b.example\n  subject: s\n"
+                       "  headers: { X-Ref: \"{{s}}\" }\n",
+                  "{\"s\":\"1\\u0085x\",\"n_attempts\":1}",
+                  "'X-Ref' contains a control character (U+0085)");
+    render_expect(BASE "  to: a@b.example\n  subject: s\n"
+                       "  from: \"{{s}} <alerts@bank.example>\"\n",
+                  "{\"s\":\"Bank\\u2028x\",\"n_attempts\":1}",
+                  "'from' contains a control character (U+2028)");
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
+                  "{\"s\":\"Caf\\u00e9 \\u2014 ok\",\"n_attempts\":1}",
+                  NULL);
 }
 
 static void test_addresses(void **state)
@@ -313,11 +354,13 @@ static void test_subject_and_bodies(void **state)
     char json[1200];
     (void)state;
 
-    memset(big, 'x', 999);
-    big[999] = '\0';
+    /* A subject over 998 octets is the channel's to fold, not a reject:
+     * the alert must not be lost (issue 10 item 9). */
+    memset(big, 'x', 1050);
+    big[1050] = '\0';
     snprintf(json, sizeof json, "{\"s\":\"%s\",\"n_attempts\":1}", big);
     render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json,
-                  "'subject' is longer than 998 octets (999)");
+                  NULL);
     big[998] = '\0';
     snprintf(json, sizeof json, "{\"s\":\"%s\",\"n_attempts\":1}", big);
     render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json, NULL);
@@ -398,8 +441,10 @@ static void test_idempotency_key(void **state)
     assert_non_null(n);
     r = anomaly(NULL);
     assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err), 0);
+    /* HMAC("0099@1587525570000") */
     assert_string_equal(herald__rendered_message(out)->idempotency_key,
-                        "0099@1587525570000");
+                        "c942e025cfb758841b746b6061ad6006"
+                        "e3fdf2806c0c7ba6c77638bd531fc021");
     herald__rendered_destroy(out);
     herald__notify_destroy(n);
 
@@ -409,8 +454,10 @@ static void test_idempotency_key(void **state)
     assert_non_null(n);
     r->has_window = 0;
     assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err), 0);
+    /* HMAC("possible_anomalies-3-42") */
     assert_string_equal(herald__rendered_message(out)->idempotency_key,
-                        "possible_anomalies-3-42");
+                        "34ef15b272d8a8c99299f8cc9884bcf5"
+                        "79d97cf80d5eb329bb474bed4afda47f");
     herald__rendered_destroy(out);
     herald__notify_destroy(n);
     herald__record_destroy(r);
@@ -469,6 +516,23 @@ static void test_load_errors(void **state)
                "n.yaml:7:20: 'allow_sensitive' must be true or false", NULL);
 }
 
+/* Without the deployment's hash_key a notify connector does not load:
+ * there is no unkeyed fallback (issue 10 item 5). */
+static void test_needs_hash_key(void **state)
+{
+    (void)state;
+    no_hash_key = 1;
+    load_fails("notify:\n  channel: email\n  to: a@b.example\n"
+               "  subject: s\n  text: t\n",
+               "n.yaml:2:3: a notify connector needs the top-level "
+               "'hash_key' (a secret of at least 16 bytes, e.g. "
+               "${file:/run/secrets/herald_hash_key}): the Message-ID and "
+               "dedup marks are a keyed hash of the dedup key, which holds "
+               "record data",
+               NULL);
+    no_hash_key = 0;
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -489,7 +553,10 @@ int main(void)
         cmocka_unit_test_teardown(test_sensitive, teardown),
         cmocka_unit_test_teardown(test_idempotency_key, teardown),
         cmocka_unit_test_teardown(test_load_errors, teardown),
+        cmocka_unit_test_teardown(test_needs_hash_key, teardown),
     };
     herald__diag_init(&diag);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    herald__hash_key_destroy(hash_key);
+    return rc;
 }

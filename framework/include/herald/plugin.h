@@ -136,9 +136,12 @@ struct herald_header {
     const char *value;
 };
 
-/* A rendered email. Every string is NUL-terminated UTF-8, already checked by
- * the host to hold no CR, LF or NUL where it will become a header or an SMTP
- * command (from, to, cc, reply_to, subject, header values, idempotency_key).
+/* A rendered email. Every string is NUL-terminated UTF-8. Where it will
+ * become a header or an SMTP command (from, to, cc, reply_to, subject,
+ * header values) the host checked it by code point: valid UTF-8 and no C0
+ * control (TAB too), DEL, C1 control (NEL U+0085), U+2028 or U+2029; a
+ * channel writing headers should check the same again. A subject may be
+ * longer than 998 octets: fold or encode it, never refuse it.
  * Borrowed until the plugin reports the item's outcome. */
 struct herald_message {
     size_t struct_size; /* sizeof as the host built it */
@@ -153,7 +156,11 @@ struct herald_message {
     const char *html; /* NULL if none */
     const struct herald_header *headers;
     size_t n_headers;
-    const char *idempotency_key; /* stable per notification (dedup key) */
+    /* Stable per notification: HMAC-SHA-256 of the dedup key under the
+     * deployment's hash_key, 64 lowercase hex digits. The only form of
+     * the dedup key (which holds record data, e.g. the card number) a
+     * channel gets; safe on the wire. */
+    const char *idempotency_key;
     const char *topic;           /* source coordinates */
     int32_t partition;
     int64_t offset;
