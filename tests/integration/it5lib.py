@@ -159,7 +159,7 @@ def config(topic, group, channel_yaml, notify_extra="", connector_extra="",
            tolerance="all", level="info", subject=SUBJECT_TMPL, to="{{email_address}}"):
     text_file = text_file or os.path.join(TEMPLATES, "possible_anomaly.txt")
     html_file = html_file or os.path.join(TEMPLATES, "possible_anomaly.html")
-    return """kafka:
+    return ("""kafka:
   bootstrap.servers: %s
 schema_registry:
   url: %s
@@ -182,7 +182,7 @@ connectors:
       tolerance: %s
       retry: %s
 %slog: { level: %s }
-""" % (pylib.BOOTSTRAP, pylib.SR_URL, channel_yaml, topic, group, json.dumps(to),
+""") % (pylib.BOOTSTRAP, pylib.SR_URL, channel_yaml, topic, group, json.dumps(to),
        json.dumps(subject), text_file, html_file, notify_extra, tolerance, retry,
        connector_extra, level)
 

@@ -158,7 +158,7 @@ def notify_config(topic, group, channel_yaml, connector_extra="", name="it6",
     """A herald config: one notify connector reading possible_anomalies rows
     through the shipped templates. connector_extra: lines indented by 4
     (dedup:, errors:, max_in_flight: ...)."""
-    return """kafka:
+    return ("""kafka:
   bootstrap.servers: %s
   session.timeout.ms: 6000
   heartbeat.interval.ms: 500
@@ -180,7 +180,7 @@ plugin_path: %s
       text_file: %s
       html_file: %s
 %s%slog: { level: %s }
-""" % (pylib.BOOTSTRAP, kafka_extra, pylib.SR_URL, pylib.TEST_PLUGIN_DIR, channel_yaml,
+""") % (pylib.BOOTSTRAP, kafka_extra, pylib.SR_URL, pylib.TEST_PLUGIN_DIR, channel_yaml,
        name, topic, group, json.dumps(to), json.dumps(subject),
        os.path.join(TEMPLATES, "possible_anomaly.txt"),
        os.path.join(TEMPLATES, "possible_anomaly.html"), notify_extra, connector_extra,
