@@ -4,9 +4,10 @@
  *
  * Pure but for randomness: no I/O, no clock (the Date is passed in), no
  * globals; the random bytes (boundary, key-less Message-ID) come from a
- * source the caller may pass, so unit tests assert the exact bytes. Output uses CRLF everywhere, keeps header lines
- * within 78 characters where the content allows, encodes non-ASCII header
- * text as RFC 2047 encoded-words and bodies as RFC 2045 quoted-printable.
+ * source the caller may pass, so unit tests assert the exact bytes. Output
+ * uses CRLF everywhere, keeps header lines within 78 characters where the
+ * content allows, encodes non-ASCII header text as RFC 2047 encoded-words
+ * and bodies as RFC 2045 quoted-printable.
  * Lines that start with "." are left alone: the SMTP client (libcurl)
  * dot-stuffs on the wire.
  */
@@ -74,8 +75,9 @@ int mime_build_r(const struct herald_message *m, const char *default_from,
  * outside printable ASCII are =XX, space or TAB before a line break (or at
  * the end) are =20/=09, and soft line breaks ("=" CRLF) keep every line at
  * most 76 characters; a '-' starting a line is =2D, so no encoded line
- * looks like a MIME boundary. Returns a malloc'd NUL-terminated string (length in
- * *out_len if not NULL) the caller frees, or NULL when out of memory. */
+ * looks like a MIME boundary. Returns a malloc'd NUL-terminated string
+ * (length in *out_len if not NULL) the caller frees, or NULL when out of
+ * memory. */
 char *mime_qp_encode(const char *in, size_t inlen, size_t *out_len);
 
 /* s as RFC 2047 B encoded-words folded the way a header line starting at
