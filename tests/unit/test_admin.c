@@ -875,6 +875,38 @@ static void test_listener_concurrent(void **state)
     assert_int_equal(s->fake.releases, N);
 }
 
+/* 64 clients (the limit) that connect and send nothing must not lock
+ * /healthz out: the oldest idle connection is closed to admit a new one,
+ * and the limit holds (the second oldest is still open). */
+static void test_listener_idle_flood(void **state)
+{
+    struct server *s = *state;
+    enum { LIMIT = 64 };
+    int idle[LIMIT];
+    char byte;
+
+    for (int i = 0; i < LIMIT; i++) {
+        idle[i] = connect_to(s);
+        spin(s); /* accepted in connect order */
+    }
+    char *got = get(s, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_text_answer(got, "200 OK", NULL, "ok\n", 0);
+    /* The first idle client was closed without a word; the second was
+     * not: one slot made room, no more. */
+    assert_int_equal(recv(idle[0], &byte, 1, 0), 0);
+    assert_int_equal(recv(idle[1], &byte, 1, 0), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    /* The flood goes on; each new /healthz still gets its answer. */
+    for (int round = 0; round < 3; round++) {
+        got = get(s, "GET /healthz HTTP/1.0\r\n\r\n");
+        assert_text_answer(got, "200 OK", NULL, "ok\n", 0);
+    }
+    for (int i = 0; i < LIMIT; i++) {
+        close(idle[i]);
+    }
+    assert_int_equal(s->fake.snapshots, 4);
+}
+
 /* ---- the worker's admin: validation ------------------------------------ */
 
 /* herald__worker_new on `admin_yaml` + one null-sink connector; returns
@@ -1021,6 +1053,8 @@ int main(void)
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_timeout, server_setup,
                                         server_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_idle_flood,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_concurrent, server_setup,
                                         server_teardown),
         cmocka_unit_test(test_worker_admin_config),
