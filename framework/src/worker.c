@@ -54,6 +54,50 @@ static const char *const top_keys[] = {
     "kafka",       "schema_registry", "channels", "connectors",
     "plugin_path", "admin",           "log",      NULL};
 
+/* path if absolute, else the config file's directory joined with it, made
+ * absolute (the directory as the process saw it at startup), so that no
+ * path in YAML depends on the working directory. NULL on ENOMEM or if the
+ * directory cannot be resolved. Caller frees. */
+static char *config_relative(const struct herald__worker *w, const char *path)
+{
+    char *base;
+    char *out = NULL;
+
+    if (path[0] == '/') {
+        return strdup(path);
+    }
+    base = realpath(w->config_dir, NULL);
+    if (!base) {
+        return NULL;
+    }
+    if (asprintf(&out, "%s/%s", base, path) < 0) {
+        out = NULL;
+    }
+    free(base);
+    return out;
+}
+
+/* One `plugin_path:` entry, resolved against the config file's directory. */
+static void add_plugin_dir(struct herald__worker *w,
+                           const struct herald__node *n, struct herald__diag *d)
+{
+    char *dir;
+
+    if (n->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, n, "'plugin_path' entries must be directories");
+        return;
+    }
+    if (!n->scalar[0]) {
+        return;
+    }
+    dir = config_relative(w, n->scalar);
+    if (!dir || herald__loader_add_path(w->loader, dir) != 0) {
+        herald__diag_add(d, n, "cannot resolve plugin directory '%s'",
+                         n->scalar);
+    }
+    free(dir);
+}
+
 /* Build an instance of the plugin named in map's `plugin:` key, with the
  * rest of the map as its options. */
 static struct herald_instance *make_instance(struct herald__worker *w,
@@ -72,8 +116,14 @@ static struct herald_instance *make_instance(struct herald__worker *w,
         return NULL;
     }
     char err[1024];
-    const struct herald__plugin_handle *h =
-        herald__loader_load(w->loader, pn->scalar, err, sizeof err);
+    /* A path ("dir/x.so") is relative to the config file, like every path
+     * in it; a bare name is searched for. */
+    char *path = strchr(pn->scalar, '/') && pn->scalar[0] != '/'
+                     ? config_relative(w, pn->scalar)
+                     : NULL;
+    const struct herald__plugin_handle *h = herald__loader_load(
+        w->loader, path ? path : pn->scalar, err, sizeof err);
+    free(path);
     if (!h) {
         herald__diag_add(d, pn, "%s", err);
         return NULL;
@@ -404,12 +454,21 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
 
     const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
     if (pp && pp->type == HERALD_NODE_SCALAR) {
-        herald__loader_add_path(w->loader, pp->scalar);
+        add_plugin_dir(w, pp, &d);
     } else if (pp && pp->type == HERALD_NODE_SEQ) {
         for (size_t i = 0; i < pp->n; i++) {
-            if (pp->items[i]->type == HERALD_NODE_SCALAR) {
-                herald__loader_add_path(w->loader, pp->items[i]->scalar);
-            }
+            add_plugin_dir(w, pp->items[i], &d);
+        }
+    } else if (pp) {
+        herald__diag_add(&d, pp,
+                         "'plugin_path' must be a directory or a list of "
+                         "them");
+    }
+    for (size_t i = 0; i < herald__loader_note_count(w->loader); i++) {
+        if (o->mode == HERALD__MODE_CHECK) {
+            fprintf(errs, "note: %s\n", herald__loader_note_at(w->loader, i));
+        } else {
+            herald__warn("%s", herald__loader_note_at(w->loader, i));
         }
     }
     setup_registry(w, &d);
