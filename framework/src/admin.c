@@ -23,6 +23,7 @@
 #include "admin_http.h"
 #include "log.h"
 #include "loop.h"
+#include "redact.h"
 
 enum {
     MAX_CONNS = 64,
@@ -311,6 +312,22 @@ static void conn_answer(struct conn *c, int status,
         reply.status = 500;
         reply.content_type = "text/plain; charset=utf-8";
         reply.body = NULL;
+    }
+    if (reply.body) {
+        /* Names and reasons can hold a value from ${env:}/${file:}: the
+         * endpoint has no authentication, so they never leave. */
+        size_t clean_len = 0;
+        char *clean =
+            herald__redact_text(reply.body, reply.body_len, &clean_len);
+
+        free(reply.body);
+        reply.body = clean;
+        reply.body_len = clean_len;
+        if (!clean) {
+            reply.status = 500;
+            reply.content_type = "text/plain; charset=utf-8";
+            reply.extra_headers = NULL;
+        }
     }
     const char *body = reply.body ? reply.body : status_text(500);
     size_t body_len = reply.body ? reply.body_len : strlen(body);

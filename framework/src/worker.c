@@ -6,6 +6,8 @@
 #include "worker.h"
 
 #include <libgen.h>
+#include <stdarg.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,7 @@ struct herald__worker {
     int signals;
     /* admin endpoint: configured (has_admin), listening (admin) */
     int has_admin;
+    FILE *errs; /* check mode: where notes go */
     struct herald__admin_listen admin_at;
     const struct herald__node *admin_node;
     struct herald__admin *admin;
@@ -53,6 +56,112 @@ struct herald__worker {
 static const char *const top_keys[] = {
     "kafka",       "schema_registry", "channels", "connectors",
     "plugin_path", "admin",           "log",      NULL};
+
+/* A risk in the configuration that is not an error: `herald check` prints
+ * it as a note, `herald run` logs a warning; both at the node's position. */
+static void concern(const struct herald__worker *w,
+                    const struct herald__node *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void concern(const struct herald__worker *w,
+                    const struct herald__node *at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (w->opts.mode == HERALD__MODE_CHECK) {
+        fprintf(w->errs, "note: %s:%d:%d: %s\n", at->file, at->line, at->col,
+                msg);
+    } else {
+        herald__warn("%s:%d:%d: %s", at->file, at->line, at->col, msg);
+    }
+}
+
+/* 1 if url is plain http:// and carries userinfo (user:password@). */
+static int http_url(const char *url, int *userinfo)
+{
+    static const char scheme[] = "http://";
+    size_t n = sizeof scheme - 1;
+
+    *userinfo = 0;
+    if (!url || strncasecmp(url, scheme, n) != 0) {
+        return 0;
+    }
+    const char *at = strchr(url + n, '@');
+    const char *end = strpbrk(url + n, "/?#");
+    *userinfo = at && (!end || at < end);
+    return 1;
+}
+
+/* Warn about credentials that plain http:// would carry in clear, and
+ * about turning TLS verification off. */
+static void check_registry_transport(const struct herald__worker *w,
+                                     const struct herald__node *sr)
+{
+    const struct herald__node *url = herald__node_get(sr, "url");
+    const struct herald__node *insecure =
+        herald__node_get(sr, "insecure_skip_verify");
+    static const char *const creds[] = {"basic_auth", "bearer_token", NULL};
+    int userinfo;
+
+    if (url && url->type == HERALD_NODE_SCALAR &&
+        http_url(url->scalar, &userinfo)) {
+        const char *what = userinfo ? "the URL's userinfo" : NULL;
+        for (size_t i = 0; !what && creds[i]; i++) {
+            if (herald__node_get(sr, creds[i])) {
+                what = creds[i];
+            }
+        }
+        if (what) {
+            concern(w, url,
+                    "schema_registry url is http://: %s would cross the "
+                    "network in clear (use https://)",
+                    what);
+        }
+    }
+    if (insecure && insecure->type == HERALD_NODE_SCALAR &&
+        strcmp(insecure->scalar, "true") == 0) {
+        concern(w, insecure,
+                "schema_registry insecure_skip_verify is on: the registry's "
+                "TLS certificate is not verified, so anyone on the path can "
+                "serve schemas and read its credentials");
+    }
+}
+
+/* The same for a plugin instance: any http:// URL among its options while
+ * it carries a credential (a secret option that is set, or the URL's own
+ * userinfo), e.g. SendGrid's base_url with its api_key. */
+static void check_instance_transport(const struct herald__worker *w,
+                                     const char *name,
+                                     const struct herald__node *map,
+                                     const struct herald_plugin *def,
+                                     const struct herald_options *opts)
+{
+    const char *secret = NULL;
+
+    for (const struct herald_option *o = def->options; o && o->name; o++) {
+        if (o->secret && herald__opt_is_set(opts, o->name)) {
+            secret = o->name;
+            break;
+        }
+    }
+    for (size_t i = 0; i < map->n; i++) {
+        const struct herald__node *v = map->items[i];
+        int userinfo;
+
+        if (v->type != HERALD_NODE_SCALAR || !http_url(v->scalar, &userinfo) ||
+            (!userinfo && !secret)) {
+            continue;
+        }
+        concern(w, v,
+                "'%s' %s is http://: %s would cross the network in clear "
+                "(use https://)",
+                name, map->keys[i], userinfo ? "the URL's userinfo" : secret);
+    }
+}
 
 /* path if absolute, else the config file's directory joined with it, made
  * absolute (the directory as the process saw it at startup), so that no
@@ -141,6 +250,7 @@ static struct herald_instance *make_instance(struct herald__worker *w,
     if (!opts) {
         return NULL;
     }
+    check_instance_transport(w, name, map, &h->def, opts);
     struct herald_instance *inst =
         herald__instance_new(name, &h->def, h->path, opts, w->http);
     if (!inst) {
@@ -244,6 +354,7 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
         return -1;
     }
     herald__node_check_keys(sr, keys, d);
+    check_registry_transport(w, sr);
     struct herald__registry_config cfg = {0};
     cfg.url = herald__node_str(sr, "url", NULL);
     cfg.basic_auth = herald__node_str(sr, "basic_auth", NULL);
@@ -432,6 +543,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         return NULL;
     }
     w->opts = *o;
+    w->errs = errs;
     char *tmp = strdup(o->config_path);
     w->config_dir = strdup(dirname(tmp));
     free(tmp);
