@@ -23,6 +23,7 @@
 #include "admin_http.h"
 #include "log.h"
 #include "loop.h"
+#include "redact.h"
 
 enum {
     MAX_CONNS = 64,
@@ -312,6 +313,22 @@ static void conn_answer(struct conn *c, int status,
         reply.content_type = "text/plain; charset=utf-8";
         reply.body = NULL;
     }
+    if (reply.body) {
+        /* Names and reasons can hold a value from ${env:}/${file:}: the
+         * endpoint has no authentication, so they never leave. */
+        size_t clean_len = 0;
+        char *clean =
+            herald__redact_text(reply.body, reply.body_len, &clean_len);
+
+        free(reply.body);
+        reply.body = clean;
+        reply.body_len = clean_len;
+        if (!clean) {
+            reply.status = 500;
+            reply.content_type = "text/plain; charset=utf-8";
+            reply.extra_headers = NULL;
+        }
+    }
     const char *body = reply.body ? reply.body : status_text(500);
     size_t body_len = reply.body ? reply.body_len : strlen(body);
     c->out = herald__admin_http_response(reply.status, reply.content_type,
@@ -412,6 +429,39 @@ static void conn_open(struct herald__admin *a, int fd)
     herald__watch_set(c->watch, HERALD__WATCH_READ);
 }
 
+/* At the connection limit, make room for a new client: close a lingering
+ * connection (its answer is sent) or else the oldest one still waiting for
+ * its request head. Without this, MAX_CONNS clients that connect and send
+ * nothing keep /healthz refused for READ_TIMEOUT_MS, and renew the block
+ * forever by reconnecting. Connections writing an answer are never cut.
+ * New connections go to the head of the list, so the oldest is the last.
+ * Returns 1 if one was closed, 0 if none may be. */
+static int evict_one(struct herald__admin *a)
+{
+    struct conn *oldest_read = NULL;
+    struct conn *oldest_linger = NULL;
+
+    for (struct conn *c = a->conns; c; c = c->next) {
+        if (c->phase == PHASE_LINGER) {
+            oldest_linger = c;
+        } else if (c->phase == PHASE_READ) {
+            oldest_read = c;
+        }
+    }
+    if (oldest_linger) {
+        conn_close(oldest_linger);
+        return 1;
+    }
+    if (oldest_read) {
+        herald__debug("admin: %d connections open, closing the oldest idle "
+                      "one",
+                      (int)MAX_CONNS);
+        conn_close(oldest_read);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_accept_timer(void *ctx)
 {
     struct herald__admin *a = ctx;
@@ -437,8 +487,8 @@ static void on_listen(void *ctx, int fd, int events)
             }
             return;
         }
-        if (a->n_conns >= MAX_CONNS) {
-            close(cfd); /* a scraper retries; a flood gets nothing */
+        if (a->n_conns >= MAX_CONNS && !evict_one(a)) {
+            close(cfd); /* every slot is writing an answer: retry later */
             continue;
         }
         conn_open(a, cfd);

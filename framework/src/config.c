@@ -19,6 +19,8 @@
 
 #include <yaml.h>
 
+#include "redact.h"
+
 /* Largest file a ${file:} reference or a config file may name. */
 #define MAX_FILE_BYTES (4 * 1024 * 1024)
 /* Nodes a tree may hold once aliases are expanded ("billion laughs"). */
@@ -27,8 +29,10 @@
 #define MAX_DEPTH 64
 
 /* Key names whose string values are never printed, wherever they appear:
- * an exact match, or a key ending in "." or "_" followed by one of them
- * ("sasl.password", "smtp_password", "ssl.key.password"). The one list the
+ * an exact match, or a key ending in ".", "_" or "-" followed by one of
+ * them ("sasl.password", "smtp_password", "ssl.key.password", and header
+ * names such as "X-Api-Key" or "X-Auth-Token"); case-insensitive, '-'
+ * and '_' alike. The one list the
  * printer consults; framework-owned maps (schema_registry, kafka) rely on
  * it since they have no options table. */
 static const char *const secret_key_names[] = {
@@ -46,6 +50,8 @@ static const char *const secret_key_names[] = {
     "sasl.password",
     "sasl.oauthbearer.client.secret",
     "sasl.oauthbearer.config",
+    "sasl.oauthbearer.extensions",
+    "cookie",
     "ssl.key.password",
     "ssl.key.pem",
     "ssl.keystore.password",
@@ -206,6 +212,18 @@ static void diag_vadd(struct herald__diag *d, const char *file, int line,
         goto out;
     }
     vsnprintf(msg, (size_t)mlen + 1, fmt, ap);
+    {
+        /* A message may quote a value: never one from ${env:}/${file:}. */
+        size_t clean_len = 0;
+        char *clean = herald__redact_text(msg, (size_t)mlen, &clean_len);
+
+        if (clean == NULL) {
+            goto out;
+        }
+        free(msg);
+        msg = clean;
+        mlen = (int)clean_len;
+    }
     all = malloc((size_t)plen + (size_t)mlen + 1);
     if (all == NULL) {
         goto out;
@@ -300,6 +318,7 @@ static void node_free(struct herald__node *n)
     free(n->key_nodes);
     free(n->items);
     free(n->scalar);
+    free(n->spans);
     free(n);
 }
 
@@ -352,6 +371,14 @@ static struct herald__node *node_copy(const struct herald__node *src,
         if (n->scalar == NULL) {
             goto fail;
         }
+    }
+    if (src->n_spans > 0) {
+        n->spans = malloc(src->n_spans * sizeof(*n->spans));
+        if (n->spans == NULL) {
+            goto fail;
+        }
+        memcpy(n->spans, src->spans, src->n_spans * sizeof(*n->spans));
+        n->n_spans = src->n_spans;
     }
     if (src->n == 0) {
         return n;
@@ -491,12 +518,55 @@ out:
 /* Resolves ${env:NAME}, ${env:NAME:-default}, ${file:PATH} and the $${
  * escape in n->scalar, in place. Every problem goes to d (positioned at
  * the scalar); on any problem the scalar keeps its written text. */
+/* Records that b's bytes from `from` to its end came from a substitution
+ * and registers them as a secret for every printed line (redact.h). */
+static int add_span(struct herald__node *n, const struct sbuf *b, size_t from)
+{
+    struct herald__span *grown;
+
+    if (b->failed || b->len == from) {
+        return b->failed ? -1 : 0;
+    }
+    grown = realloc(n->spans, (n->n_spans + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        return -1;
+    }
+    n->spans = grown;
+    n->spans[n->n_spans].off = from;
+    n->spans[n->n_spans].len = b->len - from;
+    n->n_spans++;
+    return herald__redact_register(b->p + from, b->len - from);
+}
+
+/* path, or, if relative, the directory of the config file `file` joined
+ * with it (like templates and schemas_dir); NULL on ENOMEM. */
+static char *config_relative_path(const char *file, const char *path)
+{
+    const char *slash = file != NULL ? strrchr(file, '/') : NULL;
+    char *out;
+    size_t dlen;
+
+    if (path[0] == '/' || slash == NULL) {
+        return dup_s(path);
+    }
+    dlen = (size_t)(slash - file);
+    out = malloc(dlen + 1 + strlen(path) + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    memcpy(out, file, dlen);
+    out[dlen] = '/';
+    strcpy(out + dlen + 1, path);
+    return out;
+}
+
 static void substitute(struct herald__node *n, struct herald__diag *d)
 {
     const char *s = n->scalar;
     struct sbuf b = {0};
     int errors = 0;
     int secret = 0;
+    size_t from;
 
     if (strchr(s, '$') == NULL) {
         return;
@@ -553,9 +623,14 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
                 break;
             }
             val = getenv(key);
-            /* As in the shell, ":-" also replaces a variable set empty. */
+            /* As in the shell, ":-" also replaces a variable set empty. A
+             * default is text of the config file, not a secret. */
             if (val != NULL && (val[0] != '\0' || def == NULL)) {
+                from = b.len;
                 sb_puts(&b, val);
+                if (add_span(n, &b, from) != 0) {
+                    b.failed = 1;
+                }
             } else if (def != NULL) {
                 sb_append(&b, def, (size_t)(end - def));
             } else {
@@ -582,12 +657,26 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
                 s = end + 1;
                 continue;
             }
+            {
+                char *full = config_relative_path(n->file, path);
+
+                free(path);
+                if (full == NULL) {
+                    b.failed = 1;
+                    break;
+                }
+                path = full;
+            }
             val = read_secret_file(path, n, d);
             if (val == NULL) {
                 errors++;
             } else {
+                from = b.len;
                 sb_puts(&b, val);
                 free(val);
+                if (add_span(n, &b, from) != 0) {
+                    b.failed = 1;
+                }
             }
             free(path);
         } else {
@@ -603,12 +692,14 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
     /* A value that named a file stays secret even if reading failed, so
      * nothing about it is ever printed. */
     n->secret = n->secret || secret;
-    if (b.failed) {
-        herald__diag_add(d, n, "out of memory");
-        free(b.p);
-        return;
-    }
-    if (errors > 0) {
+    if (b.failed || errors > 0) {
+        if (b.failed) {
+            herald__diag_add(d, n, "out of memory");
+        }
+        /* The scalar keeps its written text: no span applies to it. */
+        free(n->spans);
+        n->spans = NULL;
+        n->n_spans = 0;
         free(b.p);
         return;
     }
@@ -1448,8 +1539,11 @@ static int parse_int(const char *s, int64_t *out)
 
 /* Parses one scalar value of option `opt` into slot. at is the node to
  * blame (NULL for a table default). 0 or -1 (error added). */
-static int parse_scalar_value(struct opt_slot *slot,
+/* Parses v into slot for opt's type. Errors quote `shown`, the value as it
+ * may be printed (herald__node_display). 0, or -1 with the error in d. */
+static int check_scalar_value(struct opt_slot *slot,
                               const struct herald_option *opt, const char *v,
+                              const char *shown,
                               const struct herald__node *at,
                               struct herald__diag *d)
 {
@@ -1461,7 +1555,7 @@ static int parse_scalar_value(struct opt_slot *slot,
             herald__diag_add(d, at,
                              "%soption '%s' expects an integer, got "
                              "'%s'",
-                             what, opt->name, v);
+                             what, opt->name, shown);
             return -1;
         }
         return 0;
@@ -1473,7 +1567,7 @@ static int parse_scalar_value(struct opt_slot *slot,
         } else {
             herald__diag_add(d, at,
                              "%soption '%s' expects true or false, got '%s'",
-                             what, opt->name, v);
+                             what, opt->name, shown);
             return -1;
         }
         return 0;
@@ -1482,7 +1576,7 @@ static int parse_scalar_value(struct opt_slot *slot,
             herald__diag_add(d, at,
                              "invalid %sduration '%s' for option '%s' (use "
                              "e.g. 250ms, 30s, 5m, 1h)",
-                             what, v, opt->name);
+                             what, shown, opt->name);
             return -1;
         }
         return 0;
@@ -1491,7 +1585,7 @@ static int parse_scalar_value(struct opt_slot *slot,
             herald__diag_add(d, at,
                              "invalid %ssize '%s' for option '%s' (use e.g. "
                              "512, 64KiB, 10MB, 1GiB)",
-                             what, v, opt->name);
+                             what, shown, opt->name);
             return -1;
         }
         return 0;
@@ -1502,7 +1596,7 @@ static int parse_scalar_value(struct opt_slot *slot,
             herald__diag_add(d, at,
                              "invalid %svalue '%s' for option '%s' (expected "
                              "one of: %s)",
-                             what, v, opt->name, all != NULL ? all : "?");
+                             what, shown, opt->name, all != NULL ? all : "?");
             free(all);
             return -1;
         }
@@ -1510,6 +1604,25 @@ static int parse_scalar_value(struct opt_slot *slot,
     default:
         return 0;
     }
+}
+
+/* check_scalar_value with the value shown as it may be printed: a
+ * default as written, a config value through herald__node_display. */
+static int parse_scalar_value(struct opt_slot *slot,
+                              const struct herald_option *opt, const char *v,
+                              const struct herald__node *at,
+                              struct herald__diag *d)
+{
+    char *shown = at != NULL ? herald__node_display(at) : NULL;
+    int rc;
+
+    if (at != NULL && shown == NULL) {
+        herald__diag_add(d, at, "out of memory");
+        return -1;
+    }
+    rc = check_scalar_value(slot, opt, v, shown != NULL ? shown : v, at, d);
+    free(shown);
+    return rc;
 }
 
 static void slot_clear(struct opt_slot *s)
@@ -1891,8 +2004,25 @@ static void out_indent(const struct printer *p, int n)
     }
 }
 
+/* Case-insensitive equality of n bytes, '-' and '_' alike (header names
+ * say "X-Api-Key" where YAML keys say "api_key"). */
+static int key_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ca = tolower((unsigned char)a[i]);
+        int cb = tolower((unsigned char)b[i]);
+
+        ca = ca == '-' ? '_' : ca;
+        cb = cb == '-' ? '_' : cb;
+        if (ca != cb) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Whether key names a secret: an entry of secret_key_names, or a key
- * ending in "." or "_" and one of them. Case-insensitive. */
+ * ending in ".", "_" or "-" and one of them. */
 int herald__config_key_is_secret(const char *key)
 {
     size_t klen;
@@ -1905,12 +2035,16 @@ int herald__config_key_is_secret(const char *key)
     for (i = 0; secret_key_names[i] != NULL; i++) {
         const char *s = secret_key_names[i];
         size_t slen = strlen(s);
+        char sep;
 
-        if (strcasecmp(key, s) == 0) {
+        if (klen == slen && key_eq(key, s, slen)) {
             return 1;
         }
-        if (klen > slen && strcasecmp(key + klen - slen, s) == 0 &&
-            (key[klen - slen - 1] == '.' || key[klen - slen - 1] == '_')) {
+        if (klen <= slen || !key_eq(key + klen - slen, s, slen)) {
+            continue;
+        }
+        sep = key[klen - slen - 1];
+        if (sep == '.' || sep == '_' || sep == '-') {
             return 1;
         }
     }
@@ -2010,18 +2144,45 @@ static void out_quoted(const struct printer *p, const char *s, int esc_dollar)
     out(p, "\"");
 }
 
+char *herald__node_display(const struct herald__node *n)
+{
+    struct sbuf b = {0};
+    size_t at = 0;
+
+    if (n == NULL || n->type != HERALD_NODE_SCALAR || n->scalar == NULL) {
+        return NULL;
+    }
+    if (n->secret) {
+        return dup_s(HERALD__REDACTED);
+    }
+    /* Spans are in order and apart: substitution appends left to right. */
+    for (size_t i = 0; i < n->n_spans; i++) {
+        sb_append(&b, n->scalar + at, n->spans[i].off - at);
+        sb_puts(&b, HERALD__REDACTED);
+        at = n->spans[i].off + n->spans[i].len;
+    }
+    sb_puts(&b, n->scalar + at);
+    return sb_take(&b);
+}
+
 static void out_scalar(const struct printer *p, const struct herald__node *n,
                        int redact)
 {
+    char *shown;
+
     if (n->null_value) {
         out(p, "null");
-    } else if (redact || n->secret) {
-        out(p, "\"<redacted>\"");
-    } else if (n->quoted || needs_quotes(n->scalar)) {
-        out_quoted(p, n->scalar, 1);
-    } else {
-        out_plain(p, n->scalar);
+        return;
     }
+    shown = redact ? NULL : herald__node_display(n);
+    if (shown == NULL || n->secret) {
+        out(p, "\"" HERALD__REDACTED "\"");
+    } else if (n->quoted || needs_quotes(shown)) {
+        out_quoted(p, shown, 1);
+    } else {
+        out_plain(p, shown);
+    }
+    free(shown);
 }
 
 static void out_key(const struct printer *p, const char *k)

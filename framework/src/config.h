@@ -4,7 +4,10 @@
  * The loader parses YAML with libyaml into a tree of nodes, each carrying
  * the file:line:col it came from, resolves ${env:NAME}, ${env:NAME:-default}
  * and ${file:PATH} in scalars (marking ${file:} values and values of options
- * declared secret as secret), and collects every error found rather than
+ * declared secret as secret, and remembering which bytes of each scalar a
+ * substitution produced: those are printed as "<redacted>" everywhere, see
+ * redact.h; a relative ${file:} path is relative to the config file's
+ * directory), and collects every error found rather than
  * stopping at the first. Other modules read the tree with the getters here
  * and report their own errors through herald__diag_add() so that
  * `herald check` prints all of them, each with its position.
@@ -23,6 +26,12 @@ enum herald__node_type {
     HERALD_NODE_SEQ,
 };
 
+/* Bytes [off, off + len) of a scalar that a substitution produced. */
+struct herald__span {
+    size_t off;
+    size_t len;
+};
+
 /* One YAML node. Owned by the tree; borrowed by every reader for the life
  * of the tree. */
 struct herald__node {
@@ -32,6 +41,8 @@ struct herald__node {
     int col;          /* 1-based */
     char *scalar;     /* SCALAR: the resolved value */
     int secret;       /* SCALAR: came from ${file:} or a secret option */
+    struct herald__span *spans; /* SCALAR: parts from ${env:}/${file:} */
+    size_t n_spans;
     int quoted;       /* SCALAR: written quoted in YAML */
     int null_value;   /* SCALAR: plain `~`, `null` or empty */
     size_t n;         /* MAP: pairs; SEQ: items */
@@ -106,6 +117,12 @@ size_t herald__opt_list_count(const struct herald_options *o, const char *name);
 const char *herald__opt_list_item(const struct herald_options *o,
                                   const char *name, size_t i);
 int herald__opt_is_set(const struct herald_options *o, const char *name);
+
+/* The scalar of n as it may be printed: "<redacted>" if n is secret,
+ * otherwise its text with every part that came from ${env:} or ${file:}
+ * replaced by "<redacted>" ("smtp://u:${env:PW}@h" -> "smtp://u:<redacted>
+ * @h"). NULL on ENOMEM or if n is not a scalar. Caller frees. */
+char *herald__node_display(const struct herald__node *n);
 
 /* Print a tree as YAML with every secret replaced by "<redacted>". */
 void herald__config_print_redacted(const struct herald__node *root,

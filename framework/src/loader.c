@@ -10,13 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#ifndef HERALD_BUILD_DIR
+#define HERALD_BUILD_DIR ""
+#endif
 #ifndef HERALD_BUILD_PLUGIN_DIR
 #define HERALD_BUILD_PLUGIN_DIR ""
 #endif
 #ifndef HERALD_INSTALL_PLUGIN_DIR
 #define HERALD_INSTALL_PLUGIN_DIR ""
 #endif
+#ifndef HERALD_PLUGIN_DIR_FROM_BIN
+#define HERALD_PLUGIN_DIR_FROM_BIN HERALD_INSTALL_PLUGIN_DIR
+#endif
+
+/* Where the running binary is, on Linux. */
+#define SELF_EXE "/proc/self/exe"
+/* Mode bits that let someone other than the owner change a file. */
+#define OTHERS_WRITE (S_IWGRP | S_IWOTH)
 
 /* What the loader keeps per plugin; the public handle comes first so a
  * handle pointer is a pointer to this. */
@@ -34,6 +46,10 @@ struct herald__loader {
     size_t n_user;
     char **env; /* from HERALD_PLUGIN_PATH, owned */
     size_t n_env;
+    char **builtin; /* build tree (uninstalled binary only), install dir */
+    size_t n_builtin;
+    char **notes; /* search path entries ignored, one line each */
+    size_t n_notes;
     const char **view; /* the search path: borrowed from the lists above */
     size_t n_view;
     struct loaded **plugins;
@@ -103,7 +119,7 @@ static int rebuild_view(struct herald__loader *l)
     const char **view;
     size_t n = 0;
 
-    view = malloc((l->n_user + l->n_env + 2) * sizeof(*view));
+    view = malloc((l->n_user + l->n_env + l->n_builtin + 1) * sizeof(*view));
     if (!view) {
         return -1;
     }
@@ -113,15 +129,138 @@ static int rebuild_view(struct herald__loader *l)
     for (size_t i = 0; i < l->n_env; i++) {
         view_add(view, &n, l->env[i]);
     }
-    view_add(view, &n, HERALD_BUILD_PLUGIN_DIR);
-    view_add(view, &n, HERALD_INSTALL_PLUGIN_DIR);
+    for (size_t i = 0; i < l->n_builtin; i++) {
+        view_add(view, &n, l->builtin[i]);
+    }
     free(l->view);
     l->view = view;
     l->n_view = n;
     return 0;
 }
 
-struct herald__loader *herald__loader_new(const struct herald_host_api *api)
+static int add_note(struct herald__loader *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_note(struct herald__loader *l, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    return push_str(&l->notes, &l->n_notes, line, strlen(line));
+}
+
+/* Resolve "." and ".." in an absolute path, in place, by its text alone
+ * (the directory need not exist yet): "/a/bin/../lib" -> "/a/lib". */
+static void normalize(char *path)
+{
+    char *out = path;
+    const char *in = path;
+
+    while (*in) {
+        const char *seg;
+        size_t len;
+
+        while (*in == '/') {
+            in++;
+        }
+        seg = in;
+        while (*in && *in != '/') {
+            in++;
+        }
+        len = (size_t)(in - seg);
+        if (len == 0 || (len == 1 && seg[0] == '.')) {
+            continue;
+        }
+        if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (out > path && *--out != '/') {
+            }
+            continue;
+        }
+        *out++ = '/';
+        memmove(out, seg, len);
+        out += len;
+    }
+    if (out == path) {
+        *out++ = '/';
+    }
+    *out = '\0';
+}
+
+/* 1 if the resolved path `exe` lies inside the build tree. */
+static int in_build_tree(const char *exe)
+{
+    char *build;
+    size_t len;
+    int inside;
+
+    if (!HERALD_BUILD_DIR[0]) {
+        return 0;
+    }
+    build = realpath(HERALD_BUILD_DIR, NULL);
+    if (!build) {
+        return 0;
+    }
+    len = strlen(build);
+    inside = strncmp(exe, build, len) == 0 && exe[len] == '/';
+    free(build);
+    return inside;
+}
+
+/* The built-in directories for a binary at `exe`: the build tree's plugins
+ * (and the configured install directory) when exe is the uninstalled
+ * binary in the build tree; otherwise only the install directory, found
+ * from where the binary is (so `cmake --install --prefix X` works), or the
+ * configured one if exe cannot be resolved. */
+static int set_builtin(struct herald__loader *l, const char *exe)
+{
+    const char *rel = HERALD_PLUGIN_DIR_FROM_BIN;
+    char *real = exe ? realpath(exe, NULL) : NULL;
+    char *dir = NULL;
+    char *slash;
+    int rc = -1;
+
+    if (!real && exe && exe[0] == '/') {
+        real = strdup(exe); /* a binary that is gone: trust its name */
+        if (!real) {
+            return -1;
+        }
+    }
+    if (real && in_build_tree(real)) {
+        rc = push_str(&l->builtin, &l->n_builtin, HERALD_BUILD_PLUGIN_DIR,
+                      strlen(HERALD_BUILD_PLUGIN_DIR));
+        if (rc == 0 && HERALD_INSTALL_PLUGIN_DIR[0]) {
+            rc = push_str(&l->builtin, &l->n_builtin,
+                          HERALD_INSTALL_PLUGIN_DIR,
+                          strlen(HERALD_INSTALL_PLUGIN_DIR));
+        }
+        goto out;
+    }
+    if (!real || rel[0] == '/' || !rel[0]) {
+        rc = rel[0] ? push_str(&l->builtin, &l->n_builtin, rel, strlen(rel))
+                    : 0;
+        goto out;
+    }
+    slash = strrchr(real, '/');
+    *slash = '\0';
+    if (asprintf(&dir, "%s/%s", real, rel) < 0) {
+        dir = NULL;
+        goto out;
+    }
+    normalize(dir);
+    rc = push_str(&l->builtin, &l->n_builtin, dir, strlen(dir));
+
+out:
+    free(dir);
+    free(real);
+    return rc;
+}
+
+struct herald__loader *
+herald__loader_new_for_exe(const struct herald_host_api *api,
+                           const char *exe)
 {
     struct herald__loader *l;
     const char *env;
@@ -136,12 +275,21 @@ struct herald__loader *herald__loader_new(const struct herald_host_api *api)
         const char *colon = strchr(env, ':');
         size_t len = colon ? (size_t)(colon - env) : strlen(env);
 
-        if (len > 0 && push_str(&l->env, &l->n_env, env, len) != 0) {
+        /* No anchor to resolve a relative entry against but the current
+         * directory, which must never be searched by accident. */
+        if (len > 0 && env[0] != '/') {
+            if (add_note(l,
+                         "HERALD_PLUGIN_PATH entry '%.*s' is not an absolute "
+                         "directory; ignored",
+                         (int)len, env) != 0) {
+                goto fail;
+            }
+        } else if (len > 0 && push_str(&l->env, &l->n_env, env, len) != 0) {
             goto fail;
         }
         env = colon ? colon + 1 : NULL;
     }
-    if (rebuild_view(l) != 0) {
+    if (set_builtin(l, exe) != 0 || rebuild_view(l) != 0) {
         goto fail;
     }
     return l;
@@ -151,10 +299,21 @@ fail:
     return NULL;
 }
 
+struct herald__loader *herald__loader_new(const struct herald_host_api *api)
+{
+    return herald__loader_new_for_exe(api, SELF_EXE);
+}
+
 int herald__loader_add_path(struct herald__loader *l, const char *dir)
 {
     if (!dir || !*dir) {
         return 0;
+    }
+    if (dir[0] != '/') {
+        return add_note(l,
+                        "plugin path entry '%s' is not an absolute "
+                        "directory; ignored",
+                        dir);
     }
     if (push_str(&l->user, &l->n_user, dir, strlen(dir)) != 0) {
         return -1;
@@ -164,6 +323,16 @@ int herald__loader_add_path(struct herald__loader *l, const char *dir)
         return -1;
     }
     return 0;
+}
+
+size_t herald__loader_note_count(const struct herald__loader *l)
+{
+    return l->n_notes;
+}
+
+const char *herald__loader_note_at(const struct herald__loader *l, size_t i)
+{
+    return i < l->n_notes ? l->notes[i] : NULL;
 }
 
 size_t herald__loader_path_count(const struct herald__loader *l)
@@ -342,6 +511,122 @@ static size_t symbol_size(const void *addr)
     return (size_t)sym->st_size;
 }
 
+/* 1 if uid may own a plugin or a directory on the way to it. */
+static int trusted_owner(uid_t uid)
+{
+    return uid == 0 || uid == geteuid();
+}
+
+/* Refuse what someone other than root or the running user could have
+ * written: the file itself (owner, group/world write bit), and every
+ * directory from the root down to it (owner, and group/world write
+ * unless the sticky bit stops others from replacing our entries, as on
+ * /tmp; a file they plant there is theirs and fails the owner check).
+ * Checked on the resolved path, and on the search directory as given, so
+ * a symlink cannot lead around it. Since nobody else can change these,
+ * nothing can swap the file between this check and dlopen. 0, or -1 with
+ * the one-line reason (without the "plugin PATH: " prefix) in why. */
+static int check_trust(const char *path, char *why, size_t whylen)
+{
+    char *real = realpath(path, NULL);
+    struct stat st;
+    char *slash;
+    int rc = -1;
+
+    if (!real) {
+        fail(why, whylen, "%s", strerror(errno));
+        return -1;
+    }
+    if (stat(real, &st) != 0) {
+        fail(why, whylen, "%s", strerror(errno));
+        goto out;
+    }
+    if (!trusted_owner(st.st_uid)) {
+        fail(why, whylen,
+             "file is owned by uid %u, neither root nor the running user "
+             "(uid %u); refusing to load it",
+             (unsigned)st.st_uid, (unsigned)geteuid());
+        goto out;
+    }
+    if (st.st_mode & OTHERS_WRITE) {
+        fail(why, whylen,
+             "file is writable by group or others (mode %04o); refusing to "
+             "load it",
+             (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    while ((slash = strrchr(real, '/')) != NULL) {
+        if (slash == real) {
+            slash[1] = '\0'; /* "/" itself, last */
+        } else {
+            *slash = '\0';
+        }
+        if (stat(real, &st) != 0) {
+            fail(why, whylen, "directory %s: %s", real, strerror(errno));
+            goto out;
+        }
+        if (!trusted_owner(st.st_uid)) {
+            fail(why, whylen,
+                 "directory %s is owned by uid %u, neither root nor the "
+                 "running user (uid %u); refusing to load it",
+                 real, (unsigned)st.st_uid, (unsigned)geteuid());
+            goto out;
+        }
+        if ((st.st_mode & OTHERS_WRITE) && !(st.st_mode & S_ISVTX)) {
+            fail(why, whylen,
+                 "directory %s is writable by group or others (mode %04o); "
+                 "refusing to load it",
+                 real, (unsigned)(st.st_mode & 07777));
+            goto out;
+        }
+        if (slash == real) {
+            break;
+        }
+    }
+    rc = 0;
+
+out:
+    free(real);
+    return rc;
+}
+
+/* check_trust on path and, if path was found through a directory that is
+ * a symlink, on that directory as named too. */
+static int check_trust_path(const char *path, char *why, size_t whylen)
+{
+    char *dir;
+    char *slash;
+    struct stat st;
+    int rc;
+
+    if (check_trust(path, why, whylen) != 0) {
+        return -1;
+    }
+    dir = strdup(path);
+    if (!dir) {
+        fail(why, whylen, "out of memory");
+        return -1;
+    }
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+    }
+    rc = 0;
+    if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *real = realpath(dir, NULL);
+
+        rc = real ? 0 : -1;
+        if (real) {
+            rc = check_trust(real, why, whylen);
+        } else {
+            fail(why, whylen, "directory %s: %s", dir, strerror(errno));
+        }
+        free(real);
+    }
+    free(dir);
+    return rc;
+}
+
 /* Open, check and init the file at path (st: its stat). expect: the name
  * the plugin must declare, or NULL. Returns the new plugin or NULL with
  * the one-line reason in err. */
@@ -357,6 +642,10 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
     void *dl;
     size_t n;
 
+    if (check_trust_path(path, why, sizeof(why)) != 0) {
+        fail(err, errlen, "plugin %s: %s", path, why);
+        return NULL;
+    }
     dlerror();
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
@@ -608,6 +897,13 @@ herald__loader_load(struct herald__loader *l, const char *name, char *err,
             return NULL;
         }
     } else {
+        if (name[0] != '/') {
+            fail(err, errlen,
+                 "plugin %s: not an absolute path; refusing to resolve it "
+                 "against the current directory",
+                 name);
+            return NULL;
+        }
         path = strdup(name);
         if (!path) {
             fail(err, errlen, "plugin %s: out of memory", name);
@@ -631,13 +927,18 @@ out:
     return h;
 }
 
-size_t herald__loader_load_all(struct herald__loader *l,
-                               herald__loader_error_fn on_error, void *ctx)
+/* Called by each_so_file for each regular file: name without ".so". */
+typedef void (*so_file_fn)(void *ctx, const char *name, const char *path,
+                           const struct stat *st);
+
+/* Every `*.so` on the search path, alphabetical within a directory, a
+ * file name met in an earlier directory shadowing the same name later on,
+ * as in a search by name. */
+static void each_so_file(const struct herald__loader *l, so_file_fn fn,
+                         void *ctx)
 {
     char **seen = NULL;
     size_t n_seen = 0;
-    size_t refused = 0;
-    char err[1024];
 
     for (size_t i = 0; i < l->n_view; i++) {
         struct dirent **ents = NULL;
@@ -659,13 +960,8 @@ size_t herald__loader_load_all(struct herald__loader *l,
                 free(ents[k]);
                 continue;
             }
-            if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                !find_by_file(l, &st) &&
-                !load_file(l, path, &st, seen[n_seen - 1], err, sizeof(err))) {
-                refused++;
-                if (on_error) {
-                    on_error(ctx, err);
-                }
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                fn(ctx, seen[n_seen - 1], path, &st);
             }
             free(path);
             free(ents[k]);
@@ -673,7 +969,66 @@ size_t herald__loader_load_all(struct herald__loader *l,
         free(ents);
     }
     free_strs(seen, n_seen);
-    return refused;
+}
+
+struct load_all_ctx {
+    struct herald__loader *l;
+    herald__loader_error_fn on_error;
+    void *ctx;
+    size_t refused;
+};
+
+static void load_one(void *ctx, const char *name, const char *path,
+                     const struct stat *st)
+{
+    struct load_all_ctx *a = ctx;
+    char err[1024];
+
+    if (!find_by_file(a->l, st) &&
+        !load_file(a->l, path, st, name, err, sizeof(err))) {
+        a->refused++;
+        if (a->on_error) {
+            a->on_error(a->ctx, err);
+        }
+    }
+}
+
+size_t herald__loader_load_all(struct herald__loader *l,
+                               herald__loader_error_fn on_error, void *ctx)
+{
+    struct load_all_ctx a = {l, on_error, ctx, 0};
+
+    each_so_file(l, load_one, &a);
+    return a.refused;
+}
+
+struct list_ctx {
+    herald__loader_list_fn fn;
+    void *ctx;
+    size_t found;
+};
+
+static void list_one(void *ctx, const char *name, const char *path,
+                     const struct stat *st)
+{
+    struct list_ctx *a = ctx;
+    char why[1024];
+    int ok = check_trust_path(path, why, sizeof(why)) == 0;
+
+    (void)st;
+    a->found++;
+    if (a->fn) {
+        a->fn(a->ctx, name, path, ok ? NULL : why);
+    }
+}
+
+size_t herald__loader_list(const struct herald__loader *l,
+                           herald__loader_list_fn fn, void *ctx)
+{
+    struct list_ctx a = {fn, ctx, 0};
+
+    each_so_file(l, list_one, &a);
+    return a.found;
 }
 
 void herald__loader_destroy(struct herald__loader *l)
@@ -695,6 +1050,8 @@ void herald__loader_destroy(struct herald__loader *l)
     free(l->plugins);
     free_strs(l->user, l->n_user);
     free_strs(l->env, l->n_env);
+    free_strs(l->builtin, l->n_builtin);
+    free_strs(l->notes, l->n_notes);
     free(l->view);
     free(l);
 }

@@ -4,15 +4,28 @@
  * definition for `herald plugins describe`.
  *
  * Search order for a bare name: the directories added with
- * herald__loader_add_path() (YAML `plugin_path:`), in the order added; then
- * HERALD_PLUGIN_PATH (colon-separated, read by herald__loader_new); then the
- * build tree (HERALD_BUILD_PLUGIN_DIR); then the install directory
- * (HERALD_INSTALL_PLUGIN_DIR). The file is `<name>.so`, and the plugin it
- * holds must declare the same name. A name containing '/' is a path, used
- * as is, and may declare any name.
+ * herald__loader_add_path() (YAML `plugin_path:`, resolved by the caller
+ * against the config file's directory), in the order added; then
+ * HERALD_PLUGIN_PATH (colon-separated, read by herald__loader_new); then
+ * the built-in directories: the build tree (HERALD_BUILD_PLUGIN_DIR) and
+ * the configured install directory only when the running binary is the
+ * uninstalled one inside the build tree (HERALD_BUILD_DIR); otherwise the
+ * install directory found from the binary's own location
+ * (HERALD_PLUGIN_DIR_FROM_BIN, relative to the binary's directory, e.g.
+ * "../lib/herald/plugins"). Every directory is absolute: relative entries
+ * are ignored with a note (herald__loader_note_at), so the current
+ * directory is never searched. The file is `<name>.so`, and the plugin it
+ * holds must declare the same name. A name containing '/' is a path, which
+ * must be absolute, and may declare any name.
+ *
+ * Before dlopen, the file and every directory on its (resolved) path must
+ * be owned by root or the running user, and not writable by group or
+ * others (a directory may be if its sticky bit is set).
  *
  * Every refusal is one line naming the file and the reason, e.g.
  *   plugin /p/x.so: ABI major 2 is not supported (this herald speaks 1)
+ *   plugin /p/x.so: file is writable by group or others (mode 0666);
+ *     refusing to load it
  *
  * Threads: a loader is used from one thread (startup, then the loop).
  */
@@ -41,14 +54,28 @@ struct herald__plugin_handle {
      sizeof(((struct herald_plugin *)0)->close))
 
 /* A new loader whose plugins get `api` in init(). api is borrowed and must
- * outlive the loader. Reads HERALD_PLUGIN_PATH now. NULL on ENOMEM. */
+ * outlive the loader. Reads HERALD_PLUGIN_PATH now (relative entries are
+ * ignored with a note). The built-in directories follow from where the
+ * running binary is (/proc/self/exe). NULL on ENOMEM. */
 struct herald__loader *herald__loader_new(const struct herald_host_api *api);
 
+/* herald__loader_new as if the running binary were `exe` (an absolute
+ * path; it need not exist), for tests of the built-in directories. */
+struct herald__loader *
+herald__loader_new_for_exe(const struct herald_host_api *api,
+                           const char *exe);
+
 /* Append a directory to the YAML part of the search path (searched before
- * HERALD_PLUGIN_PATH). dir is copied; a relative dir is relative to the
- * process's working directory, so the caller resolves YAML paths first.
- * Returns 0, or -1 on ENOMEM. */
+ * HERALD_PLUGIN_PATH). dir is copied. It must be absolute: the caller
+ * resolves a YAML path against the config file's directory; a relative
+ * dir is ignored with a note. Returns 0, or -1 on ENOMEM. */
 int herald__loader_add_path(struct herald__loader *l, const char *dir);
+
+/* Search path entries ignored so far (relative ones), one line each, e.g.
+ * "HERALD_PLUGIN_PATH entry 'p' is not an absolute directory; ignored":
+ * count, and the i-th (borrowed, valid until destroy). */
+size_t herald__loader_note_count(const struct herald__loader *l);
+const char *herald__loader_note_at(const struct herald__loader *l, size_t i);
 
 /* The search path, in order, duplicates removed: count, and the i-th
  * directory (borrowed; valid until the next add_path or destroy). */
@@ -67,12 +94,26 @@ herald__loader_load(struct herald__loader *l, const char *name, char *err,
  * one-line reason, borrowed for the call. */
 typedef void (*herald__loader_error_fn)(void *ctx, const char *msg);
 
-/* Load every `*.so` on the search path, as `herald plugins list` shows
- * them. A file name met in an earlier directory shadows the same file name
+/* Load every `*.so` on the search path (runs each file's constructors
+ * and init: for tests and tools that mean to; `plugins list` does not). A file name met in an earlier directory shadows the same file name
  * later on, as in a search by name. on_error (may be NULL) gets each
  * refusal. Returns the number of files refused. */
 size_t herald__loader_load_all(struct herald__loader *l,
                                herald__loader_error_fn on_error, void *ctx);
+
+/* Called once per `*.so` file by herald__loader_list(): name is the file
+ * name without ".so", path the file; refusal is NULL, or the one-line
+ * reason the loader would refuse the file for its owner or mode (without
+ * the "plugin PATH: " prefix). All borrowed for the call. */
+typedef void (*herald__loader_list_fn)(void *ctx, const char *name,
+                                       const char *path, const char *refusal);
+
+/* Every `*.so` on the search path, shadowed as in a search by name, WITHOUT
+ * loading any: no constructor or init of a file runs, so `herald plugins
+ * list` is safe on a directory holding anything. Returns the number of
+ * files reported. */
+size_t herald__loader_list(const struct herald__loader *l,
+                           herald__loader_list_fn fn, void *ctx);
 
 /* Loaded plugins, in load order: count, and the i-th (borrowed). */
 size_t herald__loader_count(const struct herald__loader *l);

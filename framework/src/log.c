@@ -1,6 +1,8 @@
 /* log.c - the process logger: logfmt or JSON lines on stderr. */
 #include "log.h"
 
+#include "redact.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,12 +69,20 @@ void herald__log(enum herald_log_level level, const char *fields,
     if (level > log_level) {
         return;
     }
-    char msg[2048], q[4200], ts[40];
+    char raw[2048], msg[2048], q[4200], ts[40];
+    char clean_fields[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* Every level, every source (plugins, librdkafka, libcurl): values
+     * from ${env:}/${file:} and URL passwords never reach the log. */
+    herald__redact_into(raw, msg, sizeof msg);
     quote(q, sizeof q, msg);
+    if (fields) {
+        herald__redact_into(fields, clean_fields, sizeof clean_fields);
+        fields = clean_fields;
+    }
 
     struct timeval tv;
     struct tm tm;

@@ -2,7 +2,9 @@
  * log.h - one logger for the process (log.c): one line per event on stderr,
  * logfmt by default (`ts=... level=info msg="..." key=value`) or JSON.
  * librdkafka's and libcurl's messages are routed through it. Never pass a
- * secret to it.
+ * secret to it; as a second line of defence, every message and field list
+ * is scrubbed of config values from ${env:}/${file:} and of URL passwords
+ * (redact.h) before it is written.
  */
 #ifndef HERALD_LOG_H
 #define HERALD_LOG_H

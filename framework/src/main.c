@@ -24,8 +24,9 @@ static const char usage[] =
     "  tail -c FILE CONNECTOR [-n N]\n"
     "                              print the connector's records as JSON\n"
     "                              lines (own consumer group, no commits)\n"
-    "  plugins list                list the plugins on the search path\n"
-    "  plugins describe NAME       print a plugin's options\n"
+    "  plugins list                list the plugin files on the search\n"
+    "                              path (names and paths; loads none)\n"
+    "  plugins describe NAME       load a plugin, print its options\n"
     "  demo [-c FILE]              the tutorial's fraud alert, end to end,\n"
     "                              on an in-process mock Kafka cluster\n"
     "  --version, --help\n"
@@ -33,8 +34,10 @@ static const char usage[] =
     "options:\n"
     "  --log-level LEVEL           error, warn, info or debug\n"
     "\n"
-    "plugin search path: plugin_path in FILE, $HERALD_PLUGIN_PATH, the build\n"
-    "tree, " HERALD_INSTALL_PLUGIN_DIR ".\n"
+    "plugin search path: plugin_path in FILE (relative to FILE's\n"
+    "directory), $HERALD_PLUGIN_PATH (absolute directories), then the\n"
+    "install directory next to this binary (" HERALD_PLUGIN_DIR_FROM_BIN "\n"
+    "from its directory; the build tree for an uninstalled binary).\n"
     "\n"
     "exit codes:\n"
     "  0  success (run: stopped by SIGTERM/SIGINT after draining)\n"
@@ -120,10 +123,17 @@ static int cmd_run(const struct args *a, enum herald__worker_mode mode,
     return rc;
 }
 
-static void print_refusal(void *ctx, const char *msg)
+/* One line per file found; what the loader would refuse goes to stderr,
+ * in the words it would refuse it with. Nothing is loaded. */
+static void print_listed(void *ctx, const char *name, const char *path,
+                         const char *refusal)
 {
     (void)ctx;
-    fprintf(stderr, "%s\n", msg);
+    if (refusal) {
+        fprintf(stderr, "plugin %s: %s\n", path, refusal);
+        return;
+    }
+    printf("%-12s %s\n", name, path);
 }
 
 static int cmd_plugins(const struct args *a)
@@ -134,15 +144,20 @@ static int cmd_plugins(const struct args *a)
     }
     struct herald__loader *l = herald__loader_new(herald__host_api());
     int rc = 0;
+    if (!l) {
+        fprintf(stderr, "herald: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < herald__loader_note_count(l); i++) {
+        fprintf(stderr, "herald: %s\n", herald__loader_note_at(l, i));
+    }
     if (strcmp(a->positional[0], "list") == 0) {
-        herald__loader_load_all(l, print_refusal, NULL);
-        for (size_t i = 0; i < herald__loader_count(l); i++) {
-            const struct herald__plugin_handle *h = herald__loader_get(l, i);
-            printf("%-12s %-7s %-8s %s\n    %s\n", h->def.name,
-                   herald__plugin_kind_name(h->def.kind),
-                   h->def.version ? h->def.version : "",
-                   h->def.description ? h->def.description : "", h->path);
-        }
+        /* Listing never loads: a planted *.so would run its constructors
+         * in dlopen before any check of its definition could refuse it. */
+        herald__loader_list(l, print_listed, NULL);
+        fprintf(stderr, "(files on the search path, not loaded; `herald "
+                        "plugins describe NAME` loads one and prints its "
+                        "definition)\n");
     } else if (strcmp(a->positional[0], "describe") == 0 &&
                a->n_positional == 2) {
         char err[1024];

@@ -6,6 +6,8 @@
 #include "worker.h"
 
 #include <libgen.h>
+#include <stdarg.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +48,7 @@ struct herald__worker {
     int signals;
     /* admin endpoint: configured (has_admin), listening (admin) */
     int has_admin;
+    FILE *errs; /* check mode: where notes go */
     struct herald__admin_listen admin_at;
     const struct herald__node *admin_node;
     struct herald__admin *admin;
@@ -55,6 +58,156 @@ struct herald__worker {
 static const char *const top_keys[] = {
     "kafka", "schema_registry", "channels", "connectors",
     "plugin_path", "admin", "log", "hash_key", NULL};
+
+/* A risk in the configuration that is not an error: `herald check` prints
+ * it as a note, `herald run` logs a warning; both at the node's position. */
+static void concern(const struct herald__worker *w,
+                    const struct herald__node *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void concern(const struct herald__worker *w,
+                    const struct herald__node *at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (w->opts.mode == HERALD__MODE_CHECK) {
+        fprintf(w->errs, "note: %s:%d:%d: %s\n", at->file, at->line, at->col,
+                msg);
+    } else {
+        herald__warn("%s:%d:%d: %s", at->file, at->line, at->col, msg);
+    }
+}
+
+/* 1 if url is plain http:// and carries userinfo (user:password@). */
+static int http_url(const char *url, int *userinfo)
+{
+    static const char scheme[] = "http://";
+    size_t n = sizeof scheme - 1;
+
+    *userinfo = 0;
+    if (!url || strncasecmp(url, scheme, n) != 0) {
+        return 0;
+    }
+    const char *at = strchr(url + n, '@');
+    const char *end = strpbrk(url + n, "/?#");
+    *userinfo = at && (!end || at < end);
+    return 1;
+}
+
+/* Warn about credentials that plain http:// would carry in clear, and
+ * about turning TLS verification off. */
+static void check_registry_transport(const struct herald__worker *w,
+                                     const struct herald__node *sr)
+{
+    const struct herald__node *url = herald__node_get(sr, "url");
+    const struct herald__node *insecure =
+        herald__node_get(sr, "insecure_skip_verify");
+    static const char *const creds[] = {"basic_auth", "bearer_token", NULL};
+    int userinfo;
+
+    if (url && url->type == HERALD_NODE_SCALAR &&
+        http_url(url->scalar, &userinfo)) {
+        const char *what = userinfo ? "the URL's userinfo" : NULL;
+        for (size_t i = 0; !what && creds[i]; i++) {
+            if (herald__node_get(sr, creds[i])) {
+                what = creds[i];
+            }
+        }
+        if (what) {
+            concern(w, url,
+                    "schema_registry url is http://: %s would cross the "
+                    "network in clear (use https://)",
+                    what);
+        }
+    }
+    if (insecure && insecure->type == HERALD_NODE_SCALAR &&
+        strcmp(insecure->scalar, "true") == 0) {
+        concern(w, insecure,
+                "schema_registry insecure_skip_verify is on: the registry's "
+                "TLS certificate is not verified, so anyone on the path can "
+                "serve schemas and read its credentials");
+    }
+}
+
+/* The same for a plugin instance: any http:// URL among its options while
+ * it carries a credential (a secret option that is set, or the URL's own
+ * userinfo), e.g. SendGrid's base_url with its api_key. */
+static void check_instance_transport(const struct herald__worker *w,
+                                     const char *name,
+                                     const struct herald__node *map,
+                                     const struct herald_plugin *def,
+                                     const struct herald_options *opts)
+{
+    const char *secret = NULL;
+
+    for (const struct herald_option *o = def->options; o && o->name; o++) {
+        if (o->secret && herald__opt_is_set(opts, o->name)) {
+            secret = o->name;
+            break;
+        }
+    }
+    for (size_t i = 0; i < map->n; i++) {
+        const struct herald__node *v = map->items[i];
+        int userinfo;
+
+        if (v->type != HERALD_NODE_SCALAR || !http_url(v->scalar, &userinfo) ||
+            (!userinfo && !secret)) {
+            continue;
+        }
+        concern(w, v,
+                "'%s' %s is http://: %s would cross the network in clear "
+                "(use https://)",
+                name, map->keys[i], userinfo ? "the URL's userinfo" : secret);
+    }
+}
+
+/* path if absolute, else the config file's directory joined with it, made
+ * absolute (the directory as the process saw it at startup), so that no
+ * path in YAML depends on the working directory. NULL on ENOMEM or if the
+ * directory cannot be resolved. Caller frees. */
+static char *config_relative(const struct herald__worker *w, const char *path)
+{
+    char *base;
+    char *out = NULL;
+
+    if (path[0] == '/') {
+        return strdup(path);
+    }
+    base = realpath(w->config_dir, NULL);
+    if (!base) {
+        return NULL;
+    }
+    if (asprintf(&out, "%s/%s", base, path) < 0) {
+        out = NULL;
+    }
+    free(base);
+    return out;
+}
+
+/* One `plugin_path:` entry, resolved against the config file's directory. */
+static void add_plugin_dir(struct herald__worker *w,
+                           const struct herald__node *n, struct herald__diag *d)
+{
+    char *dir;
+
+    if (n->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, n, "'plugin_path' entries must be directories");
+        return;
+    }
+    if (!n->scalar[0]) {
+        return;
+    }
+    dir = config_relative(w, n->scalar);
+    if (!dir || herald__loader_add_path(w->loader, dir) != 0) {
+        herald__diag_add(d, n, "cannot resolve plugin directory '%s'",
+                         n->scalar);
+    }
+    free(dir);
+}
 
 /* Build an instance of the plugin named in map's `plugin:` key, with the
  * rest of the map as its options. */
@@ -74,8 +227,14 @@ static struct herald_instance *make_instance(struct herald__worker *w,
         return NULL;
     }
     char err[1024];
-    const struct herald__plugin_handle *h =
-        herald__loader_load(w->loader, pn->scalar, err, sizeof err);
+    /* A path ("dir/x.so") is relative to the config file, like every path
+     * in it; a bare name is searched for. */
+    char *path = strchr(pn->scalar, '/') && pn->scalar[0] != '/'
+                     ? config_relative(w, pn->scalar)
+                     : NULL;
+    const struct herald__plugin_handle *h = herald__loader_load(
+        w->loader, path ? path : pn->scalar, err, sizeof err);
+    free(path);
     if (!h) {
         herald__diag_add(d, pn, "%s", err);
         return NULL;
@@ -93,6 +252,7 @@ static struct herald_instance *make_instance(struct herald__worker *w,
     if (!opts) {
         return NULL;
     }
+    check_instance_transport(w, name, map, &h->def, opts);
     struct herald_instance *inst =
         herald__instance_new(name, &h->def, h->path, opts, w->http);
     if (!inst) {
@@ -196,6 +356,7 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
         return -1;
     }
     herald__node_check_keys(sr, keys, d);
+    check_registry_transport(w, sr);
     struct herald__registry_config cfg = {0};
     cfg.url = herald__node_str(sr, "url", NULL);
     cfg.basic_auth = herald__node_str(sr, "basic_auth", NULL);
@@ -384,6 +545,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         return NULL;
     }
     w->opts = *o;
+    w->errs = errs;
     char *tmp = strdup(o->config_path);
     w->config_dir = strdup(dirname(tmp));
     free(tmp);
@@ -406,12 +568,21 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
 
     const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
     if (pp && pp->type == HERALD_NODE_SCALAR) {
-        herald__loader_add_path(w->loader, pp->scalar);
+        add_plugin_dir(w, pp, &d);
     } else if (pp && pp->type == HERALD_NODE_SEQ) {
         for (size_t i = 0; i < pp->n; i++) {
-            if (pp->items[i]->type == HERALD_NODE_SCALAR) {
-                herald__loader_add_path(w->loader, pp->items[i]->scalar);
-            }
+            add_plugin_dir(w, pp->items[i], &d);
+        }
+    } else if (pp) {
+        herald__diag_add(&d, pp,
+                         "'plugin_path' must be a directory or a list of "
+                         "them");
+    }
+    for (size_t i = 0; i < herald__loader_note_count(w->loader); i++) {
+        if (o->mode == HERALD__MODE_CHECK) {
+            fprintf(errs, "note: %s\n", herald__loader_note_at(w->loader, i));
+        } else {
+            herald__warn("%s", herald__loader_note_at(w->loader, i));
         }
     }
     setup_registry(w, &d);

@@ -404,8 +404,17 @@ static int smtp_open(struct herald_instance *inst,
                  "TLS certificate verification is off "
                  "(insecure_skip_verify)");
     }
-    api->log(inst, HERALD_LOG_DEBUG, "open: %s, %ld connection(s)", s->url,
-             s->n_slots);
+    {
+        /* Never log the URL's userinfo (user:password@). */
+        const char *sep = strstr(s->url, "://");
+        const char *at = sep ? strchr(sep + 3, '@') : NULL;
+        const char *end = sep ? strpbrk(sep + 3, "/?#") : NULL;
+        int cut = at && (!end || at < end);
+
+        api->log(inst, HERALD_LOG_DEBUG, "open: %.*s%s, %ld connection(s)",
+                 cut ? (int)(sep + 3 - s->url) : (int)strlen(s->url), s->url,
+                 cut ? at + 1 : "", s->n_slots);
+    }
     *state = s;
     return 0;
 

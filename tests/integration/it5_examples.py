@@ -51,7 +51,10 @@ for path in examples:
     pylib.check("%s: %s printed as <redacted>" % (name, key),
                 any(ln.strip().startswith(key + ":") and "<redacted>" in ln
                     for ln in p.stdout.splitlines()), p.stdout)
-    pylib.check("%s: env values resolved (bootstrap printed)" % name, pylib.BOOTSTRAP in p.stdout)
+    # A value from ${env:} is redacted by provenance, even a broker list.
+    pylib.check("%s: env values redacted (bootstrap.servers)" % name,
+                "  bootstrap.servers: <redacted>\n" in p.stdout
+                and pylib.BOOTSTRAP not in p.stdout, p.stdout)
 
 # ---- the shipped connectors against the stack
 

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "redact.h"
 #include "admin_http.h"
 #include "api.h"
 #include "loop.h"
@@ -875,6 +876,53 @@ static void test_listener_concurrent(void **state)
     assert_int_equal(s->fake.releases, N);
 }
 
+/* A name in an answer that came from ${env:}/${file:} is redacted: the
+ * endpoint has no authentication. */
+static void test_listener_redacts(void **state)
+{
+    struct server *s = *state;
+
+    assert_int_equal(herald__redact_register("possible_anomalies", 18), 0);
+    char *got = get(s, "GET /connectors HTTP/1.0\r\n\r\n");
+    herald__redact_reset();
+    assert_memory_equal(got, "HTTP/1.1 200 OK\r\n", 17);
+    assert_null(strstr(got, "possible_anomalies"));
+    assert_non_null(strstr(got, "\"topics\": [\n        \"<redacted>\""));
+    free(got);
+}
+
+/* 64 clients (the limit) that connect and send nothing must not lock
+ * /healthz out: the oldest idle connection is closed to admit a new one,
+ * and the limit holds (the second oldest is still open). */
+static void test_listener_idle_flood(void **state)
+{
+    struct server *s = *state;
+    enum { LIMIT = 64 };
+    int idle[LIMIT];
+    char byte;
+
+    for (int i = 0; i < LIMIT; i++) {
+        idle[i] = connect_to(s);
+        spin(s); /* accepted in connect order */
+    }
+    char *got = get(s, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_text_answer(got, "200 OK", NULL, "ok\n", 0);
+    /* The first idle client was closed without a word; the second was
+     * not: one slot made room, no more. */
+    assert_int_equal(recv(idle[0], &byte, 1, 0), 0);
+    assert_int_equal(recv(idle[1], &byte, 1, 0), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    /* The flood goes on; each new /healthz still gets its answer. */
+    for (int round = 0; round < 3; round++) {
+        got = get(s, "GET /healthz HTTP/1.0\r\n\r\n");
+        assert_text_answer(got, "200 OK", NULL, "ok\n", 0);
+    }
+    for (int i = 0; i < LIMIT; i++) {
+        close(idle[i]);
+    }
+    assert_int_equal(s->fake.snapshots, 4);
+}
+
 /* ---- the worker's admin: validation ------------------------------------ */
 
 /* herald__worker_new on `admin_yaml` + one null-sink connector; returns
@@ -973,6 +1021,70 @@ static void test_worker_admin_config(void **state)
 }
 
 /* herald run: a port in use is an error at `listen:`. */
+/* `herald check` notes credentials that http:// would carry in clear and
+ * a registry whose TLS verification is off; nothing else. */
+static void expect_notes(const char *yaml, const char *const *want)
+{
+    struct herald__worker *w = NULL;
+    char path[64];
+    char all[2048] = "";
+    char *got = worker_errors(yaml, HERALD__MODE_CHECK, &w, path, sizeof path);
+    size_t o = 0;
+
+    for (size_t i = 0; want[i]; i++) {
+        o += (size_t)snprintf(all + o, sizeof all - o, "note: %s%s\n", path,
+                              want[i]);
+    }
+    assert_string_equal(got, all);
+    assert_non_null(w);
+    free(got);
+    herald__worker_destroy(w);
+}
+
+static void test_worker_transport_notes(void **state)
+{
+    (void)state;
+    static const char *const userinfo[] = {
+        ":3:8: schema_registry url is http://: the URL's userinfo would "
+        "cross the network in clear (use https://)",
+        NULL};
+    expect_notes("schema_registry:\n"
+                 "  url: http://u:p@127.0.0.1:1/x\n",
+                 userinfo);
+    static const char *const basic[] = {
+        ":3:8: schema_registry url is http://: basic_auth would cross the "
+        "network in clear (use https://)",
+        ":5:25: schema_registry insecure_skip_verify is on: the registry's "
+        "TLS certificate is not verified, so anyone on the path can serve "
+        "schemas and read its credentials",
+        NULL};
+    expect_notes("schema_registry:\n"
+                 "  url: http://127.0.0.1:1\n"
+                 "  basic_auth: u:p\n"
+                 "  insecure_skip_verify: true\n",
+                 basic);
+    static const char *const none[] = {NULL};
+    expect_notes("schema_registry:\n"
+                 "  url: https://127.0.0.1:1\n"
+                 "  bearer_token: t\n"
+                 "  insecure_skip_verify: false\n",
+                 none);
+    expect_notes("schema_registry:\n"
+                 "  url: http://127.0.0.1:1\n",
+                 none);
+    static const char *const sendgrid[] = {
+        ":7:15: 'email' base_url is http://: api_key would cross the network "
+        "in clear (use https://)",
+        NULL};
+    expect_notes("channels:\n"
+                 "  email:\n"
+                 "    plugin: sendgrid\n"
+                 "    from: a@b.example\n"
+                 "    api_key: SG.k\n"
+                 "    base_url: http://127.0.0.1:1\n",
+                 sendgrid);
+}
+
 static void test_worker_admin_port_in_use(void **state)
 {
     (void)state;
@@ -1021,10 +1133,15 @@ int main(void)
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_timeout, server_setup,
                                         server_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_redacts, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_idle_flood,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_concurrent, server_setup,
                                         server_teardown),
         cmocka_unit_test(test_worker_admin_config),
         cmocka_unit_test(test_worker_admin_port_in_use),
+        cmocka_unit_test(test_worker_transport_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
+#include "log.h"
+#include "redact.h"
 
 #define FILE_NAME "t.yaml"
 #define MAX_WANT 6
@@ -754,7 +757,7 @@ static void test_redaction(void **state)
     assert_null(strstr(out, "env-secret"));
     assert_null(strstr(out, "sr-user"));
     assert_string_equal(out, "kafka:\n"
-                             "  bootstrap.servers: broker-9:9092\n"
+                             "  bootstrap.servers: <redacted>:9092\n"
                              "  sasl.password: \"<redacted>\"\n"
                              "  ssl.key.password: \"<redacted>\"\n"
                              "  ssl.keystore.password: \"<redacted>\"\n"
@@ -782,6 +785,240 @@ static void test_redaction(void **state)
     unsetenv("HERALD_T_SR_USER");
     unsetenv("HERALD_T_SR_PASS");
     unsetenv("HERALD_T_HOST");
+}
+
+/* ---- Redaction by provenance ----------------------------------------- */
+
+/* Values from ${env:} are redacted in `herald check` output wherever they
+ * sit inside a larger string; header names and librdkafka properties that
+ * carry credentials are redacted by name; a default written in the file
+ * is not a secret. */
+static void test_redaction_by_provenance(void **state)
+{
+    static const char yaml[] =
+        "kafka:\n"
+        "  sasl.oauthbearer.extensions: tenant=acme,key=k-1\n"
+        "  sasl.password: p-2\n"
+        "  ssl.key.password: p-3\n"
+        "  client.id: ${env:HERALD_T_UNSET:-herald-a}\n"
+        "schema_registry:\n"
+        "  url: https://${env:HERALD_T_RUSER}:${env:HERALD_T_RPASS}@sr/x\n"
+        "channels:\n"
+        "  email:\n"
+        "    plugin: smtp\n"
+        "    url: smtp://u:${env:HERALD_T_PW}@host:587\n"
+        "    headers:\n"
+        "      X-Api-Key: h-key-4\n"
+        "      x-auth-token: h-tok-5\n"
+        "      X-Trace: visible\n";
+    struct herald__diag d;
+    struct herald__node *root;
+    char *out;
+
+    (void)state;
+    setenv("HERALD_T_PW", "pw-env-6", 1);
+    setenv("HERALD_T_RUSER", "ruser-7", 1);
+    setenv("HERALD_T_RPASS", "rpass-8", 1);
+    unsetenv("HERALD_T_UNSET");
+    herald__diag_init(&d);
+    root = load(yaml, &d);
+    assert_non_null(root);
+    assert_int_equal(d.n, 0);
+    out = print(root);
+    assert_string_equal(out,
+                        "kafka:\n"
+                        "  sasl.oauthbearer.extensions: \"<redacted>\"\n"
+                        "  sasl.password: \"<redacted>\"\n"
+                        "  ssl.key.password: \"<redacted>\"\n"
+                        "  client.id: herald-a\n"
+                        "schema_registry:\n"
+                        "  url: https://<redacted>:<redacted>@sr/x\n"
+                        "channels:\n"
+                        "  email:\n"
+                        "    plugin: smtp\n"
+                        "    url: smtp://u:<redacted>@host:587\n"
+                        "    headers:\n"
+                        "      X-Api-Key: \"<redacted>\"\n"
+                        "      x-auth-token: \"<redacted>\"\n"
+                        "      X-Trace: visible\n");
+    free(out);
+    /* The tree itself holds the real value, for the code that uses it. */
+    assert_string_equal(
+        herald__node_str(herald__node_get(root, "channels")->items[0], "url",
+                         NULL),
+        "smtp://u:pw-env-6@host:587");
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+    unsetenv("HERALD_T_PW");
+    unsetenv("HERALD_T_RUSER");
+    unsetenv("HERALD_T_RPASS");
+}
+
+/* A type error quotes the value: never what came from ${file:} or
+ * ${env:}, nor a secret option's. */
+static void test_type_error_redacted(void **state)
+{
+    static const struct herald_option table[] = {
+        {"port", HERALD_OPT_INT, NULL, 0, 0, NULL, "port"},
+        {"retries", HERALD_OPT_INT, NULL, 0, 0, NULL, "n"},
+        {"verify", HERALD_OPT_BOOL, NULL, 0, 0, NULL, "b"},
+        {"pin", HERALD_OPT_INT, NULL, 0, 1, NULL, "secret int"},
+        {NULL, 0, NULL, 0, 0, NULL, NULL},
+    };
+    char *secret = temp_file("file-secret-9\n");
+    char *yaml = NULL;
+    struct herald__diag d;
+    struct herald__node *root;
+
+    (void)state;
+    setenv("HERALD_T_PW", "envsecret10", 1);
+    assert_true(asprintf(&yaml,
+                         "port: ${file:%s}\n"
+                         "retries: \"3${env:HERALD_T_PW}x\"\n"
+                         "verify: yes-${env:HERALD_T_PW}\n"
+                         "pin: abc123\n",
+                         secret) > 0);
+    herald__diag_init(&d);
+    root = load(yaml, &d);
+    assert_non_null(root);
+    assert_null(herald__options_new(root, table, NULL, &d));
+    {
+        static const char *const want[] = {
+            "t.yaml:1:7: option 'port' expects an integer, got '<redacted>'",
+            "t.yaml:2:10: option 'retries' expects an integer, got "
+            "'3<redacted>x'",
+            "t.yaml:3:9: option 'verify' expects true or false, got "
+            "'yes-<redacted>'",
+            "t.yaml:4:6: option 'pin' expects an integer, got '<redacted>'",
+            NULL,
+        };
+        assert_diags(&d, want);
+    }
+    herald__diag_cleanup(&d);
+    /* Any module's message positioned anywhere is scrubbed too. */
+    herald__diag_init(&d);
+    herald__diag_add(&d, NULL, "cannot use 'envsecret10' here");
+    assert_string_equal(d.msgs[0], "cannot use '<redacted>' here");
+    herald__diag_cleanup(&d);
+    herald__config_destroy(root);
+    free(yaml);
+    unlink(secret);
+    free(secret);
+    unsetenv("HERALD_T_PW");
+}
+
+/* stderr's next log line(s), through a temp file. */
+static char *capture_log(void (*emit)(void))
+{
+    char tmpl[] = "/tmp/herald-test-log-XXXXXX";
+    int fd = mkstemp(tmpl);
+    int saved = dup(2);
+    static char buf[8192];
+    FILE *f;
+    size_t n;
+
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    emit();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    f = fopen(tmpl, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(tmpl);
+    return buf;
+}
+
+static void emit_logs(void)
+{
+    herald__log_set_level(HERALD_LOG_DEBUG);
+    herald__debug("open: smtp://bob:logpw-11@mail:587, 2 connection(s)");
+    herald__log(HERALD_LOG_ERROR, "connector=c url=https://t0ken-12@sr",
+                "registry https://u:literal-13@sr/x said no; key logpw-11");
+    herald__info("no credentials: http://sr:8081/x and a@b.example");
+    herald__log_set_level(HERALD_LOG_INFO);
+}
+
+/* Logs at every level: values registered from ${env:} and every URL
+ * password are replaced, in the message and in the fields. */
+static void test_log_redaction(void **state)
+{
+    struct herald__diag d;
+    struct herald__node *root;
+    const char *got;
+
+    (void)state;
+    setenv("HERALD_T_PW", "logpw-11", 1);
+    herald__diag_init(&d);
+    root = load("a: x${env:HERALD_T_PW}\n", &d);
+    assert_int_equal(d.n, 0);
+    got = capture_log(emit_logs);
+    print_message("%s", got);
+    assert_null(strstr(got, "logpw-11"));
+    assert_null(strstr(got, "t0ken-12"));
+    assert_null(strstr(got, "literal-13"));
+    assert_non_null(strstr(got, "level=debug msg=\"open: "
+                                "smtp://bob:<redacted>@mail:587, 2 "
+                                "connection(s)\"\n"));
+    assert_non_null(strstr(got, "level=error connector=c "
+                                "url=https://<redacted>@sr msg=\"registry "
+                                "https://u:<redacted>@sr/x said no; key "
+                                "<redacted>\"\n"));
+    assert_non_null(strstr(got, "msg=\"no credentials: http://sr:8081/x "
+                                "and a@b.example\"\n"));
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+    unsetenv("HERALD_T_PW");
+}
+
+/* A relative ${file:} path is relative to the config file's directory,
+ * not to the current one (like templates and schemas_dir). */
+static void test_file_relative_to_config(void **state)
+{
+    char dir[] = "/tmp/herald-test-cfgdir-XXXXXX";
+    char path[256];
+    struct herald__diag d;
+    struct herald__node *root;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/secrets", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/secrets/pw", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("rel-secret-14\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/herald.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("pw: ${file:secrets/pw}\nmissing: ${file:nope}\n", f);
+    fclose(f);
+    assert_int_equal(chdir("/"), 0);
+    herald__diag_init(&d);
+    root = herald__config_load_file(path, &d);
+    assert_non_null(root);
+    assert_string_equal(herald__node_str(root, "pw", NULL), "rel-secret-14");
+    assert_int_equal(d.n, 1);
+    {
+        char want[512];
+
+        snprintf(want, sizeof(want),
+                 "%s:2:10: cannot read file '%s/nope': No such file or "
+                 "directory",
+                 path, dir);
+        assert_string_equal(d.msgs[0], want);
+    }
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    assert_int_equal(system(path), 0);
 }
 
 static void test_key_is_secret(void **state)
@@ -1052,6 +1289,10 @@ int main(void)
         cmocka_unit_test(test_file_substitution),
         cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_key_is_secret),
+        cmocka_unit_test(test_redaction_by_provenance),
+        cmocka_unit_test(test_type_error_redacted),
+        cmocka_unit_test(test_log_redaction),
+        cmocka_unit_test(test_file_relative_to_config),
         cmocka_unit_test(test_print_round_trip),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_size),

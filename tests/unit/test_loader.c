@@ -13,12 +13,16 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "loader.h"
+#include "worker.h"
 
 #define BROKEN HERALD_TEST_PLUGIN_DIR "/broken"
+#define PLANTED BROKEN "/planted"
+#define TRUST HERALD_TEST_PLUGIN_DIR "/trust"
 #define MAX_ITEMS 16
 
 /* ---- A fake host ------------------------------------------------------ */
@@ -485,6 +489,330 @@ static void test_build_tree(void **state)
     assert_null(herald__loader_load(l, "testplug", err, sizeof(err)));
     assert_non_null(strstr(err, "plugin 'testplug' not found"));
     herald__loader_destroy(l);
+}
+
+/* ---- Trust: owner and mode ------------------------------------------- */
+
+/* A fresh TRUST/d/<name>.so (a copy of src), root-or-us owned, 0755
+ * directories and a 0644 file. */
+static void plant(const char *src, const char *name)
+{
+    char dst[512];
+    char buf[65536];
+    FILE *in, *out;
+    size_t n;
+
+    assert_int_equal(system("rm -rf '" TRUST "'"), 0);
+    assert_int_equal(mkdir(TRUST, 0755), 0);
+    assert_int_equal(mkdir(TRUST "/d", 0755), 0);
+    chmod(TRUST, 0755); /* whatever the umask */
+    chmod(TRUST "/d", 0755);
+    snprintf(dst, sizeof(dst), TRUST "/d/%s.so", name);
+    in = fopen(src, "rb");
+    out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(chmod(dst, 0644), 0);
+}
+
+/* Copy src to TRUST/d/<name>.so in the tree plant() made. */
+static void plant_more(const char *src, const char *name)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "cp '%s' '" TRUST "/d/%s.so' && chmod 0644 '"
+             TRUST "/d/%s.so'", src, name, name);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void plant_good(void)
+{
+    plant(BROKEN "/good.so", "good");
+}
+
+static void expect_trust_refusal(const char *reason)
+{
+    struct herald__loader *l = herald__loader_new(&fake_api);
+    char err[1024] = "", want[1024];
+
+    n_counters = 0;
+    snprintf(want, sizeof(want), "plugin %s: %s", TRUST "/d/good.so", reason);
+    assert_null(herald__loader_load(l, TRUST "/d/good.so", err, sizeof(err)));
+    assert_string_equal(err, want);
+    /* By name through the search path: the same refusal, nothing loaded. */
+    herald__loader_add_path(l, TRUST "/d");
+    assert_null(herald__loader_load(l, "good", err, sizeof(err)));
+    assert_string_equal(err, want);
+    assert_int_equal(herald__loader_count(l), 0);
+    herald__loader_destroy(l);
+    assert_int_equal(counter("init:good"), 0);
+}
+
+static void expect_trusted(void)
+{
+    struct herald__loader *l = herald__loader_new(&fake_api);
+    char err[1024] = "";
+
+    assert_non_null(herald__loader_load(l, TRUST "/d/good.so", err,
+                                        sizeof(err)));
+    assert_string_equal(err, "");
+    herald__loader_destroy(l);
+}
+
+static void test_refuse_writable(void **state)
+{
+    (void)state;
+    plant_good();
+    expect_trusted(); /* the control: the same file loads as planted */
+
+    assert_int_equal(chmod(TRUST "/d/good.so", 0664), 0);
+    expect_trust_refusal("file is writable by group or others (mode 0664); "
+                         "refusing to load it");
+    assert_int_equal(chmod(TRUST "/d/good.so", 0646), 0);
+    expect_trust_refusal("file is writable by group or others (mode 0646); "
+                         "refusing to load it");
+    assert_int_equal(chmod(TRUST "/d/good.so", 0644), 0);
+
+    assert_int_equal(chmod(TRUST "/d", 0777), 0);
+    expect_trust_refusal("directory " TRUST "/d is writable by group or "
+                         "others (mode 0777); refusing to load it");
+    /* Any directory on the way, not only the last. */
+    assert_int_equal(chmod(TRUST "/d", 0755), 0);
+    assert_int_equal(chmod(TRUST, 0775), 0);
+    expect_trust_refusal("directory " TRUST " is writable by group or "
+                         "others (mode 0775); refusing to load it");
+    /* Sticky (like /tmp): others cannot replace our entries. */
+    assert_int_equal(chmod(TRUST, 01777), 0);
+    expect_trusted();
+    assert_int_equal(chmod(TRUST, 0755), 0);
+
+    /* Through a symlinked directory: the target is what is checked. */
+    assert_int_equal(symlink(TRUST "/d", TRUST "/link"), 0);
+    assert_int_equal(chmod(TRUST "/d", 0777), 0);
+    {
+        struct herald__loader *l = herald__loader_new(&fake_api);
+        char err[1024];
+
+        assert_null(
+            herald__loader_load(l, TRUST "/link/good.so", err, sizeof(err)));
+        assert_string_equal(err, "plugin " TRUST "/link/good.so: directory "
+                                 TRUST "/d is writable by group or others "
+                                 "(mode 0777); refusing to load it");
+        herald__loader_destroy(l);
+    }
+    assert_int_equal(chmod(TRUST "/d", 0755), 0);
+}
+
+static void test_refuse_foreign_owner(void **state)
+{
+    char reason[256];
+    const unsigned other = 65534; /* nobody */
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* only root can give a file away */
+    }
+    plant_good();
+    assert_int_equal(chown(TRUST "/d/good.so", other, (gid_t)-1), 0);
+    snprintf(reason, sizeof(reason),
+             "file is owned by uid %u, neither root nor the running user "
+             "(uid 0); refusing to load it",
+             other);
+    expect_trust_refusal(reason);
+    assert_int_equal(chown(TRUST "/d/good.so", 0, (gid_t)-1), 0);
+    expect_trusted();
+
+    assert_int_equal(chown(TRUST "/d", other, (gid_t)-1), 0);
+    snprintf(reason, sizeof(reason),
+             "directory " TRUST "/d is owned by uid %u, neither root nor "
+             "the running user (uid 0); refusing to load it",
+             other);
+    expect_trust_refusal(reason);
+    assert_int_equal(chown(TRUST "/d", 0, (gid_t)-1), 0);
+}
+
+/* ---- Search path: only absolute, only where it should ------------------ */
+
+static void test_relative_refused(void **state)
+{
+    struct herald__loader *l;
+    char err[1024];
+
+    (void)state;
+    /* The current directory holds a loadable good.so; it must not be
+     * found by any relative spelling. */
+    assert_int_equal(chdir(BROKEN), 0);
+    setenv("HERALD_PLUGIN_PATH", ".:" BROKEN "/second:rel/dir", 1);
+    l = herald__loader_new(&fake_api);
+    assert_int_equal(herald__loader_add_path(l, "."), 0);
+    assert_int_equal(herald__loader_note_count(l), 3);
+    assert_string_equal(herald__loader_note_at(l, 0),
+                        "HERALD_PLUGIN_PATH entry '.' is not an absolute "
+                        "directory; ignored");
+    assert_string_equal(herald__loader_note_at(l, 1),
+                        "HERALD_PLUGIN_PATH entry 'rel/dir' is not an "
+                        "absolute directory; ignored");
+    assert_string_equal(herald__loader_note_at(l, 2),
+                        "plugin path entry '.' is not an absolute "
+                        "directory; ignored");
+    assert_null(herald__loader_note_at(l, 3));
+    assert_string_equal(herald__loader_path_at(l, 0), BROKEN "/second");
+    for (size_t i = 0; i < herald__loader_path_count(l); i++) {
+        assert_true(herald__loader_path_at(l, i)[0] == '/');
+    }
+    /* good is found in the absolute entry, never in ".". */
+    assert_string_equal(herald__loader_load(l, "good", NULL, 0)->path,
+                        BROKEN "/second/good.so");
+    assert_null(herald__loader_load(l, "./dup_a.so", err, sizeof(err)));
+    assert_string_equal(err, "plugin ./dup_a.so: not an absolute path; "
+                             "refusing to resolve it against the current "
+                             "directory");
+    assert_null(herald__loader_load(l, "second/good.so", err, sizeof(err)));
+    assert_string_equal(err, "plugin second/good.so: not an absolute path; "
+                             "refusing to resolve it against the current "
+                             "directory");
+    herald__loader_destroy(l);
+    assert_int_equal(chdir("/"), 0);
+}
+
+static void test_builtin_dirs(void **state)
+{
+    struct herald__loader *l;
+
+    (void)state;
+    /* This build installs plugins under lib/ next to bin/. */
+    assert_string_equal(HERALD_PLUGIN_DIR_FROM_BIN, "../lib/herald/plugins");
+    /* An installed binary: only the directory next to it, wherever the
+     * prefix went; never the build tree. */
+    l = herald__loader_new_for_exe(&fake_api, "/opt/x/bin/herald");
+    assert_int_equal(herald__loader_path_count(l), 1);
+    assert_string_equal(herald__loader_path_at(l, 0),
+                        "/opt/x/lib/herald/plugins");
+    herald__loader_destroy(l);
+    l = herald__loader_new_for_exe(&fake_api, "/usr/./bin//herald");
+    assert_string_equal(herald__loader_path_at(l, 0),
+                        "/usr/lib/herald/plugins");
+    herald__loader_destroy(l);
+    /* The uninstalled binary in the build tree: the build tree first. */
+    l = herald__loader_new_for_exe(&fake_api, HERALD_BINARY_DIR "/herald");
+    assert_int_equal(herald__loader_path_count(l), 2);
+    assert_string_equal(herald__loader_path_at(l, 0), HERALD_BUILD_PLUGIN_DIR);
+    assert_string_equal(herald__loader_path_at(l, 1),
+                        HERALD_INSTALL_PLUGIN_DIR);
+    herald__loader_destroy(l);
+    /* A directory merely named like the build tree is not inside it. */
+    l = herald__loader_new_for_exe(&fake_api, HERALD_BINARY_DIR "x/herald");
+    assert_int_equal(herald__loader_path_count(l), 1);
+    herald__loader_destroy(l);
+}
+
+/* What `plugins list` sees. */
+struct listing {
+    char names[32][64];
+    char paths[32][512];
+    int refused[32];
+    size_t n;
+};
+
+static void on_listed(void *ctx, const char *name, const char *path,
+                      const char *refusal)
+{
+    struct listing *li = ctx;
+
+    if (li->n < 32) {
+        snprintf(li->names[li->n], sizeof(li->names[0]), "%s", name);
+        snprintf(li->paths[li->n], sizeof(li->paths[0]), "%s", path);
+        li->refused[li->n] = refusal != NULL;
+        li->n++;
+    }
+}
+
+static void test_list_runs_nothing(void **state)
+{
+    static struct listing li;
+    struct herald__loader *l;
+    struct stat st;
+
+    (void)state;
+    unlink(PLANTED "/ctor_ran");
+    l = herald__loader_new(&fake_api);
+    herald__loader_add_path(l, PLANTED);
+    herald__loader_add_path(l, BROKEN);
+    li.n = 0;
+    assert_true(herald__loader_list(l, on_listed, &li) >= 17);
+    /* The planted file.so is listed first, shadowing the real one... */
+    assert_string_equal(li.names[0], "file");
+    assert_string_equal(li.paths[0], PLANTED "/file.so");
+    assert_int_equal(li.refused[0], 0);
+    assert_string_equal(li.names[1], "abi_major");
+    /* ...and nothing was loaded: no constructor ran, no init. */
+    assert_int_equal(herald__loader_count(l), 0);
+    assert_int_equal(stat(PLANTED "/ctor_ran", &st), -1);
+    assert_int_equal(n_counters, 0);
+    /* The control: loading it does run the constructor. */
+    assert_non_null(herald__loader_load(l, "file", NULL, 0));
+    assert_int_equal(stat(PLANTED "/ctor_ran", &st), 0);
+    herald__loader_destroy(l);
+    unlink(PLANTED "/ctor_ran");
+}
+
+/* The worker resolves `plugin_path:` and `plugin: dir/x.so` against the
+ * config file's directory, whatever the current directory is, and notes
+ * a relative HERALD_PLUGIN_PATH entry. */
+static void test_worker_paths_from_config(void **state)
+{
+    static const char yaml[] =
+        "kafka: { bootstrap.servers: \"127.0.0.1:1\" }\n"
+        "plugin_path: d\n"
+        "connectors:\n"
+        "  - name: by-name\n"
+        "    topics: [t]\n"
+        "    value: { format: string }\n"
+        "    sink: { plugin: testplug }\n"
+        "  - name: by-path\n"
+        "    topics: [t]\n"
+        "    value: { format: string }\n"
+        "    sink: { plugin: d/null.so }\n";
+    struct herald__worker_opts o = {.config_path = TRUST "/conf.yaml",
+                                    .mode = HERALD__MODE_CHECK,
+                                    .log_level = "error"};
+    struct herald__worker *w;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    (void)state;
+    /* The real null sink: the worker hands plugins the real host API. */
+    plant(HERALD_BUILD_PLUGIN_DIR "/null.so", "null");
+    plant_more(HERALD_TEST_PLUGIN_DIR "/testplug.so", "testplug");
+    f = fopen(TRUST "/conf.yaml", "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chdir("/"), 0);
+    setenv("HERALD_PLUGIN_PATH", "rel", 1);
+    f = open_memstream(&buf, &len);
+    w = herald__worker_new(&o, f);
+    fclose(f);
+    assert_string_equal(buf, "note: HERALD_PLUGIN_PATH entry 'rel' is not an "
+                             "absolute directory; ignored\n");
+    assert_non_null(w);
+    herald__worker_destroy(w);
+    free(buf);
+    /* The control: from its own directory, the build tree's null.so
+     * would do; with it gone from d/, by-path must fail. */
+    unlink(TRUST "/d/null.so");
+    f = open_memstream(&buf, &len);
+    w = herald__worker_new(&o, f);
+    fclose(f);
+    assert_null(w);
+    assert_non_null(strstr(buf, "plugin " TRUST "/d/null.so: No such file"));
+    free(buf);
 }
 
 struct errors {
@@ -1026,6 +1354,12 @@ int main(void)
         cmocka_unit_test_setup(test_loads_once, setup),
         cmocka_unit_test_setup(test_build_tree, setup),
         cmocka_unit_test_setup(test_load_all, setup),
+        cmocka_unit_test_setup(test_refuse_writable, setup),
+        cmocka_unit_test_setup(test_refuse_foreign_owner, setup),
+        cmocka_unit_test_setup(test_relative_refused, setup),
+        cmocka_unit_test_setup(test_builtin_dirs, setup),
+        cmocka_unit_test_setup(test_list_runs_nothing, setup),
+        cmocka_unit_test_setup(test_worker_paths_from_config, setup),
         cmocka_unit_test_setup(test_definitions, setup),
         cmocka_unit_test_setup(test_describe, setup),
         cmocka_unit_test_setup(test_describe_edges, setup),

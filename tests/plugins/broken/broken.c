@@ -30,6 +30,20 @@
 
 static const struct herald_host_api *api;
 
+#ifdef B_CTOR_FILE
+/* A planted file: its constructor runs on dlopen, before any check the
+ * loader makes, and leaves a mark. `plugins list` must never run it. */
+__attribute__((constructor)) static void b_planted(void)
+{
+    FILE *f = fopen(B_CTOR_FILE, "w");
+
+    if (f != NULL) {
+        fputs("constructor ran\n", f);
+        fclose(f);
+    }
+}
+#endif
+
 static int b_init(const struct herald_host_api *host, char *err, size_t errlen)
 {
     api = host;
