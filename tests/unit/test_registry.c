@@ -406,9 +406,9 @@ static void test_http(void **state)
     /* the decoder: WAIT, then ready, then the record decodes */
     {
         struct herald__format_spec ks = {HERALD__FORMAT_STRING,
-                                         HERALD__WINDOW_NONE, 0};
+                                         HERALD__WINDOW_NONE, 0, 0, 0};
         struct herald__format_spec vs = {HERALD__FORMAT_AVRO,
-                                         HERALD__WINDOW_NONE, 0};
+                                         HERALD__WINDOW_NONE, 0, 0, 0};
         int ready = 0;
         int gone = 0;
         struct herald__decoder *d = herald__decoder_new(
