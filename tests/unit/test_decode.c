@@ -12,12 +12,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "decode.h"
 #include "record.h"
 #include "registry.h"
+#include "worker.h"
 
 #define SCHEMAS HERALD_SOURCE_DIR "/tests/data/avro/schemas"
 
@@ -512,6 +514,86 @@ static void test_window_overflow(void **state)
                   "ms overflows 64 bits");
 }
 
+/* What herald check prints for a config whose schema_registry: map and
+ * connector key:/value: maps are given; "" when it is valid. */
+static char *check_config(const char *sr, const char *key, const char *value,
+                          char *path, size_t pathlen)
+{
+    char tmpl[] = "/tmp/herald-test-decode-XXXXXX";
+    int fd = mkstemp(tmpl);
+    char text[1024];
+    struct herald__worker_opts o = {.mode = HERALD__MODE_CHECK,
+                                    .log_level = "error"};
+    struct herald__worker *w;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *errs;
+    int n;
+
+    assert_true(fd >= 0);
+    n = snprintf(text, sizeof(text),
+                 "kafka: { bootstrap.servers: \"127.0.0.1:1\" }\n"
+                 "schema_registry: %s\n"
+                 "connectors:\n"
+                 "  - name: c\n"
+                 "    topics: [t]\n"
+                 "    key: %s\n"
+                 "    value: %s\n"
+                 "    sink: { plugin: null }\n",
+                 sr, key, value);
+    assert_int_equal(write(fd, text, (size_t)n), n);
+    close(fd);
+    snprintf(path, pathlen, "%s", tmpl);
+    errs = open_memstream(&buf, &len);
+    o.config_path = tmpl;
+    w = herald__worker_new(&o, errs);
+    fclose(errs);
+    unlink(tmpl);
+    herald__worker_destroy(w);
+    return buf;
+}
+
+static void expect_config(const char *sr, const char *key, const char *value,
+                          const char *want_after_path)
+{
+    char path[64];
+    char want[512] = "";
+    char *got = check_config(sr, key, value, path, sizeof(path));
+
+    if (want_after_path[0] != '\0') {
+        snprintf(want, sizeof(want), "%s%s", path, want_after_path);
+    }
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* The budget caps (key:/value: max_nodes, max_bytes) and the registry's
+ * not_found_wait, cache_size, max_fetches are validated with file:line:col
+ * like every other key. */
+static void test_config_keys(void **state)
+{
+    (void)state;
+    expect_config("{ schemas_dir: /tmp, not_found_wait: 0s, cache_size: 10, "
+                  "max_fetches: 2 }",
+                  "{ format: string, max_nodes: 10, max_bytes: 1KiB }",
+                  "{ format: avro, max_nodes: 100000, max_bytes: 16MiB }", "");
+    expect_config("{ schemas_dir: /tmp }", "{ format: string, max_nodes: 0 }",
+                  "{ format: avro }",
+                  ":6:39: 'max_nodes' expects an integer >= 1\n");
+    expect_config("{ schemas_dir: /tmp }", "{ format: string }",
+                  "{ format: avro, max_bytes: lots }",
+                  ":7:39: invalid size for 'max_bytes' (use e.g. 16MiB, "
+                  "64MiB)\n");
+    expect_config("{ schemas_dir: /tmp, not_found_wait: soon }",
+                  "{ format: string }", "{ format: string }",
+                  ":2:55: invalid duration for 'not_found_wait' (use e.g. "
+                  "30s, 5m; 0s: a 404 is final at once)\n");
+    expect_config("{ schemas_dir: /tmp, max_fetches: -1 }",
+                  "{ format: string }", "{ format: string }",
+                  ":2:52: 'max_fetches' expects an integer from 1 to "
+                  "1000000\n");
+}
+
 static void test_tombstone_and_null_key(void **state)
 {
     struct fixture *f = *state;
@@ -573,6 +655,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_amplification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_overflow, setup, teardown),
+        cmocka_unit_test(test_config_keys),
         cmocka_unit_test_setup_teardown(test_tombstone_and_null_key, setup,
                                         teardown),
         cmocka_unit_test(test_decoder_specs),
