@@ -764,7 +764,14 @@ static void test_many_bogus_ids(void **state)
     print_message("first 100,000: %.3f s, second: %.3f s, RSS +%ld KiB\n",
                   t[1] - t[0], t[2] - t[1], max_rss_kib() - rss0);
     assert_true(t[2] - t[1] <= 2.0 * (t[1] - t[0]) + 0.05);
+#ifndef __SANITIZE_ADDRESS__
+    /* Under ASan every free goes to a quarantine (256 MB by default), so
+     * RSS there says nothing about what the cache keeps: the entry count
+     * above is the bound that holds in every build. */
     assert_true(max_rss_kib() - rss0 < 16 * 1024);
+#else
+    (void)rss0;
+#endif
     herald__record_destroy(r);
     herald__decoder_destroy(d);
     herald__registry_destroy(reg);
