@@ -20,9 +20,6 @@
 #define MAX_DECODE_DEPTH 128
 #define MAX_DECIMAL_BYTES 1024
 #define MAX_DECIMAL_SCALE 1000
-/* Items of a type that encodes in zero bytes (null, empty record) cost no
- * input, so a count cannot be checked against the bytes left: cap them. */
-#define MAX_EMPTY_ITEMS (1u << 20)
 
 enum kind {
     K_NULL,
@@ -53,6 +50,12 @@ struct node {
     struct node *items; /* array items, map values */
     size_t min_size;    /* least bytes one value encodes to */
     int min_state;      /* 0 not computed, 1 computing, 2 done */
+    uint64_t names_len; /* record: total bytes of its field names */
+    /* Least a decoded value builds (JSON values, string bytes): what a
+     * block count is multiplied by before its items are decoded. */
+    uint64_t min_nodes;
+    uint64_t min_bytes;
+    int build_state; /* 0 not computed, 1 computing, 2 done */
 };
 
 struct herald__avro_schema {
@@ -284,6 +287,7 @@ static int parse_record(struct herald__avro_schema *s, struct node *n,
             goto out;
         }
         n->names[i] = strdup(fname);
+        n->names_len += strlen(fname);
         if (n->names[i] == NULL) {
             set_err(err, errlen, "out of memory");
             goto out;
@@ -531,6 +535,72 @@ static size_t min_size(struct node *n)
     return total;
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* Least JSON values and string bytes one decoded value of n builds. A type
+ * that refers to itself counts as one value inside its own computation,
+ * which keeps both lower bounds (all they are used for). */
+static void min_build(struct node *n)
+{
+    uint64_t nodes = 1;
+    uint64_t bytes = 0;
+    size_t i;
+
+    if (n->build_state != 0) {
+        return;
+    }
+    n->build_state = 1;
+    n->min_nodes = 1;
+    n->min_bytes = 0;
+    switch (n->kind) {
+    case K_FIXED:
+        bytes = n->decimal ? 1 : n->size;
+        break;
+    case K_ENUM:
+        for (i = 0; i < n->n; i++) {
+            uint64_t len = strlen(n->names[i]);
+            bytes = i == 0 || len < bytes ? len : bytes;
+        }
+        break;
+    case K_RECORD:
+        bytes = n->names_len;
+        for (i = 0; i < n->n; i++) {
+            min_build(n->sub[i]);
+            nodes = sat_add(nodes, n->sub[i]->min_nodes);
+            bytes = sat_add(bytes, n->sub[i]->min_bytes);
+        }
+        break;
+    case K_UNION:
+        /* the chosen branch's value, unwrapped */
+        for (i = 0; i < n->n; i++) {
+            min_build(n->sub[i]);
+            if (i == 0 || n->sub[i]->min_nodes < nodes) {
+                nodes = n->sub[i]->min_nodes;
+            }
+            if (i == 0 || n->sub[i]->min_bytes < bytes) {
+                bytes = n->sub[i]->min_bytes;
+            }
+        }
+        if (nodes == 0) {
+            nodes = 1;
+        }
+        break;
+    default: /* one scalar, or an empty array or map */
+        break;
+    }
+    n->min_nodes = nodes;
+    n->min_bytes = bytes;
+    n->build_state = 2;
+}
+
 struct herald__avro_schema *herald__avro_schema_parse(const char *json,
                                                       size_t len, char *err,
                                                       size_t errlen)
@@ -566,6 +636,7 @@ struct herald__avro_schema *herald__avro_schema_parse(const char *json,
     }
     for (i = 0; i < s->n_nodes; i++) {
         min_size(s->nodes[i]);
+        min_build(s->nodes[i]);
     }
     ret = s;
     s = NULL;
@@ -674,10 +745,35 @@ struct rd {
     size_t len;
     size_t pos;
     size_t base;
-    size_t empty_budget; /* zero-byte items still allowed */
+    struct herald__decode_budget *budget;
     char *err;
     size_t errlen;
 };
+
+/* Charge what is about to be built at byte at (see decode.h). */
+static int charge(struct rd *r, uint64_t nodes, uint64_t bytes, size_t at)
+{
+    char why[384];
+
+    if (herald__decode_budget_take(r->budget, nodes, bytes, why,
+                                   sizeof(why)) == 0) {
+        return 0;
+    }
+    set_err(r->err, r->errlen, "%s (at byte %zu)", why, r->base + at);
+    return -1;
+}
+
+/* Output bytes of herald__bytes_json: one per byte, two above 0x7f. */
+static uint64_t bytes_json_len(const unsigned char *b, size_t len)
+{
+    uint64_t n = len;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        n += b[i] >> 7;
+    }
+    return n;
+}
 
 static size_t remaining(const struct rd *r)
 {
@@ -785,6 +881,9 @@ static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
     char *s;
 
     if (!n->decimal) {
+        if (charge(r, 1, bytes_json_len(b, len), at) != 0) {
+            return NULL;
+        }
         j = herald__bytes_json(b, len);
         return j != NULL ? j : oom(r);
     }
@@ -794,9 +893,15 @@ static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
                 r->base + at, len, MAX_DECIMAL_BYTES);
         return NULL;
     }
+    /* At most ~3.3 KB (MAX_DECIMAL_BYTES, MAX_DECIMAL_SCALE): measured
+     * before it becomes part of the output. */
     s = herald__avro_decimal_string(b, len, n->scale);
     if (s == NULL) {
         return oom(r);
+    }
+    if (charge(r, 1, strlen(s), at) != 0) {
+        free(s);
+        return NULL;
     }
     j = json_string(s);
     free(s);
@@ -838,15 +943,20 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth);
 static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
 {
     int is_map = n->kind == K_MAP;
-    json_t *out = is_map ? json_object() : json_array();
+    json_t *out;
     size_t item_min = min_size(n->items);
     size_t min_each = item_min + (is_map ? 1 : 0);
 
+    if (charge(r, 1, 0, r->pos) != 0) {
+        return NULL;
+    }
+    out = is_map ? json_object() : json_array();
     if (out == NULL) {
         return oom(r);
     }
     for (;;) {
         size_t at = r->pos;
+        char why[384];
         int64_t count;
         int64_t i;
 
@@ -875,24 +985,25 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
                 goto fail;
             }
         }
-        if (min_each > 0) {
-            if ((uint64_t)count > remaining(r) / min_each) {
-                set_err(r->err, r->errlen,
-                        "%s block count %" PRId64
-                        " at byte %zu exceeds remaining %zu bytes",
-                        is_map ? "map" : "array", count, r->base + at,
-                        remaining(r));
-                goto fail;
-            }
-        } else {
-            if ((uint64_t)count > r->empty_budget) {
-                set_err(r->err, r->errlen,
-                        "array block count %" PRId64
-                        " at byte %zu exceeds %u empty items",
-                        count, r->base + at, MAX_EMPTY_ITEMS);
-                goto fail;
-            }
-            r->empty_budget -= (size_t)count;
+        if (min_each > 0 && (uint64_t)count > remaining(r) / min_each) {
+            set_err(r->err, r->errlen,
+                    "%s block count %" PRId64
+                    " at byte %zu exceeds remaining %zu bytes",
+                    is_map ? "map" : "array", count, r->base + at,
+                    remaining(r));
+            goto fail;
+        }
+        /* Count before building: items that encode in zero bytes (null,
+         * all-null records) are bounded only by the output budget, so the
+         * whole block must fit before its first item is made. */
+        if (herald__decode_budget_fits(
+                r->budget, sat_mul((uint64_t)count, n->items->min_nodes),
+                sat_mul((uint64_t)count, n->items->min_bytes), why,
+                sizeof(why)) != 0) {
+            set_err(r->err, r->errlen,
+                    "%s block count %" PRId64 " at byte %zu: %s",
+                    is_map ? "map" : "array", count, r->base + at, why);
+            goto fail;
         }
         for (i = 0; i < count; i++) {
             json_t *v;
@@ -904,6 +1015,9 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
                     goto fail;
                 }
                 key = (const char *)r->p + r->pos;
+                if (charge(r, 0, klen, kat) != 0) {
+                    goto fail;
+                }
                 r->pos += klen;
                 v = decode_node(r, n->items, depth + 1);
                 if (v == NULL) {
@@ -935,9 +1049,14 @@ fail:
 
 static json_t *decode_record(struct rd *r, const struct node *n, int depth)
 {
-    json_t *out = json_object();
+    json_t *out;
     size_t i;
 
+    /* the object and its keys; the field values charge for themselves */
+    if (charge(r, 1, n->names_len, r->pos) != 0) {
+        return NULL;
+    }
+    out = json_object();
     if (out == NULL) {
         return oom(r);
     }
@@ -968,6 +1087,23 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
                 "byte %zu",
                 MAX_DECODE_DEPTH, r->base + at);
         return NULL;
+    }
+    /* A scalar costs one value, charged before it is read or built;
+     * strings, bytes, enums, records and containers charge with their
+     * bytes where they are built. */
+    switch (n->kind) {
+    case K_NULL:
+    case K_BOOLEAN:
+    case K_INT:
+    case K_LONG:
+    case K_FLOAT:
+    case K_DOUBLE:
+        if (charge(r, 1, 0, at) != 0) {
+            return NULL;
+        }
+        break;
+    default:
+        break;
     }
     switch (n->kind) {
     case K_NULL:
@@ -1029,7 +1165,7 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
         r->pos += len;
         return decimal_or_bytes(r, n, r->p + r->pos - len, len, at);
     case K_STRING:
-        if (read_len(r, "string", &len) != 0) {
+        if (read_len(r, "string", &len) != 0 || charge(r, 1, len, at) != 0) {
             return NULL;
         }
         j = json_stringn((const char *)r->p + r->pos, len);
@@ -1055,6 +1191,9 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
                     "invalid enum index %" PRId64
                     " at byte %zu (enum %s has %zu symbols)",
                     v, r->base + at, n->name, n->n);
+            return NULL;
+        }
+        if (charge(r, 1, strlen(n->names[v]), at) != 0) {
             return NULL;
         }
         j = json_string(n->names[v]);
@@ -1085,6 +1224,18 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
                         size_t len, size_t base, json_t **out, char *err,
                         size_t errlen)
 {
+    struct herald__decode_budget b;
+
+    herald__decode_budget_init(&b, base + len, 0, 0);
+    return herald__avro_decode_budget(s, buf, len, base, &b, out, err,
+                                      errlen);
+}
+
+int herald__avro_decode_budget(const struct herald__avro_schema *s,
+                               const void *buf, size_t len, size_t base,
+                               struct herald__decode_budget *b, json_t **out,
+                               char *err, size_t errlen)
+{
     struct rd r = {0};
     json_t *v;
 
@@ -1092,7 +1243,7 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
     r.p = buf;
     r.len = len;
     r.base = base;
-    r.empty_budget = MAX_EMPTY_ITEMS;
+    r.budget = b;
     r.err = err;
     r.errlen = errlen;
     if (buf == NULL && len > 0) {

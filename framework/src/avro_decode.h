@@ -46,6 +46,17 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
                         size_t len, size_t base, json_t **out, char *err,
                         size_t errlen);
 
+struct herald__decode_budget;
+/* herald__avro_decode within budget b (decode.h), charged with every
+ * value and string byte before it is built: a block count is checked
+ * against the budget (count times the least a value of the item type
+ * builds) before its first item is decoded, so zero-byte items cannot
+ * amplify. Fails with err naming the budget when it would be exceeded. */
+int herald__avro_decode_budget(const struct herald__avro_schema *s,
+                               const void *buf, size_t len, size_t base,
+                               struct herald__decode_budget *b, json_t **out,
+                               char *err, size_t errlen);
+
 /* Render a two's-complement big-endian unscaled integer of n bytes (1 to
  * 1024) with the given scale (0 to 1000) as an exact decimal string
  * ("232.41", "-0.05", "0.00"). Returns a malloc'd string the caller frees,

@@ -1563,7 +1563,8 @@ static int get_bool(const struct herald__node *map, const char *key, int def,
     return 0;
 }
 
-/* key: / value: maps: {format, window, window_size}. */
+/* key: / value: maps: {format, window, window_size (keys), max_nodes,
+ * max_bytes}. */
 static int parse_format(const struct herald__node *m, int is_key,
                         struct herald__format_spec *out, struct herald__diag *d)
 {
@@ -1575,9 +1576,11 @@ static int parse_format(const struct herald__node *m, int is_key,
                          is_key ? "key" : "value", is_key ? "string" : "avro");
         return -1;
     }
-    static const char *const key_keys[] = {"format", "window", "window_size",
-                                           NULL};
-    static const char *const value_keys[] = {"format", NULL};
+    static const char *const key_keys[] = {"format",    "window",
+                                           "window_size", "max_nodes",
+                                           "max_bytes", NULL};
+    static const char *const value_keys[] = {"format", "max_nodes",
+                                             "max_bytes", NULL};
     if (herald__node_check_keys(m, is_key ? key_keys : value_keys, d) > 0) {
         return -1;
     }
@@ -1604,6 +1607,24 @@ static int parse_format(const struct herald__node *m, int is_key,
         return -1;
     }
     out->window_size_ms = size;
+    /* The absolute caps of the decode's output budget (decode.h). */
+    int64_t max_nodes = 0;
+    if (get_int(m, "max_nodes", HERALD__DECODE_MAX_NODES_DEFAULT, 1,
+                &max_nodes, d) != 0) {
+        return -1;
+    }
+    out->max_nodes = (uint64_t)max_nodes;
+    int64_t max_bytes = HERALD__DECODE_MAX_BYTES_DEFAULT;
+    const struct herald__node *mb = herald__node_get(m, "max_bytes");
+    if (mb && (mb->type != HERALD_NODE_SCALAR ||
+               herald__parse_size(mb->scalar, &max_bytes) != 0 ||
+               max_bytes < 1)) {
+        herald__diag_add(d, mb,
+                         "invalid size for 'max_bytes' (use e.g. 16MiB, "
+                         "64MiB)");
+        return -1;
+    }
+    out->max_bytes = (uint64_t)max_bytes;
     return 0;
 }
 

@@ -148,6 +148,132 @@ json_t *herald__bytes_json(const void *buf, size_t len)
     return j;
 }
 
+/* ---- output budget --------------------------------------------------- */
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t per_input(size_t len, uint64_t per_byte, uint64_t base,
+                          uint64_t cap)
+{
+    uint64_t v = (uint64_t)len > (UINT64_MAX - base) / per_byte
+                     ? UINT64_MAX
+                     : (uint64_t)len * per_byte + base;
+    return v < cap ? v : cap;
+}
+
+void herald__decode_budget_init(struct herald__decode_budget *b,
+                                size_t input_len, uint64_t max_nodes,
+                                uint64_t max_bytes)
+{
+    memset(b, 0, sizeof(*b));
+    b->input = input_len;
+    b->cap_nodes = max_nodes ? max_nodes : HERALD__DECODE_MAX_NODES_DEFAULT;
+    b->cap_bytes = max_bytes ? max_bytes : HERALD__DECODE_MAX_BYTES_DEFAULT;
+    b->max_nodes = per_input(input_len, HERALD__DECODE_NODES_PER_BYTE,
+                             HERALD__DECODE_NODES_BASE, b->cap_nodes);
+    b->max_bytes = per_input(input_len, HERALD__DECODE_BYTES_PER_BYTE,
+                             HERALD__DECODE_BYTES_BASE, b->cap_bytes);
+}
+
+int herald__decode_budget_fits(const struct herald__decode_budget *b,
+                               uint64_t nodes, uint64_t bytes, char *err,
+                               size_t errlen)
+{
+    if (add_sat(b->nodes, nodes) <= b->max_nodes &&
+        add_sat(b->bytes, bytes) <= b->max_bytes) {
+        return 0;
+    }
+    set_err(err, errlen,
+            "decoded output would exceed its budget of %" PRIu64
+            " values and %" PRIu64 " string bytes for %zu input bytes "
+            "(%u values + %u per input byte, max_nodes %" PRIu64
+            "; %u bytes + %u per input byte, max_bytes %" PRIu64 ")",
+            b->max_nodes, b->max_bytes, b->input, HERALD__DECODE_NODES_BASE,
+            HERALD__DECODE_NODES_PER_BYTE, b->cap_nodes,
+            HERALD__DECODE_BYTES_BASE, HERALD__DECODE_BYTES_PER_BYTE,
+            b->cap_bytes);
+    return -1;
+}
+
+int herald__decode_budget_take(struct herald__decode_budget *b,
+                               uint64_t nodes, uint64_t bytes, char *err,
+                               size_t errlen)
+{
+    if (herald__decode_budget_fits(b, nodes, bytes, err, errlen) != 0) {
+        return -1;
+    }
+    b->nodes += nodes;
+    b->bytes += bytes;
+    return 0;
+}
+
+void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (j == NULL) {
+        return;
+    }
+    (*nodes)++;
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        *bytes += json_string_length(j);
+        break;
+    case JSON_ARRAY:
+        json_array_foreach(j, i, v)
+        {
+            herald__decode_tree_size(v, nodes, bytes);
+        }
+        break;
+    case JSON_OBJECT:
+        json_object_foreach(j, k, v)
+        {
+            *bytes += strlen(k);
+            herald__decode_tree_size(v, nodes, bytes);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Upper bounds of what jansson builds from JSON text, found without
+ * building it: every value but the root follows a '[' or a ',' or is an
+ * object member (':' ... ','), so values <= 1 + commas + containers; every
+ * string's decoded bytes are at most its bytes between the quotes. */
+static void json_scan(const unsigned char *p, size_t len, uint64_t *nodes,
+                      uint64_t *bytes)
+{
+    int in_str = 0;
+    size_t i;
+
+    *nodes = 1;
+    *bytes = 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = p[i];
+
+        if (in_str) {
+            if (c == '\\') {
+                i++;
+                *bytes += 2;
+            } else if (c == '"') {
+                in_str = 0;
+            } else {
+                (*bytes)++;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ',' || c == '[' || c == '{') {
+            (*nodes)++;
+        }
+    }
+}
+
 static int64_t be64(const unsigned char *p)
 {
     uint64_t v = 0;
@@ -182,6 +308,15 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
     if (w == HERALD__WINDOW_SESSION) {
         *end = be64(p + len - 16);
     } else if (size_ms > 0) {
+        /* A forged suffix near INT64_MAX must not overflow (undefined
+         * behaviour): such a window cannot be real. */
+        if (*start > INT64_MAX - size_ms) {
+            set_err(err, errlen,
+                    "window start %" PRId64 " + window_size %" PRId64
+                    " ms overflows 64 bits",
+                    *start, size_ms);
+            return -1;
+        }
         *end = *start + size_ms;
     } else {
         *end = -1;
@@ -213,9 +348,22 @@ int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
 int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
                          json_t **out, char *err, size_t errlen)
 {
+    struct herald__decode_budget b;
+
+    herald__decode_budget_init(&b, len, 0, 0);
+    return herald__decode_plain_budget(f, buf, len, &b, out, err, errlen);
+}
+
+int herald__decode_plain_budget(enum herald__format f, const void *buf,
+                                size_t len, struct herald__decode_budget *b,
+                                json_t **out, char *err, size_t errlen)
+{
     const unsigned char *p = buf;
     json_error_t jerr;
+    uint64_t nodes;
+    uint64_t bytes;
     size_t bad;
+    size_t i;
 
     *out = NULL;
     switch (f) {
@@ -225,9 +373,19 @@ int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
             set_err(err, errlen, "invalid UTF-8 at byte %zu", bad);
             return -1;
         }
+        if (herald__decode_budget_take(b, 1, len, err, errlen) != 0) {
+            return -1;
+        }
         *out = json_stringn(len ? buf : "", len);
         break;
     case HERALD__FORMAT_BYTES:
+        bytes = len;
+        for (i = 0; i < len; i++) {
+            bytes += p[i] >> 7;
+        }
+        if (herald__decode_budget_take(b, 1, bytes, err, errlen) != 0) {
+            return -1;
+        }
         *out = herald__bytes_json(buf, len);
         break;
     case HERALD__FORMAT_JSON:
@@ -236,6 +394,10 @@ int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
         if (len >= 5 && p[0] == 0) {
             p += 5;
             len -= 5;
+        }
+        json_scan(p, len, &nodes, &bytes);
+        if (herald__decode_budget_take(b, nodes, bytes, err, errlen) != 0) {
+            return -1;
         }
         *out = json_loadb((const char *)p, len,
                           JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -316,16 +478,21 @@ void herald__decoder_destroy(struct herald__decoder *d)
 }
 
 /* Decode one side (key or value) whose bytes are buf/len. */
-static int decode_part(struct herald__decoder *d, enum herald__format f,
-                       const void *buf, size_t len, json_t **out,
-                       int32_t *schema_id, char *err, size_t errlen)
+static int decode_part(struct herald__decoder *d,
+                       const struct herald__format_spec *spec, const void *buf,
+                       size_t len, json_t **out, int32_t *schema_id, char *err,
+                       size_t errlen)
 {
     const struct herald__avro_schema *schema = NULL;
+    enum herald__format f = spec->format;
+    struct herald__decode_budget budget;
     int32_t id;
     int rc;
 
+    herald__decode_budget_init(&budget, len, spec->max_nodes, spec->max_bytes);
     if (f != HERALD__FORMAT_AVRO) {
-        rc = herald__decode_plain(f, buf, len, out, err, errlen);
+        rc = herald__decode_plain_budget(f, buf, len, &budget, out, err,
+                                         errlen);
         return rc == 0 ? HERALD__DECODE_OK : HERALD__DECODE_POISON;
     }
     if (herald__confluent_frame(buf, len, &id, err, errlen) != 0) {
@@ -341,8 +508,9 @@ static int decode_part(struct herald__decoder *d, enum herald__format f,
     if (rc != HERALD__REGISTRY_OK) {
         return HERALD__DECODE_POISON;
     }
-    if (herald__avro_decode(schema, (const unsigned char *)buf + 5, len - 5, 5,
-                            out, err, errlen) != 0) {
+    if (herald__avro_decode_budget(schema, (const unsigned char *)buf + 5,
+                                   len - 5, 5, &budget, out, err,
+                                   errlen) != 0) {
         return HERALD__DECODE_POISON;
     }
     return HERALD__DECODE_OK;
@@ -381,14 +549,14 @@ int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
             }
             r->has_window = 1;
         }
-        rc = decode_part(d, d->key.format, r->key, key_len, &r->key_tree,
+        rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree,
                          &key_id, why, sizeof(why));
         if (rc != HERALD__DECODE_OK) {
             goto key_fail;
         }
     }
     if (r->value != NULL) {
-        rc = decode_part(d, d->value.format, r->value, r->value_len,
+        rc = decode_part(d, &d->value, r->value, r->value_len,
                          &r->value_tree, &r->schema_id, why, sizeof(why));
         if (rc != HERALD__DECODE_OK) {
             if (rc == HERALD__DECODE_POISON) {

@@ -5,23 +5,29 @@
  */
 #include "record.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
 
-/* Copy len bytes; a non-NULL source of length 0 stays distinguishable
- * from NULL (empty key vs no key). */
+/* Copy len bytes and a NUL after them: raw keys and header values are
+ * handed to plugins as STRING values (record_field), which the ABI
+ * promises NUL-terminated. A non-NULL source of length 0 stays
+ * distinguishable from NULL (empty key vs no key). */
 static void *dup_bytes(const void *src, size_t len)
 {
-    void *p;
+    char *p;
 
-    if (src == NULL) {
+    if (src == NULL || len == SIZE_MAX) {
         return NULL;
     }
-    p = malloc(len ? len : 1);
-    if (p != NULL && len > 0) {
-        memcpy(p, src, len);
+    p = malloc(len + 1);
+    if (p != NULL) {
+        if (len > 0) {
+            memcpy(p, src, len);
+        }
+        p[len] = '\0';
     }
     return p;
 }

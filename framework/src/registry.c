@@ -13,17 +13,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "avro_decode.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 
-#define N_BUCKETS 64
+#define MIN_BUCKETS 64
 #define MAX_BODY (4u << 20)
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
 #define ERRLEN 512
+/* Defaults of the config fields of the same meaning (registry.h). */
+#define NOT_FOUND_WAIT_MS 300000
+#define NOT_FOUND_TTL_MS 60000
+#define CACHE_SIZE 1000
+#define MAX_FETCHES 16
 
 enum state { S_FETCHING, S_READY, S_NOT_FOUND, S_BACKOFF };
 
@@ -35,9 +41,13 @@ struct waiter {
 
 struct entry {
     struct herald__registry *reg;
-    struct entry *next; /* bucket chain */
+    struct entry *next;                 /* bucket chain */
+    struct entry *lru_prev, *lru_next;  /* settled entries, newest first */
     int32_t id;
     enum state state;
+    uint64_t nf_since;  /* first 404 of the current wait (monotonic ms) */
+    int nf_waited;      /* waited a whole period: the next 404 is final */
+    uint64_t expires;   /* S_NOT_FOUND: ask again from then; 0: never */
     struct herald__avro_schema *schema; /* S_READY */
     char error[ERRLEN];                 /* S_NOT_FOUND, or last failure */
     struct waiter *waiters;
@@ -61,7 +71,16 @@ struct herald__registry {
     struct curl_slist *headers; /* holds the Authorization secret */
     struct herald__loop *loop;
     struct herald__http *http;
-    struct entry *buckets[N_BUCKETS];
+    struct entry **buckets; /* n_buckets (a power of two) chains */
+    size_t n_buckets;
+    size_t n_entries; /* at most cache_size */
+    size_t n_busy;    /* fetching or in backoff: at most max_fetches */
+    struct entry *lru_head, *lru_tail; /* settled entries only */
+    size_t cache_size;
+    size_t max_fetches;
+    long nf_wait_ms; /* negative: a 404 is final at once */
+    long nf_ttl_ms;
+    struct waiter *queued;    /* waiting for a free fetch slot */
     struct waiter *notifying; /* waiters being called right now */
 };
 
@@ -238,9 +257,23 @@ out:
 
 /* ---- cache ----------------------------------------------------------- */
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static struct entry **bucket(struct herald__registry *reg, int32_t id)
 {
-    return &reg->buckets[(uint32_t)id % N_BUCKETS];
+    /* an integer mix, so ids that share low bits spread out */
+    uint32_t x = (uint32_t)id;
+
+    x ^= x >> 16;
+    x *= 0x45d9f3bu;
+    x ^= x >> 16;
+    return &reg->buckets[x & (reg->n_buckets - 1)];
 }
 
 static struct entry *find(struct herald__registry *reg, int32_t id)
@@ -255,18 +288,37 @@ static struct entry *find(struct herald__registry *reg, int32_t id)
     return NULL;
 }
 
-static struct entry *entry_add(struct herald__registry *reg, int32_t id)
+static void lru_unlink(struct herald__registry *reg, struct entry *e)
 {
-    struct entry *e = calloc(1, sizeof(*e));
-
-    if (e == NULL) {
-        return NULL;
+    if (e->lru_prev != NULL) {
+        e->lru_prev->lru_next = e->lru_next;
+    } else if (reg->lru_head == e) {
+        reg->lru_head = e->lru_next;
     }
-    e->reg = reg;
-    e->id = id;
-    e->next = *bucket(reg, id);
-    *bucket(reg, id) = e;
-    return e;
+    if (e->lru_next != NULL) {
+        e->lru_next->lru_prev = e->lru_prev;
+    } else if (reg->lru_tail == e) {
+        reg->lru_tail = e->lru_prev;
+    }
+    e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct herald__registry *reg, struct entry *e)
+{
+    e->lru_prev = NULL;
+    e->lru_next = reg->lru_head;
+    if (reg->lru_head != NULL) {
+        reg->lru_head->lru_prev = e;
+    }
+    reg->lru_head = e;
+    if (reg->lru_tail == NULL) {
+        reg->lru_tail = e;
+    }
+}
+
+static int is_busy(const struct entry *e)
+{
+    return e->state == S_FETCHING || e->state == S_BACKOFF;
 }
 
 static void free_waiters(struct waiter *w)
@@ -303,28 +355,82 @@ static void entry_remove(struct herald__registry *reg, struct entry *e)
             break;
         }
     }
+    if (is_busy(e)) {
+        reg->n_busy--;
+    } else {
+        lru_unlink(reg, e);
+    }
+    reg->n_entries--;
     entry_free(e);
+}
+
+/* A new busy entry for id, evicting the least recently used settled one
+ * when the cache is full. The caller checked n_busy < max_fetches, and
+ * max_fetches <= cache_size, so a full cache holds a settled entry. */
+static struct entry *entry_add(struct herald__registry *reg, int32_t id)
+{
+    struct entry *e;
+
+    if (reg->n_entries >= reg->cache_size && reg->lru_tail != NULL) {
+        entry_remove(reg, reg->lru_tail);
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    e->reg = reg;
+    e->id = id;
+    e->state = S_FETCHING;
+    e->next = *bucket(reg, id);
+    *bucket(reg, id) = e;
+    reg->n_entries++;
+    reg->n_busy++;
+    return e;
+}
+
+/* A busy entry got its answer (state now S_READY or S_NOT_FOUND). */
+static void entry_settled(struct herald__registry *reg, struct entry *e)
+{
+    reg->n_busy--;
+    lru_push(reg, e);
 }
 
 /* Call every waiter once. A waiter may call back into the registry (get,
  * cancel), so the list is detached first and cancel looks at it too. */
-static void notify(struct herald__registry *reg, struct entry *e, int status)
+static void notify_list(struct herald__registry *reg, struct waiter *list,
+                        int32_t id, int status)
 {
-    reg->notifying = e->waiters;
-    e->waiters = NULL;
+    reg->notifying = list;
     while (reg->notifying != NULL) {
         struct waiter *w = reg->notifying;
         reg->notifying = w->next;
-        w->fn(w->ctx, e->id, status);
+        w->fn(w->ctx, id, status);
         free(w);
     }
 }
 
-static int add_waiter(struct entry *e, herald__registry_fn fn, void *ctx)
+/* The entry's waiters, then (a fetch slot is free) those waiting for a
+ * slot. A waiter may make the cache evict e: nothing reads e after its
+ * list is detached. The slot queue is detached only after the first
+ * round, so that a cancel during it still finds its waiters. */
+static void notify(struct herald__registry *reg, struct entry *e, int status)
+{
+    struct waiter *list = e->waiters;
+    int32_t id = e->id;
+
+    e->waiters = NULL;
+    notify_list(reg, list, id, status);
+    list = reg->queued;
+    reg->queued = NULL;
+    notify_list(reg, list, -1, HERALD__REGISTRY_WAIT);
+}
+
+static int add_waiter(struct waiter **list, herald__registry_fn fn,
+                      void *ctx)
 {
     struct waiter *w;
 
-    for (w = e->waiters; w != NULL; w = w->next) {
+    for (w = *list; w != NULL; w = w->next) {
         if (w->fn == fn && w->ctx == ctx) {
             return 0;
         }
@@ -335,8 +441,8 @@ static int add_waiter(struct entry *e, herald__registry_fn fn, void *ctx)
     }
     w->fn = fn;
     w->ctx = ctx;
-    w->next = e->waiters;
-    e->waiters = w;
+    w->next = *list;
+    *list = w;
     return 0;
 }
 
@@ -388,7 +494,9 @@ static int load_file(struct herald__registry *reg, int32_t id,
     *out = e;
     rc = 0;
     if (f == NULL) {
+        /* The file may be added later: asked again after the TTL. */
         e->state = S_NOT_FOUND;
+        e->expires = now_ms() + (uint64_t)reg->nf_ttl_ms;
         set_err(e->error, sizeof(e->error),
                 "schema id %" PRId32 " not found in schemas_dir (%s)", id,
                 path);
@@ -424,6 +532,9 @@ static int load_file(struct herald__registry *reg, int32_t id,
     }
     settle(e, buf, len);
 out:
+    if (*out != NULL) {
+        entry_settled(reg, *out);
+    }
     if (f != NULL) {
         fclose(f);
     }
@@ -459,19 +570,27 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 static void on_timer(void *ctx)
 {
     struct entry *e = ctx;
+    struct herald__registry *reg = e->reg;
+    struct waiter *queued;
 
     if (e->state != S_BACKOFF) {
         return;
     }
-    /* Nobody waits any more: forget the failure entirely. */
+    /* Nobody waits any more: forget the failure entirely, and let those
+     * waiting for a fetch slot have this one. */
     if (e->waiters == NULL) {
-        entry_remove(e->reg, e);
+        entry_remove(reg, e);
+        queued = reg->queued;
+        reg->queued = NULL;
+        notify_list(reg, queued, -1, HERALD__REGISTRY_WAIT);
         return;
     }
     start_fetch(e);
 }
 
-static void backoff(struct entry *e)
+/* Retry later: exponential backoff, but never later than max_ms from now
+ * (the end of a not-found wait). */
+static void backoff(struct entry *e, uint64_t max_ms)
 {
     struct herald__registry *reg = e->reg;
     uint64_t delay = BACKOFF_FIRST_MS;
@@ -484,6 +603,9 @@ static void backoff(struct entry *e)
     }
     if (delay > BACKOFF_MAX_MS) {
         delay = BACKOFF_MAX_MS;
+    }
+    if (delay > max_ms) {
+        delay = max_ms;
     }
     herald__warn("%s; retrying in %" PRIu64 " ms", e->error, delay);
     if (e->timer == NULL && reg->loop != NULL) {
@@ -524,8 +646,35 @@ static void on_done(void *ctx, CURL *easy, int result)
     e->body = NULL;
     e->body_len = 0;
     if (rc == HERALD__REGISTRY_WAIT) {
-        backoff(e);
+        backoff(e, BACKOFF_MAX_MS);
         return;
+    }
+    if (rc == HERALD__REGISTRY_NOT_FOUND && status == 404) {
+        /* 40403: maybe a registration this follower has not seen yet.
+         * Wait for it like for an outage, up to not_found_wait from the
+         * first 404; then the answer is kept for the TTL only. */
+        uint64_t now = now_ms();
+        uint64_t wait = reg->nf_wait_ms > 0 ? (uint64_t)reg->nf_wait_ms : 0;
+
+        if (e->nf_since == 0) {
+            e->nf_since = now;
+        }
+        if (!e->nf_waited && now - e->nf_since < wait) {
+            set_err(e->error, sizeof(e->error),
+                    "schema id %" PRId32 " not found in registry (404) yet; "
+                    "waiting up to %" PRIu64 " ms for it to appear",
+                    e->id, wait);
+            backoff(e, e->nf_since + wait - now);
+            return;
+        }
+        e->nf_waited = 1;
+        e->expires = now + (uint64_t)reg->nf_ttl_ms;
+        if (wait > 0) {
+            set_err(e->error, sizeof(e->error),
+                    "schema id %" PRId32 " not found in registry (404, "
+                    "still after %" PRIu64 " ms)",
+                    e->id, wait);
+        }
     }
     e->attempts = 0;
     if (rc == HERALD__REGISTRY_OK) {
@@ -537,6 +686,7 @@ static void on_done(void *ctx, CURL *easy, int result)
     if (e->state == S_NOT_FOUND) {
         herald__warn("%s", e->error);
     }
+    entry_settled(reg, e);
     notify(reg, e,
            e->state == S_READY ? HERALD__REGISTRY_OK
                                : HERALD__REGISTRY_NOT_FOUND);
@@ -595,7 +745,7 @@ fail:
     if (easy != NULL) {
         curl_easy_cleanup(easy);
     }
-    backoff(e);
+    backoff(e, BACKOFF_MAX_MS);
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -645,6 +795,26 @@ herald__registry_new(const struct herald__registry_config *cfg,
     }
     reg->loop = loop;
     reg->http = http;
+    reg->cache_size = cfg->cache_size > 0 ? cfg->cache_size : CACHE_SIZE;
+    reg->max_fetches = cfg->max_fetches > 0 ? cfg->max_fetches : MAX_FETCHES;
+    if (reg->max_fetches > reg->cache_size) {
+        reg->max_fetches = reg->cache_size;
+    }
+    reg->nf_wait_ms =
+        cfg->not_found_wait_ms != 0 ? cfg->not_found_wait_ms : NOT_FOUND_WAIT_MS;
+    reg->nf_ttl_ms =
+        cfg->not_found_ttl_ms > 0 ? cfg->not_found_ttl_ms : NOT_FOUND_TTL_MS;
+    /* Load factor at most 1/2: chains stay O(1). */
+    reg->n_buckets = MIN_BUCKETS;
+    while (reg->n_buckets < 2 * reg->cache_size &&
+           reg->n_buckets < ((size_t)1 << 30)) {
+        reg->n_buckets *= 2;
+    }
+    reg->buckets = calloc(reg->n_buckets, sizeof(*reg->buckets));
+    if (reg->buckets == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
     reg->insecure = cfg->insecure;
     reg->connect_timeout_ms =
         cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
@@ -708,13 +878,15 @@ void herald__registry_destroy(struct herald__registry *reg)
     if (reg->http != NULL) {
         herald__http_abort_tag(reg->http, reg);
     }
-    for (i = 0; i < N_BUCKETS; i++) {
+    for (i = 0; reg->buckets != NULL && i < reg->n_buckets; i++) {
         while (reg->buckets[i] != NULL) {
             struct entry *e = reg->buckets[i];
             reg->buckets[i] = e->next;
             entry_free(e);
         }
     }
+    free(reg->buckets);
+    free_waiters(reg->queued);
     /* Wipe the Authorization header before the memory is reused. */
     for (l = reg->headers; l != NULL; l = l->next) {
         memset(l->data, 0, strlen(l->data));
@@ -741,11 +913,36 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
         return HERALD__REGISTRY_NOT_FOUND;
     }
     e = find(reg, id);
+    /* A not-found answer is kept for the TTL only: then ask again. */
+    if (e != NULL && e->state == S_NOT_FOUND && e->expires != 0 &&
+        now_ms() >= e->expires) {
+        if (reg->dir != NULL) {
+            entry_remove(reg, e);
+            e = NULL;
+        } else if (reg->n_busy < reg->max_fetches) {
+            lru_unlink(reg, e);
+            reg->n_busy++;
+            e->expires = 0;
+            start_fetch(e);
+        }
+    }
     if (e == NULL) {
         if (reg->dir != NULL) {
             if (load_file(reg, id, &e, err, errlen) != 0) {
                 return HERALD__REGISTRY_NOT_FOUND;
             }
+        } else if (reg->n_busy >= reg->max_fetches) {
+            /* Bounded: this id waits for a free fetch slot, and costs
+             * nothing until it has one. */
+            if (fn != NULL && add_waiter(&reg->queued, fn, ctx) != 0) {
+                set_err(err, errlen, "out of memory");
+                return HERALD__REGISTRY_WAIT;
+            }
+            set_err(err, errlen,
+                    "waiting for schema id %" PRId32 " (%zu schema fetches "
+                    "in progress)",
+                    id, reg->n_busy);
+            return HERALD__REGISTRY_WAIT;
         } else {
             e = entry_add(reg, id);
             if (e == NULL) {
@@ -759,16 +956,20 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
     }
     switch (e->state) {
     case S_READY:
+        lru_unlink(reg, e);
+        lru_push(reg, e);
         *out = e->schema;
         return HERALD__REGISTRY_OK;
     case S_NOT_FOUND:
+        lru_unlink(reg, e);
+        lru_push(reg, e);
         set_err(err, errlen, "%s", e->error);
         return HERALD__REGISTRY_NOT_FOUND;
     case S_FETCHING:
     case S_BACKOFF:
         break;
     }
-    if (fn != NULL && add_waiter(e, fn, ctx) != 0) {
+    if (fn != NULL && add_waiter(&e->waiters, fn, ctx) != 0) {
         set_err(err, errlen, "out of memory");
         return HERALD__REGISTRY_WAIT;
     }
@@ -800,9 +1001,17 @@ void herald__registry_cancel(struct herald__registry *reg,
         return;
     }
     cancel_list(&reg->notifying, fn, ctx);
-    for (i = 0; i < N_BUCKETS; i++) {
+    cancel_list(&reg->queued, fn, ctx);
+    for (i = 0; i < reg->n_buckets; i++) {
         for (e = reg->buckets[i]; e != NULL; e = e->next) {
             cancel_list(&e->waiters, fn, ctx);
         }
     }
+}
+
+void herald__registry_stats(const struct herald__registry *reg,
+                            size_t *entries, size_t *fetching)
+{
+    *entries = reg->n_entries;
+    *fetching = reg->n_busy;
 }

@@ -4,15 +4,25 @@
  *
  * One registry per process, shared by every connector, on the loop thread.
  * Writer schemas are fetched by id (`GET {url}/schemas/ids/{id}`, or read
- * from `DIR/<id>.avsc`), parsed once, and cached for the life of the
- * process (an id never changes meaning). At most one fetch per id is in
- * flight; callers that ask meanwhile queue as waiters. "Not found" (HTTP
- * 404 with error_code 40403, or a missing file) and unusable schemas are
- * permanent and cached; anything else (5xx, 429, 401/403, timeouts,
- * connection errors, a 404 without 40403 that smells of a wrong URL) is
- * temporary: the registry retries by itself with backoff (0.5 s doubling to
- * 30 s) while waiters remain, and caches nothing. Credentials never reach a
- * log line or an error message.
+ * from `DIR/<id>.avsc`) and parsed once. The cache is bounded: a hash
+ * table of at most cache_size ids (default 1000), the least recently used
+ * answer evicted first, and at most max_fetches ids (default 16) being
+ * fetched or retried at once; a caller asking for one more unknown id
+ * meanwhile waits for a free slot (its callback fires when one frees), so
+ * any number of distinct bogus ids costs bounded memory and O(1) per ask.
+ *
+ * At most one fetch per id is in flight; callers that ask meanwhile queue
+ * as waiters. A 404 with error_code 40403 is what a follower answers for a
+ * registration it has not seen yet, so it is retried like an outage for
+ * not_found_wait (default 5 min) from the first 404 before the id counts
+ * as not found; that answer (and a missing file in schemas_dir mode) is
+ * kept for NOT_FOUND_TTL (60 s), then asked again (a 404 then is final at
+ * once). An unusable schema (it does not parse, or is not Avro) cannot
+ * change and is kept until evicted. Anything else (5xx, 429, 401/403,
+ * timeouts, connection errors, a 404 without 40403 that smells of a wrong
+ * URL) is temporary: the registry retries by itself with backoff (0.5 s
+ * doubling to 30 s) while waiters remain, and caches nothing. Credentials
+ * never reach a log line or an error message.
  */
 #ifndef HERALD_REGISTRY_H
 #define HERALD_REGISTRY_H
@@ -41,6 +51,12 @@ struct herald__registry_config {
     long connect_timeout_ms; /* 0: 10 s */
     long request_timeout_ms; /* 0: 30 s */
     const char *schemas_dir; /* set instead of url: DIR/<id>.avsc */
+    long not_found_wait_ms;  /* 404/40403 retried this long; 0: 5 min;
+                                negative: final at once */
+    long not_found_ttl_ms;   /* a not-found answer kept this long; 0: 60 s */
+    size_t cache_size;       /* ids cached at most; 0: 1000 */
+    size_t max_fetches;      /* ids fetched or retried at once; 0: 16
+                                (at most cache_size) */
 };
 
 /* Build a registry. Strings in cfg are copied. loop and http are borrowed
@@ -56,14 +72,17 @@ void herald__registry_destroy(struct herald__registry *reg);
 
 /* Called once per queued waiter on the loop thread when the schema's fate
  * is known: status HERALD__REGISTRY_OK (call get again: it now returns the
- * schema) or HERALD__REGISTRY_NOT_FOUND (get returns the reason). */
+ * schema) or HERALD__REGISTRY_NOT_FOUND (get returns the reason); or, for
+ * a caller that waited for a free fetch slot, id -1 and status
+ * HERALD__REGISTRY_WAIT: call get again. */
 typedef void (*herald__registry_fn)(void *ctx, int32_t id, int status);
 
 /* The schema for id. Returns OK with *out (owned by the registry, valid
- * until it is destroyed); NOT_FOUND with the reason in err (e.g. "schema id
- * 9999 not found in registry (404)"); or WAIT, after queueing fn/ctx (once
- * per fn/ctx/id, however often asked) when fn is not NULL. In schemas_dir
- * mode the answer is never WAIT. Loop thread. */
+ * until the next call into it: the cache may evict it); NOT_FOUND with the
+ * reason in err (e.g. "schema id 9999 not found in registry (404)"); or
+ * WAIT, after queueing fn/ctx (once per fn/ctx/id, however often asked)
+ * when fn is not NULL. In schemas_dir mode the answer is never WAIT. Loop
+ * thread. */
 int herald__registry_get(struct herald__registry *reg, int32_t id,
                          const struct herald__avro_schema **out,
                          herald__registry_fn fn, void *ctx, char *err,
@@ -71,6 +90,11 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
 /* Forget every waiter with this fn/ctx (its owner is going away). */
 void herald__registry_cancel(struct herald__registry *reg,
                              herald__registry_fn fn, void *ctx);
+/* How many ids the cache holds (*entries, never above cache_size) and how
+ * many of them are being fetched or retried (*fetching). For tests and
+ * metrics. */
+void herald__registry_stats(const struct herald__registry *reg,
+                            size_t *entries, size_t *fetching);
 
 /* ---- pure helpers, exposed for tests -------------------------------- */
 

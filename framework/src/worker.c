@@ -350,6 +350,9 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
                                        "connect_timeout",
                                        "timeout",
                                        "schemas_dir",
+                                       "not_found_wait",
+                                       "cache_size",
+                                       "max_fetches",
                                        NULL};
     if (sr->type != HERALD_NODE_MAP) {
         herald__diag_add(d, sr, "'schema_registry' must be a map");
@@ -375,6 +378,37 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     v = herald__node_str(sr, "timeout", NULL);
     if (v && herald__parse_duration_ms(v, &ms) == 0) {
         cfg.request_timeout_ms = (long)ms;
+    }
+    /* How long a 404 for an id is waited for (0s: not at all), and the
+     * schema cache's bounds (registry.h). */
+    const struct herald__node *n = herald__node_get(sr, "not_found_wait");
+    if (n && (n->type != HERALD_NODE_SCALAR ||
+              herald__parse_duration_ms(n->scalar, &ms) != 0)) {
+        herald__diag_add(d, n,
+                         "invalid duration for 'not_found_wait' (use e.g. "
+                         "30s, 5m; 0s: a 404 is final at once)");
+        return -1;
+    }
+    if (n) {
+        cfg.not_found_wait_ms = ms > 0 ? (long)ms : -1;
+    }
+    static const char *const counts[] = {"cache_size", "max_fetches"};
+    for (size_t i = 0; i < 2; i++) {
+        n = herald__node_get(sr, counts[i]);
+        char *end = NULL;
+        long long cnt = n && n->type == HERALD_NODE_SCALAR
+                            ? strtoll(n->scalar, &end, 10)
+                            : 0;
+        if (n && (n->type != HERALD_NODE_SCALAR || end == n->scalar ||
+                  *end != '\0' || cnt < 1 || cnt > 1000000)) {
+            herald__diag_add(d, n,
+                             "'%s' expects an integer from 1 to 1000000",
+                             counts[i]);
+            return -1;
+        }
+        if (n) {
+            *(i == 0 ? &cfg.cache_size : &cfg.max_fetches) = (size_t)cnt;
+        }
     }
     const char *dir = herald__node_str(sr, "schemas_dir", NULL);
     char *abs = NULL;

@@ -111,7 +111,7 @@ def testplug_config(topic, group, log_file, script="", extra_connector="",
     return """\
 kafka: {{ bootstrap.servers: "{bs}", session.timeout.ms: 6000,
           heartbeat.interval.ms: 500 }}
-schema_registry: {{ url: "{sr}" }}
+schema_registry: {{ url: "{sr}", not_found_wait: 2s }}
 plugin_path: {pp}
 log: {{ level: info }}
 hash_key: "{hk}"

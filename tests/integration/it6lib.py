@@ -164,6 +164,7 @@ def notify_config(topic, group, channel_yaml, connector_extra="", name="it6",
   heartbeat.interval.ms: 500
 %sschema_registry:
   url: %s
+  not_found_wait: 2s
 plugin_path: %s
 """ + pylib.HASH_KEY_YAML + """channels:
   email:

@@ -254,11 +254,14 @@ static void test_malformed(void **state)
                  0,
                  "array block count 1000 at byte 0 exceeds remaining 1 "
                  "bytes");
-    /* 2^40 nulls cost no input: capped */
+    /* 2^40 nulls cost no input: refused by the output budget */
     expect_error("{\"type\":\"array\",\"items\":\"null\"}",
                  "\x80\x80\x80\x80\x80\x40", 6, 0,
-                 "array block count 1099511627776 at byte 0 exceeds 1048576 "
-                 "empty items");
+                 "array block count 1099511627776 at byte 0: decoded output "
+                 "would exceed its budget of 4144 values and 1048960 string "
+                 "bytes for 6 input bytes (4096 values + 8 per input byte, "
+                 "max_nodes 1000000; 1048576 bytes + 64 per input byte, "
+                 "max_bytes 67108864)");
     expect_error("{\"type\":\"map\",\"values\":\"null\"}", "\x02\x02\xff\x00",
                  4, 0, "map key at byte 1 is not valid UTF-8");
     expect_error("\"string\"", "", 0, 5,

@@ -10,12 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "decode.h"
 #include "record.h"
 #include "registry.h"
+#include "worker.h"
 
 #define SCHEMAS HERALD_SOURCE_DIR "/tests/data/avro/schemas"
 
@@ -55,9 +59,9 @@ static int setup(void **state)
 {
     struct herald__registry_config cfg = {.schemas_dir = SCHEMAS};
     struct herald__format_spec key = {HERALD__FORMAT_STRING,
-                                      HERALD__WINDOW_TUMBLING, 30000};
+                                      HERALD__WINDOW_TUMBLING, 30000, 0, 0};
     struct herald__format_spec value = {HERALD__FORMAT_AVRO,
-                                        HERALD__WINDOW_NONE, 0};
+                                        HERALD__WINDOW_NONE, 0, 0, 0};
     struct fixture *f = calloc(1, sizeof(*f));
     char err[256] = "";
 
@@ -274,9 +278,9 @@ static void test_schema_versions(void **state)
     struct herald_record *r2 = pa_record("k", 1, PA2, sizeof(PA2) - 1);
     char err[256] = "";
     struct herald__format_spec key = {HERALD__FORMAT_STRING,
-                                      HERALD__WINDOW_NONE, 0};
+                                      HERALD__WINDOW_NONE, 0, 0, 0};
     struct herald__format_spec value = {HERALD__FORMAT_AVRO,
-                                        HERALD__WINDOW_NONE, 0};
+                                        HERALD__WINDOW_NONE, 0, 0, 0};
     struct herald__decoder *d =
         herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
 
@@ -351,6 +355,245 @@ static void test_poison(void **state)
                   "value: invalid schema id -1");
 }
 
+/* Peak RSS of this process so far, in KiB (Linux ru_maxrss). */
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Issue 10 item 1: 9 bytes (frame, a block of 1,000,000 items, end) of an
+ * array of all-null records (schemas 110: 10 fields, 111: 100 fields) cost
+ * no input per item. The old decoder built all of them (1.1 GB of jansson
+ * for 10 fields, ~10 GB for 100). Now the block is refused by its count,
+ * before any item is made: quickly, and with RSS growing by far less than
+ * 64 MB. */
+static void test_amplification(void **state)
+{
+    static const char v10[] = "\x00\x00\x00\x00\x6e\x80\x89\x7a\x00";
+    static const char v100[] = "\x00\x00\x00\x00\x6f\x80\x89\x7a\x00";
+    struct fixture *f = *state;
+    long rss0 = max_rss_kib();
+    double t0 = now_s();
+
+    expect_poison(f->dec, KEY, sizeof(KEY) - 1, v10, 9,
+                  "value: array block count 1000000 at byte 5: decoded output "
+                  "would exceed its budget of 4168 values and 1049152 string "
+                  "bytes for 9 input bytes (4096 values + 8 per input byte, "
+                  "max_nodes 1000000; 1048576 bytes + 64 per input byte, "
+                  "max_bytes 67108864)");
+    expect_poison(f->dec, KEY, sizeof(KEY) - 1, v100, 9,
+                  "value: array block count 1000000 at byte 5: decoded output "
+                  "would exceed its budget of 4168 values and 1049152 string "
+                  "bytes for 9 input bytes (4096 values + 8 per input byte, "
+                  "max_nodes 1000000; 1048576 bytes + 64 per input byte, "
+                  "max_bytes 67108864)");
+    assert_true(now_s() - t0 < 1.0);
+    assert_true(max_rss_kib() - rss0 < 64 * 1024);
+}
+
+/* The absolute caps of key:/value: (max_nodes, max_bytes) bind below the
+ * per-input budget: the possible_anomalies value builds exactly 11 values
+ * and 120 string bytes (values and keys), so 11/120 pass and 10 or 119
+ * do not. JSON is measured before jansson parses it. */
+static void test_budget_caps(void **state)
+{
+    struct fixture *f = *state;
+    struct herald__format_spec key = {HERALD__FORMAT_STRING,
+                                      HERALD__WINDOW_NONE, 0, 0, 0};
+    struct herald__format_spec value = {HERALD__FORMAT_AVRO,
+                                        HERALD__WINDOW_NONE, 0, 11, 120};
+    struct herald__decode_budget b;
+    struct herald_record *r = pa_record("k", 1, PA, sizeof(PA) - 1);
+    struct herald__decoder *d;
+    uint64_t nodes = 0;
+    uint64_t bytes = 0;
+    json_t *out = NULL;
+    char err[512] = "";
+
+    d = herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
+    assert_non_null(d);
+    assert_int_equal(herald__decode_record(d, r, err, sizeof(err)), 0);
+    herald__decode_tree_size(r->value_tree, &nodes, &bytes);
+    assert_int_equal(nodes, 11);
+    assert_int_equal(bytes, 120);
+    herald__decoder_destroy(d);
+
+    value.max_nodes = 10;
+    d = herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
+    assert_int_equal(herald__decode_record(d, r, err, sizeof(err)),
+                     HERALD__DECODE_POISON);
+    assert_non_null(strstr(err, "budget of 10 values and 120 string bytes for "
+                                "67 input bytes"));
+    assert_non_null(strstr(err, "max_nodes 10;"));
+    herald__decoder_destroy(d);
+
+    value.max_nodes = 11;
+    value.max_bytes = 119;
+    d = herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
+    assert_int_equal(herald__decode_record(d, r, err, sizeof(err)),
+                     HERALD__DECODE_POISON);
+    assert_non_null(strstr(err, "max_bytes 119)"));
+    herald__decoder_destroy(d);
+    herald__record_destroy(r);
+
+    /* JSON: [1,[2,3],{"a":"bc"}] is 7 values, 3 string bytes */
+    herald__decode_budget_init(&b, 20, 7, 3);
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_JSON,
+                                                 "[1,[2,3],{\"a\":\"bc\"}]",
+                                                 20, &b, &out, err,
+                                                 sizeof(err)),
+                     0);
+    nodes = bytes = 0;
+    herald__decode_tree_size(out, &nodes, &bytes);
+    assert_int_equal(nodes, 7);
+    assert_int_equal(bytes, 3);
+    json_decref(out);
+    herald__decode_budget_init(&b, 20, 6, 3);
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_JSON,
+                                                 "[1,[2,3],{\"a\":\"bc\"}]",
+                                                 20, &b, &out, err,
+                                                 sizeof(err)),
+                     -1);
+    assert_null(out);
+    assert_string_equal(err, "decoded output would exceed its budget of 6 "
+                             "values and 3 string bytes for 20 input bytes "
+                             "(4096 values + 8 per input byte, max_nodes 6; "
+                             "1048576 bytes + 64 per input byte, max_bytes "
+                             "3)");
+    /* bytes: 0xff becomes two UTF-8 bytes */
+    herald__decode_budget_init(&b, 2, 0, 3);
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES,
+                                                 "a\xff", 2, &b, &out, err,
+                                                 sizeof(err)),
+                     0);
+    json_decref(out);
+    herald__decode_budget_init(&b, 2, 0, 2);
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES,
+                                                 "a\xff", 2, &b, &out, err,
+                                                 sizeof(err)),
+                     -1);
+}
+
+/* Issue 10 item 11: a window start near INT64_MAX plus window_size
+ * overflowed int64 (undefined; UBSan aborts the asan build). Now the key
+ * is poison with the reason. */
+static void test_window_overflow(void **state)
+{
+    struct fixture *f = *state;
+    static const char k[] = "c\x7f\xff\xff\xff\xff\xff\xff\xf0";
+    size_t inner = 0;
+    int64_t start = 0;
+    int64_t end = 0;
+    char err[256] = "";
+
+    assert_int_equal(herald__window_split(HERALD__WINDOW_TUMBLING, 30000, k, 9,
+                                          &inner, &start, &end, err,
+                                          sizeof(err)),
+                     -1);
+    assert_string_equal(err, "window start 9223372036854775792 + window_size "
+                             "30000 ms overflows 64 bits");
+    /* the largest start that fits */
+    assert_int_equal(herald__window_split(HERALD__WINDOW_HOPPING, 15, k, 9,
+                                          &inner, &start, &end, err,
+                                          sizeof(err)),
+                     0);
+    assert_int_equal(end, INT64_MAX);
+    expect_poison(f->dec, k, 9, PA, sizeof(PA) - 1,
+                  "key: window start 9223372036854775792 + window_size 30000 "
+                  "ms overflows 64 bits");
+}
+
+/* What herald check prints for a config whose schema_registry: map and
+ * connector key:/value: maps are given; "" when it is valid. */
+static char *check_config(const char *sr, const char *key, const char *value,
+                          char *path, size_t pathlen)
+{
+    char tmpl[] = "/tmp/herald-test-decode-XXXXXX";
+    int fd = mkstemp(tmpl);
+    char text[1024];
+    struct herald__worker_opts o = {.mode = HERALD__MODE_CHECK,
+                                    .log_level = "error"};
+    struct herald__worker *w;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *errs;
+    int n;
+
+    assert_true(fd >= 0);
+    n = snprintf(text, sizeof(text),
+                 "kafka: { bootstrap.servers: \"127.0.0.1:1\" }\n"
+                 "schema_registry: %s\n"
+                 "connectors:\n"
+                 "  - name: c\n"
+                 "    topics: [t]\n"
+                 "    key: %s\n"
+                 "    value: %s\n"
+                 "    sink: { plugin: null }\n",
+                 sr, key, value);
+    assert_int_equal(write(fd, text, (size_t)n), n);
+    close(fd);
+    snprintf(path, pathlen, "%s", tmpl);
+    errs = open_memstream(&buf, &len);
+    o.config_path = tmpl;
+    w = herald__worker_new(&o, errs);
+    fclose(errs);
+    unlink(tmpl);
+    herald__worker_destroy(w);
+    return buf;
+}
+
+static void expect_config(const char *sr, const char *key, const char *value,
+                          const char *want_after_path)
+{
+    char path[64];
+    char want[512] = "";
+    char *got = check_config(sr, key, value, path, sizeof(path));
+
+    if (want_after_path[0] != '\0') {
+        snprintf(want, sizeof(want), "%s%s", path, want_after_path);
+    }
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* The budget caps (key:/value: max_nodes, max_bytes) and the registry's
+ * not_found_wait, cache_size, max_fetches are validated with file:line:col
+ * like every other key. */
+static void test_config_keys(void **state)
+{
+    (void)state;
+    expect_config("{ schemas_dir: /tmp, not_found_wait: 0s, cache_size: 10, "
+                  "max_fetches: 2 }",
+                  "{ format: string, max_nodes: 10, max_bytes: 1KiB }",
+                  "{ format: avro, max_nodes: 100000, max_bytes: 16MiB }", "");
+    expect_config("{ schemas_dir: /tmp }", "{ format: string, max_nodes: 0 }",
+                  "{ format: avro }",
+                  ":6:39: 'max_nodes' expects an integer >= 1\n");
+    expect_config("{ schemas_dir: /tmp }", "{ format: string }",
+                  "{ format: avro, max_bytes: lots }",
+                  ":7:39: invalid size for 'max_bytes' (use e.g. 16MiB, "
+                  "64MiB)\n");
+    expect_config("{ schemas_dir: /tmp, not_found_wait: soon }",
+                  "{ format: string }", "{ format: string }",
+                  ":2:55: invalid duration for 'not_found_wait' (use e.g. "
+                  "30s, 5m; 0s: a 404 is final at once)\n");
+    expect_config("{ schemas_dir: /tmp, max_fetches: -1 }",
+                  "{ format: string }", "{ format: string }",
+                  ":2:52: 'max_fetches' expects an integer from 1 to "
+                  "1000000\n");
+}
+
 static void test_tombstone_and_null_key(void **state)
 {
     struct fixture *f = *state;
@@ -373,9 +616,9 @@ static void test_tombstone_and_null_key(void **state)
 static void test_decoder_specs(void **state)
 {
     struct herald__format_spec key = {HERALD__FORMAT_STRING,
-                                      HERALD__WINDOW_NONE, 0};
+                                      HERALD__WINDOW_NONE, 0, 0, 0};
     struct herald__format_spec value = {HERALD__FORMAT_AVRO,
-                                        HERALD__WINDOW_NONE, 0};
+                                        HERALD__WINDOW_NONE, 0, 0, 0};
     enum herald__format fmt;
     enum herald__window w;
     char err[256] = "";
@@ -409,6 +652,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_possible_anomaly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poison, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amplification, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_overflow, setup, teardown),
+        cmocka_unit_test(test_config_keys),
         cmocka_unit_test_setup_teardown(test_tombstone_and_null_key, setup,
                                         teardown),
         cmocka_unit_test(test_decoder_specs),

@@ -125,6 +125,36 @@ static void test_lookup(void **state)
     herald__record_destroy(r);
 }
 
+/* Issue 10 item 10: a raw header value and an undecoded key were handed
+ * out as STRING values pointing at bytes with no NUL after them; a plugin
+ * calling strlen read past the allocation (ASan: heap-buffer-overflow).
+ * Now every STRING value is NUL-terminated at len. */
+static void test_raw_strings_terminated(void **state)
+{
+    struct herald_record *r =
+        herald__record_new("t", 0, 0, -1, "card-7", 6, NULL, 0);
+    struct herald_value v;
+
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(herald__record_add_header(r, "x", "abc", 3), 0);
+    assert_int_equal(herald__record_add_header(r, "empty", "", 0), 0);
+    assert_int_equal(herald__record_field(r, "@headers.x", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_int_equal(v.len, 3);
+    assert_int_equal(strlen(v.str), 3);
+    assert_string_equal(v.str, "abc");
+    assert_int_equal(herald__record_field(r, "@headers.empty", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_int_equal(strlen(v.str), 0);
+    assert_int_equal(herald__record_field(r, "@key", &v), 0);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_int_equal(v.len, 6);
+    assert_int_equal(strlen(v.str), 6);
+    assert_string_equal(v.str, "card-7");
+    herald__record_destroy(r);
+}
+
 static void test_field(void **state)
 {
     struct herald_record *r = make();
@@ -239,6 +269,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_field),
+        cmocka_unit_test(test_raw_strings_terminated),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_new_copies),
     };
