@@ -148,7 +148,8 @@ build_librdkafka() {
         -o "Dir::Etc::preferences=$tmp/prefs/none"
         -o "Dir::Etc::preferencesparts=$tmp/prefs"
         -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache")
-    echo "deps: fetching librdkafka $RDKAFKA_DEB_VERSION ($RDKAFKA_SUITE source)"
+    echo "deps: fetching librdkafka $RDKAFKA_DEB_VERSION" \
+        "($RDKAFKA_SUITE source package)"
     apt-get "${apt_opts[@]}" update
     (cd "$tmp/src" &&
         apt-get "${apt_opts[@]}" source "librdkafka=$RDKAFKA_DEB_VERSION")
