@@ -32,8 +32,8 @@ install_missing "${pkgs[@]}"
 
 # ---- librdkafka >= 2.8 (README "librdkafka") ------------------------------
 # herald needs librdkafka >= 2.8 (fetch.queue.backoff.ms, so a full prefetch
-# queue does not stop fetching for a second; cooperative rebalances whose
-# commits are not lost). Debian 13 ships it; on Debian 12 (2.0.2) it is
+# queue does not stop fetching for a second; 2.8 is what herald is tested
+# with). Debian 13 ships it; on Debian 12 (2.0.2) it is
 # built from Debian 13's own source package, fetched with apt from the
 # archive this machine's apt sources already name, into a prefix under
 # ~/.cache that CMake finds (CMakeLists.txt: HERALD_DEPS_DIR) and herald
@@ -194,13 +194,17 @@ deps_librdkafka() {
     # Also when built already: rdkafka.pc names their .pc files.
     install_missing "${RDKAFKA_BUILD_DEPS[@]}"
     local prefix="$HERALD_DEPS_DIR/librdkafka-$RDKAFKA_DEB_VERSION"
+    mkdir -p "$HERALD_DEPS_DIR"
+    # One build at a time: clones on one machine share the cache.
+    exec 9>"$HERALD_DEPS_DIR/.librdkafka.lock"
+    flock 9
     if [ "$(cat "$prefix/.herald-deps-stamp" 2>/dev/null)" != \
         "$RDKAFKA_DEB_VERSION" ]; then
-        mkdir -p "$HERALD_DEPS_DIR"
         build_librdkafka "$prefix"
     fi
     # CMake reads this link, so a new pinned version needs no edit there.
     ln -sfn "librdkafka-$RDKAFKA_DEB_VERSION" "$link"
+    exec 9>&-
 }
 
 deps_librdkafka
