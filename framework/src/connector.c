@@ -373,10 +373,12 @@ static void on_commit_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
     /* A cooperative rebalance runs in several rounds, and librdkafka
-     * 2.0.2 treats a commit that meets the next round's generation as
-     * lost partitions (ILLEGAL_GENERATION): their records since the last
-     * commit come again. Periodic commits pause for a few seconds after a
-     * rebalance; revoke and shutdown still commit synchronously. */
+     * (2.0.2 and 2.8.0 alike) treats an async commit that meets the next
+     * round's generation as lost partitions (ILLEGAL_GENERATION): their
+     * records since the last commit come again (it4_rebalance without
+     * this pause: 180 duplicates for 60 in flight on 2.8.0). Periodic
+     * commits pause for a few seconds after a rebalance; revoke and
+     * shutdown still commit synchronously. */
     if (c->cooperative && c->last_rebalance_ms &&
         herald__loop_now_ms(c->env->loop) - c->last_rebalance_ms < 5000) {
         return;
@@ -1865,7 +1867,7 @@ int herald__connector_start(struct herald__connector *c, char *err,
      * often costs no throughput: herald drains 2 MB (~7,000 records) in
      * ~20 ms, longer than the 5 ms backoff, so the fetcher stays ahead at
      * ~31 MB peak RSS against 78 MB with 16 MB. Notify connectors wait on
-     * a channel of ~1,000 emails/s, so 512 KB (still ~150,000 records/s)
+     * a channel of ~1,000 emails/s, so 512 KB (~140,000 records/s, 22 MB)
      * is plenty. queued.min.messages stays librdkafka's: with these byte
      * limits it never binds first. A user's kafka: settings come after and
      * win. */
