@@ -16,7 +16,12 @@ final), so a slow exit does not count.
 
 Prints a table and, last, `consume ratio=<herald/kcat> rss_mb=<herald peak>`.
 Env: KAFKA_BOOTSTRAP, SR_URL (the stack's env.sh), HERALD_BIN,
-BENCH_COUNT (1000000), BENCH_PARTS (8).
+BENCH_COUNT (1000000), BENCH_PARTS (8), BENCH_KAFKA (extra librdkafka
+settings for herald's `kafka:` block as YAML flow-map entries, e.g.
+'fetch.queue.backoff.ms: 5, queued.max.messages.kbytes: 2048', to measure a
+prefetch setting against herald's defaults), BENCH_TOPIC (reuse this
+topic, made by an earlier run with the same COUNT, instead of producing a
+new one; herald's group is always new).
 """
 
 import importlib.util
@@ -37,6 +42,7 @@ SR = os.environ["SR_URL"]
 HERALD = os.environ.get("HERALD_BIN", os.path.join(REPO, "build", "herald"))
 COUNT = int(os.environ.get("BENCH_COUNT", "1000000"))
 PARTS = int(os.environ.get("BENCH_PARTS", "8"))
+EXTRA_KAFKA = os.environ.get("BENCH_KAFKA", "")
 TICK = os.sysconf("SC_CLK_TCK")
 
 spec = importlib.util.spec_from_file_location(
@@ -130,8 +136,12 @@ def measure(cmd, done=None, log=None):
 
 
 def main():
-    topic = "bench-consume-%d-%d" % (os.getpid(), int(time.time()))
-    produce(topic)
+    topic = os.environ.get("BENCH_TOPIC", "")
+    if not topic:
+        topic = "bench-consume-%d-%d" % (os.getpid(), int(time.time()))
+        produce(topic)
+    print("# topic %s" % topic)
+    group = "%s-g-%d-%d" % (topic, os.getpid(), int(time.time()))
     work = tempfile.mkdtemp(prefix="herald-bench-")
 
     # kcat: raw consumer, no group. /usr/bin/time gives exact CPU and RSS.
@@ -148,17 +158,18 @@ def main():
     cfg = os.path.join(work, "herald.yaml")
     with open(cfg, "w") as f:
         f.write("""\
-kafka: {{ bootstrap.servers: "{bs}" }}
+kafka: {{ bootstrap.servers: "{bs}"{extra} }}
 schema_registry: {{ url: "{sr}" }}
 log: {{ level: info }}
 connectors:
   - name: bench
-    group_id: {t}-g
+    group_id: {g}
     topics: [{t}]
     key: {{ format: string, window: tumbling, window_size: 30s }}
     value: {{ format: avro }}
     sink: {{ plugin: null }}
-""".format(bs=BS, sr=SR, t=topic))
+""".format(bs=BS, sr=SR, t=topic, g=group,
+           extra=(", " + EXTRA_KAFKA) if EXTRA_KAFKA else ""))
     hlog = os.path.join(work, "herald.log")
     h_wall, h_cpu, h_rss, h_exit = measure(
         [HERALD, "run", "-c", cfg, "-n", str(COUNT)],
@@ -176,6 +187,8 @@ connectors:
     rate_k, rate_h = COUNT / k_wall, COUNT / h_wall
     per_m = 1e6 / COUNT
     print("")
+    if EXTRA_KAFKA:
+        print("# herald kafka: %s" % EXTRA_KAFKA)
     print("| consumer | wall s | records/s | CPU s / 1M records | peak RSS MB |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print("| kcat -C -e -q (raw) | %.2f | %.0f | %.2f | %.1f |"

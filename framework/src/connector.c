@@ -373,10 +373,12 @@ static void on_commit_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
     /* A cooperative rebalance runs in several rounds, and librdkafka
-     * 2.0.2 treats a commit that meets the next round's generation as
-     * lost partitions (ILLEGAL_GENERATION): their records since the last
-     * commit come again. Periodic commits pause for a few seconds after a
-     * rebalance; revoke and shutdown still commit synchronously. */
+     * (2.0.2 and 2.8.0 alike) treats an async commit that meets the next
+     * round's generation as lost partitions (ILLEGAL_GENERATION): their
+     * records since the last commit come again (it4_rebalance without
+     * this pause: 180 duplicates for 60 in flight on 2.8.0). Periodic
+     * commits pause for a few seconds after a rebalance; revoke and
+     * shutdown still commit synchronously. */
     if (c->cooperative && c->last_rebalance_ms &&
         herald__loop_now_ms(c->env->loop) - c->last_rebalance_ms < 5000) {
         return;
@@ -1857,6 +1859,12 @@ static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
     return 0;
 }
 
+/* Prefetch defaults (see herald__connector_start), librdkafka >= 2.2. */
+#define PREFETCH_BACKOFF_MS "5"
+#define PREFETCH_KBYTES "2048"
+#define PREFETCH_BACKOFF_MS_NOTIFY "10"
+#define PREFETCH_KBYTES_NOTIFY "512"
+
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
@@ -1876,15 +1884,23 @@ int herald__connector_start(struct herald__connector *c, char *err,
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char e[512];
-    /* librdkafka prefetches up to 64 MB by default. 2.0 stops fetching
-     * for about a second each time the queue is full, so the prefetch
-     * caps throughput (bench/RESULTS.md): 16 MB (~88,000 records/s) for
-     * sinks; 4 MB (~25,000 records/s, half the memory) for notify
-     * connectors, whose channel sends ~1,000 emails/s at best.
-     * Overridable in kafka:. */
+    /* Prefetch (bench/RESULTS.md): librdkafka fills a queue of up to 64 MB
+     * by default, and once it is full looks again only after
+     * fetch.queue.backoff.ms (1 s by default). A small queue looked at
+     * often costs no throughput: herald drains 2 MB (~7,000 records) in
+     * ~20 ms, longer than the 5 ms backoff, so the fetcher stays ahead at
+     * ~31 MB peak RSS against 78 MB with 16 MB. Notify connectors wait on
+     * a channel of ~1,000 emails/s, so 512 KB (~140,000 records/s, 22 MB)
+     * is plenty. queued.min.messages stays librdkafka's: with these byte
+     * limits it never binds first. A user's kafka: settings come after and
+     * win. */
     if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        set_prop(conf, "fetch.queue.backoff.ms",
+                 c->notify ? PREFETCH_BACKOFF_MS_NOTIFY : PREFETCH_BACKOFF_MS,
+                 err, errlen) ||
         set_prop(conf, "queued.max.messages.kbytes",
-                 c->notify ? "4096" : "16384", err, errlen) ||
+                 c->notify ? PREFETCH_KBYTES_NOTIFY : PREFETCH_KBYTES, err,
+                 errlen) ||
         apply_props(conf, c->env->kafka, err, errlen) ||
         apply_props(conf, c->kafka, err, errlen) ||
         set_prop(conf, "group.id", c->group_id, err, errlen) ||
