@@ -59,12 +59,19 @@ for t in "${targets[@]}"; do
     fi
     stamp="$dir/.started"
     : >"$stamp"
+    t0=$(date +%s.%N)
     echo "fuzz: $t for ${time_s}s (log: $dir/log)"
     "$bin" -max_total_time="$time_s" -timeout="$timeout_s" \
         -rss_limit_mb="$rss_mb" -print_final_stats=1 \
         -artifact_prefix="$dir/crashes/" ${FUZZ_FLAGS:-} \
         "$dir/corpus" >"$dir/log" 2>&1
     rc=$?
+    execs=$(stat number_of_executed_units "$dir/log")
+    # libFuzzer's own average says 0 for a run under a second (a quick
+    # crash): divide by the wall time instead.
+    rate=$(awk -v n="$execs" -v t0="$t0" -v t1="$(date +%s.%N)" \
+        'BEGIN { if (n == "?" || t1 <= t0) print "?";
+                 else printf "%d", n / (t1 - t0) }')
     crashes=$(find "$dir/crashes" -type f -newer "$stamp" | wc -l)
     if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
         crashes="rc=$rc" # died without writing an input: show why
@@ -76,9 +83,7 @@ for t in "${targets[@]}"; do
         find "$dir/crashes" -type f -newer "$stamp" -printf \
             'fuzz: crash input kept: %p\n' >&2
     fi
-    rows+=("$t $(stat number_of_executed_units "$dir/log") \
-$(stat average_exec_per_sec "$dir/log") \
-$(find "$dir/corpus" -type f | wc -l) $crashes")
+    rows+=("$t $execs $rate $(find "$dir/corpus" -type f | wc -l) $crashes")
 done
 
 printf '%-18s %12s %9s %8s %8s\n' target execs execs/s corpus crashes
