@@ -1,13 +1,19 @@
 # Thin wrapper over CMake: deps, build, test, demo, benchmarks.
 BUILD   ?= build
 ASAN    ?= build-asan
+FUZZ    ?= build-fuzz
+# Seconds each libFuzzer target runs in `make fuzz`; `make test` runs them
+# for FUZZ_SHORT_TIME each.
+FUZZ_TIME ?= 600
+FUZZ_SHORT_TIME ?= 20
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DHERALD_WERROR=ON
 endif
 
-.PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format
+.PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format \
+	format-check fuzz fuzz-build fuzz-short
 
 all: build
 
@@ -18,11 +24,13 @@ build:
 	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The whole suite: unit and integration tests (the latter start the test
-# stack themselves), then the unit suite again under ASan+UBSan.
-test: deps build
+# The whole suite: formatting, unit and integration tests (the latter start
+# the test stack themselves), the unit suite again under ASan+UBSan (which
+# replays every fuzz corpus), then every fuzz target for a short time.
+test: deps format-check build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	$(MAKE) test-asan
+	$(MAKE) fuzz-short
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -50,5 +58,24 @@ demo: deps build
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Fails (listing the files) if any tracked C file differs from .clang-format.
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) with ASan+UBSan, built with clang
+# in their own tree, each run FUZZ_TIME seconds from a fresh copy of its
+# corpus (tests/fuzz/run.sh: table of execs and crashes; crash inputs kept
+# under $(FUZZ)/fuzz-work/<target>/crashes/; fails on any crash).
+fuzz-build:
+	@CC=clang cmake -S . -B $(FUZZ) -G Ninja -DHERALD_FUZZ=ON \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ) $(FUZZ_TARGETS)
+
+fuzz-short: fuzz-build
+	FUZZ_TIME=$(FUZZ_SHORT_TIME) tests/fuzz/run.sh $(FUZZ) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

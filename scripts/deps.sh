@@ -6,6 +6,10 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       librdkafka-dev libavro-dev libcurl4-openssl-dev libyaml-dev libuv1-dev
       libjansson-dev libssl-dev libcmocka-dev kcat valgrind binutils)
+# make fuzz / make format-check: clang with libFuzzer and the ASan/UBSan
+# runtimes (libclang-rt-14-dev is only a Recommends of clang, which
+# --no-install-recommends skips), llvm-symbolizer for readable crash stacks.
+pkgs+=(clang libclang-rt-14-dev llvm clang-format)
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
