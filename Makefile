@@ -1,13 +1,16 @@
 # Thin wrapper over CMake: deps, build, test, demo, benchmarks.
 BUILD   ?= build
 ASAN    ?= build-asan
+DEB     ?= build-deb
+PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DHERALD_WERROR=ON
 endif
 
-.PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format
+.PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format \
+	install package test-package
 
 all: build
 
@@ -23,6 +26,7 @@ build:
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	$(MAKE) test-asan
+	$(MAKE) test-package
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -41,6 +45,30 @@ test-valgrind: build
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$cmd >/dev/null || exit 1; \
 	done
 
+# make install PREFIX=/opt/herald [DESTDIR=/stage]: bin/herald,
+# lib/herald/plugins, the SDK (include/, lib/pkgconfig, lib/cmake), the man
+# page and share/herald (example configs). The installed binary finds its
+# plugins relative to itself.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian packages $(DEB)/herald_*.deb and herald-dev_*.deb: a /usr
+# build with Debian's hardening flags, staged and packed by CPack.
+package: deps
+	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	cmake -S . -B $(DEB) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=/usr -DHERALD_PACKAGE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(DEB) -j $(JOBS)
+	@rm -f $(DEB)/*.deb
+	cd $(DEB) && cpack -G DEB
+
+# The packages' contents, metadata, lintian, systemd-analyze verify, and the
+# unpacked binary loading its packaged plugins.
+test-package: package
+	tests/package/test_package.sh $(DEB) .
+
 demo: deps build
 	./$(BUILD)/herald demo -c config/demo.yaml
 
@@ -51,4 +79,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(DEB)

@@ -6,6 +6,9 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       librdkafka-dev libavro-dev libcurl4-openssl-dev libyaml-dev libuv1-dev
       libjansson-dev libssl-dev libcmocka-dev kcat valgrind binutils)
+# make package / test-package: CPack's dpkg tools, lintian, the systemd
+# unit's verifier (systemd-analyze), man to render the man page.
+pkgs+=(dpkg-dev fakeroot file lintian systemd man-db)
 
 missing=()
 for p in "${pkgs[@]}"; do
