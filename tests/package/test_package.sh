@@ -190,7 +190,7 @@ readme_codes=$(sed -n 's/^| \([0-9]\) | .*/\1/p' "$src/README.md")
   fail "exit codes: --help $(echo $help_codes), man $(echo $man_codes), README $(echo $readme_codes)"
 
 # ---- lintian: no error; warnings are listed -------------------------
-lintian --fail-on error --suppress-tags binary-has-unneeded-section \
+lintian --fail-on error \
   "$deb" "$dev" >"$tmp/lintian" 2>&1 || { cat "$tmp/lintian" >&2; fail "lintian"; }
 grep -v '^running with root privileges' "$tmp/lintian" | sed 's/^/lintian: /' || true
 grep -q '^E:' "$tmp/lintian" && fail "lintian errors"
