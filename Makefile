@@ -6,6 +6,8 @@ FUZZ    ?= build-fuzz
 # for FUZZ_SHORT_TIME each.
 FUZZ_TIME ?= 600
 FUZZ_SHORT_TIME ?= 20
+DEB     ?= build-deb
+PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
@@ -13,7 +15,8 @@ CMAKE_FLAGS += -DHERALD_WERROR=ON
 endif
 
 .PHONY: all deps build test test-unit test-asan test-valgrind demo clean bench-consume bench-notify format \
-	format-check fuzz fuzz-build fuzz-short
+	format-check fuzz fuzz-build fuzz-short \
+	install package test-package
 
 all: build
 
@@ -31,6 +34,7 @@ test: deps format-check build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	$(MAKE) test-asan
 	$(MAKE) fuzz-short
+	$(MAKE) test-package
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -48,6 +52,30 @@ test-valgrind: build
 		CMOCKA_MESSAGE_OUTPUT=stdout valgrind -q --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$cmd >/dev/null || exit 1; \
 	done
+
+# make install PREFIX=/opt/herald [DESTDIR=/stage]: bin/herald,
+# lib/herald/plugins, the SDK (include/, lib/pkgconfig, lib/cmake), the man
+# page and share/herald (example configs). The installed binary finds its
+# plugins relative to itself.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian packages $(DEB)/herald_*.deb and herald-dev_*.deb: a /usr
+# build with Debian's hardening flags, staged and packed by CPack.
+package: deps
+	@export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	cmake -S . -B $(DEB) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_INSTALL_PREFIX=/usr -DHERALD_PACKAGE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(DEB) -j $(JOBS)
+	@rm -f $(DEB)/*.deb
+	cd $(DEB) && cpack -G DEB
+
+# The packages' contents, metadata, lintian, systemd-analyze verify, and the
+# unpacked binary loading its packaged plugins.
+test-package: package
+	tests/package/test_package.sh $(DEB) .
 
 demo: deps build
 	./$(BUILD)/herald demo -c config/demo.yaml
@@ -78,4 +106,4 @@ fuzz-short: fuzz-build
 	FUZZ_TIME=$(FUZZ_SHORT_TIME) tests/fuzz/run.sh $(FUZZ) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) $(DEB)

@@ -10,6 +10,9 @@ pkgs=(build-essential cmake ninja-build pkg-config
 # runtimes (libclang-rt-14-dev is only a Recommends of clang, which
 # --no-install-recommends skips), llvm-symbolizer for readable crash stacks.
 pkgs+=(clang libclang-rt-14-dev llvm clang-format)
+# make package / test-package: CPack's dpkg tools, lintian, the systemd
+# unit's verifier (systemd-analyze), man to render the man page.
+pkgs+=(dpkg-dev fakeroot file lintian systemd man-db)
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

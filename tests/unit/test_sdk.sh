@@ -1,0 +1,135 @@
+#!/bin/sh
+# test_sdk.sh BUILD_DIR SOURCE_DIR LIBDIR: the installed SDK is enough to
+# write a plugin. `cmake --install --prefix X` lays out exactly the files
+# listed below; a fresh project outside the source tree
+# (tests/sdk/hello, copied away) builds with find_package(HeraldPlugin)
+# from X alone, and the same source with `pkg-config --cflags
+# herald-plugin` and cc; the installed herald loads both and describes
+# them exactly. herald_add_plugin() exports one symbol and refuses an
+# undefined one at link time; DESTDIR stages without changing the paths
+# the installed files name.
+set -eu
+build=$1
+src=$2
+libdir=$3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/herald-sdk.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL [test_sdk]: $*" >&2; exit 1; }
+prefix=$tmp/prefix
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+# The layout, file by file: what a plugin author and a user get, and
+# nothing of the Debian package's system files (/etc, systemd).
+want=$(
+  {
+    echo bin/herald
+    (cd "$src/framework/include" && find herald -name '*.h') |
+      sed 's|^|include/|'
+    echo "$libdir/cmake/HeraldPlugin/HeraldPluginConfig.cmake"
+    echo "$libdir/cmake/HeraldPlugin/HeraldPluginConfigVersion.cmake"
+    for so in "$build"/plugins/*.so; do
+      echo "$libdir/herald/plugins/${so##*/}"
+    done
+    echo "$libdir/pkgconfig/herald-plugin.pc"
+    (cd "$src/config" && find . -type f) | sed 's|^\./|share/herald/|'
+    echo share/man/man1/herald.1.gz
+  } | LC_ALL=C sort
+)
+got=$(cd "$prefix" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+[ "$got" = "$want" ] || fail "installed files:
+$got
+want:
+$want"
+
+# pkg-config, from this prefix only.
+abi=$(sed -n 's/^#define HERALD_ABI_MAJOR \([0-9]*\)$/\1/p' \
+  "$src/framework/include/herald/plugin.h").$(sed -n \
+  's/^#define HERALD_ABI_MINOR \([0-9]*\)$/\1/p' \
+  "$src/framework/include/herald/plugin.h")
+version=$("$prefix/bin/herald" --version | sed -n 's/^herald \([^ ]*\) .*/\1/p')
+export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"
+export PKG_CONFIG_LIBDIR="$prefix/$libdir/pkgconfig"
+# (pkg-config ends --cflags with a space)
+pc() { pkg-config "$@" herald-plugin | sed "s/ *$//"; }
+[ "$(pc --cflags)" = "-I$prefix/include" ] || fail "cflags: $(pc --cflags)"
+[ "$(pc --variable=plugindir)" = "$prefix/$libdir/herald/plugins" ] ||
+  fail "plugindir: $(pc --variable=plugindir)"
+[ "$(pc --variable=abi_version)" = "$abi" ] ||
+  fail "abi_version: $(pc --variable=abi_version), plugin.h says $abi"
+[ "$(pc --modversion)" = "$version" ] || fail "modversion: $(pc --modversion)"
+
+# The fixture project, away from the source tree.
+mkdir "$tmp/proj" "$tmp/pc"
+cp "$src/tests/sdk/hello/hello.c" "$src/tests/sdk/hello/CMakeLists.txt" \
+  "$tmp/proj/"
+
+# 1. pkg-config and cc, nothing else.
+cflags=$(pc --cflags)
+case "$cflags" in *"$src"*) fail "cflags point into the source: $cflags" ;; esac
+# shellcheck disable=SC2086 # word splitting of the flags is intended
+cc $cflags -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
+  -Wl,--no-undefined '-DHELLO_BUILT_WITH="pkg-config"' \
+  -o "$tmp/pc/hello.so" "$tmp/proj/hello.c" || fail "cc with pkg-config"
+
+# 2. find_package(HeraldPlugin) from the prefix.
+cmake -S "$tmp/proj" -B "$tmp/proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" \
+  >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "configure"; }
+cmake --build "$tmp/proj/build" >>"$tmp/cmake.log" 2>&1 ||
+  { cat "$tmp/cmake.log" >&2; fail "build"; }
+cc_cmd=$(cat "$tmp/proj/build/compile_commands.json")
+case "$cc_cmd" in *"$src"*) fail "compile command uses the source tree: $cc_cmd" ;; esac
+case "$cc_cmd" in *"$prefix/include"*) ;; *) fail "no $prefix/include: $cc_cmd" ;; esac
+cmake --install "$tmp/proj/build" >>"$tmp/cmake.log" 2>&1 ||
+  { cat "$tmp/cmake.log" >&2; fail "install into plugindir"; }
+[ -f "$prefix/$libdir/herald/plugins/hello.so" ] ||
+  fail "hello.so not installed into HeraldPlugin_PLUGINDIR"
+
+# One exported symbol in each (hidden visibility), whoever built it.
+for so in "$tmp/pc/hello.so" "$prefix/$libdir/herald/plugins/hello.so"; do
+  syms=$(nm -D --defined-only "$so" | awk '{print $3}')
+  [ "$syms" = "herald_plugin" ] || fail "$so exports: $syms"
+done
+
+# herald_add_plugin links with --no-undefined: an unresolved symbol fails
+# the build, not the load.
+cmake -S "$tmp/proj" -B "$tmp/undef" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DHELLO_UNDEFINED=ON >/dev/null 2>&1 || fail "configure (undefined)"
+if cmake --build "$tmp/undef" >"$tmp/undef.log" 2>&1; then
+  fail "a plugin with an undefined symbol linked"
+fi
+grep -q "undefined reference to .hello_defined_nowhere" "$tmp/undef.log" ||
+  fail "undefined build failed otherwise: $(cat "$tmp/undef.log")"
+
+# The installed herald loads each: the CMake one from its install
+# directory, the pkg-config one from HERALD_PLUGIN_PATH (searched first).
+describe() {
+  printf '%s\n' "name:        hello" "version:     1.0.0" "kind:        sink" \
+    "description: SDK fixture built with $1" "options:" \
+    "  greeting (string, default hello)" "      what to greet with"
+}
+out=$(cd / && HERALD_PLUGIN_PATH= "$prefix/bin/herald" plugins describe hello 2>&1) ||
+  fail "describe (cmake): $out"
+[ "$out" = "$(describe cmake)" ] || fail "describe (cmake):
+$out
+want:
+$(describe cmake)"
+out=$(cd / && HERALD_PLUGIN_PATH="$tmp/pc" "$prefix/bin/herald" plugins describe hello 2>&1) ||
+  fail "describe (pkg-config): $out"
+[ "$out" = "$(describe pkg-config)" ] || fail "describe (pkg-config):
+$out
+want:
+$(describe pkg-config)"
+out=$(cd / && HERALD_PLUGIN_PATH="$tmp/pc" "$prefix/bin/herald" plugins list 2>/dev/null |
+  grep '^hello ') || true
+[ "$out" = "hello        $tmp/pc/hello.so" ] || fail "list: $out"
+
+# DESTDIR: files staged under it, paths inside them without it.
+DESTDIR="$tmp/stage" cmake --install "$build" --prefix /opt/herald-sdk-test \
+  >/dev/null
+[ -x "$tmp/stage/opt/herald-sdk-test/bin/herald" ] || fail "DESTDIR: no binary"
+[ ! -e /opt/herald-sdk-test ] || fail "DESTDIR install wrote /opt/herald-sdk-test"
+line=$(grep '^prefix=' "$tmp/stage/opt/herald-sdk-test/$libdir/pkgconfig/herald-plugin.pc")
+[ "$line" = "prefix=/opt/herald-sdk-test" ] || fail "DESTDIR .pc: $line"
+echo "ok: SDK under $prefix builds and loads hello (cmake, pkg-config)"
