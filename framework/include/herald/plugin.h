@@ -227,8 +227,8 @@ struct herald_host_api {
 
     /* Report item i's outcome exactly once. Any thread. retry_after_ms: for
      * RETRY, the least wait the receiver asked for (0: none). reason: for
-     * RETRY/REJECT/UNAVAILABLE, copied by the host; may be NULL. The batch must not be
-     * touched after the last item is completed. */
+     * RETRY/REJECT/UNAVAILABLE, copied by the host; may be NULL. The batch
+     * must not be touched after the last item is completed. */
     void (*complete)(struct herald_batch *b, size_t i,
                      enum herald_outcome outcome, int64_t retry_after_ms,
                      const char *reason);

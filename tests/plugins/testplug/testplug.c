@@ -5,7 +5,8 @@
  *
  * Options:
  *   log_file      append one line per completed item:
- *                   "<topic> <partition> <offset> <OK|RETRY|REJECT|UNAVAILABLE>"
+ *                   "<topic> <partition> <offset> <OUTCOME>" (OK, RETRY,
+ *                   REJECT or UNAVAILABLE)
  *                 and, for testnotify, " to=<a,b> subject=<subject>".
  *   script        rules deciding each item's outcome (below).
  *   delay         complete from a separate thread after this long, to test
