@@ -66,15 +66,7 @@ atexit.register(restore)
 
 if WHICH == "smtp":
     api = L.MAILPIT_TLS_API
-    channel = """    plugin: smtp
-    url: smtp://%s
-    tls: starttls
-    ca_file: %s
-    username: %s
-    password: %s
-    from: "%s"
-    max_connections: 2
-""" % (os.environ["MAILPIT_SMTP_TLS"], os.environ["MAILPIT_CA"], user, secret, L.FROM)
+    channel = L.smtp_tls_channel(max_connections=2, username=user, password=secret)
     want_reason = "authentication failed (check username and password) (SMTP 535, curl 67: "
 else:
     run = {"method": "POST", "urlPath": "/v3/mail/send",
