@@ -4,7 +4,8 @@
  * connectors' status as JSON. Pure functions: unit tests compare their
  * output byte for byte. Only names, states and counts are printed, never
  * an option value: a plugin's options (where secrets live) are not even
- * in the snapshot.
+ * in the snapshot. The one text from a plugin is the reason its channel
+ * is unavailable, which the ABI forbids to carry a secret.
  */
 #include "admin.h"
 
@@ -71,8 +72,31 @@ static char *dump(json_t *v, size_t *len)
     return out;
 }
 
+/* Why a running connector's channel keeps it from being ready, as a
+ * heap string; NULL when out of memory. */
+static char *channel_reason(const struct herald__connector_status *c)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f) {
+        return NULL;
+    }
+    fprintf(f,
+            "channel %s is unavailable (every partition waits; nothing is "
+            "committed past the held records): %s",
+            c->inst ? c->inst->name : "?",
+            c->channel_reason ? c->channel_reason : "no reason given");
+    if (fclose(f) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Ready: every connector is running, that is its consumer is created and
- * subscribed and it is neither stopping nor stopped. An assignment is not
+ * subscribed and it is neither stopping nor stopped, and its channel is
+ * not unavailable (records could not go out). An assignment is not
  * required: a member of a group with more members than partitions has
  * none and is healthy. */
 char *herald__admin_render_readyz(const struct herald__admin_snapshot *snap,
@@ -82,6 +106,15 @@ char *herald__admin_render_readyz(const struct herald__admin_snapshot *snap,
     json_t *bad = json_array();
     for (size_t i = 0; i < snap->n_connectors; i++) {
         const struct herald__connector_status *c = &snap->connectors[i];
+        if (c->state == HERALD__CONNECTOR_RUNNING && c->channel_unavailable) {
+            char *why = channel_reason(c);
+            json_array_append_new(
+                bad, json_pack("{s:s, s:s, s:s?}", "name", c->name, "state",
+                               herald__admin_state_name(c->state), "reason",
+                               why));
+            free(why);
+            continue;
+        }
         if (c->state == HERALD__CONNECTOR_RUNNING) {
             continue;
         }
@@ -148,6 +181,10 @@ static const struct {
     {"herald_records_retried_total", "counter",
      "RETRY outcomes (a record retried twice counts twice).",
      offsetof(struct herald__connector_stats, retried)},
+    {"herald_records_unavailable_total", "counter",
+     "UNAVAILABLE outcomes: the channel, not the record, failed (a held "
+     "record sent again as a probe counts again).",
+     offsetof(struct herald__connector_stats, unavailable)},
     {"herald_records_poison_total", "counter",
      "Records that could not be decoded (also counted as rejected).",
      offsetof(struct herald__connector_stats, poison)},
@@ -164,6 +201,58 @@ static int64_t stat_at(const struct herald__connector_stats *s, size_t off)
     int64_t v;
     memcpy(&v, (const char *)s + off, sizeof v);
     return v;
+}
+
+/* One gauge per connector: "NAME{connector=\"C\"} VALUE". */
+static void gauge(FILE *f, const char *name,
+                  const struct herald__connector_status *c, int64_t v)
+{
+    fprintf(f, "%s{", name);
+    put_label(f, "connector", c->name);
+    fprintf(f, "} %" PRId64 "\n", v);
+}
+
+/* Whether each connector's channel is unavailable, for how long, how many
+ * records it holds, and (while it is) why, as an info-style series. */
+static void channel_metrics(FILE *f, const struct herald__admin_snapshot *snap)
+{
+    family(f, "herald_connector_channel_unavailable", "gauge",
+           "1 while the connector's channel is unavailable (every partition "
+           "waits), else 0.");
+    for (size_t i = 0; i < snap->n_connectors; i++) {
+        gauge(f, "herald_connector_channel_unavailable", &snap->connectors[i],
+              snap->connectors[i].channel_unavailable != 0);
+    }
+    family(f, "herald_connector_channel_unavailable_seconds", "gauge",
+           "How long the connector's channel has been unavailable; 0 when "
+           "it is available.");
+    for (size_t i = 0; i < snap->n_connectors; i++) {
+        gauge(f, "herald_connector_channel_unavailable_seconds",
+              &snap->connectors[i],
+              snap->connectors[i].channel_unavailable_ms / 1000);
+    }
+    family(f, "herald_connector_channel_held_records", "gauge",
+           "Records held until the connector's channel is available again.");
+    for (size_t i = 0; i < snap->n_connectors; i++) {
+        gauge(f, "herald_connector_channel_held_records", &snap->connectors[i],
+              snap->connectors[i].channel_held);
+    }
+    family(f, "herald_connector_channel_unavailable_info", "gauge",
+           "Present (1) while the connector's channel is unavailable; the "
+           "reason label says why.");
+    for (size_t i = 0; i < snap->n_connectors; i++) {
+        const struct herald__connector_status *c = &snap->connectors[i];
+        if (!c->channel_unavailable) {
+            continue;
+        }
+        fputs("herald_connector_channel_unavailable_info{", f);
+        put_label(f, "connector", c->name);
+        fputc(',', f);
+        put_label(f, "channel", c->inst ? c->inst->name : "");
+        fputc(',', f);
+        put_label(f, "reason", c->channel_reason);
+        fputs("} 1\n", f);
+    }
 }
 
 char *herald__admin_render_metrics(const struct herald__admin_snapshot *snap,
@@ -187,6 +276,7 @@ char *herald__admin_render_metrics(const struct herald__admin_snapshot *snap,
         put_label(f, "connector", c->name);
         fprintf(f, "} %d\n", c->state == HERALD__CONNECTOR_RUNNING);
     }
+    channel_metrics(f, snap);
     for (size_t k = 0;
          k < sizeof connector_families / sizeof connector_families[0]; k++) {
         family(f, connector_families[k].name, connector_families[k].type,
@@ -240,11 +330,12 @@ static json_t *offset_json(int64_t off)
 static json_t *counters_json(const struct herald__connector_stats *s)
 {
     return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "consumed",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "consumed",
         (json_int_t)s->consumed, "delivered", (json_int_t)s->delivered_ok,
         "rejected", (json_int_t)s->rejected, "retried", (json_int_t)s->retried,
-        "poison", (json_int_t)s->poison, "deduped", (json_int_t)s->deduped,
-        "in_flight", (json_int_t)s->in_flight);
+        "unavailable", (json_int_t)s->unavailable, "poison",
+        (json_int_t)s->poison, "deduped", (json_int_t)s->deduped, "in_flight",
+        (json_int_t)s->in_flight);
 }
 
 static json_t *instance_json(const struct herald_instance *inst)
@@ -287,6 +378,17 @@ static json_t *connector_json(const struct herald__connector_status *c)
                              (json_int_t)p->in_doubt, "paused", p->paused));
     }
     json_object_set_new(o, "partitions", parts);
+    if (c->inst) {
+        /* null while the channel is available */
+        json_object_set_new(
+            o, "channel_unavailable",
+            c->channel_unavailable
+                ? json_pack("{s:s, s:I, s:I}", "reason",
+                            c->channel_reason ? c->channel_reason : "",
+                            "for_ms", (json_int_t)c->channel_unavailable_ms,
+                            "held", (json_int_t)c->channel_held)
+                : json_null());
+    }
     json_object_set_new(o, "counters", counters_json(&c->stats));
     return o;
 }

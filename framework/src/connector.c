@@ -9,6 +9,8 @@
  * the record on a backoff timer and pauses its partition; the others go on.
  * A record whose schema is not available yet holds its partition (the
  * records behind it queue up in order) until the registry answers.
+ * UNAVAILABLE (the channel failed, not the record) pauses every partition
+ * and holds the records until a probe gets through (see channel_down).
  * Rebalances are handled in the rebalance callback: on revoke the partitions
  * are paused, in-flight work drains up to drain_timeout, what is final is
  * committed synchronously, and only then is the assignment given up (the
@@ -44,7 +46,16 @@ enum {
     PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
     PAUSE_DLQ = 16,     /* a dead-letter or mark write failed: wait */
     PAUSE_MARKS = 32,   /* dedup marks not read back yet */
+    PAUSE_CHANNEL = 64, /* the channel is unavailable (channel_down) */
 };
+
+/* While a channel is unavailable a line about it is logged at most this
+ * often (plus one when it goes down and one when it comes back). */
+#define CHANNEL_LOG_INTERVAL_MS 60000
+/* Probes of an unavailable channel: defaults of errors.channel_probe. */
+#define CHANNEL_PROBE_INITIAL_MS 1000
+#define CHANNEL_PROBE_MAX_MS 60000
+#define CHANNEL_REASON_MAX 512
 
 /* How often the marks being read back are polled (loop ms). */
 #define MARKS_POLL_MS 20
@@ -60,6 +71,7 @@ struct part {
     size_t jobs;                       /* jobs alive that point here */
     struct job *held_head, *held_tail; /* waiting for a schema, in order */
     size_t retrying;                   /* jobs on a backoff timer */
+    size_t channel_held;               /* jobs held for the channel */
     struct part *next;
 };
 
@@ -73,6 +85,7 @@ struct job {
     struct herald__timer *retry_timer;
     struct job *next; /* held queue / batch list */
     int retrying;     /* waiting for its backoff (on c->timed) */
+    uint64_t held_ms; /* loop ms it was held for the channel */
     /* dead-letter write in progress (or waiting to be tried again) */
     int dlq;
     char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
@@ -123,6 +136,20 @@ struct herald__connector {
     int64_t dedup_parked; /* records waiting for a same-key record */
     struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
     int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
+    /* The channel said UNAVAILABLE: records are held (in the order they
+     * came back) and one at a time is sent as a probe. */
+    struct {
+        int down;
+        char reason[CHANNEL_REASON_MAX]; /* the last UNAVAILABLE's */
+        uint64_t since;                  /* loop ms it went down */
+        uint64_t last_log;               /* loop ms of the last line */
+        int probes;                      /* failed probes since then */
+        struct job *probe;               /* in flight as the probe */
+        struct job *head, *tail;         /* held, linked by next */
+        int64_t held;
+        struct herald__timer *timer;
+        int64_t initial_ms, max_ms;
+    } ch;
     int64_t drain_timeout_ms;
     int64_t commit_interval_ms;
 
@@ -275,7 +302,7 @@ static void pressure_pause(struct herald__connector *c, int on)
 static int64_t busy(const struct herald__connector *c)
 {
     return c->in_flight + (int64_t)c->batch_n + c->marks_waiting +
-           c->dlq_waiting;
+           c->dlq_waiting + c->ch.held;
 }
 
 static int pressure_full(const struct herald__connector *c)
@@ -746,12 +773,216 @@ static void write_mark(struct herald__connector *c, struct job *j)
     }
 }
 
+/* ---- an unavailable channel ------------------------------------------- */
+
+/* HERALD_UNAVAILABLE: the channel failed (a refused credential, a TLS
+ * failure), not the record; every record would fail the same way until
+ * someone fixes it. So the record is neither final nor rejected: it is
+ * held, every partition pauses, nothing more is sent but one held record
+ * at a time as a probe (after CHANNEL_PROBE_INITIAL_MS, doubling up to
+ * CHANNEL_PROBE_MAX_MS: errors.channel_probe), and the first probe that
+ * comes back with any other outcome resumes everything. Held time is not
+ * retry time: neither the attempt count nor errors.retry.timeout moves,
+ * so an alert waits out a credential fixed two hours later. Commits stop
+ * at the first held record, as at any record in doubt. */
+
+static int deliver_list(struct herald__connector *c, struct job *head,
+                        size_t n);
+
+static void channel_hold(struct herald__connector *c, struct job *j,
+                         int at_head)
+{
+    j->held_ms = herald__loop_now_ms(c->env->loop);
+    j->next = NULL;
+    if (at_head) {
+        j->next = c->ch.head;
+        c->ch.head = j;
+        if (!c->ch.tail) {
+            c->ch.tail = j;
+        }
+    } else if (c->ch.tail) {
+        c->ch.tail->next = j;
+        c->ch.tail = j;
+    } else {
+        c->ch.head = c->ch.tail = j;
+    }
+    c->ch.held++;
+    j->part->channel_held++;
+}
+
+/* The first held record, its waiting struck off its retry clock; NULL
+ * when none is held. */
+static struct job *channel_unhold(struct herald__connector *c)
+{
+    struct job *j = c->ch.head;
+    if (!j) {
+        return NULL;
+    }
+    c->ch.head = j->next;
+    if (!c->ch.head) {
+        c->ch.tail = NULL;
+    }
+    j->next = NULL;
+    c->ch.held--;
+    j->part->channel_held--;
+    j->first_ms += herald__loop_now_ms(c->env->loop) - j->held_ms;
+    return j;
+}
+
+/* Stop or destroy: held records stay in doubt and come again next run. */
+static void channel_drop(struct herald__connector *c)
+{
+    struct job *j;
+    while ((j = channel_unhold(c))) {
+        job_destroy(j);
+    }
+    if (c->ch.timer) {
+        herald__timer_stop(c->ch.timer);
+    }
+}
+
+static void channel_schedule(struct herald__connector *c)
+{
+    int64_t wait = c->ch.initial_ms;
+    for (int i = 0; i < c->ch.probes && wait < c->ch.max_ms; i++) {
+        wait *= 2;
+    }
+    if (wait > c->ch.max_ms) {
+        wait = c->ch.max_ms;
+    }
+    herald__timer_start(c->ch.timer, (uint64_t)wait, 0);
+}
+
+/* A probe (or, with nothing left to probe with, the loss of the last held
+ * record) ends the wait: every partition runs and the held records go out
+ * in the order they were held. */
+static void channel_up(struct herald__connector *c)
+{
+    if (!c->ch.down) {
+        return;
+    }
+    size_t n = 0;
+    for (struct part *p = c->parts; p; p = p->next) {
+        n += !p->revoked;
+    }
+    logf_part(HERALD_LOG_WARN, c, NULL,
+              "channel %s is available again after %" PRIu64
+              " ms (%d failed probe(s)): resuming %zu partition(s), "
+              "%" PRId64 " held record(s) go out",
+              c->inst->name, herald__loop_now_ms(c->env->loop) - c->ch.since,
+              c->ch.probes, n, c->ch.held);
+    c->ch.down = 0;
+    c->ch.probes = 0;
+    c->ch.reason[0] = '\0';
+    herald__timer_stop(c->ch.timer);
+    for (struct part *p = c->parts; p; p = p->next) {
+        set_paused(c, p, PAUSE_CHANNEL, 0);
+    }
+    struct job *j;
+    while ((j = channel_unhold(c))) {
+        if (j->part->revoked) {
+            job_destroy(j);
+        } else {
+            batch_add(c, j);
+        }
+    }
+    parts_gc(c);
+    batch_flush(c);
+    pressure_update(c);
+}
+
+/* Send the first held record alone; its outcome decides (on_outcome). */
+static void on_channel_timer(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    if (!c->ch.down || c->ch.probe || c->stopping) {
+        return;
+    }
+    struct job *j;
+    while ((j = channel_unhold(c)) && j->part->revoked) {
+        job_destroy(j);
+    }
+    parts_gc(c);
+    if (!j) {
+        /* Nothing to probe with (its partitions went to another member):
+         * run again; the next record tells. */
+        channel_up(c);
+        return;
+    }
+    c->ch.probe = j;
+    logf_part(HERALD_LOG_DEBUG, c, j->rec, "probing channel %s",
+              c->inst->name);
+    if (deliver_list(c, j, 1) != 0) {
+        c->ch.probe = NULL;
+        channel_hold(c, j, 1);
+        channel_schedule(c);
+    }
+}
+
+/* j came back UNAVAILABLE (was_probe: it was the probe). */
+static void channel_down(struct herald__connector *c, struct job *j,
+                         const char *reason, int was_probe)
+{
+    uint64_t now = herald__loop_now_ms(c->env->loop);
+    c->stats.unavailable++;
+    if (c->stopping) {
+        /* Shutting down: leave it in doubt; it comes again next run. */
+        job_destroy(j);
+        check_drain(c);
+        return;
+    }
+    channel_hold(c, j, was_probe); /* a probe keeps its place in front */
+    snprintf(c->ch.reason, sizeof c->ch.reason, "%s",
+             reason ? reason : "no reason given");
+    /* Shown in JSON, Prometheus labels and logs: printable ASCII only (a
+     * cut UTF-8 sequence or a control character cannot break them). */
+    for (char *q = c->ch.reason; *q; q++) {
+        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) {
+            *q = '?';
+        }
+    }
+    if (!c->ch.down) {
+        c->ch.down = 1;
+        c->ch.since = c->ch.last_log = now;
+        c->ch.probes = 0;
+        for (struct part *p = c->parts; p; p = p->next) {
+            set_paused(c, p, PAUSE_CHANNEL, 1);
+        }
+        logf_part(HERALD_LOG_ERROR, c, j->rec,
+                  "channel %s is unavailable: %s; every partition waits "
+                  "and nothing is committed past the held records; a probe "
+                  "goes out in %" PRId64 " ms, then backs off up to %" PRId64
+                  " ms",
+                  c->inst->name, c->ch.reason, c->ch.initial_ms,
+                  c->ch.max_ms);
+        channel_schedule(c);
+        return;
+    }
+    if (!was_probe) {
+        return; /* sent before the channel went down; the probe decides */
+    }
+    c->ch.probes++;
+    if (now - c->ch.last_log >= CHANNEL_LOG_INTERVAL_MS) {
+        c->ch.last_log = now;
+        logf_part(HERALD_LOG_ERROR, c, NULL,
+                  "channel %s is still unavailable after %" PRIu64
+                  " s (%d failed probe(s), %" PRId64 " record(s) held): %s",
+                  c->inst->name, (now - c->ch.since) / 1000, c->ch.probes,
+                  c->ch.held, c->ch.reason);
+    }
+    channel_schedule(c);
+}
+
 static void on_outcome(void *owner, struct herald_batch *b, size_t i,
                        enum herald_outcome outcome, int64_t retry_after_ms,
                        const char *reason)
 {
     struct herald__connector *c = owner;
     struct job *j = b->items[i].ctx;
+    int was_probe = c->ch.probe == j;
+    if (was_probe) {
+        c->ch.probe = NULL;
+    }
     c->in_flight--;
     c->stats.in_flight = c->in_flight;
     if (j->part->revoked) {
@@ -760,6 +991,12 @@ static void on_outcome(void *owner, struct herald_batch *b, size_t i,
         job_destroy(j);
         parts_gc(c);
         check_drain(c);
+        if (was_probe && outcome == HERALD_UNAVAILABLE && !c->stopping) {
+            c->ch.probes++;
+            channel_schedule(c);
+        }
+    } else if (outcome == HERALD_UNAVAILABLE) {
+        channel_down(c, j, reason, was_probe);
     } else if (outcome == HERALD_OK) {
         c->stats.delivered_ok++;
         if (j->dedup_key) {
@@ -776,24 +1013,25 @@ static void on_outcome(void *owner, struct herald_batch *b, size_t i,
         snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
         reject_job(c, j, "TASK_PUT", cls, "herald.Rejected", why);
     }
+    if (was_probe && outcome != HERALD_UNAVAILABLE) {
+        channel_up(c);
+    }
     pressure_update(c);
 }
 
 /* ---- batching ---------------------------------------------------------- */
 
-static void batch_flush(struct herald__connector *c)
+/* Hand the n jobs linked from head to the plugin as one batch. 0, or -1
+ * (nothing changed) when the batch cannot be allocated. */
+static int deliver_list(struct herald__connector *c, struct job *head,
+                        size_t n)
 {
-    herald__timer_stop(c->linger_timer);
-    if (c->batch_n == 0) {
-        return;
-    }
-    struct herald_batch *b =
-        herald__batch_new(c->inst, c, on_outcome, c->batch_n);
+    struct herald_batch *b = herald__batch_new(c->inst, c, on_outcome, n);
     if (!b) {
-        return; /* retried at the next flush */
+        return -1;
     }
     size_t i = 0;
-    for (struct job *j = c->batch_head; j;) {
+    for (struct job *j = head; j && i < n;) {
         struct job *next = j->next;
         j->next = NULL;
         b->items[i].record = j->rec;
@@ -802,13 +1040,39 @@ static void batch_flush(struct herald__connector *c)
         i++;
         j = next;
     }
+    c->in_flight += (int64_t)i;
+    c->stats.in_flight = c->in_flight;
+    herald__batch_deliver(b);
+    return 0;
+}
+
+static void batch_flush(struct herald__connector *c)
+{
+    herald__timer_stop(c->linger_timer);
+    if (c->batch_n == 0) {
+        return;
+    }
+    struct job *head = c->batch_head;
+    size_t n = c->batch_n;
+    if (c->ch.down) {
+        /* The channel is unavailable: only probes go out. */
+        c->batch_head = c->batch_tail = NULL;
+        c->batch_n = 0;
+        c->batch_bytes = 0;
+        while (head) {
+            struct job *next = head->next;
+            channel_hold(c, head, 0);
+            head = next;
+        }
+        return;
+    }
+    if (deliver_list(c, head, n) != 0) {
+        return; /* retried at the next flush */
+    }
     c->batch_head = c->batch_tail = NULL;
     c->batch_n = 0;
     c->batch_bytes = 0;
-    c->in_flight += (int64_t)i;
-    c->stats.in_flight = c->in_flight;
     pressure_update(c);
-    herald__batch_deliver(b);
 }
 
 static void on_linger(void *ctx)
@@ -1103,7 +1367,9 @@ static size_t pending_in(struct herald__connector *c,
     for (struct part *p = c->parts; p; p = p->next) {
         if (!p->revoked &&
             rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
-            n += herald__partoffsets_pending(&p->offs);
+            /* Records held for an unavailable channel cannot finish:
+             * waiting for them would only stall the group. */
+            n += herald__partoffsets_pending(&p->offs) - p->channel_held;
         }
     }
     return n;
@@ -1293,6 +1559,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 if (c->paused_for_pressure) {
                     p->pause_mask |= PAUSE_PRESSURE;
                 }
+                if (c->ch.down) {
+                    p->pause_mask |= PAUSE_CHANNEL;
+                }
                 apply_pause(c, p);
             }
         }
@@ -1416,6 +1685,7 @@ static void drop_waiting(struct herald__connector *c)
     while (c->timed) {
         job_destroy(c->timed);
     }
+    channel_drop(c);
 }
 
 static void finish_stop(struct herald__connector *c)
@@ -1742,10 +2012,10 @@ herald__connector_new(const struct herald__connector_env *env,
     get_duration(map, "commit_interval", 1000, &c->commit_interval_ms, d);
 
     const struct herald__node *errors = herald__node_get(map, "errors");
-    const struct herald__node *retry = NULL;
+    const struct herald__node *retry = NULL, *probe = NULL;
     if (errors) {
-        static const char *const err_keys[] = {"tolerance", "retry",
-                                               "dead_letter_topic", NULL};
+        static const char *const err_keys[] = {
+            "tolerance", "retry", "dead_letter_topic", "channel_probe", NULL};
         herald__node_check_keys(errors, err_keys, d);
         const char *tol = herald__node_str(errors, "tolerance", "none");
         if (strcmp(tol, "all") == 0) {
@@ -1772,10 +2042,23 @@ herald__connector_new(const struct herald__connector_env *env,
                                                      "timeout", NULL};
             herald__node_check_keys(retry, retry_keys, d);
         }
+        probe = herald__node_get(errors, "channel_probe");
+        if (probe) {
+            static const char *const probe_keys[] = {"initial", "max", NULL};
+            herald__node_check_keys(probe, probe_keys, d);
+        }
     }
     get_duration(retry, "initial", 1000, &c->retry_initial_ms, d);
     get_duration(retry, "max", 300000, &c->retry_max_ms, d);
     get_duration(retry, "timeout", 3600000, &c->retry_timeout_ms, d);
+    get_duration(probe, "initial", CHANNEL_PROBE_INITIAL_MS, &c->ch.initial_ms,
+                 d);
+    get_duration(probe, "max", CHANNEL_PROBE_MAX_MS, &c->ch.max_ms, d);
+    if (c->ch.initial_ms < 1 || c->ch.max_ms < c->ch.initial_ms) {
+        herald__diag_add(d, probe,
+                         "errors.channel_probe: initial must be at least 1ms "
+                         "and max at least initial");
+    }
 
     const struct herald__node *notify = herald__node_get(map, "notify");
     const struct herald__node *sink = herald__node_get(map, "sink");
@@ -1822,6 +2105,7 @@ herald__connector_new(const struct herald__connector_env *env,
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
     c->drain_timer = herald__timer_new(env->loop, on_stop_timer, c);
+    c->ch.timer = herald__timer_new(env->loop, on_channel_timer, c);
     if (d->n > errs) {
         herald__connector_destroy(c);
         return NULL;
@@ -1985,6 +2269,7 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__timer_destroy(c->more_timer);
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
+    herald__timer_destroy(c->ch.timer);
     /* Jobs on retry timers: their timers belong to them. */
     for (struct part *p = c->parts; p; p = p->next) {
         p->revoked = 1;
@@ -2038,6 +2323,12 @@ int herald__connector_status(const struct herald__connector *c,
     out->inst = c->inst;
     out->stats = c->stats;
     out->stats.in_flight = c->in_flight;
+    out->channel_unavailable = c->ch.down;
+    out->channel_reason = c->ch.down ? c->ch.reason : NULL;
+    out->channel_unavailable_ms =
+        c->ch.down ? (int64_t)(herald__loop_now_ms(c->env->loop) - c->ch.since)
+                   : 0;
+    out->channel_held = c->ch.held;
     out->state = c->failed     ? HERALD__CONNECTOR_FAILED
                  : c->stopped  ? HERALD__CONNECTOR_STOPPED
                  : c->stopping ? HERALD__CONNECTOR_STOPPING

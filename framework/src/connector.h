@@ -68,6 +68,9 @@ const char *herald__connector_name(const struct herald__connector *c);
 struct herald__connector_stats {
     int64_t consumed, delivered_ok, rejected, retried, poison, in_flight;
     int64_t deduped; /* skipped: their dedup key was notified before */
+    /* UNAVAILABLE outcomes: the channel, not the record, failed (a held
+     * record sent again as a probe counts each time) */
+    int64_t unavailable;
 };
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out);
@@ -101,6 +104,13 @@ struct herald__connector_status {
     struct herald__connector_stats stats;
     struct herald__partition_status *parts; /* assigned; heap */
     size_t n_parts;
+    /* The channel answered UNAVAILABLE and no probe got through yet: every
+     * partition waits. reason is the plugin's last one (NULL when
+     * available); held counts the records waiting for the channel. */
+    int channel_unavailable;
+    const char *channel_reason;
+    int64_t channel_unavailable_ms; /* for how long */
+    int64_t channel_held;
 };
 
 /* A snapshot of c on the loop thread. The borrowed pointers are valid until

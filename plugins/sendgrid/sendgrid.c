@@ -120,9 +120,10 @@ static void job_finish(struct sg_job *j, enum herald_outcome o,
 {
     struct sendgrid *sg = j->sg;
 
-    count(sg, o == HERALD_OK      ? "sent"
-              : o == HERALD_RETRY ? "retried"
-                                  : "rejected");
+    count(sg, o == HERALD_OK            ? "sent"
+              : o == HERALD_RETRY       ? "retried"
+              : o == HERALD_UNAVAILABLE ? "unavailable"
+                                        : "rejected");
     api->complete(j->batch, j->index, o, retry_after_ms, reason);
     job_free(j);
 }
@@ -228,6 +229,10 @@ static void on_done(void *ctx, void *easy, int curl_code)
     if (v.outcome == HERALD_OK) {
         api->log(sg->inst, HERALD_LOG_DEBUG, "sent: HTTP %ld, X-Message-Id %s",
                  status, j->message_id[0] ? j->message_id : "-");
+    } else if (v.outcome == HERALD_UNAVAILABLE) {
+        /* the host logs it, once per interval */
+        api->log(sg->inst, HERALD_LOG_DEBUG, "channel unavailable: %s",
+                 v.reason);
     } else if (v.outcome == HERALD_RETRY) {
         api->log(sg->inst, HERALD_LOG_INFO,
                  "will retry (server asked to wait %lld ms): %s",

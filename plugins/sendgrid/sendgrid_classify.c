@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "channel_error.h"
+
 static int64_t cap(int64_t ms)
 {
     if (ms < 0) {
@@ -133,27 +135,10 @@ static void add_errors(char *buf, size_t buflen, const char *body, size_t len)
     json_decref(root);
 }
 
-/* Transport errors that a retry cannot fix: the configuration is wrong. */
-static const char *config_error(int code)
-{
-    switch (code) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        return "bad base_url";
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return "TLS certificate verification failed (check ca_file and the "
-               "server certificate)";
-    case CURLE_SSL_CACERT_BADFILE:
-        return "cannot read the CA file (check ca_file)";
-    default:
-        return NULL;
-    }
-}
-
 void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
                        struct sendgrid_verdict *v)
 {
-    const char *cfg;
+    const char *chan;
     int64_t a, b;
 
     memset(v, 0, sizeof(*v));
@@ -165,10 +150,11 @@ void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
         return;
     }
     if (r->curl_code != CURLE_OK) {
-        cfg = config_error(r->curl_code);
-        v->outcome = cfg != NULL ? HERALD_REJECT : HERALD_RETRY;
+        /* TLS failures and a bad base_url: no request gets through */
+        chan = channel_curl_error(r->curl_code);
+        v->outcome = chan != NULL ? HERALD_UNAVAILABLE : HERALD_RETRY;
         snprintf(v->reason, sizeof(v->reason), "%s (curl %d: %s)",
-                 cfg != NULL ? cfg : "transport error", r->curl_code,
+                 chan != NULL ? chan : "transport error", r->curl_code,
                  curl_easy_strerror((CURLcode)r->curl_code));
         return;
     }
@@ -177,7 +163,15 @@ void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
         return;
     }
     snprintf(v->reason, sizeof(v->reason), "HTTP %ld", r->status);
-    if (r->status == 408 || r->status == 429 || r->status >= 500) {
+    if (r->status == 401 || r->status == 403) {
+        /* A revoked, rotated or under-privileged API key: the channel's
+         * fault, not the message's. */
+        v->outcome = HERALD_UNAVAILABLE;
+        snprintf(v->reason, sizeof(v->reason),
+                 "API key refused (check api_key and its mail send "
+                 "permission): HTTP %ld",
+                 r->status);
+    } else if (r->status == 408 || r->status == 429 || r->status >= 500) {
         v->outcome = HERALD_RETRY;
         a = sendgrid_retry_after_ms(r->retry_after, now_ms);
         b = reset_ms(r->ratelimit_reset, now_ms);

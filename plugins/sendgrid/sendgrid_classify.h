@@ -33,10 +33,12 @@ struct sendgrid_verdict {
 
 /* Classify r at time now_ms (ms since the epoch) into *v:
  * 2xx OK; 408, 429 and 5xx RETRY, waiting the larger of Retry-After and
- * X-RateLimit-Reset; other HTTP statuses REJECT with SendGrid's
- * errors[].message (and field) in the reason; transport errors RETRY,
- * except configuration ones (bad URL, unreadable CA file, certificate
- * verification failed), which REJECT with a clear reason. Pure. */
+ * X-RateLimit-Reset; 401 and 403 (the API key is refused) UNAVAILABLE;
+ * other HTTP statuses REJECT; SendGrid's errors[].message (and field) go
+ * in the reason. Transport errors RETRY, except the channel's own (TLS
+ * handshake or certificate, unreadable CA file, bad URL: see
+ * channel_error.h), which are UNAVAILABLE. An aborted transfer (the
+ * channel closing) RETRYs. Pure. */
 void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
                        struct sendgrid_verdict *v);
 

@@ -122,22 +122,15 @@ static void test_reject_classes(void **state)
                         "HTTP 400: The from address does not match "
                         "a verified Sender Identity. (field from); Invalid "
                         "type. (field personalizations.0.to)");
-    v = run(CURLE_OK, 401, "not json", NULL, NULL);
+    v = run(CURLE_OK, 404, "not json", NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
-    assert_string_equal(v.reason, "HTTP 401");
+    assert_string_equal(v.reason, "HTTP 404");
     v = run(CURLE_OK, 413, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
     v = run(CURLE_OK, 301, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
     assert_string_equal(v.reason, "HTTP 301");
-    v = run(CURLE_PEER_FAILED_VERIFICATION, 0, NULL, NULL, NULL);
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    assert_string_equal(v.reason,
-                        "TLS certificate verification failed "
-                        "(check ca_file and the server certificate) (curl "
-                        "60: SSL peer certificate or SSH remote key was not "
-                        "OK)");
-    v = run(CURLE_SSL_CACERT_BADFILE, 0, NULL, NULL, NULL);
+    v = run(CURLE_OK, 422, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_REJECT);
 
     /* a huge error list is cut at the reason's size, marked "..." */
@@ -152,6 +145,57 @@ static void test_reject_classes(void **state)
     n = strlen(v.reason);
     assert_int_equal(n, SENDGRID_REASON_MAX - 1);
     assert_string_equal(v.reason + n - 3, "...");
+}
+
+/* The channel, not the message: the key refused (401, 403, whatever the
+ * body and even with a Retry-After), TLS failures, a bad base_url. */
+static void test_unavailable(void **state)
+{
+    static const struct {
+        int code;
+        long status;
+        const char *body, *reason;
+    } rows[] = {
+        {CURLE_OK, 401,
+         "{\"errors\":[{\"message\":\"The provided authorization grant is "
+         "invalid, expired, or revoked\",\"field\":null,\"help\":null}]}",
+         "API key refused (check api_key and its mail send permission): "
+         "HTTP 401: The provided authorization grant is invalid, expired, or "
+         "revoked"},
+        {CURLE_OK, 401, "not json",
+         "API key refused (check api_key and its mail send permission): "
+         "HTTP 401"},
+        {CURLE_OK, 403,
+         "{\"errors\":[{\"message\":\"access forbidden\"}]}",
+         "API key refused (check api_key and its mail send permission): "
+         "HTTP 403: access forbidden"},
+        {CURLE_PEER_FAILED_VERIFICATION, 0, NULL,
+         "TLS certificate verification failed (check ca_file and the server "
+         "certificate) (curl 60: SSL peer certificate or SSH remote key was "
+         "not OK)"},
+        {CURLE_SSL_CACERT_BADFILE, 0, NULL,
+         "cannot read the CA file (check ca_file) (curl 77: Problem with "
+         "the SSL CA cert (path? access rights?))"},
+        {CURLE_SSL_CONNECT_ERROR, 0, NULL,
+         "TLS handshake failed (curl 35: SSL connect error)"},
+        {CURLE_SSL_ISSUER_ERROR, 0, NULL,
+         "TLS certificate issuer check failed (curl 83: Issuer check against "
+         "peer certificate failed)"},
+        {CURLE_SSL_PINNEDPUBKEYNOTMATCH, 0, NULL,
+         "the server's public key does not match the pinned key (curl 90: "
+         "SSL public key does not match pinned public key)"},
+        {CURLE_UNSUPPORTED_PROTOCOL, 0, NULL,
+         "bad url (curl 1: Unsupported protocol)"},
+    };
+    struct sendgrid_verdict v;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        v = run(rows[i].code, rows[i].status, rows[i].body, "5", NULL);
+        assert_int_equal(v.outcome, HERALD_UNAVAILABLE);
+        assert_int_equal(v.retry_after_ms, 0);
+        assert_string_equal(v.reason, rows[i].reason);
+    }
 }
 
 static void test_retry_after_parse(void **state)
@@ -176,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_rate_limited),
         cmocka_unit_test(test_retry_classes),
         cmocka_unit_test(test_reject_classes),
+        cmocka_unit_test(test_unavailable),
         cmocka_unit_test(test_retry_after_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,8 +8,10 @@
  * (api->http_submit). The message is built by the shared MIME builder,
  * the envelope by smtp_message.c (validated again: libcurl 7.88 copies
  * envelope addresses into SMTP commands verbatim), the outcome by
- * smtp_classify.c. libcurl dot-stuffs the DATA. The password is set on the
- * handle only and never logged.
+ * smtp_classify.c: a refused login or a TLS failure is UNAVAILABLE (the
+ * host pauses and probes; it logs that, so this file logs it at debug
+ * only). libcurl dot-stuffs the DATA. The password is set on the handle
+ * only and never logged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,9 +119,10 @@ static void count(struct smtp *s, const char *name)
 static void job_finish(struct smtp *s, struct smtp_job *j,
                        enum herald_outcome o, const char *reason)
 {
-    count(s, o == HERALD_OK      ? "sent"
-             : o == HERALD_RETRY ? "retried"
-                                 : "rejected");
+    count(s, o == HERALD_OK            ? "sent"
+             : o == HERALD_RETRY       ? "retried"
+             : o == HERALD_UNAVAILABLE ? "unavailable"
+                                       : "rejected");
     api->complete(j->batch, j->index, o, 0, reason);
     job_free(j);
 }
@@ -165,6 +168,9 @@ static void on_done(void *ctx, void *easy, int curl_code)
     if (v.outcome == HERALD_OK) {
         api->log(s->inst, HERALD_LOG_DEBUG,
                  "sent to %zu recipient(s), reply %ld", j->env.n_rcpt, reply);
+    } else if (v.outcome == HERALD_UNAVAILABLE) {
+        api->log(s->inst, HERALD_LOG_DEBUG, "channel unavailable: %s",
+                 v.reason);
     } else {
         api->log(s->inst,
                  v.outcome == HERALD_RETRY ? HERALD_LOG_INFO : HERALD_LOG_WARN,

@@ -8,30 +8,44 @@
 
 #include <curl/curl.h>
 
-static const char *config_error(int code)
+#include "channel_error.h"
+
+/* Replies that refuse the client's authentication (RFC 4954): no message
+ * gets through until the credential or the server is fixed. */
+static const char *auth_reply(long reply)
 {
-    switch (code) {
-    case CURLE_LOGIN_DENIED:
+    switch (reply) {
+    case 530:
+        return "the server requires authentication (set username and "
+               "password)";
+    case 534:
+        return "the server wants a stronger authentication mechanism";
+    case 535:
         return "authentication failed (check username and password)";
-    case CURLE_USE_SSL_FAILED:
-        return "server does not offer STARTTLS (tls: starttls requires it)";
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return "TLS certificate verification failed (check ca_file and the "
-               "server certificate)";
-    case CURLE_SSL_CACERT_BADFILE:
-        return "cannot read the CA file (check ca_file)";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        return "bad url";
+    case 538:
+        return "the server requires TLS for this authentication mechanism";
     default:
         return NULL;
     }
 }
 
+static const char *channel_error(int curl_code, long reply)
+{
+    const char *why = auth_reply(reply);
+
+    if (why != NULL) {
+        return why;
+    }
+    if (curl_code == CURLE_LOGIN_DENIED) {
+        return "authentication failed (check username and password)";
+    }
+    return channel_curl_error(curl_code);
+}
+
 void smtp_classify(int curl_code, long reply, const char *detail,
                    struct smtp_verdict *v)
 {
-    const char *cfg, *what;
+    const char *chan, *what;
 
     memset(v, 0, sizeof(*v));
     if (curl_code == HERALD_HTTP_ABORTED) {
@@ -47,11 +61,16 @@ void smtp_classify(int curl_code, long reply, const char *detail,
     what = (detail != NULL && detail[0] != '\0')
                ? detail
                : curl_easy_strerror((CURLcode)curl_code);
-    cfg = config_error(curl_code);
-    if (cfg != NULL) {
-        v->outcome = HERALD_REJECT;
-        snprintf(v->reason, sizeof(v->reason), "%s (curl %d: %s)", cfg,
-                 curl_code, what);
+    chan = channel_error(curl_code, reply);
+    if (chan != NULL) {
+        v->outcome = HERALD_UNAVAILABLE;
+        if (reply > 0) {
+            snprintf(v->reason, sizeof(v->reason), "%s (SMTP %ld, curl %d: %s)",
+                     chan, reply, curl_code, what);
+        } else {
+            snprintf(v->reason, sizeof(v->reason), "%s (curl %d: %s)", chan,
+                     curl_code, what);
+        }
         return;
     }
     if (reply >= 400 && reply <= 599) {

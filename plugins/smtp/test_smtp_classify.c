@@ -1,5 +1,6 @@
 /*
- * test_smtp_classify.c - every outcome class of an SMTP transfer.
+ * test_smtp_classify.c - every outcome class of an SMTP transfer, one
+ * assertion per row of the README's channel reply table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,6 +52,16 @@ static void test_replies(void **state)
     assert_string_equal(v.reason, "SMTP 503 (curl 55: MAIL failed: 503)");
     v = run(CURLE_SEND_ERROR, 500, "MAIL failed: 500");
     assert_int_equal(v.outcome, HERALD_REJECT);
+    /* the message's own faults: a mailbox, an address, its size */
+    v = run(CURLE_SEND_ERROR, 553, "RCPT failed: 553");
+    assert_int_equal(v.outcome, HERALD_REJECT);
+    v = run(CURLE_SEND_ERROR, 552, "DATA failed: 552");
+    assert_int_equal(v.outcome, HERALD_REJECT);
+    /* 4xx: try again later (greylisting, a full mailbox, a busy server) */
+    v = run(CURLE_SEND_ERROR, 450, "RCPT failed: 450");
+    assert_int_equal(v.outcome, HERALD_RETRY);
+    v = run(CURLE_SEND_ERROR, 452, "RCPT failed: 452");
+    assert_int_equal(v.outcome, HERALD_RETRY);
 }
 
 static void test_transport(void **state)
@@ -68,40 +79,91 @@ static void test_transport(void **state)
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transport error (curl 28: Operation timed "
                                   "out after 60000 milliseconds)");
+    v = run(CURLE_COULDNT_RESOLVE_HOST, 0, NULL);
+    assert_int_equal(v.outcome, HERALD_RETRY);
     v = run(CURLE_GOT_NOTHING, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     v = run(CURLE_RECV_ERROR, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
-    v = run(CURLE_SSL_CONNECT_ERROR, 0, NULL);
+    v = run(CURLE_SEND_ERROR, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     v = run(HERALD_HTTP_ABORTED, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transfer aborted: channel closing");
 }
 
-static void test_configuration(void **state)
+/* The channel, not the message: refused logins (RFC 4954 replies or
+ * curl's login denied, whatever the reply), TLS failures, a bad URL. */
+static void test_unavailable(void **state)
 {
-    struct smtp_verdict v;
+    static const struct {
+        int code;
+        long reply;
+        const char *detail, *reason;
+    } rows[] = {
+        {CURLE_LOGIN_DENIED, 535, "",
+         "authentication failed (check username and password) (SMTP 535, "
+         "curl 67: Login denied)"},
+        /* a 4xx reply during AUTH (454 temporary failure) is the same */
+        {CURLE_LOGIN_DENIED, 454, "",
+         "authentication failed (check username and password) (SMTP 454, "
+         "curl 67: Login denied)"},
+        {CURLE_LOGIN_DENIED, 0, NULL,
+         "authentication failed (check username and password) (curl 67: "
+         "Login denied)"},
+        /* MAIL refused because herald did not log in */
+        {CURLE_SEND_ERROR, 530, "MAIL failed: 530",
+         "the server requires authentication (set username and password) "
+         "(SMTP 530, curl 55: MAIL failed: 530)"},
+        {CURLE_LOGIN_DENIED, 534, "",
+         "the server wants a stronger authentication mechanism (SMTP 534, "
+         "curl 67: Login denied)"},
+        {CURLE_WEIRD_SERVER_REPLY, 538, "",
+         "the server requires TLS for this authentication mechanism (SMTP "
+         "538, curl 8: Weird server reply)"},
+        {CURLE_USE_SSL_FAILED, 0, "STARTTLS not supported.",
+         "the server does not offer STARTTLS (tls: starttls requires it) "
+         "(curl 64: STARTTLS not supported.)"},
+        {CURLE_PEER_FAILED_VERIFICATION, 0, "",
+         "TLS certificate verification failed (check ca_file and the server "
+         "certificate) (curl 60: SSL peer certificate or SSH remote key was "
+         "not OK)"},
+        {CURLE_SSL_CACERT_BADFILE, 0, "",
+         "cannot read the CA file (check ca_file) (curl 77: Problem with "
+         "the SSL CA cert (path? access rights?))"},
+        {CURLE_SSL_CONNECT_ERROR, 0, "",
+         "TLS handshake failed (curl 35: SSL connect error)"},
+        {CURLE_SSL_CERTPROBLEM, 0, "",
+         "cannot use the client certificate (curl 58: Problem with the "
+         "local SSL certificate)"},
+        {CURLE_SSL_CIPHER, 0, "",
+         "no TLS cipher in common with the server (curl 59: Couldn't use "
+         "specified SSL cipher)"},
+        {CURLE_SSL_ISSUER_ERROR, 0, "",
+         "TLS certificate issuer check failed (curl 83: Issuer check against "
+         "peer certificate failed)"},
+        {CURLE_SSL_CRL_BADFILE, 0, "",
+         "cannot read the CRL file (curl 82: Failed to load CRL file (path? "
+         "access rights?, format?))"},
+        {CURLE_SSL_PINNEDPUBKEYNOTMATCH, 0, "",
+         "the server's public key does not match the pinned key (curl 90: "
+         "SSL public key does not match pinned public key)"},
+        {CURLE_SSL_INVALIDCERTSTATUS, 0, "",
+         "the server certificate's status (OCSP) check failed (curl 91: SSL "
+         "server certificate status verification FAILED)"},
+        {CURLE_UNSUPPORTED_PROTOCOL, 0, "",
+         "bad url (curl 1: Unsupported protocol)"},
+        {CURLE_URL_MALFORMAT, 0, "", "bad url (curl 3: URL using bad/illegal "
+                                     "format or missing URL)"},
+    };
     (void)state;
 
-    v = run(CURLE_LOGIN_DENIED, 535, "");
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    assert_string_equal(v.reason, "authentication failed (check username "
-                                  "and password) (curl 67: Login denied)");
-    /* a 4xx reply during AUTH is still a configuration problem */
-    v = run(CURLE_LOGIN_DENIED, 454, "");
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    v = run(CURLE_USE_SSL_FAILED, 0, "STARTTLS not supported.");
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    assert_string_equal(v.reason, "server does not offer STARTTLS (tls: "
-                                  "starttls requires it) (curl 64: STARTTLS "
-                                  "not supported.)");
-    v = run(CURLE_PEER_FAILED_VERIFICATION, 0, "");
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    v = run(CURLE_SSL_CACERT_BADFILE, 0, "");
-    assert_int_equal(v.outcome, HERALD_REJECT);
-    v = run(CURLE_UNSUPPORTED_PROTOCOL, 0, "");
-    assert_int_equal(v.outcome, HERALD_REJECT);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct smtp_verdict v = run(rows[i].code, rows[i].reply,
+                                    rows[i].detail);
+        assert_int_equal(v.outcome, HERALD_UNAVAILABLE);
+        assert_string_equal(v.reason, rows[i].reason);
+    }
 }
 
 int main(void)
@@ -110,7 +172,7 @@ int main(void)
         cmocka_unit_test(test_ok),
         cmocka_unit_test(test_replies),
         cmocka_unit_test(test_transport),
-        cmocka_unit_test(test_configuration),
+        cmocka_unit_test(test_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

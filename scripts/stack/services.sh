@@ -108,6 +108,8 @@ up_mailpit_tls() {
   local d="$STACK_DIR/mailpit"
   # Mailpit's auth file is htpasswd-style; a plain "user:pass" line works.
   printf '%s:%s\n' "$MAILPIT_USER" "$MAILPIT_PASS" >"$d/auth"
+  # Accounts a fault test adds (a rotated credential): taken at (re)start.
+  if [ -f "$d/auth.extra" ]; then cat "$d/auth.extra" >>"$d/auth"; fi
   start mailpit_tls "$MAILPIT_BIN" "${MAILPIT_COMMON[@]}" --database "$d/tls.db" \
     --smtp "$BIND:$MAILPIT_SMTP_TLS_PORT" --listen "$BIND:$MAILPIT_TLS_HTTP_PORT" \
     --smtp-tls-cert "$STACK_DIR/tls/server.pem" --smtp-tls-key "$STACK_DIR/tls/server.key" \

@@ -187,7 +187,9 @@ connectors:
        connector_extra, level)
 
 
-def smtp_tls_channel(max_connections=4, extra=""):
+def smtp_tls_channel(max_connections=4, extra="", username=None, password=None):
+    """The STARTTLS+AUTH Mailpit as a channel; username and password default
+    to the account the stack configures."""
     return """    plugin: smtp
     url: smtp://%s
     tls: starttls
@@ -196,8 +198,9 @@ def smtp_tls_channel(max_connections=4, extra=""):
     password: %s
     from: "%s"
     max_connections: %d
-%s""" % (os.environ["MAILPIT_SMTP_TLS"], os.environ["MAILPIT_CA"], os.environ["MAILPIT_USER"],
-         os.environ["MAILPIT_PASS"], FROM, max_connections, extra)
+%s""" % (os.environ["MAILPIT_SMTP_TLS"], os.environ["MAILPIT_CA"],
+         username or os.environ["MAILPIT_USER"], password or os.environ["MAILPIT_PASS"],
+         FROM, max_connections, extra)
 
 
 def smtp_plain_channel(hostport=None, max_connections=4, extra=""):

@@ -214,6 +214,10 @@ want = {
     "herald_records_delivered_total" + C: N,
     "herald_records_rejected_total" + C: 0,
     "herald_records_retried_total" + C: 0,
+    "herald_records_unavailable_total" + C: 0,
+    "herald_connector_channel_unavailable" + C: 0,
+    "herald_connector_channel_unavailable_seconds" + C: 0,
+    "herald_connector_channel_held_records" + C: 0,
     "herald_records_poison_total" + C: 0,
     "herald_records_deduped_total" + C: 0,
     "herald_records_in_flight" + C: 0,
@@ -254,8 +258,9 @@ pylib.check_eq("1: /connectors partitions",
                  "in_doubt": 0, "paused": False} for q in range(PARTS)],
                sorted(con["partitions"], key=lambda q: q["partition"]))
 pylib.check_eq("1: /connectors counters",
-               {"consumed": N, "delivered": N, "rejected": 0, "retried": 0, "poison": 0,
-                "deduped": 0, "in_flight": 0}, con["counters"])
+               {"consumed": N, "delivered": N, "rejected": 0, "retried": 0,
+                "unavailable": 0, "poison": 0, "deduped": 0, "in_flight": 0}, con["counters"])
+pylib.check_eq("1: /connectors channel_unavailable", None, con["channel_unavailable"])
 pylib.check_eq("1: /connectors instances",
                [{"name": "mail", "plugin": "smtp", "kind": "notify", "counters": {}},
                 {"name": "c", "plugin": "null", "kind": "sink",

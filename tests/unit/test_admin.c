@@ -345,6 +345,26 @@ static const char metrics_text[] =
     "# TYPE herald_connector_up gauge\n"
     "herald_connector_up{connector=\"anomaly-alerts\"} 1\n"
     "herald_connector_up{connector=\"b\\\\\\\"\\n\"} 0\n"
+    "# HELP herald_connector_channel_unavailable 1 while the connector's "
+    "channel is unavailable (every partition waits), else 0.\n"
+    "# TYPE herald_connector_channel_unavailable gauge\n"
+    "herald_connector_channel_unavailable{connector=\"anomaly-alerts\"} 0\n"
+    "herald_connector_channel_unavailable{connector=\"b\\\\\\\"\\n\"} 0\n"
+    "# HELP herald_connector_channel_unavailable_seconds How long the "
+    "connector's channel has been unavailable; 0 when it is available.\n"
+    "# TYPE herald_connector_channel_unavailable_seconds gauge\n"
+    "herald_connector_channel_unavailable_seconds{connector=\"anomaly-"
+    "alerts\"} 0\n"
+    "herald_connector_channel_unavailable_seconds{connector=\"b\\\\\\\"\\n\"} "
+    "0\n"
+    "# HELP herald_connector_channel_held_records Records held until the "
+    "connector's channel is available again.\n"
+    "# TYPE herald_connector_channel_held_records gauge\n"
+    "herald_connector_channel_held_records{connector=\"anomaly-alerts\"} 0\n"
+    "herald_connector_channel_held_records{connector=\"b\\\\\\\"\\n\"} 0\n"
+    "# HELP herald_connector_channel_unavailable_info Present (1) while the "
+    "connector's channel is unavailable; the reason label says why.\n"
+    "# TYPE herald_connector_channel_unavailable_info gauge\n"
     "# HELP herald_records_consumed_total Records taken from Kafka by the "
     "connector.\n"
     "# TYPE herald_records_consumed_total counter\n"
@@ -365,6 +385,12 @@ static const char metrics_text[] =
     "# TYPE herald_records_retried_total counter\n"
     "herald_records_retried_total{connector=\"anomaly-alerts\"} 5\n"
     "herald_records_retried_total{connector=\"b\\\\\\\"\\n\"} 0\n"
+    "# HELP herald_records_unavailable_total UNAVAILABLE outcomes: the "
+    "channel, not the record, failed (a held record sent again as a probe "
+    "counts again).\n"
+    "# TYPE herald_records_unavailable_total counter\n"
+    "herald_records_unavailable_total{connector=\"anomaly-alerts\"} 0\n"
+    "herald_records_unavailable_total{connector=\"b\\\\\\\"\\n\"} 0\n"
     "# HELP herald_records_poison_total Records that could not be decoded "
     "(also counted as rejected).\n"
     "# TYPE herald_records_poison_total counter\n"
@@ -405,6 +431,20 @@ static void test_render_metrics(void **state)
     free(text);
 }
 
+/* /readyz's body for one connector that is not ready; name and reason as
+ * they appear in JSON (escaped). Static storage: one at a time. */
+static const char *not_ready(const char *name, const char *state,
+                             const char *reason)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\n  \"status\": \"not ready\",\n  \"connectors\": [\n    {\n"
+             "      \"name\": \"%s\",\n      \"state\": \"%s\",\n"
+             "      \"reason\": \"%s\"\n    }\n  ]\n}\n",
+             name, state, reason);
+    return buf;
+}
+
 static void test_render_readyz(void **state)
 {
     (void)state;
@@ -420,19 +460,10 @@ static void test_render_readyz(void **state)
     snap = snapshot(2);
     body = herald__admin_render_readyz(&snap, &ready, &len);
     assert_int_equal(ready, 0);
-    assert_string_equal(body,
-                        "{\n"
-                        "  \"status\": \"not ready\",\n"
-                        "  \"connectors\": [\n"
-                        "    {\n"
-                        "      \"name\": \"b\\\\\\\"\\n\",\n"
-                        "      \"state\": \"failed\",\n"
-                        "      \"reason\": \"stopped on an error "
-                        "(errors.tolerance: none, or a fatal Kafka error); "
-                        "see the log\"\n"
-                        "    }\n"
-                        "  ]\n"
-                        "}\n");
+    assert_string_equal(body, not_ready("b\\\\\\\"\\n", "failed",
+                                        "stopped on an error (errors.tolerance: "
+                                        "none, or a fatal Kafka error); see "
+                                        "the log"));
     free(body);
 
     snap = snapshot(0);
@@ -475,14 +506,17 @@ static void test_render_connectors(void **state)
         "   {\"topic\": \"possible_anomalies\", \"partition\": 3,"
         "    \"committed\": null, \"next\": null, \"in_doubt\": 0,"
         "    \"paused\": true}],"
+        "  \"channel_unavailable\": null,"
         "  \"counters\": {\"consumed\": 45, \"delivered\": 40,"
-        "   \"rejected\": 2, \"retried\": 5, \"poison\": 1, \"deduped\": 4,"
-        "   \"in_flight\": 3}},"
+        "   \"rejected\": 2, \"retried\": 5, \"unavailable\": 0,"
+        "   \"poison\": 1, \"deduped\": 4, \"in_flight\": 3}},"
         " {\"name\": \"b\\\\\\\"\\n\", \"state\": \"failed\","
         "  \"group_id\": \"herald-b\", \"topics\": [\"t1\", \"t2\"],"
         "  \"sink\": \"b\\\\\\\"\\n\", \"partitions\": [],"
+        "  \"channel_unavailable\": null,"
         "  \"counters\": {\"consumed\": 0, \"delivered\": 0, \"rejected\": 0,"
-        "   \"retried\": 0, \"poison\": 0, \"deduped\": 0, \"in_flight\": 0}}"
+        "   \"retried\": 0, \"unavailable\": 0, \"poison\": 0, \"deduped\": 0,"
+        "   \"in_flight\": 0}}"
         "],"
         "\"instances\": ["
         " {\"name\": \"email\", \"plugin\": \"smtp\", \"kind\": \"notify\","
@@ -504,6 +538,73 @@ static void test_render_connectors(void **state)
                                "\"state\": \"running\",\n"));
     json_decref(got);
     json_decref(want);
+    free(body);
+}
+
+/* A running connector whose channel is unavailable: /readyz says 503 and
+ * why, /metrics has the gauges and the reason, /connectors the detail. */
+static void test_render_channel_unavailable(void **state)
+{
+    (void)state;
+    struct herald__connector_status down = connectors[0];
+    down.channel_unavailable = 1;
+    down.channel_reason = "authentication failed (SMTP 535, curl 67: "
+                          "Login \"denied\")";
+    down.channel_unavailable_ms = 125500;
+    down.channel_held = 17;
+    down.stats.unavailable = 23;
+    struct herald__admin_snapshot snap = {.connectors = &down,
+                                          .n_connectors = 1,
+                                          .instances = instances,
+                                          .n_instances = 1};
+    size_t len = 0;
+    int ready = -1;
+    char *body = herald__admin_render_readyz(&snap, &ready, &len);
+    assert_int_equal(ready, 0);
+    assert_string_equal(
+        body, not_ready("anomaly-alerts", "running",
+                        "channel email is unavailable (every partition "
+                        "waits; nothing is committed past the held records): "
+                        "authentication failed (SMTP 535, curl 67: Login "
+                        "\\\"denied\\\")"));
+    free(body);
+
+    char *text = herald__admin_render_metrics(&snap, &len);
+    assert_non_null(text);
+    static const char *const lines[] = {
+        "\nherald_connector_channel_unavailable{connector=\"anomaly-alerts\"} "
+        "1\n",
+        "\nherald_connector_channel_unavailable_seconds{connector=\"anomaly-"
+        "alerts\"} 125\n",
+        "\nherald_connector_channel_held_records{connector=\"anomaly-alerts\"} "
+        "17\n",
+        "\nherald_connector_channel_unavailable_info{connector=\"anomaly-"
+        "alerts\",channel=\"email\",reason=\"authentication failed (SMTP "
+        "535, curl 67: Login \\\"denied\\\")\"} 1\n",
+        "\nherald_records_unavailable_total{connector=\"anomaly-alerts\"} "
+        "23\n",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!strstr(text, lines[i])) {
+            fail_msg("no line %s in %s", lines[i], text);
+        }
+    }
+    free(text);
+
+    body = herald__admin_render_connectors(&snap, &len);
+    json_error_t jerr;
+    json_t *got = json_loads(body, 0, &jerr);
+    assert_non_null(got);
+    json_t *want = json_pack("{s:s, s:I, s:I}", "reason", down.channel_reason,
+                             "for_ms", (json_int_t)125500, "held",
+                             (json_int_t)17);
+    json_t *c0 = json_array_get(json_object_get(got, "connectors"), 0);
+    assert_true(json_equal(json_object_get(c0, "channel_unavailable"), want));
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(c0, "counters"), "unavailable")),
+                     23);
+    json_decref(want);
+    json_decref(got);
     free(body);
 }
 
@@ -1121,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_parse_listen),
         cmocka_unit_test(test_render_metrics),
         cmocka_unit_test(test_render_readyz),
+        cmocka_unit_test(test_render_channel_unavailable),
         cmocka_unit_test(test_render_connectors),
         cmocka_unit_test(test_route),
         cmocka_unit_test_setup_teardown(test_listener_address, server_setup,

@@ -155,9 +155,13 @@ static int count_lines(const char *path, const char *want)
     return n;
 }
 
-static void config(char *buf, size_t len, const struct env *e,
-                   const char *group, const char *topic, const char *script,
-                   const char *tolerance, const char *extra)
+/* The test plugin as a sink of topic for group, answering by script
+ * (testplug.c); extra: lines of the sink map; errors_extra: lines of the
+ * errors map (indented by 6). */
+static void config_errors(char *buf, size_t len, const struct env *e,
+                          const char *group, const char *topic,
+                          const char *script, const char *tolerance,
+                          const char *extra, const char *errors_extra)
 {
     snprintf(buf, len,
              "kafka: { bootstrap.servers: \"x\", session.timeout.ms: 6000,\n"
@@ -179,9 +183,19 @@ static void config(char *buf, size_t len, const struct env *e,
              "%s"
              "    errors:\n"
              "      tolerance: %s\n"
-             "      retry: { initial: 5ms, max: 20ms, timeout: 1s }\n",
+             "      retry: { initial: 5ms, max: 20ms, timeout: 1s }\n"
+             "%s",
              HERALD_TEST_PLUGIN_DIR, group, topic, e->dir, script, extra,
-             tolerance);
+             tolerance, errors_extra);
+}
+
+/* inline: test_channel.c uses config_errors only */
+static inline void config(char *buf, size_t len, const struct env *e,
+                          const char *group, const char *topic,
+                          const char *script, const char *tolerance,
+                          const char *extra)
+{
+    config_errors(buf, len, e, group, topic, script, tolerance, extra, "");
 }
 
 #endif

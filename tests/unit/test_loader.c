@@ -295,6 +295,25 @@ static void expect_refusal(struct herald__loader *l, const char *file,
     assert_string_equal(err, want);
 }
 
+/* A plugin built for ABI 1.0 (before HERALD_UNAVAILABLE) still loads:
+ * a minor adds, it never takes away. */
+static void test_older_minor_loads(void **state)
+{
+    struct herald__loader *l = herald__loader_new(&fake_api);
+    char err[512] = "";
+    const struct herald__plugin_handle *h;
+
+    (void)state;
+    assert_non_null(l);
+    h = herald__loader_load(l, BROKEN "/abi_1_0.so", err, sizeof(err));
+    assert_non_null(h);
+    assert_string_equal(err, "");
+    assert_int_equal(h->def.abi_major, 1);
+    assert_int_equal(h->def.abi_minor, 0);
+    assert_string_equal(h->def.name, "abi_1_0");
+    herald__loader_destroy(l);
+}
+
 static void test_refusals(void **state)
 {
     struct herald__loader *l = herald__loader_new(&fake_api);
@@ -305,7 +324,7 @@ static void test_refusals(void **state)
     expect_refusal(l, "abi_major.so",
                    "ABI major 2 is not supported (this herald speaks 1)");
     expect_refusal(l, "newer_minor.so",
-                   "built for ABI 1.5, newer than this herald (1.0)");
+                   "built for ABI 1.5, newer than this herald (1.1)");
 #if UINTPTR_MAX == 0xffffffffffffffffu
     /* 3 x u32 + pad, 3 strings, kind + pad, options, init, open, deliver,
      * close: through close is 88 bytes on LP64. */
@@ -865,7 +884,7 @@ static void test_load_all(void **state)
     assert_string_equal(e.msgs[7], "misnamed.so: declares name 'other', "
                                    "expected 'misnamed' from its file name");
     assert_string_equal(e.msgs[8], "newer_minor.so: built for ABI 1.5, "
-                                   "newer than this herald (1.0)");
+                                   "newer than this herald (1.1)");
     assert_string_equal(e.msgs[9], "no_deliver.so: missing required "
                                    "callback 'deliver'");
     assert_string_equal(e.msgs[10], "no_symbol.so: no symbol "
@@ -912,7 +931,7 @@ static void test_definitions(void **state)
     assert_string_equal(h->def.version, "1.0.0");
     assert_int_equal(h->def.kind, HERALD_PLUGIN_SINK);
     assert_int_equal(h->def.abi_major, 1);
-    assert_int_equal(h->def.abi_minor, 0);
+    assert_int_equal(h->def.abi_minor, HERALD_ABI_MINOR);
     assert_int_equal(h->def.struct_size, sizeof(struct herald_plugin));
     o = h->def.options;
     assert_string_equal(o[0].name, "log_every");
@@ -1167,7 +1186,7 @@ static void test_testplug_bad_script(void **state)
         const char *err;
     } cases[] = {
         {"bounce:*", "testplug: script rule 1 'bounce:*': unknown action "
-                     "'bounce' (ok, reject, retry)"},
+                     "'bounce' (ok, reject, retry, unavailable)"},
         {"ok:*,reject:key==3", "testplug: script rule 2 'reject:key==3': bad "
                                "condition (*, VAR==N or VAR%M==N; VAR is "
                                "offset or partition)"},
@@ -1175,7 +1194,9 @@ static void test_testplug_bad_script(void **state)
                                "bad condition (*, VAR==N or VAR%M==N; VAR "
                                "is offset or partition)"},
         {"reject:*:2", "testplug: script rule 1 'reject:*:2': only retry "
-                       "takes a count"},
+                       "and unavailable take a count"},
+        {"unavailable:*:0", "testplug: script rule 1 'unavailable:*:0': "
+                            "COUNT must be >= 1 and SKIP >= 0"},
         {"retry:*:0", "testplug: script rule 1 'retry:*:0': COUNT must be "
                       ">= 1 and AFTER_MS >= 0"},
         {"retry", "testplug: script rule 1 'retry': expected "
@@ -1347,6 +1368,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_refusals, setup),
+        cmocka_unit_test_setup(test_older_minor_loads, setup),
         cmocka_unit_test_setup(test_name_must_match_file, setup),
         cmocka_unit_test_setup(test_search_path_order, setup),
         cmocka_unit_test_setup(test_not_found, setup),

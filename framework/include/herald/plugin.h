@@ -1,5 +1,5 @@
 /*
- * herald/plugin.h - the one header a herald plugin includes (ABI v1).
+ * herald/plugin.h - the one header a herald plugin includes (ABI v1.1).
  *
  * A plugin is a shared object that exports exactly one symbol,
  * HERALD_PLUGIN_SYMBOL ("herald_plugin"), a const struct herald_plugin.
@@ -31,7 +31,11 @@ extern "C" {
 #endif
 
 #define HERALD_ABI_MAJOR 1
-#define HERALD_ABI_MINOR 0
+/* Minor versions add to the ABI without changing what exists; a host
+ * loads plugins of its major built for its minor or an older one.
+ *   1.0  the first ABI.
+ *   1.1  outcome HERALD_UNAVAILABLE. */
+#define HERALD_ABI_MINOR 1
 
 /* Name of the single symbol a plugin exports. */
 #define HERALD_PLUGIN_SYMBOL "herald_plugin"
@@ -69,11 +73,24 @@ enum herald_log_level {
 };
 
 /* Per-item outcome. RETRY and REJECT are not final until the host decides
- * (backoff, dead-letter path); the plugin only classifies. */
+ * (backoff, dead-letter path); the plugin only classifies.
+ *
+ * UNAVAILABLE (ABI 1.1) says the channel failed, not this record: the
+ * receiver refused the plugin's credential (SMTP 535, HTTP 401/403), the
+ * TLS handshake or certificate check failed, and the like; every other
+ * record would fail the same way until someone fixes the channel. The
+ * host then holds the item (neither final nor rejected; nothing past it is
+ * committed), pauses every partition of the connector, sends nothing more
+ * but one item at a time as a probe, with a capped backoff, and resumes
+ * when a probe comes back with any other outcome. Waiting for the channel
+ * does not count against the item's retries or errors.retry.timeout. The
+ * reason is shown by the admin endpoint and logged once per interval: it
+ * must say what failed and never carry a secret. */
 enum herald_outcome {
     HERALD_OK = 0,
     HERALD_RETRY = 1,
     HERALD_REJECT = 2,
+    HERALD_UNAVAILABLE = 3,
 };
 
 /* ---- Options table --------------------------------------------------- */
@@ -217,8 +234,8 @@ struct herald_host_api {
 
     /* Report item i's outcome exactly once. Any thread. retry_after_ms: for
      * RETRY, the least wait the receiver asked for (0: none). reason: for
-     * RETRY/REJECT, copied by the host; may be NULL. The batch must not be
-     * touched after the last item is completed. */
+     * RETRY/REJECT/UNAVAILABLE, copied by the host; may be NULL. The batch
+     * must not be touched after the last item is completed. */
     void (*complete)(struct herald_batch *b, size_t i,
                      enum herald_outcome outcome, int64_t retry_after_ms,
                      const char *reason);

@@ -5,7 +5,8 @@
  *
  * Options:
  *   log_file      append one line per completed item:
- *                   "<topic> <partition> <offset> <OK|RETRY|REJECT>"
+ *                   "<topic> <partition> <offset> <OUTCOME>" (OK, RETRY,
+ *                   REJECT or UNAVAILABLE)
  *                 and, for testnotify, " to=<a,b> subject=<subject>".
  *   script        rules deciding each item's outcome (below).
  *   delay         complete from a separate thread after this long, to test
@@ -17,7 +18,7 @@
  *
  * Script syntax: rules separated by ',', each
  *     ACTION ":" COND [":" COUNT [":" AFTER_MS]]
- *   ACTION  ok | reject | retry
+ *   ACTION  ok | reject | retry | unavailable
  *   COND    *               every item
  *           VAR==N          VAR equal to N
  *           VAR%M==N        VAR modulo M equal to N
@@ -25,6 +26,10 @@
  *   COUNT   retry only: how many times the rule answers RETRY for one item
  *           (default 1); after that the rule no longer matches that item
  *   AFTER_MS retry only: the retry_after_ms to report (default 0)
+ *   unavailable:COND:COUNT[:SKIP] is a channel that is down: of all the
+ *           items the rule matches, in the order they are delivered, the
+ *           first SKIP (default 0) fall through to the next rules, the
+ *           next COUNT answer UNAVAILABLE, and later ones fall through.
  * The first matching rule decides; an item no rule matches is OK.
  * Examples:
  *   reject:offset%7==3,retry:offset%5==0:2
@@ -63,6 +68,8 @@ struct tp_rule {
     int64_t eq;
     int64_t count;    /* retry: RETRY answers per item */
     int64_t after_ms; /* retry: retry_after_ms */
+    int64_t skip;     /* unavailable: matches that fall through first */
+    int64_t used;     /* unavailable: matches so far (all items) */
     char text[64];    /* the rule as written, for reasons */
 };
 
@@ -200,10 +207,12 @@ static int parse_rule(char *text, size_t idx, struct tp_rule *r, char *err,
         r->action = HERALD_REJECT;
     } else if (strcmp(field[0], "retry") == 0) {
         r->action = HERALD_RETRY;
+    } else if (strcmp(field[0], "unavailable") == 0) {
+        r->action = HERALD_UNAVAILABLE;
     } else {
         snprintf(err, errlen,
                  TP_NAME ": script rule %zu '%s': unknown action '%s' (ok, "
-                         "reject, retry)",
+                         "reject, retry, unavailable)",
                  idx, r->text, field[0]);
         return -1;
     }
@@ -215,19 +224,23 @@ static int parse_rule(char *text, size_t idx, struct tp_rule *r, char *err,
         return -1;
     }
     r->count = 1;
-    if (n > 2 && r->action != HERALD_RETRY) {
+    if (n > 2 && r->action != HERALD_RETRY &&
+        r->action != HERALD_UNAVAILABLE) {
         snprintf(err, errlen,
-                 TP_NAME ": script rule %zu '%s': only retry takes a count",
+                 TP_NAME ": script rule %zu '%s': only retry and unavailable "
+                         "take a count",
                  idx, r->text);
         return -1;
     }
+    /* the fourth field: AFTER_MS for retry, SKIP for unavailable */
+    int unav = r->action == HERALD_UNAVAILABLE;
+    int64_t *fourth = unav ? &r->skip : &r->after_ms;
     if ((n > 2 && (parse_int(field[2], &r->count) != 0 || r->count < 1)) ||
-        (n > 3 &&
-         (parse_int(field[3], &r->after_ms) != 0 || r->after_ms < 0))) {
+        (n > 3 && (parse_int(field[3], fourth) != 0 || *fourth < 0))) {
         snprintf(err, errlen,
                  TP_NAME ": script rule %zu '%s': COUNT must be >= 1 and "
-                         "AFTER_MS >= 0",
-                 idx, r->text);
+                         "%s >= 0",
+                 idx, r->text, unav ? "SKIP" : "AFTER_MS");
         return -1;
     }
     return 0;
@@ -324,11 +337,24 @@ static void decide(struct tp_state *s, const char *topic, int32_t partition,
 
     it->outcome = HERALD_OK;
     for (size_t i = 0; i < s->n_rules; i++) {
-        const struct tp_rule *r = &s->rules[i];
+        struct tp_rule *r = &s->rules[i];
         struct tp_tries *t;
 
         if (!matches(r, partition, offset)) {
             continue;
+        }
+        if (r->action == HERALD_UNAVAILABLE) {
+            r->used++;
+            if (r->used <= r->skip || r->used > r->skip + r->count) {
+                continue; /* not down yet, or up again */
+            }
+            snprintf(reason, sizeof(reason),
+                     "script rule %zu (%s): channel down, answer %lld of %lld",
+                     i + 1, r->text, (long long)(r->used - r->skip),
+                     (long long)r->count);
+            it->outcome = HERALD_UNAVAILABLE;
+            it->reason = strdup(reason);
+            return;
         }
         if (r->action == HERALD_RETRY) {
             t = tries_of(s, topic, partition, offset, i);
@@ -365,6 +391,8 @@ static const char *outcome_name(enum herald_outcome o)
         return "RETRY";
     case HERALD_REJECT:
         return "REJECT";
+    case HERALD_UNAVAILABLE:
+        return "UNAVAILABLE";
     }
     return "?";
 }
