@@ -109,9 +109,9 @@ char *herald__admin_render_readyz(const struct herald__admin_snapshot *snap,
         if (c->state == HERALD__CONNECTOR_RUNNING && c->channel_unavailable) {
             char *why = channel_reason(c);
             json_array_append_new(
-                bad, json_pack("{s:s, s:s, s:s?}", "name", c->name, "state",
-                               herald__admin_state_name(c->state), "reason",
-                               why));
+                bad,
+                json_pack("{s:s, s:s, s:s?}", "name", c->name, "state",
+                          herald__admin_state_name(c->state), "reason", why));
             free(why);
             continue;
         }
@@ -329,13 +329,13 @@ static json_t *offset_json(int64_t off)
 
 static json_t *counters_json(const struct herald__connector_stats *s)
 {
-    return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "consumed",
-        (json_int_t)s->consumed, "delivered", (json_int_t)s->delivered_ok,
-        "rejected", (json_int_t)s->rejected, "retried", (json_int_t)s->retried,
-        "unavailable", (json_int_t)s->unavailable, "poison",
-        (json_int_t)s->poison, "deduped", (json_int_t)s->deduped, "in_flight",
-        (json_int_t)s->in_flight);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "consumed",
+                     (json_int_t)s->consumed, "delivered",
+                     (json_int_t)s->delivered_ok, "rejected",
+                     (json_int_t)s->rejected, "retried", (json_int_t)s->retried,
+                     "unavailable", (json_int_t)s->unavailable, "poison",
+                     (json_int_t)s->poison, "deduped", (json_int_t)s->deduped,
+                     "in_flight", (json_int_t)s->in_flight);
 }
 
 static json_t *instance_json(const struct herald_instance *inst)

@@ -755,8 +755,8 @@ static int charge(struct rd *r, uint64_t nodes, uint64_t bytes, size_t at)
 {
     char why[384];
 
-    if (herald__decode_budget_take(r->budget, nodes, bytes, why,
-                                   sizeof(why)) == 0) {
+    if (herald__decode_budget_take(r->budget, nodes, bytes, why, sizeof(why)) ==
+        0) {
         return 0;
     }
     set_err(r->err, r->errlen, "%s (at byte %zu)", why, r->base + at);
@@ -1227,8 +1227,7 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
     struct herald__decode_budget b;
 
     herald__decode_budget_init(&b, base + len, 0, 0);
-    return herald__avro_decode_budget(s, buf, len, base, &b, out, err,
-                                      errlen);
+    return herald__avro_decode_budget(s, buf, len, base, &b, out, err, errlen);
 }
 
 int herald__avro_decode_budget(const struct herald__avro_schema *s,

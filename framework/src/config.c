@@ -1543,8 +1543,7 @@ static int parse_int(const char *s, int64_t *out)
  * may be printed (herald__node_display). 0, or -1 with the error in d. */
 static int check_scalar_value(struct opt_slot *slot,
                               const struct herald_option *opt, const char *v,
-                              const char *shown,
-                              const struct herald__node *at,
+                              const char *shown, const struct herald__node *at,
                               struct herald__diag *d)
 {
     const char *what = at != NULL ? "" : "default ";

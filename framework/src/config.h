@@ -43,10 +43,10 @@ struct herald__node {
     int secret;       /* SCALAR: came from ${file:} or a secret option */
     struct herald__span *spans; /* SCALAR: parts from ${env:}/${file:} */
     size_t n_spans;
-    int quoted;       /* SCALAR: written quoted in YAML */
-    int null_value;   /* SCALAR: plain `~`, `null` or empty */
-    size_t n;         /* MAP: pairs; SEQ: items */
-    char **keys;      /* MAP: keys[i] */
+    int quoted;                      /* SCALAR: written quoted in YAML */
+    int null_value;                  /* SCALAR: plain `~`, `null` or empty */
+    size_t n;                        /* MAP: pairs; SEQ: items */
+    char **keys;                     /* MAP: keys[i] */
     struct herald__node **key_nodes; /* MAP: the key nodes (positions) */
     struct herald__node **items;     /* MAP: values; SEQ: items */
 };

@@ -910,8 +910,7 @@ static void on_channel_timer(void *ctx)
         return;
     }
     c->ch.probe = j;
-    logf_part(HERALD_LOG_DEBUG, c, j->rec, "probing channel %s",
-              c->inst->name);
+    logf_part(HERALD_LOG_DEBUG, c, j->rec, "probing channel %s", c->inst->name);
     if (deliver_list(c, j, 1) != 0) {
         c->ch.probe = NULL;
         channel_hold(c, j, 1);
@@ -953,8 +952,7 @@ static void channel_down(struct herald__connector *c, struct job *j,
                   "and nothing is committed past the held records; a probe "
                   "goes out in %" PRId64 " ms, then backs off up to %" PRId64
                   " ms",
-                  c->inst->name, c->ch.reason, c->ch.initial_ms,
-                  c->ch.max_ms);
+                  c->inst->name, c->ch.reason, c->ch.initial_ms, c->ch.max_ms);
         channel_schedule(c);
         return;
     }
@@ -1023,8 +1021,7 @@ static void on_outcome(void *owner, struct herald_batch *b, size_t i,
 
 /* Hand the n jobs linked from head to the plugin as one batch. 0, or -1
  * (nothing changed) when the batch cannot be allocated. */
-static int deliver_list(struct herald__connector *c, struct job *head,
-                        size_t n)
+static int deliver_list(struct herald__connector *c, struct job *head, size_t n)
 {
     struct herald_batch *b = herald__batch_new(c->inst, c, on_outcome, n);
     if (!b) {
@@ -1848,11 +1845,10 @@ static int parse_format(const struct herald__node *m, int is_key,
                          is_key ? "key" : "value", is_key ? "string" : "avro");
         return -1;
     }
-    static const char *const key_keys[] = {"format",    "window",
-                                           "window_size", "max_nodes",
-                                           "max_bytes", NULL};
-    static const char *const value_keys[] = {"format", "max_nodes",
-                                             "max_bytes", NULL};
+    static const char *const key_keys[] = {
+        "format", "window", "window_size", "max_nodes", "max_bytes", NULL};
+    static const char *const value_keys[] = {"format", "max_nodes", "max_bytes",
+                                             NULL};
     if (herald__node_check_keys(m, is_key ? key_keys : value_keys, d) > 0) {
         return -1;
     }
@@ -1881,16 +1877,16 @@ static int parse_format(const struct herald__node *m, int is_key,
     out->window_size_ms = size;
     /* The absolute caps of the decode's output budget (decode.h). */
     int64_t max_nodes = 0;
-    if (get_int(m, "max_nodes", HERALD__DECODE_MAX_NODES_DEFAULT, 1,
-                &max_nodes, d) != 0) {
+    if (get_int(m, "max_nodes", HERALD__DECODE_MAX_NODES_DEFAULT, 1, &max_nodes,
+                d) != 0) {
         return -1;
     }
     out->max_nodes = (uint64_t)max_nodes;
     int64_t max_bytes = HERALD__DECODE_MAX_BYTES_DEFAULT;
     const struct herald__node *mb = herald__node_get(m, "max_bytes");
-    if (mb && (mb->type != HERALD_NODE_SCALAR ||
-               herald__parse_size(mb->scalar, &max_bytes) != 0 ||
-               max_bytes < 1)) {
+    if (mb &&
+        (mb->type != HERALD_NODE_SCALAR ||
+         herald__parse_size(mb->scalar, &max_bytes) != 0 || max_bytes < 1)) {
         herald__diag_add(d, mb,
                          "invalid size for 'max_bytes' (use e.g. 16MiB, "
                          "64MiB)");
@@ -2068,9 +2064,9 @@ herald__connector_new(const struct herald__connector_env *env,
                              "a connector has either 'notify' or "
                              "'sink', not both");
         } else if (notify) {
-            c->notify = herald__notify_new(
-                notify, herald__node_get(map, "dedup"), env->config_dir,
-                env->hash_key, d);
+            c->notify =
+                herald__notify_new(notify, herald__node_get(map, "dedup"),
+                                   env->config_dir, env->hash_key, d);
             const struct herald__node *ch = herald__node_get(notify, "channel");
             if (ch && ch->type == HERALD_NODE_SCALAR) {
                 c->inst = env->instance(env->ctx, ch->scalar, ch,
@@ -2095,9 +2091,8 @@ herald__connector_new(const struct herald__connector_env *env,
 
     const struct herald__node *dedup_node = herald__node_get(map, "dedup");
     if (dedup_node && !env->tail) {
-        c->dedup =
-            herald__dedup_new(dedup_node, notify != NULL, c->group_id,
-                              env->hash_key, env->loop, d);
+        c->dedup = herald__dedup_new(dedup_node, notify != NULL, c->group_id,
+                                     env->hash_key, env->loop, d);
     }
 
     c->linger_timer = herald__timer_new(env->loop, on_linger, c);

@@ -198,9 +198,8 @@ int herald__decode_budget_fits(const struct herald__decode_budget *b,
     return -1;
 }
 
-int herald__decode_budget_take(struct herald__decode_budget *b,
-                               uint64_t nodes, uint64_t bytes, char *err,
-                               size_t errlen)
+int herald__decode_budget_take(struct herald__decode_budget *b, uint64_t nodes,
+                               uint64_t bytes, char *err, size_t errlen)
 {
     if (herald__decode_budget_fits(b, nodes, bytes, err, errlen) != 0) {
         return -1;
@@ -491,8 +490,8 @@ static int decode_part(struct herald__decoder *d,
 
     herald__decode_budget_init(&budget, len, spec->max_nodes, spec->max_bytes);
     if (f != HERALD__FORMAT_AVRO) {
-        rc = herald__decode_plain_budget(f, buf, len, &budget, out, err,
-                                         errlen);
+        rc =
+            herald__decode_plain_budget(f, buf, len, &budget, out, err, errlen);
         return rc == 0 ? HERALD__DECODE_OK : HERALD__DECODE_POISON;
     }
     if (herald__confluent_frame(buf, len, &id, err, errlen) != 0) {
@@ -549,15 +548,15 @@ int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
             }
             r->has_window = 1;
         }
-        rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree,
-                         &key_id, why, sizeof(why));
+        rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree, &key_id,
+                         why, sizeof(why));
         if (rc != HERALD__DECODE_OK) {
             goto key_fail;
         }
     }
     if (r->value != NULL) {
-        rc = decode_part(d, &d->value, r->value, r->value_len,
-                         &r->value_tree, &r->schema_id, why, sizeof(why));
+        rc = decode_part(d, &d->value, r->value, r->value_len, &r->value_tree,
+                         &r->schema_id, why, sizeof(why));
         if (rc != HERALD__DECODE_OK) {
             if (rc == HERALD__DECODE_POISON) {
                 set_err(err, errlen, "value: %s", why);

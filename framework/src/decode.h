@@ -73,7 +73,7 @@ struct herald__decode_budget {
     uint64_t max_bytes;
     uint64_t nodes; /* used so far */
     uint64_t bytes;
-    size_t input;    /* the input size the budget was computed from */
+    size_t input;       /* the input size the budget was computed from */
     uint64_t cap_nodes; /* the absolute caps that applied */
     uint64_t cap_bytes;
 };
@@ -90,9 +90,8 @@ int herald__decode_budget_fits(const struct herald__decode_budget *b,
                                size_t errlen);
 /* Charge nodes and bytes about to be built. Returns 0, or -1 with err
  * naming the budget (and nothing charged) when they do not fit. */
-int herald__decode_budget_take(struct herald__decode_budget *b,
-                               uint64_t nodes, uint64_t bytes, char *err,
-                               size_t errlen);
+int herald__decode_budget_take(struct herald__decode_budget *b, uint64_t nodes,
+                               uint64_t bytes, char *err, size_t errlen);
 /* Exact size of a jansson tree: *nodes values, *bytes string bytes
  * (values and object keys). For tests and the fuzz invariant. */
 void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes);

@@ -735,8 +735,7 @@ static void on_sweep(void *ctx)
     size_t gone = herald__dedup_expire(dd, wall_ms());
     if (gone) {
         herald__log(HERALD_LOG_DEBUG, NULL,
-                    "dedup: %zu expired key(s) dropped, %zu left", gone,
-                    dd->n);
+                    "dedup: %zu expired key(s) dropped, %zu left", gone, dd->n);
     }
 }
 

@@ -103,8 +103,8 @@ int herald__hmac_hex(const struct herald__hash_key *k, const void *data,
     }
     /* HMAC() wants a non-NULL data pointer even for an empty message. */
     if (HMAC(EVP_sha256(), k->bytes, (int)k->len,
-             len ? (const unsigned char *)data : (const unsigned char *)"",
-             len, md, &mdlen) == NULL ||
+             len ? (const unsigned char *)data : (const unsigned char *)"", len,
+             md, &mdlen) == NULL ||
         mdlen != SHA256_LEN) {
         return -1;
     }

@@ -232,15 +232,14 @@ static int set_builtin(struct herald__loader *l, const char *exe)
         rc = push_str(&l->builtin, &l->n_builtin, HERALD_BUILD_PLUGIN_DIR,
                       strlen(HERALD_BUILD_PLUGIN_DIR));
         if (rc == 0 && HERALD_INSTALL_PLUGIN_DIR[0]) {
-            rc = push_str(&l->builtin, &l->n_builtin,
-                          HERALD_INSTALL_PLUGIN_DIR,
+            rc = push_str(&l->builtin, &l->n_builtin, HERALD_INSTALL_PLUGIN_DIR,
                           strlen(HERALD_INSTALL_PLUGIN_DIR));
         }
         goto out;
     }
     if (!real || rel[0] == '/' || !rel[0]) {
-        rc = rel[0] ? push_str(&l->builtin, &l->n_builtin, rel, strlen(rel))
-                    : 0;
+        rc =
+            rel[0] ? push_str(&l->builtin, &l->n_builtin, rel, strlen(rel)) : 0;
         goto out;
     }
     slash = strrchr(real, '/');
@@ -259,8 +258,7 @@ out:
 }
 
 struct herald__loader *
-herald__loader_new_for_exe(const struct herald_host_api *api,
-                           const char *exe)
+herald__loader_new_for_exe(const struct herald_host_api *api, const char *exe)
 {
     struct herald__loader *l;
     const char *env;

@@ -62,8 +62,7 @@ struct herald__loader *herald__loader_new(const struct herald_host_api *api);
 /* herald__loader_new as if the running binary were `exe` (an absolute
  * path; it need not exist), for tests of the built-in directories. */
 struct herald__loader *
-herald__loader_new_for_exe(const struct herald_host_api *api,
-                           const char *exe);
+herald__loader_new_for_exe(const struct herald_host_api *api, const char *exe);
 
 /* Append a directory to the YAML part of the search path (searched before
  * HERALD_PLUGIN_PATH). dir is copied. It must be absolute: the caller
@@ -95,9 +94,10 @@ herald__loader_load(struct herald__loader *l, const char *name, char *err,
 typedef void (*herald__loader_error_fn)(void *ctx, const char *msg);
 
 /* Load every `*.so` on the search path (runs each file's constructors
- * and init: for tests and tools that mean to; `plugins list` does not). A file name met in an earlier directory shadows the same file name
- * later on, as in a search by name. on_error (may be NULL) gets each
- * refusal. Returns the number of files refused. */
+ * and init: for tests and tools that mean to; `plugins list` does not). A file
+ * name met in an earlier directory shadows the same file name later on, as in a
+ * search by name. on_error (may be NULL) gets each refusal. Returns the number
+ * of files refused. */
 size_t herald__loader_load_all(struct herald__loader *l,
                                herald__loader_error_fn on_error, void *ctx);
 

@@ -485,7 +485,9 @@ static int check_header_value(const char *what, const char *s, char *err,
                  off);
     } else if (cp == '\r' || cp == '\n' || cp == '\t') {
         snprintf(err, errlen, "'%s' contains a control character (%s)", what,
-                 cp == '\r' ? "CR" : cp == '\n' ? "LF" : "TAB");
+                 cp == '\r'   ? "CR"
+                 : cp == '\n' ? "LF"
+                              : "TAB");
     } else if (cp < 0x80) {
         snprintf(err, errlen, "'%s' contains a control character (0x%02x)",
                  what, (unsigned)cp);

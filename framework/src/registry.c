@@ -41,13 +41,13 @@ struct waiter {
 
 struct entry {
     struct herald__registry *reg;
-    struct entry *next;                 /* bucket chain */
-    struct entry *lru_prev, *lru_next;  /* settled entries, newest first */
+    struct entry *next;                /* bucket chain */
+    struct entry *lru_prev, *lru_next; /* settled entries, newest first */
     int32_t id;
     enum state state;
-    uint64_t nf_since;  /* first 404 of the current wait (monotonic ms) */
-    int nf_waited;      /* waited a whole period: the next 404 is final */
-    uint64_t expires;   /* S_NOT_FOUND: ask again from then; 0: never */
+    uint64_t nf_since; /* first 404 of the current wait (monotonic ms) */
+    int nf_waited;     /* waited a whole period: the next 404 is final */
+    uint64_t expires;  /* S_NOT_FOUND: ask again from then; 0: never */
     struct herald__avro_schema *schema; /* S_READY */
     char error[ERRLEN];                 /* S_NOT_FOUND, or last failure */
     struct waiter *waiters;
@@ -425,8 +425,7 @@ static void notify(struct herald__registry *reg, struct entry *e, int status)
     notify_list(reg, list, -1, HERALD__REGISTRY_WAIT);
 }
 
-static int add_waiter(struct waiter **list, herald__registry_fn fn,
-                      void *ctx)
+static int add_waiter(struct waiter **list, herald__registry_fn fn, void *ctx)
 {
     struct waiter *w;
 
@@ -800,8 +799,8 @@ herald__registry_new(const struct herald__registry_config *cfg,
     if (reg->max_fetches > reg->cache_size) {
         reg->max_fetches = reg->cache_size;
     }
-    reg->nf_wait_ms =
-        cfg->not_found_wait_ms != 0 ? cfg->not_found_wait_ms : NOT_FOUND_WAIT_MS;
+    reg->nf_wait_ms = cfg->not_found_wait_ms != 0 ? cfg->not_found_wait_ms
+                                                  : NOT_FOUND_WAIT_MS;
     reg->nf_ttl_ms =
         cfg->not_found_ttl_ms > 0 ? cfg->not_found_ttl_ms : NOT_FOUND_TTL_MS;
     /* Load factor at most 1/2: chains stay O(1). */
@@ -1009,8 +1008,8 @@ void herald__registry_cancel(struct herald__registry *reg,
     }
 }
 
-void herald__registry_stats(const struct herald__registry *reg,
-                            size_t *entries, size_t *fetching)
+void herald__registry_stats(const struct herald__registry *reg, size_t *entries,
+                            size_t *fetching)
 {
     *entries = reg->n_entries;
     *fetching = reg->n_busy;

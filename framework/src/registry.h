@@ -93,8 +93,8 @@ void herald__registry_cancel(struct herald__registry *reg,
 /* How many ids the cache holds (*entries, never above cache_size) and how
  * many of them are being fetched or retried (*fetching). For tests and
  * metrics. */
-void herald__registry_stats(const struct herald__registry *reg,
-                            size_t *entries, size_t *fetching);
+void herald__registry_stats(const struct herald__registry *reg, size_t *entries,
+                            size_t *fetching);
 
 /* ---- pure helpers, exposed for tests -------------------------------- */
 

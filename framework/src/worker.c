@@ -56,8 +56,9 @@ struct herald__worker {
 };
 
 static const char *const top_keys[] = {
-    "kafka", "schema_registry", "channels", "connectors",
-    "plugin_path", "admin", "log", "hash_key", NULL};
+    "kafka",      "schema_registry", "channels",
+    "connectors", "plugin_path",     "admin",
+    "log",        "hash_key",        NULL};
 
 /* A risk in the configuration that is not an error: `herald check` prints
  * it as a note, `herald run` logs a warning; both at the node's position. */
@@ -340,20 +341,11 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
     if (!sr) {
         return 0;
     }
-    static const char *const keys[] = {"url",
-                                       "basic_auth",
-                                       "bearer_token",
-                                       "ca_file",
-                                       "cert_file",
-                                       "key_file",
-                                       "insecure_skip_verify",
-                                       "connect_timeout",
-                                       "timeout",
-                                       "schemas_dir",
-                                       "not_found_wait",
-                                       "cache_size",
-                                       "max_fetches",
-                                       NULL};
+    static const char *const keys[] = {
+        "url",         "basic_auth",  "bearer_token",         "ca_file",
+        "cert_file",   "key_file",    "insecure_skip_verify", "connect_timeout",
+        "timeout",     "schemas_dir", "not_found_wait",       "cache_size",
+        "max_fetches", NULL};
     if (sr->type != HERALD_NODE_MAP) {
         herald__diag_add(d, sr, "'schema_registry' must be a map");
         return -1;
@@ -401,8 +393,7 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
                             : 0;
         if (n && (n->type != HERALD_NODE_SCALAR || end == n->scalar ||
                   *end != '\0' || cnt < 1 || cnt > 1000000)) {
-            herald__diag_add(d, n,
-                             "'%s' expects an integer from 1 to 1000000",
+            herald__diag_add(d, n, "'%s' expects an integer from 1 to 1000000",
                              counts[i]);
             return -1;
         }

@@ -54,8 +54,8 @@ static int is_control(uint32_t c, int allow_tab)
     if (c == '\t') {
         return !allow_tab;
     }
-    return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) ||
-           c == 0x2028 || c == 0x2029;
+    return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x2028 ||
+           c == 0x2029;
 }
 
 int hdrtext_check(const char *s, int allow_tab, size_t *off, uint32_t *cp)

@@ -726,8 +726,9 @@ int mime_build_r(const struct herald_message *m, const char *default_from,
         do {
             if (++tries > BOUNDARY_TRIES ||
                 random_hex(rnd, rnd_ctx, boundary) != 0) {
-                snprintf(err, errlen, "no random bytes for a MIME boundary "
-                                      "that the body does not hold");
+                snprintf(err, errlen,
+                         "no random bytes for a MIME boundary "
+                         "that the body does not hold");
                 goto done;
             }
         } while (strstr(parts[0].p, boundary) != NULL ||

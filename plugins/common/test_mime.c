@@ -21,8 +21,7 @@
 
 /* The host's keyed idempotency key (HMAC hex); its first 32 digits are the
  * Message-ID. */
-#define KEY                                                                    \
-    "1f08f2bffacc2932df29ccfdf26867e279245de0bdc42cffc415ad790720d110"
+#define KEY "1f08f2bffacc2932df29ccfdf26867e279245de0bdc42cffc415ad790720d110"
 /* The first draw of counter_random: bytes 00 01 ... 0f. */
 #define DRAW1 "000102030405060708090a0b0c0d0e0f"
 #define DRAW2 "101112131415161718191a1b1c1d1e1f"
@@ -382,7 +381,6 @@ static void test_addresses(void **state)
     assert_int_equal(addr_text_safe("del\x7f"), 0);
 }
 
-
 /* ---- issue 10: random boundary, forgery, long headers, code points ---- */
 
 /* A one-recipient message from alerts@bank.example with the keyed
@@ -628,7 +626,10 @@ static void test_header_text_code_points(void **state)
 
     assert_int_equal(hdrtext_check("caf\xc3\xa9 \xe2\x80\x94 ok", 0, &off, &cp),
                      0);
-    assert_int_equal(hdrtext_check("a\xc2\x85" "b", 0, &off, &cp), -1);
+    assert_int_equal(hdrtext_check("a\xc2\x85"
+                                   "b",
+                                   0, &off, &cp),
+                     -1);
     assert_int_equal(off, 1);
     assert_int_equal(cp, 0x85);
     assert_int_equal(hdrtext_check("ab\xe2\x80\xa8", 0, &off, &cp), -1);
@@ -644,8 +645,8 @@ static void test_header_text_code_points(void **state)
     assert_int_equal(hdrtext_check("a\tb", 1, &off, &cp), 0);
     /* invalid UTF-8: stray continuation, overlong, surrogate, truncated,
      * above U+10FFFF */
-    const char *bad[] = {"a\x80", "\xc0\x8a", "\xed\xa0\x80", "\xe2\x80",
-                         "\xf4\x90\x80\x80", "\xff"};
+    const char *bad[] = {"a\x80",    "\xc0\x8a",         "\xed\xa0\x80",
+                         "\xe2\x80", "\xf4\x90\x80\x80", "\xff"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(hdrtext_check(bad[i], 0, &off, &cp), -1);
         assert_int_equal(cp, HDRTEXT_INVALID);
@@ -657,8 +658,10 @@ static void test_header_text_code_points(void **state)
      * display name. */
     struct herald_message m = base_message();
     static const char *const nel_to[] = {"Jane\xc2\x85Roe <jane@example.com>"};
-    static const struct herald_header ls[] = {{"X-Ok", "a\xe2\x80\xa8" "b"}};
-    m.subject = "hi\xc2\x85" "Bcc: x@y";
+    static const struct herald_header ls[] = {{"X-Ok", "a\xe2\x80\xa8"
+                                                       "b"}};
+    m.subject = "hi\xc2\x85"
+                "Bcc: x@y";
     assert_rejects(&m, "subject holds a control character");
     m = base_message();
     m.headers = ls;

@@ -165,8 +165,7 @@ static void test_unavailable(void **state)
         {CURLE_OK, 401, "not json",
          "API key refused (check api_key and its mail send permission): "
          "HTTP 401"},
-        {CURLE_OK, 403,
-         "{\"errors\":[{\"message\":\"access forbidden\"}]}",
+        {CURLE_OK, 403, "{\"errors\":[{\"message\":\"access forbidden\"}]}",
          "API key refused (check api_key and its mail send permission): "
          "HTTP 403: access forbidden"},
         {CURLE_PEER_FAILED_VERIFICATION, 0, NULL,

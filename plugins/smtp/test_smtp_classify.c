@@ -153,14 +153,15 @@ static void test_unavailable(void **state)
          "server certificate status verification FAILED)"},
         {CURLE_UNSUPPORTED_PROTOCOL, 0, "",
          "bad url (curl 1: Unsupported protocol)"},
-        {CURLE_URL_MALFORMAT, 0, "", "bad url (curl 3: URL using bad/illegal "
-                                     "format or missing URL)"},
+        {CURLE_URL_MALFORMAT, 0, "",
+         "bad url (curl 3: URL using bad/illegal "
+         "format or missing URL)"},
     };
     (void)state;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct smtp_verdict v = run(rows[i].code, rows[i].reply,
-                                    rows[i].detail);
+        struct smtp_verdict v =
+            run(rows[i].code, rows[i].reply, rows[i].detail);
         assert_int_equal(v.outcome, HERALD_UNAVAILABLE);
         assert_string_equal(v.reason, rows[i].reason);
     }

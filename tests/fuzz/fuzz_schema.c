@@ -39,9 +39,10 @@ static uint64_t allowed(size_t len, uint64_t per_byte, uint64_t base,
 static void check(const char *what, uint64_t got, uint64_t max, size_t len)
 {
     if (got > max) {
-        fprintf(stderr, "fuzz_schema: %s %llu over the budget %llu for %zu "
-                "input bytes\n", what, (unsigned long long)got,
-                (unsigned long long)max, len);
+        fprintf(stderr,
+                "fuzz_schema: %s %llu over the budget %llu for %zu "
+                "input bytes\n",
+                what, (unsigned long long)got, (unsigned long long)max, len);
         abort();
     }
 }
@@ -67,8 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body_len = (size_t)(nul - data);
     value = nul;
     value_len = size - body_len;
-    if (herald__confluent_frame(value, value_len, &id, err, sizeof(err)) !=
-        0) {
+    if (herald__confluent_frame(value, value_len, &id, err, sizeof(err)) != 0) {
         return 0;
     }
     if (herald__registry_parse_response(id, 0, 200, (const char *)data,

@@ -460,10 +460,11 @@ static void test_render_readyz(void **state)
     snap = snapshot(2);
     body = herald__admin_render_readyz(&snap, &ready, &len);
     assert_int_equal(ready, 0);
-    assert_string_equal(body, not_ready("b\\\\\\\"\\n", "failed",
-                                        "stopped on an error (errors.tolerance: "
-                                        "none, or a fatal Kafka error); see "
-                                        "the log"));
+    assert_string_equal(body,
+                        not_ready("b\\\\\\\"\\n", "failed",
+                                  "stopped on an error (errors.tolerance: "
+                                  "none, or a fatal Kafka error); see "
+                                  "the log"));
     free(body);
 
     snap = snapshot(0);
@@ -595,9 +596,9 @@ static void test_render_channel_unavailable(void **state)
     json_error_t jerr;
     json_t *got = json_loads(body, 0, &jerr);
     assert_non_null(got);
-    json_t *want = json_pack("{s:s, s:I, s:I}", "reason", down.channel_reason,
-                             "for_ms", (json_int_t)125500, "held",
-                             (json_int_t)17);
+    json_t *want =
+        json_pack("{s:s, s:I, s:I}", "reason", down.channel_reason, "for_ms",
+                  (json_int_t)125500, "held", (json_int_t)17);
     json_t *c0 = json_array_get(json_object_get(got, "connectors"), 0);
     assert_true(json_equal(json_object_get(c0, "channel_unavailable"), want));
     assert_int_equal(json_integer_value(json_object_get(
@@ -1237,8 +1238,8 @@ int main(void)
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_redacts, server_setup,
                                         server_teardown),
-        cmocka_unit_test_setup_teardown(test_listener_idle_flood,
-                                        server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_listener_idle_flood, server_setup,
+                                        server_teardown),
         cmocka_unit_test_setup_teardown(test_listener_concurrent, server_setup,
                                         server_teardown),
         cmocka_unit_test(test_worker_admin_config),

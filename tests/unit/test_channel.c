@@ -108,8 +108,8 @@ static void test_held_record_is_never_committed(void **state)
 {
     struct env *e = *state;
     /* 19 records final: all but the held one */
-    run_script(e, "c3", "gc3", 1, 20, "unavailable:offset==19:1000000",
-               "none", "", 19);
+    run_script(e, "c3", "gc3", 1, 20, "unavailable:offset==19:1000000", "none",
+               "", 19);
     int64_t off[1];
     committed(e, "gc3", "c3", 1, off);
     assert_int_equal(off[0], 19);
@@ -164,13 +164,13 @@ static void test_probe_config_errors(void **state)
     rewind(diag);
     char want[512];
     snprintf(want, sizeof want,
-             "%s:19:46: unknown key 'every' (expected one of: initial, "
+             "%s:20:46: unknown key 'every' (expected one of: initial, "
              "max)\n",
              path);
     assert_non_null(fgets(msg, sizeof msg, diag));
     assert_string_equal(msg, want);
     snprintf(want, sizeof want,
-             "%s:19:22: errors.channel_probe: initial must be at least 1ms "
+             "%s:20:22: errors.channel_probe: initial must be at least 1ms "
              "and max at least initial\n",
              path);
     assert_non_null(fgets(msg, sizeof msg, diag));

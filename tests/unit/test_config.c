@@ -825,22 +825,21 @@ static void test_redaction_by_provenance(void **state)
     assert_non_null(root);
     assert_int_equal(d.n, 0);
     out = print(root);
-    assert_string_equal(out,
-                        "kafka:\n"
-                        "  sasl.oauthbearer.extensions: \"<redacted>\"\n"
-                        "  sasl.password: \"<redacted>\"\n"
-                        "  ssl.key.password: \"<redacted>\"\n"
-                        "  client.id: herald-a\n"
-                        "schema_registry:\n"
-                        "  url: https://<redacted>:<redacted>@sr/x\n"
-                        "channels:\n"
-                        "  email:\n"
-                        "    plugin: smtp\n"
-                        "    url: smtp://u:<redacted>@host:587\n"
-                        "    headers:\n"
-                        "      X-Api-Key: \"<redacted>\"\n"
-                        "      x-auth-token: \"<redacted>\"\n"
-                        "      X-Trace: visible\n");
+    assert_string_equal(out, "kafka:\n"
+                             "  sasl.oauthbearer.extensions: \"<redacted>\"\n"
+                             "  sasl.password: \"<redacted>\"\n"
+                             "  ssl.key.password: \"<redacted>\"\n"
+                             "  client.id: herald-a\n"
+                             "schema_registry:\n"
+                             "  url: https://<redacted>:<redacted>@sr/x\n"
+                             "channels:\n"
+                             "  email:\n"
+                             "    plugin: smtp\n"
+                             "    url: smtp://u:<redacted>@host:587\n"
+                             "    headers:\n"
+                             "      X-Api-Key: \"<redacted>\"\n"
+                             "      x-auth-token: \"<redacted>\"\n"
+                             "      X-Trace: visible\n");
     free(out);
     /* The tree itself holds the real value, for the code that uses it. */
     assert_string_equal(

@@ -450,9 +450,8 @@ static void test_budget_caps(void **state)
     /* JSON: [1,[2,3],{"a":"bc"}] is 7 values, 3 string bytes */
     herald__decode_budget_init(&b, 20, 7, 3);
     assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_JSON,
-                                                 "[1,[2,3],{\"a\":\"bc\"}]",
-                                                 20, &b, &out, err,
-                                                 sizeof(err)),
+                                                 "[1,[2,3],{\"a\":\"bc\"}]", 20,
+                                                 &b, &out, err, sizeof(err)),
                      0);
     nodes = bytes = 0;
     herald__decode_tree_size(out, &nodes, &bytes);
@@ -461,9 +460,8 @@ static void test_budget_caps(void **state)
     json_decref(out);
     herald__decode_budget_init(&b, 20, 6, 3);
     assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_JSON,
-                                                 "[1,[2,3],{\"a\":\"bc\"}]",
-                                                 20, &b, &out, err,
-                                                 sizeof(err)),
+                                                 "[1,[2,3],{\"a\":\"bc\"}]", 20,
+                                                 &b, &out, err, sizeof(err)),
                      -1);
     assert_null(out);
     assert_string_equal(err, "decoded output would exceed its budget of 6 "
@@ -473,15 +471,13 @@ static void test_budget_caps(void **state)
                              "3)");
     /* bytes: 0xff becomes two UTF-8 bytes */
     herald__decode_budget_init(&b, 2, 0, 3);
-    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES,
-                                                 "a\xff", 2, &b, &out, err,
-                                                 sizeof(err)),
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES, "a\xff",
+                                                 2, &b, &out, err, sizeof(err)),
                      0);
     json_decref(out);
     herald__decode_budget_init(&b, 2, 0, 2);
-    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES,
-                                                 "a\xff", 2, &b, &out, err,
-                                                 sizeof(err)),
+    assert_int_equal(herald__decode_plain_budget(HERALD__FORMAT_BYTES, "a\xff",
+                                                 2, &b, &out, err, sizeof(err)),
                      -1);
 }
 

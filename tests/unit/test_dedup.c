@@ -127,8 +127,8 @@ static void test_key_is_keyed(void **state)
 
     herald__diag_init(&d);
     root = herald__config_load_string("d.yaml", yaml, strlen(yaml), &d);
-    assert_null(herald__dedup_new(herald__node_get(root, "dedup"), 0, "g",
-                                  NULL, NULL, &d));
+    assert_null(herald__dedup_new(herald__node_get(root, "dedup"), 0, "g", NULL,
+                                  NULL, &d));
     assert_int_equal(d.n, 1);
     assert_string_equal(
         d.msgs[0], "d.yaml:1:8: dedup needs the top-level 'hash_key' (a "

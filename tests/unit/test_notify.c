@@ -290,8 +290,7 @@ static void test_header_injection(void **state)
                   "{\"s\":\"Bank\\u2028x\",\"n_attempts\":1}",
                   "'from' contains a control character (U+2028)");
     render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n",
-                  "{\"s\":\"Caf\\u00e9 \\u2014 ok\",\"n_attempts\":1}",
-                  NULL);
+                  "{\"s\":\"Caf\\u00e9 \\u2014 ok\",\"n_attempts\":1}", NULL);
 }
 
 static void test_addresses(void **state)
@@ -359,8 +358,7 @@ static void test_subject_and_bodies(void **state)
     memset(big, 'x', 1050);
     big[1050] = '\0';
     snprintf(json, sizeof json, "{\"s\":\"%s\",\"n_attempts\":1}", big);
-    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json,
-                  NULL);
+    render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json, NULL);
     big[998] = '\0';
     snprintf(json, sizeof json, "{\"s\":\"%s\",\"n_attempts\":1}", big);
     render_expect(BASE "  to: a@b.example\n  subject: \"{{s}}\"\n", json, NULL);

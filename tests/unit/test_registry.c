@@ -200,8 +200,8 @@ struct server {
     int requests;
     char path[256];
     char auth[256];
-    int status;       /* what to answer next */
-    const char *body; /* and with what */
+    int status;          /* what to answer next */
+    const char *body;    /* and with what */
     int not_found_first; /* answer 404/40403 to this many requests first */
 };
 
@@ -516,8 +516,8 @@ static void test_not_found_then_found(void **state)
     struct http_env e;
     struct herald__registry_config cfg = {0};
     struct herald__registry *reg;
-    struct herald__format_spec ks = {HERALD__FORMAT_STRING,
-                                     HERALD__WINDOW_NONE, 0, 0, 0};
+    struct herald__format_spec ks = {HERALD__FORMAT_STRING, HERALD__WINDOW_NONE,
+                                     0, 0, 0};
     struct herald__format_spec vs = {HERALD__FORMAT_AVRO, HERALD__WINDOW_NONE,
                                      0, 0, 0};
     struct herald__decoder *d;
@@ -538,8 +538,7 @@ static void test_not_found_then_found(void **state)
     e.s.status = 200;
     e.s.body = "{\"schema\":\"\\\"int\\\"\"}";
     for (i = 0; i < 3; i++) {
-        r[i] = herald__record_new("t", 0, i, -1, "k", 1,
-                                  "\0\0\0\0\x0c\x06", 6);
+        r[i] = herald__record_new("t", 0, i, -1, "k", 1, "\0\0\0\0\x0c\x06", 6);
         assert_non_null(r[i]);
         assert_int_equal(herald__decode_record(d, r[i], err, sizeof(err)),
                          HERALD__DECODE_WAIT);
@@ -653,12 +652,12 @@ static void test_fetch_bound(void **state)
     assert_non_null(reg);
     e.s.not_found_first = 1000000;
     for (i = 0; i < N_AT_ONCE; i++) {
-        assert_int_equal(herald__registry_get(reg, 5000 + i, &sch, on_ready,
-                                              &w, err, sizeof(err)),
+        assert_int_equal(herald__registry_get(reg, 5000 + i, &sch, on_ready, &w,
+                                              err, sizeof(err)),
                          HERALD__REGISTRY_WAIT);
     }
     assert_string_equal(err, "waiting for schema id 5009 (4 schema fetches "
-                         "in progress)");
+                             "in progress)");
     herald__registry_stats(reg, &entries, &fetching);
     assert_int_equal(entries, FETCHES);
     assert_int_equal(fetching, FETCHES);
@@ -666,10 +665,9 @@ static void test_fetch_bound(void **state)
     for (int rounds = 0; n_done < N_AT_ONCE && rounds < 1000; rounds++) {
         herald__loop_run_once(e.loop, 1);
         for (i = 0; i < N_AT_ONCE; i++) {
-            if (!done[i] &&
-                herald__registry_get(reg, 5000 + i, &sch, on_ready, &w, err,
-                                     sizeof(err)) ==
-                    HERALD__REGISTRY_NOT_FOUND) {
+            if (!done[i] && herald__registry_get(reg, 5000 + i, &sch, on_ready,
+                                                 &w, err, sizeof(err)) ==
+                                HERALD__REGISTRY_NOT_FOUND) {
                 done[i] = 1;
                 n_done++;
             }
@@ -716,8 +714,8 @@ static void test_many_bogus_ids(void **state)
     enum { HALF = 100000 };
     struct herald__registry_config cfg = {.schemas_dir = HERALD_SOURCE_DIR
                                           "/tests/data/avro/schemas"};
-    struct herald__format_spec ks = {HERALD__FORMAT_STRING,
-                                     HERALD__WINDOW_NONE, 0, 0, 0};
+    struct herald__format_spec ks = {HERALD__FORMAT_STRING, HERALD__WINDOW_NONE,
+                                     0, 0, 0};
     struct herald__format_spec vs = {HERALD__FORMAT_AVRO, HERALD__WINDOW_NONE,
                                      0, 0, 0};
     struct herald__registry *reg;
@@ -780,9 +778,12 @@ static void test_many_bogus_ids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url),      cmocka_unit_test(test_auth_header),
-        cmocka_unit_test(test_classify), cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_dir),      cmocka_unit_test(test_http),
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_auth_header),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_dir),
+        cmocka_unit_test(test_http),
         cmocka_unit_test(test_not_found_then_found),
         cmocka_unit_test(test_not_found_past_wait),
         cmocka_unit_test(test_fetch_bound),

@@ -178,7 +178,7 @@ struct herald_message {
      * the dedup key (which holds record data, e.g. the card number) a
      * channel gets; safe on the wire. */
     const char *idempotency_key;
-    const char *topic;           /* source coordinates */
+    const char *topic; /* source coordinates */
     int32_t partition;
     int64_t offset;
     const struct herald_record *record; /* the source record */

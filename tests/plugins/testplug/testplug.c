@@ -224,8 +224,7 @@ static int parse_rule(char *text, size_t idx, struct tp_rule *r, char *err,
         return -1;
     }
     r->count = 1;
-    if (n > 2 && r->action != HERALD_RETRY &&
-        r->action != HERALD_UNAVAILABLE) {
+    if (n > 2 && r->action != HERALD_RETRY && r->action != HERALD_UNAVAILABLE) {
         snprintf(err, errlen,
                  TP_NAME ": script rule %zu '%s': only retry and unavailable "
                          "take a count",
