@@ -2301,6 +2301,11 @@ const char *herald__connector_name(const struct herald__connector *c)
     return c->name;
 }
 
+const char *herald__connector_marks_topic(const struct herald__connector *c)
+{
+    return c->dedup ? herald__dedup_topic(c->dedup) : NULL;
+}
+
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out)
 {

@@ -63,6 +63,9 @@ void herald__connector_destroy(struct herald__connector *c);
 int herald__connector_check_remote(struct herald__connector *c,
                                    struct herald__diag *d, FILE *notes);
 const char *herald__connector_name(const struct herald__connector *c);
+/* The dedup marks topic of c, or NULL when c has no dedup. Borrowed for
+ * c's life. */
+const char *herald__connector_marks_topic(const struct herald__connector *c);
 
 /* Figures for tests and the benchmark. */
 struct herald__connector_stats {

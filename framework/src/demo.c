@@ -102,6 +102,13 @@ static int produce(rd_kafka_t *rk, const struct buf *key, const struct buf *v)
     return err ? -1 : 0;
 }
 
+/* The mock cluster answers no CreateTopics (librdkafka 2.8 names no
+ * controller), so the marks topics herald would create are made here. */
+static void create_marks_topic(const char *topic, void *mc)
+{
+    rd_kafka_mock_topic_create(mc, topic, 1, 1);
+}
+
 int herald__demo_run(const char *config_path, const char *log_level)
 {
     char err[512];
@@ -159,6 +166,7 @@ int herald__demo_run(const char *config_path, const char *log_level)
     int rc = 1;
     struct herald__connector_stats st = {0};
     if (w) {
+        herald__worker_each_marks_topic(w, create_marks_topic, mc);
         rc = herald__worker_run(w);
         herald__worker_stats(w, &st);
         herald__worker_destroy(w);

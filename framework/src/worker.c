@@ -760,6 +760,18 @@ void herald__worker_stats(const struct herald__worker *w,
     }
 }
 
+void herald__worker_each_marks_topic(const struct herald__worker *w,
+                                     void (*fn)(const char *topic, void *ctx),
+                                     void *ctx)
+{
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        const char *t = herald__connector_marks_topic(w->connectors[i]);
+        if (t) {
+            fn(t, ctx);
+        }
+    }
+}
+
 void herald__worker_destroy(struct herald__worker *w)
 {
     if (!w) {

@@ -39,6 +39,12 @@ int herald__worker_run(struct herald__worker *w);
 struct herald__connector_stats;
 void herald__worker_stats(const struct herald__worker *w,
                           struct herald__connector_stats *sum);
+/* Calls fn(topic, ctx) for the dedup marks topic of every connector that
+ * has one (after new, before run): the demo creates them in its mock
+ * cluster, which does not serve CreateTopics. topic is borrowed. */
+void herald__worker_each_marks_topic(const struct herald__worker *w,
+                                     void (*fn)(const char *topic, void *ctx),
+                                     void *ctx);
 void herald__worker_destroy(struct herald__worker *w);
 
 #endif
