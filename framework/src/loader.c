@@ -640,9 +640,9 @@ static void loaded_free(struct loaded *p)
 }
 
 /* Copy the plugin's option table into host-layout entries (zero-extended,
- * or cut to the host's size), stepping by the plugin's stride: a 1.0
- * plugin's table has the 1.0 layout; a 1.1 one declares option_size.
- * 0, or -1 with the reason. */
+ * or cut to the host's size), stepping by the plugin's stride: the
+ * option_size it declares, or the 1.0 layout when its definition is too
+ * short to hold option_size. 0, or -1 with the reason. */
 static int copy_options(struct loaded *p, const struct herald_plugin *d,
                         char *why, size_t whylen)
 {
@@ -654,7 +654,9 @@ static int copy_options(struct loaded *p, const struct herald_plugin *d,
     if (!raw) {
         return 0;
     }
-    if (d->abi_minor >= 1) {
+    /* A definition that ends before option_size (ABI 1.0, or 1.1 before
+     * the sizes) has the 1.0 table layout. */
+    if (HERALD_SIZE_HAS(d->struct_size, struct herald_plugin, option_size)) {
         if (d->option_size < HERALD__OPTION_SIZE_1_0) {
             fail(why, whylen,
                  "option_size %u is smaller than the ABI 1.0 struct "

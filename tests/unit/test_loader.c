@@ -329,6 +329,15 @@ static void test_older_minor_loads(void **state)
     assert_int_equal(h->def.abi_major, 1);
     assert_int_equal(h->def.abi_minor, 0);
     assert_string_equal(h->def.name, "abi_1_0");
+    /* 1.1 before the sizes: no option_size in its definition, so the
+     * table is read with the 1.0 stride. */
+    h = herald__loader_load(l, BROKEN "/old_1_1.so", err, sizeof(err));
+    assert_non_null(h);
+    assert_string_equal(err, "");
+    assert_int_equal(h->def.option_size, 0);
+    assert_string_equal(h->def.options[0].name, "opt");
+    assert_string_equal(h->def.options[0].help, "an option");
+    assert_null(h->def.options[1].name);
     herald__loader_destroy(l);
 }
 

@@ -502,7 +502,9 @@ struct herald_plugin {
     /* ---- ABI 1.1 ---- */
 
     /* sizeof(struct herald_option) as built: the stride of `options`. Set
-     * by HERALD_PLUGIN_HEADER; a 1.1 plugin with options must set it. */
+     * by HERALD_PLUGIN_HEADER; a plugin with options whose struct_size
+     * holds this member must set it (one whose struct_size ends before it
+     * has the 1.0 table layout). */
     uint32_t option_size;
 
     /* open with the host API table: a plugin that uses it needs no global
