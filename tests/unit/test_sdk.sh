@@ -7,7 +7,10 @@
 # herald-plugin` and cc; the installed herald loads both and describes
 # them exactly. herald_add_plugin() exports one symbol and refuses an
 # undefined one at link time; DESTDIR stages without changing the paths
-# the installed files name.
+# the installed files name. docs/plugins.md's example plugin (its C and
+# cmake blocks) builds from the prefix alone, `herald plugins check`
+# prints what the guide shows, and `herald demo` runs the guide's YAML
+# against a local receiver that answers 503+Retry-After, 200 and 400.
 set -eu
 build=$1
 src=$2
@@ -161,16 +164,29 @@ out=$("$prefix/bin/herald" plugins check "$so") || fail "guide: check: $out"
 [ "$out" = "plugin $so: $shown" ] || fail "guide: check: $out
 the guide shows: $shown"
 
-# A receiver for the guide's url: one line per request, "METHOD PATH BODY".
+# A receiver for the guide's url, answering as the guide's outcome table
+# has it: offset 0 first gets 503 with Retry-After: 1 (RETRY, sent again
+# no sooner than a second later), then 200 (OK); offset 1 gets 400
+# (REJECT, logged, done). One line per request: "TIME METHOD PATH TYPE BODY".
 cat >"$tmp/recv.py" <<'PY'
-import http.server, sys
+import http.server, json, sys, time
+seen = {}
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         with open(sys.argv[2], "ab") as f:
-            f.write(b"POST " + self.path.encode() + b" "
-                    + self.headers["Content-Type"].encode() + b" " + body + b"\n")
-        self.send_response(200)
+            f.write(("%.3f POST %s %s " % (time.time(), self.path,
+                     self.headers["Content-Type"])).encode() + body + b"\n")
+        off = json.loads(body)["offset"]
+        seen[off] = seen.get(off, 0) + 1
+        if off == 0 and seen[off] == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "1")
+        elif off == 1:
+            self.send_response(400)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
     def log_message(self, *a):
         pass
@@ -190,23 +206,28 @@ cp -r "$prefix/share/herald/schemas" "$tmp/guide/"
 (cd "$tmp/guide" && HERALD_PLUGIN_PATH= timeout 120 "$prefix/bin/herald" demo \
   -c jsonpost.yaml >"$tmp/demo.out" 2>&1) ||
   { cat "$tmp/demo.out" >&2; fail "guide: herald demo"; }
+grep -q "HTTP 400" "$tmp/demo.out" ||
+  fail "guide: the 400 was not logged: $(cat "$tmp/demo.out")"
 python3 - "$tmp/requests" <<'PY' || fail "guide: requests: $(cat "$tmp/requests")"
 import json, sys
 lines = open(sys.argv[1], "rb").read().decode().splitlines()
-assert len(lines) == 2, lines
-got = []
+assert len(lines) == 3, lines
+got, at = [], {}
 for line in lines:
-    method, path, ctype, body = line.split(" ", 3)
+    when, method, path, ctype, body = line.split(" ", 4)
     assert (method, path, ctype) == ("POST", "/hook", "application/json"), line
     r = json.loads(body)
     got.append((r["topic"], r["partition"], r["offset"], r["key"],
                 r["window"]["start"], r["value"]["card_number"],
                 r["value"]["n_attempts"], r["value"]["total_amount"]))
-assert sorted(got) == [
-    ("possible_anomalies", 0, 0, "358579699410099", 1587525570000,
-     "358579699410099", 3, "232.41"),
+    at.setdefault(r["offset"], []).append(float(when))
+first = ("possible_anomalies", 0, 0, "358579699410099", 1587525570000,
+         "358579699410099", 3, "232.41")
+assert sorted(got) == [first, first,
     ("possible_anomalies", 0, 1, "358579699410099", 1587525570000,
      "358579699410099", 4, "252.41")], got
+# Retry-After: 1 became retry_after_ms 1000, which herald honoured.
+assert at[0][1] - at[0][0] >= 1.0, at
 PY
 
 # DESTDIR: files staged under it, paths inside them without it.
