@@ -59,12 +59,19 @@ refused "$b/garbage.so" "invalid ELF header"
 refused "$b/misnamed.so" \
   "declares name 'other', expected 'misnamed' from its file name"
 refused "$b/dup_a.so" "declares name 'dupe', expected 'dup_a' from its file name"
+refused "$b/dup_b.so" "declares name 'dupe', expected 'dup_b' from its file name"
 refused "$b/absent.so" "No such file or directory"
 
 passes "$b/good.so" "name good, version first, kind sink, ABI 1.1, 1 option(s)"
 # init is not run: a plugin whose init fails passes the check.
 passes "$b/init_fails.so" \
   "name init_fails, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
+passes "$b/abi_1_0.so" \
+  "name abi_1_0, version 0.0.1, kind sink, ABI 1.0, 1 option(s)"
+# 1.1 before the sizes (no option_size), and a plugin with open2, no init.
+passes "$b/old_1_1.so" \
+  "name old_1_1, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
+passes "$b/open2.so" "name open2, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
 passes "$build/tests/plugins/abi10/abi10.so" \
   "name abi10, version 1.0.0, kind sink, ABI 1.0, 5 option(s)"
 passes "$build/plugins/smtp.so" \
