@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "loop.h"
 #include "record.h"
@@ -32,6 +33,14 @@ static struct {
     struct herald__wakeup *wakeup;
     int draining;
 } cq = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Batches whose instance closed with items outstanding: kept (loop thread
+ * only) until herald__api_stop, so a complete() the plugin makes after
+ * close is recognised and ignored instead of touching freed memory. */
+static struct herald_batch *graveyard;
+
+/* The reason the host gives items outstanding when close returns. */
+#define CLOSED_REASON_FMT "plugin %s closed with the item outstanding"
 
 static void host_log(struct herald_instance *inst, enum herald_log_level lv,
                      const char *fmt, ...)
@@ -96,9 +105,29 @@ static void complete(struct herald_batch *b, size_t i,
     }
 }
 
+static void batch_unlink(struct herald_batch *b)
+{
+    if (b->prev) {
+        b->prev->next = b->next;
+    } else if (b->inst) {
+        b->inst->batches = b->next;
+    }
+    if (b->next) {
+        b->next->prev = b->prev;
+    }
+    b->prev = b->next = NULL;
+}
+
 static void dispatch(struct completion *c)
 {
     struct herald_batch *b = c->b;
+    if (!b->inst) {
+        herald__log(HERALD_LOG_ERROR, NULL,
+                    "plugin %s reported item %zu after its close returned; "
+                    "ignored (the host had retried it)",
+                    b->plugin, c->i);
+        return;
+    }
     if (c->i >= b->n || b->items[c->i].done) {
         herald__log(HERALD_LOG_ERROR, NULL,
                     "plugin %s reported item %zu twice or out of range; "
@@ -111,8 +140,12 @@ static void dispatch(struct completion *c)
     if (b->inst->in_flight > 0) {
         b->inst->in_flight--;
     }
-    b->on_outcome(b->owner, b, c->i, c->outcome, c->retry_after_ms, c->reason);
+    if (b->owner) {
+        b->on_outcome(b->owner, b, c->i, c->outcome, c->retry_after_ms,
+                      c->reason);
+    }
     if (b->remaining == 0) {
+        batch_unlink(b);
         free(b->items);
         free(b);
     }
@@ -168,6 +201,13 @@ void herald__api_stop(void)
     cq.wakeup = NULL;
     pthread_mutex_unlock(&cq.mu);
     herald__wakeup_destroy(w);
+    herald__api_drain();
+    while (graveyard) {
+        struct herald_batch *b = graveyard;
+        graveyard = b->next;
+        free(b->items);
+        free(b);
+    }
 }
 
 static const char *rec_topic(const struct herald_record *r)
@@ -301,6 +341,152 @@ static int http_submit(struct herald_instance *inst, void *easy,
     return 0;
 }
 
+/* The 1.0 size of struct herald_value (through `count`): the least a
+ * plugin's record_field_v2 out may be. */
+#define VALUE_SIZE_1_0                                                         \
+    (offsetof(struct herald_value, count) +                                    \
+     sizeof(((struct herald_value *)0)->count))
+
+static int record_field_v2(const struct herald_record *r, const char *path,
+                           struct herald_value *out, size_t out_size)
+{
+    struct herald_value v;
+
+    if (!out || out_size < VALUE_SIZE_1_0) {
+        return -1;
+    }
+    if (herald__record_field(r, path, &v) != 0) {
+        return -1;
+    }
+    if (out_size <= sizeof v) {
+        memcpy(out, &v, out_size);
+    } else {
+        memcpy(out, &v, sizeof v);
+        memset((char *)out + sizeof v, 0, out_size - sizeof v);
+    }
+    return 0;
+}
+
+/* The C size opt_get writes for each option type. */
+static size_t opt_out_size(enum herald_opt_type t)
+{
+    switch (t) {
+    case HERALD_OPT_STRING:
+    case HERALD_OPT_ENUM:
+        return sizeof(const char *);
+    case HERALD_OPT_INT:
+    case HERALD_OPT_DURATION:
+    case HERALD_OPT_SIZE:
+        return sizeof(int64_t);
+    case HERALD_OPT_BOOL:
+        return sizeof(int);
+    case HERALD_OPT_LIST:
+        return sizeof(size_t);
+    }
+    return 0;
+}
+
+/* Log an opt_get misuse once per instance and option name. */
+static void opt_complain(struct herald_instance *inst, const char *name,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void opt_complain(struct herald_instance *inst, const char *name,
+                         const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    char **grown;
+    char *copy;
+
+    for (size_t i = 0; i < inst->n_opt_warned; i++) {
+        if (strcmp(inst->opt_warned[i], name) == 0) {
+            return;
+        }
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    host_log(inst, HERALD_LOG_ERROR, "%s", msg);
+    copy = strdup(name);
+    grown = copy ? realloc(inst->opt_warned,
+                           (inst->n_opt_warned + 1) * sizeof *grown)
+                 : NULL;
+    if (!grown) {
+        free(copy); /* logged again next time: better than not at all */
+        return;
+    }
+    grown[inst->n_opt_warned++] = copy;
+    inst->opt_warned = grown;
+}
+
+static int opt_get(struct herald_instance *inst, const char *name,
+                   enum herald_opt_type type, void *out, size_t out_size)
+{
+    const struct herald_option *decl = NULL;
+    const struct herald_options *o;
+    int unset;
+
+    if (!inst || !name || !out) {
+        return -1;
+    }
+    for (const struct herald_option *t = inst->def->options; t && t->name;
+         t++) {
+        if (strcmp(t->name, name) == 0) {
+            decl = t;
+            break;
+        }
+    }
+    if (!decl) {
+        opt_complain(inst, name, "option '%s' is not declared by plugin %s",
+                     name, inst->def->name);
+        return -1;
+    }
+    if (decl->type != type) {
+        opt_complain(inst, name,
+                     "option '%s' of plugin %s is declared %s, read as %s",
+                     name, inst->def->name, herald__opt_type_name(decl->type),
+                     herald__opt_type_name(type));
+        return -1;
+    }
+    if (out_size != opt_out_size(type)) {
+        opt_complain(inst, name,
+                     "option '%s' of plugin %s is read into %zu bytes, a %s "
+                     "takes %zu",
+                     name, inst->def->name, out_size,
+                     herald__opt_type_name(type), opt_out_size(type));
+        return -1;
+    }
+    o = inst->opts;
+    unset = !decl->default_value && !herald__opt_is_set(o, name);
+    switch (type) {
+    case HERALD_OPT_STRING:
+    case HERALD_OPT_ENUM: {
+        const char *v = herald__opt_string(o, name);
+        memcpy(out, &v, sizeof v);
+        break;
+    }
+    case HERALD_OPT_INT:
+    case HERALD_OPT_DURATION:
+    case HERALD_OPT_SIZE: {
+        int64_t v = herald__opt_int(o, name);
+        memcpy(out, &v, sizeof v);
+        break;
+    }
+    case HERALD_OPT_BOOL: {
+        int v = herald__opt_bool(o, name);
+        memcpy(out, &v, sizeof v);
+        break;
+    }
+    case HERALD_OPT_LIST: {
+        size_t v = herald__opt_list_count(o, name);
+        memcpy(out, &v, sizeof v);
+        break;
+    }
+    }
+    return unset ? 1 : 0;
+}
+
 static const struct herald_host_api host_api = {
     .abi_major = HERALD_ABI_MAJOR,
     .abi_minor = HERALD_ABI_MINOR,
@@ -331,6 +517,9 @@ static const struct herald_host_api host_api = {
     .record_json = herald__record_json,
     .counter_add = counter_add,
     .http_submit = http_submit,
+    .transfer_submit = http_submit,
+    .opt_get = opt_get,
+    .record_field_v2 = record_field_v2,
 };
 
 const struct herald_host_api *herald__host_api(void)
@@ -361,8 +550,12 @@ int herald__instance_open(struct herald_instance *inst, char *err,
                           size_t errlen)
 {
     char perr[512] = "";
-    if (inst->def->open(inst, inst->opts, &inst->state, perr, sizeof perr) !=
-        0) {
+    int rc = inst->def->open2
+                 ? inst->def->open2(&host_api, inst, inst->opts, &inst->state,
+                                    perr, sizeof perr)
+                 : inst->def->open(inst, inst->opts, &inst->state, perr,
+                                   sizeof perr);
+    if (rc != 0) {
         snprintf(err, errlen, "%s: plugin %s (%s): open failed: %s", inst->name,
                  inst->def->name, inst->plugin_path,
                  perr[0] ? perr : "no reason given");
@@ -383,6 +576,40 @@ void herald__instance_destroy(struct herald_instance *inst)
     if (inst->opened) {
         inst->def->close(inst->state);
     }
+    /* What the plugin completed until close returned counts... */
+    herald__api_drain();
+    /* ...and the rest is retried: the close rule of plugin.h. */
+    size_t left = 0;
+    char reason[256];
+    snprintf(reason, sizeof reason, CLOSED_REASON_FMT, inst->def->name);
+    while (inst->batches) {
+        struct herald_batch *b = inst->batches;
+        batch_unlink(b);
+        for (size_t i = 0; i < b->n; i++) {
+            if (b->items[i].done) {
+                continue;
+            }
+            b->items[i].done = 1;
+            b->remaining--;
+            left++;
+            if (b->owner) {
+                b->on_outcome(b->owner, b, i, HERALD_RETRY, 0, reason);
+            }
+        }
+        b->inst = NULL;
+        b->next = graveyard;
+        graveyard = b;
+    }
+    if (left > 0) {
+        host_log(inst, HERALD_LOG_WARN,
+                 "close returned with %zu item(s) outstanding; they are "
+                 "retried",
+                 left);
+    }
+    for (size_t i = 0; i < inst->n_opt_warned; i++) {
+        free(inst->opt_warned[i]);
+    }
+    free(inst->opt_warned);
     for (size_t i = 0; i < inst->n_counters; i++) {
         free(inst->counters[i].name);
     }
@@ -410,7 +637,26 @@ struct herald_batch *herald__batch_new(struct herald_instance *inst,
     b->on_outcome = fn;
     b->n = n;
     b->remaining = n;
+    b->plugin = inst->def->name;
+    b->next = inst->batches;
+    if (b->next) {
+        b->next->prev = b;
+    }
+    inst->batches = b;
     return b;
+}
+
+void herald__instance_forget_owner(struct herald_instance *inst,
+                                   const void *owner)
+{
+    if (!inst) {
+        return;
+    }
+    for (struct herald_batch *b = inst->batches; b; b = b->next) {
+        if (b->owner == owner) {
+            b->owner = NULL;
+        }
+    }
 }
 
 void herald__batch_deliver(struct herald_batch *b)

@@ -28,12 +28,17 @@ struct herald__item {
 };
 
 struct herald_batch {
-    struct herald_instance *inst;
-    void *owner;
+    struct herald_instance *inst; /* NULL once the instance closed */
+    void *owner;                  /* NULL once the owner forgot it */
     herald__outcome_fn on_outcome;
     size_t n;
     size_t remaining;
     struct herald__item *items;
+    /* The instance's list of batches with items outstanding. */
+    struct herald_batch *prev, *next;
+    /* The plugin's name, for logs after the instance closed (it lives in
+     * the .so, loaded until after the host API stops). */
+    const char *plugin;
 };
 
 struct herald__counter {
@@ -51,7 +56,10 @@ struct herald_instance {
     struct herald__http *http;
     struct herald__counter *counters;
     size_t n_counters;
-    size_t in_flight; /* items delivered and not completed */
+    size_t in_flight;             /* items delivered and not completed */
+    struct herald_batch *batches; /* with items outstanding */
+    char **opt_warned;            /* opt_get names already logged */
+    size_t n_opt_warned;
 };
 
 /* The one host API table handed to every plugin's init. */
@@ -59,6 +67,9 @@ const struct herald_host_api *herald__host_api(void);
 
 /* Set up the completion queue on the loop (once, before any deliver). */
 int herald__api_start(struct herald__loop *loop);
+/* Stops the wakeup, dispatches what is queued, and frees the batches kept
+ * after their instance closed (so late completions could be recognised).
+ * Safe without a start. */
 void herald__api_stop(void);
 /* Process queued completions now (the wakeup does this by itself). */
 void herald__api_drain(void);
@@ -71,8 +82,18 @@ struct herald_instance *herald__instance_new(const char *name,
                                              struct herald__http *http);
 int herald__instance_open(struct herald_instance *inst, char *err,
                           size_t errlen);
-/* Calls the plugin's close (after aborting its transfers) and frees. */
+/* Aborts the instance's transfers, calls the plugin's close, dispatches
+ * what the plugin completed until close returned, and then enforces the
+ * close rule (plugin.h): every item still outstanding is reported RETRY to
+ * its owner ("plugin NAME closed with the item outstanding"). A complete()
+ * for such a batch after that is logged and ignored until
+ * herald__api_stop(). Frees the instance. NULL is accepted. Loop thread. */
 void herald__instance_destroy(struct herald_instance *inst);
+/* Forget `owner` (going away) in every batch of inst with items
+ * outstanding: their later outcomes are dropped instead of reported to
+ * it. Loop thread. */
+void herald__instance_forget_owner(struct herald_instance *inst,
+                                   const void *owner);
 int64_t herald__instance_counter(const struct herald_instance *inst,
                                  const char *name);
 

@@ -2259,6 +2259,9 @@ void herald__connector_destroy(struct herald__connector *c)
         close_consumer(c);
     }
     drop_waiting(c);
+    /* Items still with the plugin (drain timeout) must not report to a
+     * freed connector when they complete or the instance closes. */
+    herald__instance_forget_owner(c->inst, c);
     herald__timer_destroy(c->linger_timer);
     herald__timer_destroy(c->poll_timer);
     herald__timer_destroy(c->more_timer);

@@ -38,6 +38,7 @@ struct loaded {
     dev_t dev;
     ino_t ino;
     int inited;
+    struct herald_option *options; /* host-layout copy of the table */
 };
 
 struct herald__loader {
@@ -444,8 +445,8 @@ static int check_def(const struct herald_plugin *d, char *why, size_t whylen)
              (int)d->kind);
         return -1;
     }
-    if (!d->open) {
-        fail(why, whylen, "missing required callback 'open'");
+    if (!d->open && !d->open2) {
+        fail(why, whylen, "missing required callback 'open' (or 'open2')");
         return -1;
     }
     if (!d->deliver) {
@@ -625,12 +626,83 @@ static int check_trust_path(const char *path, char *why, size_t whylen)
     return rc;
 }
 
-/* Open, check and init the file at path (st: its stat). expect: the name
- * the plugin must declare, or NULL. Returns the new plugin or NULL with
+static void loaded_free(struct loaded *p)
+{
+    if (!p) {
+        return;
+    }
+    if (p->dl) {
+        dlclose(p->dl);
+    }
+    free(p->options);
+    free(p->h.path);
+    free(p);
+}
+
+/* Copy the plugin's option table into host-layout entries (zero-extended,
+ * or cut to the host's size), stepping by the plugin's stride: the
+ * option_size it declares, or the 1.0 layout when its definition is too
+ * short to hold option_size. 0, or -1 with the reason. */
+static int copy_options(struct loaded *p, const struct herald_plugin *d,
+                        char *why, size_t whylen)
+{
+    const char *raw = (const char *)d->options;
+    size_t stride = HERALD__OPTION_SIZE_1_0;
+    size_t n = 0;
+    size_t each;
+
+    if (!raw) {
+        return 0;
+    }
+    /* A definition that ends before option_size (ABI 1.0, or 1.1 before
+     * the sizes) has the 1.0 table layout. */
+    if (HERALD_SIZE_HAS(d->struct_size, struct herald_plugin, option_size)) {
+        if (d->option_size < HERALD__OPTION_SIZE_1_0) {
+            fail(why, whylen,
+                 "option_size %u is smaller than the ABI 1.0 struct "
+                 "herald_option (%zu bytes); set it with HERALD_PLUGIN_HEADER",
+                 (unsigned)d->option_size, (size_t)HERALD__OPTION_SIZE_1_0);
+            return -1;
+        }
+        stride = d->option_size;
+    }
+    /* The table is not an exported symbol, so its end cannot be checked
+     * against the ELF; a bound keeps a missing terminator from running
+     * through the plugin's memory for long. */
+    for (;;) {
+        const struct herald_option *o =
+            (const struct herald_option *)(const void *)(raw + n * stride);
+
+        if (!o->name) {
+            break;
+        }
+        if (++n > HERALD__MAX_OPTIONS) {
+            fail(why, whylen,
+                 "option table has more than %d entries (no entry with a "
+                 "NULL name at its end?)",
+                 HERALD__MAX_OPTIONS);
+            return -1;
+        }
+    }
+    p->options = calloc(n + 1, sizeof(*p->options));
+    if (!p->options) {
+        fail(why, whylen, "out of memory");
+        return -1;
+    }
+    each = stride < sizeof(*p->options) ? stride : sizeof(*p->options);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&p->options[i], raw + i * stride, each);
+    }
+    p->h.def.options = p->options;
+    return 0;
+}
+
+/* Trust, dlopen, symbol, ABI, sizes, definition, option table and (if
+ * expect is not NULL) the declared name: everything the loader checks,
+ * without init. Returns the plugin (not on the loader's list) or NULL with
  * the one-line reason in err. */
-static struct loaded *load_file(struct herald__loader *l, const char *path,
-                                const struct stat *st, const char *expect,
-                                char *err, size_t errlen)
+static struct loaded *open_checked(const char *path, const char *expect,
+                                   char *err, size_t errlen)
 {
     struct loaded *p = NULL;
     const struct herald_plugin *raw;
@@ -703,10 +775,13 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
         fail(err, errlen, "plugin %s: out of memory", path);
         goto out;
     }
+    p->dl = dl;
+    dl = NULL;
     n = raw->struct_size < sizeof(p->h.def) ? raw->struct_size
                                             : sizeof(p->h.def);
     memcpy(&p->h.def, raw, n);
-    if (check_def(&p->h.def, why, sizeof(why)) != 0) {
+    if (copy_options(p, &p->h.def, why, sizeof(why)) != 0 ||
+        check_def(&p->h.def, why, sizeof(why)) != 0) {
         fail(err, errlen, "plugin %s: %s", path, why);
         goto out;
     }
@@ -723,23 +798,47 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
              path, p->h.def.name, expect);
         goto out;
     }
-    {
-        struct loaded *other = find_by_name(l, p->h.def.name);
-
-        if (other) {
-            fail(err, errlen,
-                 "plugin %s: duplicate plugin name '%s' (already loaded "
-                 "from %s)",
-                 path, p->h.def.name, other->h.path);
-            goto out;
-        }
-    }
     p->h.path = strdup(path);
-    if (!p->h.path || push_plugin(l, p) != 0) {
+    if (!p->h.path) {
         fail(err, errlen, "plugin %s: out of memory", path);
         goto out;
     }
-    p->dl = dl;
+    return p;
+
+out:
+    loaded_free(p);
+    if (dl) {
+        dlclose(dl);
+    }
+    return NULL;
+}
+
+/* Open, check and init the file at path (st: its stat). expect: the name
+ * the plugin must declare, or NULL. Returns the new plugin or NULL with
+ * the one-line reason in err. */
+static struct loaded *load_file(struct herald__loader *l, const char *path,
+                                const struct stat *st, const char *expect,
+                                char *err, size_t errlen)
+{
+    struct loaded *p = open_checked(path, expect, err, errlen);
+    struct loaded *other;
+    char why[512];
+
+    if (!p) {
+        return NULL;
+    }
+    other = find_by_name(l, p->h.def.name);
+    if (other) {
+        fail(err, errlen,
+             "plugin %s: duplicate plugin name '%s' (already loaded "
+             "from %s)",
+             path, p->h.def.name, other->h.path);
+        goto out;
+    }
+    if (push_plugin(l, p) != 0) {
+        fail(err, errlen, "plugin %s: out of memory", path);
+        goto out;
+    }
     p->dev = st->st_dev;
     p->ino = st->st_ino;
     if (p->h.def.init) {
@@ -757,12 +856,52 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
     return p;
 
 out:
-    if (p) {
-        free(p->h.path);
-        free(p);
-    }
-    dlclose(dl);
+    loaded_free(p);
     return NULL;
+}
+
+int herald__loader_check_file(const char *path, char *summary,
+                              size_t summarylen, char *err, size_t errlen)
+{
+    const char *base = strrchr(path, '/');
+    char *expect = NULL;
+    struct loaded *p;
+    size_t n_opts = 0;
+    size_t len;
+
+    if (path[0] != '/') {
+        fail(err, errlen,
+             "plugin %s: not an absolute path; refusing to resolve it "
+             "against the current directory",
+             path);
+        return -1;
+    }
+    /* A file that the search path can find must declare its file name. */
+    base = base ? base + 1 : path;
+    len = strlen(base);
+    if (len > 3 && strcmp(base + len - 3, ".so") == 0) {
+        expect = strndup(base, len - 3);
+        if (!expect) {
+            fail(err, errlen, "plugin %s: out of memory", path);
+            return -1;
+        }
+    }
+    p = open_checked(path, expect, err, errlen);
+    free(expect);
+    if (!p) {
+        return -1;
+    }
+    while (p->h.def.options && p->h.def.options[n_opts].name) {
+        n_opts++;
+    }
+    fail(summary, summarylen,
+         "plugin %s: ok (name %s, version %s, kind %s, ABI %u.%u, %zu "
+         "option(s))",
+         path, p->h.def.name, p->h.def.version,
+         herald__plugin_kind_name(p->h.def.kind), (unsigned)p->h.def.abi_major,
+         (unsigned)p->h.def.abi_minor, n_opts);
+    loaded_free(p);
+    return 0;
 }
 
 static size_t min3(size_t a, size_t b, size_t c)
@@ -1041,9 +1180,7 @@ void herald__loader_destroy(struct herald__loader *l)
         if (p->inited && p->h.def.destroy) {
             p->h.def.destroy();
         }
-        dlclose(p->dl);
-        free(p->h.path);
-        free(p);
+        loaded_free(p);
     }
     free(l->plugins);
     free_strs(l->user, l->n_user);

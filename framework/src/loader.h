@@ -53,6 +53,16 @@ struct herald__plugin_handle {
     (offsetof(struct herald_plugin, close) +                                   \
      sizeof(((struct herald_plugin *)0)->close))
 
+/* sizeof(struct herald_option) in ABI 1.0 (through `help`): the stride of
+ * a 1.0 plugin's option table, and the least option_size of a 1.1 one. */
+#define HERALD__OPTION_SIZE_1_0                                                \
+    (offsetof(struct herald_option, help) +                                    \
+     sizeof(((struct herald_option *)0)->help))
+
+/* The most entries an option table may have: a bound on the walk to its
+ * NULL-name end, which no ELF size protects. */
+#define HERALD__MAX_OPTIONS 1024
+
 /* A new loader whose plugins get `api` in init(). api is borrowed and must
  * outlive the loader. Reads HERALD_PLUGIN_PATH now (relative entries are
  * ignored with a note). The built-in directories follow from where the
@@ -88,6 +98,18 @@ const char *herald__loader_path_at(const struct herald__loader *l, size_t i);
 const struct herald__plugin_handle *
 herald__loader_load(struct herald__loader *l, const char *name, char *err,
                     size_t errlen);
+
+/* `herald plugins check FILE`: every check the loader makes before init
+ * (trust of the file and its directories, dlopen, the symbol, ABI,
+ * struct and option sizes, definition, option table, and the declared
+ * name against the file name when it ends in ".so"), then dlclose. init,
+ * open and destroy never run; the file's constructors do (dlopen runs
+ * them), but only after the trust checks passed. path must be absolute.
+ * Returns 0 with one line "plugin PATH: ok (name N, version V, kind K, ABI
+ * M.m, N option(s))" in summary, or -1 with the loader's one-line refusal
+ * in err. */
+int herald__loader_check_file(const char *path, char *summary,
+                              size_t summarylen, char *err, size_t errlen);
 
 /* Called once per refused file by herald__loader_load_all(); msg is the
  * one-line reason, borrowed for the call. */

@@ -848,6 +848,7 @@ int herald__notify_render(const struct herald__notify *n,
     }
     msg = &m->msg;
     msg->struct_size = sizeof *msg;
+    msg->header_size = sizeof(struct herald_header);
     msg->topic = r->topic;
     msg->partition = r->partition;
     msg->offset = r->offset;

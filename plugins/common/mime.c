@@ -693,7 +693,7 @@ int mime_build_r(const struct herald_message *m, const char *default_from,
     put(&b, coords);
     put(&b, "\r\n");
     for (i = 0; i < m->n_headers; i++) {
-        const struct herald_header *h = &m->headers[i];
+        const struct herald_header *h = herald_message_header(m, i);
         if (header_name_ok(h->name, err, errlen) != 0) {
             goto done;
         }

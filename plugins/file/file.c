@@ -45,11 +45,11 @@ static const struct herald_option file_options[] = {
 static int file_init(const struct herald_host_api *host, char *err,
                      size_t errlen)
 {
-    if (host->abi_major != HERALD_ABI_MAJOR) {
-        snprintf(err, errlen, "host ABI %u, plugin built for %d",
-                 (unsigned)host->abi_major, HERALD_ABI_MAJOR);
-        return -1;
-    }
+    (void)err;
+    (void)errlen;
+    /* Every member this plugin calls is in ABI 1.0, which every host of
+     * the major the loader checked has: nothing to test with
+     * HERALD_API_HAS. */
     api = host;
     return 0;
 }

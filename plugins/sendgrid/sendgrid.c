@@ -4,7 +4,7 @@
  *
  * Each message becomes one POST {base_url}/v3/mail/send built by
  * sendgrid_payload.c and run on the host's shared curl multi handle
- * (api->http_submit), so many are in flight without threads. At most
+ * (api->transfer_submit), so many are in flight without threads. At most
  * max_in_flight transfers are submitted; further items wait in a FIFO here.
  * The outcome of each transfer is classified by sendgrid_classify.c; the
  * plugin never retries by itself.
@@ -85,9 +85,10 @@ struct sendgrid {
 static int sendgrid_init(const struct herald_host_api *host, char *err,
                          size_t errlen)
 {
-    if (host->abi_major != HERALD_ABI_MAJOR ||
-        host->struct_size < sizeof(struct herald_host_api)) {
-        snprintf(err, errlen, "host API too old for this plugin");
+    /* The loader checked the major; transfer_submit is the newest member
+     * this plugin calls (ABI 1.1). */
+    if (!HERALD_API_HAS(host, transfer_submit)) {
+        snprintf(err, errlen, "host API has no transfer_submit (ABI 1.1)");
         return -1;
     }
     api = host;
@@ -214,7 +215,7 @@ static void on_done(void *ctx, void *easy, int curl_code)
     struct sendgrid_verdict v;
     long status = 0;
 
-    if (curl_code != HERALD_HTTP_ABORTED) {
+    if (curl_code != HERALD_TRANSFER_ABORTED) {
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     }
     memset(&r, 0, sizeof(r));
@@ -242,7 +243,7 @@ static void on_done(void *ctx, void *easy, int curl_code)
     }
     job_finish(j, v.outcome, v.retry_after_ms,
                v.outcome == HERALD_OK ? NULL : v.reason);
-    if (curl_code == HERALD_HTTP_ABORTED) {
+    if (curl_code == HERALD_TRANSFER_ABORTED) {
         /* the host only aborts a closing instance */
         sg->closing = 1;
         fail_queue(sg, "channel closing");
@@ -284,7 +285,7 @@ static int job_start(struct sg_job *j)
     if (rc != CURLE_OK) {
         return -1;
     }
-    if (api->http_submit(sg->inst, e, on_done, j) != 0) {
+    if (api->transfer_submit(sg->inst, e, on_done, j) != 0) {
         return -1;
     }
     sg->in_flight++;

@@ -142,7 +142,7 @@ void sendgrid_classify(const struct sendgrid_response *r, int64_t now_ms,
     int64_t a, b;
 
     memset(v, 0, sizeof(*v));
-    if (r->curl_code == HERALD_HTTP_ABORTED) {
+    if (r->curl_code == HERALD_TRANSFER_ABORTED) {
         v->outcome = HERALD_RETRY;
         snprintf(v->reason, sizeof(v->reason),
                  "transfer aborted: channel "

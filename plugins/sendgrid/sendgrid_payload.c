@@ -295,15 +295,16 @@ json_t *sendgrid_payload_new(const struct herald_message *m,
             goto fail;
         }
         for (i = 0; i < m->n_headers; i++) {
-            if (header_ok(&m->headers[i], err, errlen) != 0) {
+            const struct herald_header *hd = herald_message_header(m, i);
+
+            if (header_ok(hd, err, errlen) != 0) {
                 goto fail;
             }
-            if (set(h, m->headers[i].name, json_string(m->headers[i].value)) !=
-                0) {
+            if (set(h, hd->name, json_string(hd->value)) != 0) {
                 snprintf(err, errlen,
                          "header '%s' value is not valid "
                          "UTF-8",
-                         m->headers[i].name);
+                         hd->name);
                 goto fail;
             }
         }

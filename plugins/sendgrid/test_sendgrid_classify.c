@@ -98,7 +98,7 @@ static void test_retry_classes(void **state)
                                   "connect to server)");
     v = run(CURLE_RECV_ERROR, 0, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
-    v = run(HERALD_HTTP_ABORTED, 0, NULL, NULL, NULL);
+    v = run(HERALD_TRANSFER_ABORTED, 0, NULL, NULL, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transfer aborted: channel closing");
 }

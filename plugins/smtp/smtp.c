@@ -5,7 +5,7 @@
  * A pool of max_connections libcurl easy handles, each reused for message
  * after message so its SMTP connection stays open; messages beyond that
  * wait in a FIFO here. Every transfer runs on the host's multi handle
- * (api->http_submit). The message is built by the shared MIME builder,
+ * (api->transfer_submit). The message is built by the shared MIME builder,
  * the envelope by smtp_message.c (validated again: libcurl 7.88 copies
  * envelope addresses into SMTP commands verbatim), the outcome by
  * smtp_classify.c: a refused login or a TLS failure is UNAVAILABLE (the
@@ -89,9 +89,10 @@ struct smtp {
 static int smtp_init(const struct herald_host_api *host, char *err,
                      size_t errlen)
 {
-    if (host->abi_major != HERALD_ABI_MAJOR ||
-        host->struct_size < sizeof(struct herald_host_api)) {
-        snprintf(err, errlen, "host API too old for this plugin");
+    /* The loader checked the major; transfer_submit is the newest member
+     * this plugin calls (ABI 1.1). */
+    if (!HERALD_API_HAS(host, transfer_submit)) {
+        snprintf(err, errlen, "host API has no transfer_submit (ABI 1.1)");
         return -1;
     }
     api = host;
@@ -160,7 +161,7 @@ static void on_done(void *ctx, void *easy, int curl_code)
     struct smtp_verdict v;
     long reply = 0;
 
-    if (curl_code != HERALD_HTTP_ABORTED) {
+    if (curl_code != HERALD_TRANSFER_ABORTED) {
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &reply);
     }
     smtp_classify(curl_code, reply, slot->errbuf, &v);
@@ -179,7 +180,7 @@ static void on_done(void *ctx, void *easy, int curl_code)
                  v.reason);
     }
     job_finish(s, j, v.outcome, v.outcome == HERALD_OK ? NULL : v.reason);
-    if (curl_code == HERALD_HTTP_ABORTED) {
+    if (curl_code == HERALD_TRANSFER_ABORTED) {
         s->closing = 1; /* the host aborts only a closing instance */
         fail_queue(s, "channel closing");
         return;
@@ -210,7 +211,7 @@ static int slot_start(struct smtp_slot *slot, struct smtp_job *j)
         return -1;
     }
     slot->job = j;
-    if (api->http_submit(s->inst, e, on_done, slot) != 0) {
+    if (api->transfer_submit(s->inst, e, on_done, slot) != 0) {
         slot->job = NULL;
         return -1;
     }

@@ -48,7 +48,7 @@ void smtp_classify(int curl_code, long reply, const char *detail,
     const char *chan, *what;
 
     memset(v, 0, sizeof(*v));
-    if (curl_code == HERALD_HTTP_ABORTED) {
+    if (curl_code == HERALD_TRANSFER_ABORTED) {
         v->outcome = HERALD_RETRY;
         snprintf(v->reason, sizeof(v->reason),
                  "transfer aborted: channel closing");

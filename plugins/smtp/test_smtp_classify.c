@@ -87,7 +87,7 @@ static void test_transport(void **state)
     assert_int_equal(v.outcome, HERALD_RETRY);
     v = run(CURLE_SEND_ERROR, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
-    v = run(HERALD_HTTP_ABORTED, 0, NULL);
+    v = run(HERALD_TRANSFER_ABORTED, 0, NULL);
     assert_int_equal(v.outcome, HERALD_RETRY);
     assert_string_equal(v.reason, "transfer aborted: channel closing");
 }

@@ -27,13 +27,13 @@
 
 /* ---- A fake host ------------------------------------------------------ */
 
-struct herald_instance {
-    int unused;
-};
-
 /* Options: NULL-terminated name/value pairs, as YAML would give them. */
 struct herald_options {
     const char *const *kv;
+};
+
+struct herald_instance {
+    const struct herald_options *opts; /* for opt_get */
 };
 
 struct herald_record {
@@ -201,6 +201,23 @@ static const void *fake_record_value(const struct herald_record *r, size_t *len)
     return r->value;
 }
 
+/* Typed access (ABI 1.1), enough for testplug's on_close: strings and
+ * enums from kv; unset reads as 1 with NULL. */
+static int fake_opt_get(struct herald_instance *inst, const char *name,
+                        enum herald_opt_type type, void *out, size_t out_size)
+{
+    const struct herald_options *o = inst->opts;
+    const char *v;
+
+    if ((type != HERALD_OPT_STRING && type != HERALD_OPT_ENUM) ||
+        out_size != sizeof(v)) {
+        return -1;
+    }
+    v = fake_opt_string(o, name);
+    memcpy(out, &v, sizeof(v));
+    return v ? 0 : 1;
+}
+
 static const struct herald_host_api fake_api = {
     .abi_major = HERALD_ABI_MAJOR,
     .abi_minor = HERALD_ABI_MINOR,
@@ -220,6 +237,7 @@ static const struct herald_host_api fake_api = {
     .record_key = fake_record_key,
     .record_value = fake_record_value,
     .counter_add = fake_counter_add,
+    .opt_get = fake_opt_get,
 };
 
 static void batch_init(struct herald_batch *b, const struct herald_record *r,
@@ -311,6 +329,15 @@ static void test_older_minor_loads(void **state)
     assert_int_equal(h->def.abi_major, 1);
     assert_int_equal(h->def.abi_minor, 0);
     assert_string_equal(h->def.name, "abi_1_0");
+    /* 1.1 before the sizes: no option_size in its definition, so the
+     * table is read with the 1.0 stride. */
+    h = herald__loader_load(l, BROKEN "/old_1_1.so", err, sizeof(err));
+    assert_non_null(h);
+    assert_string_equal(err, "");
+    assert_int_equal(h->def.option_size, 0);
+    assert_string_equal(h->def.options[0].name, "opt");
+    assert_string_equal(h->def.options[0].help, "an option");
+    assert_null(h->def.options[1].name);
     herald__loader_destroy(l);
 }
 
@@ -342,6 +369,20 @@ static void test_refusals(void **state)
     expect_refusal(l, "no_deliver.so", "missing required callback 'deliver'");
     expect_refusal(l, "bad_kind.so", "unknown kind 7 (1 is sink, 2 is notify)");
     expect_refusal(l, "bad_enum.so", "option 'mode' is an enum with no values");
+    expect_refusal(l, "no_open.so",
+                   "missing required callback 'open' (or 'open2')");
+    expect_refusal(l, "bad_option_type.so",
+                   "option 'level' has unknown type 42");
+    expect_refusal(l, "dup_option.so", "option 'opt' is declared twice");
+#if UINTPTR_MAX == 0xffffffffffffffffu
+    /* name, type + pad, default, required, secret, enum_values, help. */
+    assert_int_equal(HERALD__OPTION_SIZE_1_0, 48);
+#endif
+    snprintf(reason, sizeof(reason),
+             "option_size 0 is smaller than the ABI 1.0 struct herald_option "
+             "(%zu bytes); set it with HERALD_PLUGIN_HEADER",
+             (size_t)HERALD__OPTION_SIZE_1_0);
+    expect_refusal(l, "no_option_size.so", reason);
     /* The plugin's two-line message becomes one line. */
     expect_refusal(l, "init_fails.so",
                    "init failed: cannot reach the moon from here");
@@ -866,36 +907,44 @@ static void test_load_all(void **state)
     herald__loader_add_path(l, BROKEN);
     herald__loader_add_path(l, BROKEN "/second");
     refused = herald__loader_load_all(l, collect, &e);
-    assert_true(refused >= 14);
+    assert_true(refused >= 18);
     /* Alphabetical within a directory; every file but good.so refused. */
-    assert_int_equal(e.n, 14);
+    assert_int_equal(e.n, 18);
     assert_string_equal(e.msgs[0], "abi_major.so: ABI major 2 is not "
                                    "supported (this herald speaks 1)");
     assert_string_equal(e.msgs[1], "bad_enum.so: option 'mode' is an enum "
                                    "with no values");
     assert_string_equal(e.msgs[2], "bad_kind.so: unknown kind 7 (1 is sink, "
                                    "2 is notify)");
-    assert_string_equal(e.msgs[3], "dup_a.so: declares name 'dupe', "
+    assert_string_equal(e.msgs[3], "bad_option_type.so: option 'level' has "
+                                   "unknown type 42");
+    assert_string_equal(e.msgs[4], "dup_a.so: declares name 'dupe', "
                                    "expected 'dup_a' from its file name");
-    assert_string_equal(e.msgs[4], "dup_b.so: declares name 'dupe', "
+    assert_string_equal(e.msgs[5], "dup_b.so: declares name 'dupe', "
                                    "expected 'dup_b' from its file name");
-    assert_string_equal(e.msgs[5], "garbage.so: invalid ELF header");
-    assert_string_equal(e.msgs[6], "init_fails.so: init failed: cannot "
+    assert_string_equal(e.msgs[6], "dup_option.so: option 'opt' is declared "
+                                   "twice");
+    assert_string_equal(e.msgs[7], "garbage.so: invalid ELF header");
+    assert_string_equal(e.msgs[8], "init_fails.so: init failed: cannot "
                                    "reach the moon from here");
-    assert_string_equal(e.msgs[7], "misnamed.so: declares name 'other', "
+    assert_string_equal(e.msgs[9], "misnamed.so: declares name 'other', "
                                    "expected 'misnamed' from its file name");
-    assert_string_equal(e.msgs[8], "newer_minor.so: built for ABI 1.5, "
-                                   "newer than this herald (1.1)");
-    assert_string_equal(e.msgs[9], "no_deliver.so: missing required "
-                                   "callback 'deliver'");
-    assert_string_equal(e.msgs[10], "no_symbol.so: no symbol "
+    assert_string_equal(e.msgs[10], "newer_minor.so: built for ABI 1.5, "
+                                    "newer than this herald (1.1)");
+    assert_string_equal(e.msgs[11], "no_deliver.so: missing required "
+                                    "callback 'deliver'");
+    assert_string_equal(e.msgs[12], "no_open.so: missing required callback "
+                                    "'open' (or 'open2')");
+    assert_non_null(
+        strstr(e.msgs[13], "no_option_size.so: option_size 0 is smaller"));
+    assert_string_equal(e.msgs[14], "no_symbol.so: no symbol "
                                     "'herald_plugin' (not a herald "
                                     "plugin?)");
-    assert_non_null(strstr(e.msgs[11], "short_struct.so: struct_size 16"));
-    assert_string_equal(e.msgs[12], "tiny_symbol.so: symbol 'herald_plugin' "
+    assert_non_null(strstr(e.msgs[15], "short_struct.so: struct_size 16"));
+    assert_string_equal(e.msgs[16], "tiny_symbol.so: symbol 'herald_plugin' "
                                     "is 4 bytes, too small for a plugin "
                                     "definition");
-    assert_string_equal(e.msgs[13], "undefined.so: undefined symbol: "
+    assert_string_equal(e.msgs[17], "undefined.so: undefined symbol: "
                                     "herald_no_such_function");
     for (size_t i = 0; i < herald__loader_count(l); i++) {
         const struct herald__plugin_handle *h = herald__loader_get(l, i);
@@ -988,6 +1037,8 @@ static void test_describe(void **state)
         "      make open() fail\n"
         "  fail_deliver (int, default 0)\n"
         "      make the first N deliver() calls fail\n"
+        "  on_close (enum: drop|finish, default drop)\n"
+        "      items waiting at close: drop (the host retries) or finish\n"
         "  token (string, secret, default hidden)\n"
         "      unused; a secret with a default, for redaction tests\n"
         "  level (enum: low|high, default low)\n"
@@ -1064,6 +1115,7 @@ static int open_plugin(struct open_plugin *p, const char *name,
     assert_non_null(h);
     p->def = &h->def;
     p->opts.kv = kv;
+    p->inst.opts = &p->opts;
     p->state = NULL;
     return p->def->open(&p->inst, &p->opts, &p->state, err, errlen);
 }

@@ -172,6 +172,30 @@ static void fake_counter_add(struct herald_instance *inst, const char *name,
     (void)delta;
 }
 
+/* Present so init can test for them with HERALD_API_HAS; calling them
+ * from init fails the test (they need an instance). */
+static int never_transfer(struct herald_instance *inst, void *easy,
+                          herald_transfer_done_fn done, void *ctx)
+{
+    (void)inst;
+    (void)easy;
+    (void)done;
+    (void)ctx;
+    fail_msg("init called transfer_submit");
+    return -1;
+}
+
+static int never_opt_get(struct herald_instance *inst, const char *name,
+                         enum herald_opt_type type, void *out, size_t out_size)
+{
+    (void)inst;
+    (void)type;
+    (void)out;
+    (void)out_size;
+    fail_msg("init read option %s", name);
+    return -1;
+}
+
 /* init() may only log and count: the rest needs an instance. */
 static const struct herald_host_api fake_api = {
     .abi_major = HERALD_ABI_MAJOR,
@@ -179,6 +203,8 @@ static const struct herald_host_api fake_api = {
     .struct_size = sizeof(struct herald_host_api),
     .log = fake_log,
     .counter_add = fake_counter_add,
+    .transfer_submit = never_transfer,
+    .opt_get = never_opt_get,
 };
 
 static void test_each_loads(void **state)

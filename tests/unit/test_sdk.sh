@@ -7,7 +7,10 @@
 # herald-plugin` and cc; the installed herald loads both and describes
 # them exactly. herald_add_plugin() exports one symbol and refuses an
 # undefined one at link time; DESTDIR stages without changing the paths
-# the installed files name.
+# the installed files name. docs/plugins.md's example plugin (its C and
+# cmake blocks) builds from the prefix alone, `herald plugins check`
+# prints what the guide shows, and `herald demo` runs the guide's YAML
+# against a local receiver that answers 503+Retry-After, 200 and 400.
 set -eu
 build=$1
 src=$2
@@ -125,6 +128,108 @@ out=$(cd / && HERALD_PLUGIN_PATH="$tmp/pc" "$prefix/bin/herald" plugins list 2>/
   grep '^hello ') || true
 [ "$out" = "hello        $tmp/pc/hello.so" ] || fail "list: $out"
 
+# docs/plugins.md, the plugin author's guide: its C blocks, in order, are
+# jsonpost.c and its cmake block the CMakeLists.txt of a project built from
+# the prefix alone; its sh blocks parse; the installed herald checks the
+# result with the line the guide shows, and `herald demo` runs the guide's
+# YAML block end to end, posting both demo records to a local receiver.
+guide=$src/docs/plugins.md
+block() {
+  awk -v want="$1" '/^```/ { if (on) { on = 0 } else if ($0 == "```" want) { on = 1 } next }
+    on' "$guide"
+}
+langs=$(sed -n 's/^```\([a-z][a-z]*\)$/\1/p' "$guide" | sort -u | tr '\n' ' ')
+[ "$langs" = "c cmake sh yaml " ] || fail "guide: block languages: $langs"
+mkdir "$tmp/guide"
+block c >"$tmp/guide/jsonpost.c"
+block cmake >"$tmp/guide/CMakeLists.txt"
+block yaml >"$tmp/guide/jsonpost.yaml"
+block sh | sh -n || fail "guide: an sh block does not parse"
+[ "$(grep -c '^```c$' "$guide")" -ge 6 ] || fail "guide: C blocks missing"
+cmake -S "$tmp/guide" -B "$tmp/guide/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+  -DCMAKE_C_FLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L" \
+  >"$tmp/guide.log" 2>&1 || { cat "$tmp/guide.log" >&2; fail "guide: configure"; }
+cmake --build "$tmp/guide/build" >>"$tmp/guide.log" 2>&1 ||
+  { cat "$tmp/guide.log" >&2; fail "guide: build"; }
+case "$(cat "$tmp/guide/build/compile_commands.json")" in
+  *"$src"*) fail "guide: compile command uses the source tree" ;;
+esac
+cmake --install "$tmp/guide/build" >>"$tmp/guide.log" 2>&1 ||
+  { cat "$tmp/guide.log" >&2; fail "guide: install"; }
+so=$prefix/$libdir/herald/plugins/jsonpost.so
+shown=$(sed -n 's/^# plugin .*\/jsonpost.so: \(ok .*\)$/\1/p' "$guide")
+[ -n "$shown" ] || fail "guide: no plugins check output shown"
+out=$("$prefix/bin/herald" plugins check "$so") || fail "guide: check: $out"
+[ "$out" = "plugin $so: $shown" ] || fail "guide: check: $out
+the guide shows: $shown"
+
+# A receiver for the guide's url, answering as the guide's outcome table
+# has it: offset 0 first gets 503 with Retry-After: 1 (RETRY, sent again
+# no sooner than a second later), then 200 (OK); offset 1 gets 400
+# (REJECT, logged, done). One line per request: "TIME METHOD PATH TYPE BODY".
+cat >"$tmp/recv.py" <<'PY'
+import http.server, json, sys, time
+seen = {}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as f:
+            f.write(("%.3f POST %s %s " % (time.time(), self.path,
+                     self.headers["Content-Type"])).encode() + body + b"\n")
+        off = json.loads(body)["offset"]
+        seen[off] = seen.get(off, 0) + 1
+        if off == 0 and seen[off] == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "1")
+        elif off == 1:
+            self.send_response(400)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+python3 "$tmp/recv.py" "$tmp/port" "$tmp/requests" &
+recv=$!
+trap 'kill $recv 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$tmp/port" ] && break; sleep 0.2; done
+port=$(cat "$tmp/port")
+sed -i "s|http://127.0.0.1:8080/hook|http://127.0.0.1:$port/hook|" \
+  "$tmp/guide/jsonpost.yaml"
+grep -q ":$port/hook" "$tmp/guide/jsonpost.yaml" || fail "guide: no url to point"
+cp -r "$prefix/share/herald/schemas" "$tmp/guide/"
+(cd "$tmp/guide" && HERALD_PLUGIN_PATH= timeout 120 "$prefix/bin/herald" demo \
+  -c jsonpost.yaml >"$tmp/demo.out" 2>&1) ||
+  { cat "$tmp/demo.out" >&2; fail "guide: herald demo"; }
+grep -q "HTTP 400" "$tmp/demo.out" ||
+  fail "guide: the 400 was not logged: $(cat "$tmp/demo.out")"
+python3 - "$tmp/requests" <<'PY' || fail "guide: requests: $(cat "$tmp/requests")"
+import json, sys
+lines = open(sys.argv[1], "rb").read().decode().splitlines()
+assert len(lines) == 3, lines
+got, at = [], {}
+for line in lines:
+    when, method, path, ctype, body = line.split(" ", 4)
+    assert (method, path, ctype) == ("POST", "/hook", "application/json"), line
+    r = json.loads(body)
+    got.append((r["topic"], r["partition"], r["offset"], r["key"],
+                r["window"]["start"], r["value"]["card_number"],
+                r["value"]["n_attempts"], r["value"]["total_amount"]))
+    at.setdefault(r["offset"], []).append(float(when))
+first = ("possible_anomalies", 0, 0, "358579699410099", 1587525570000,
+         "358579699410099", 3, "232.41")
+assert sorted(got) == [first, first,
+    ("possible_anomalies", 0, 1, "358579699410099", 1587525570000,
+     "358579699410099", 4, "252.41")], got
+# Retry-After: 1 became retry_after_ms 1000, which herald honoured.
+assert at[0][1] - at[0][0] >= 1.0, at
+PY
+
 # DESTDIR: files staged under it, paths inside them without it.
 DESTDIR="$tmp/stage" cmake --install "$build" --prefix /opt/herald-sdk-test \
   >/dev/null
@@ -132,4 +237,5 @@ DESTDIR="$tmp/stage" cmake --install "$build" --prefix /opt/herald-sdk-test \
 [ ! -e /opt/herald-sdk-test ] || fail "DESTDIR install wrote /opt/herald-sdk-test"
 line=$(grep '^prefix=' "$tmp/stage/opt/herald-sdk-test/$libdir/pkgconfig/herald-plugin.pc")
 [ "$line" = "prefix=/opt/herald-sdk-test" ] || fail "DESTDIR .pc: $line"
-echo "ok: SDK under $prefix builds and loads hello (cmake, pkg-config)"
+echo "ok: SDK under $prefix builds and loads hello (cmake, pkg-config)" \
+  "and the guide's jsonpost (built, checked, run by herald demo)"

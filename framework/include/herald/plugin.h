@@ -7,6 +7,26 @@
  * else, then copies min(struct_size, sizeof) bytes into a zeroed struct, so
  * members appended in later minors read as NULL/0 for older plugins.
  *
+ * Sizes (ABI 1.1). Every struct that crosses the boundary carries its size,
+ * so either side can be older than the other:
+ *   struct            made by   its size travels in
+ *   herald_plugin     plugin    .struct_size (first members)
+ *   herald_option[]   plugin    herald_plugin.option_size (the stride)
+ *   herald_host_api   host      .struct_size (first members)
+ *   herald_message    host      .struct_size (first member)
+ *   herald_header[]   host      herald_message.header_size (the stride)
+ *   herald_value      plugin    the out_size argument of record_field_v2
+ * The reader of a smaller struct than its own zero-fills the rest (the host
+ * does this for plugin structs); the reader of a larger one reads its own
+ * prefix. Arrays step by their stride, never by the reader's sizeof; and
+ * since a 1.0 plugin indexes message headers by its own sizeof, a host
+ * whose herald_header grew hands plugins of an older minor their layout. A
+ * plugin reads a member appended after 1.0 only after testing for it:
+ * HERALD_API_HAS(api, member) for the host API, HERALD_MESSAGE_HAS(m, member)
+ * for a message. That matters when a plugin lowers .abi_minor below the
+ * header's to load on older hosts: a host refuses plugins that declare a newer
+ * minor than its own, and hands the rest the API table of its own minor.
+ *
  * Everything the host hands a plugin is borrowed: the plugin never frees it,
  * and the host never frees anything the plugin allocated. Lifetimes are
  * stated on each member. Nothing from librdkafka, avro-c, libyaml or libuv
@@ -34,7 +54,12 @@ extern "C" {
 /* Minor versions add to the ABI without changing what exists; a host
  * loads plugins of its major built for its minor or an older one.
  *   1.0  the first ABI.
- *   1.1  outcome HERALD_UNAVAILABLE. */
+ *   1.1  outcome HERALD_UNAVAILABLE; sizes on every struct
+ *        (herald_plugin.option_size, herald_message.header_size,
+ *        record_field_v2); HERALD_API_HAS; open2, which gets the API
+ *        table; the close rule (see close); typed option access
+ *        (opt_get, herald_opt_*); transfer_submit, the same function as
+ *        http_submit under the name of what it does. */
 #define HERALD_ABI_MINOR 1
 
 /* Name of the single symbol a plugin exports. */
@@ -52,7 +77,26 @@ extern "C" {
     HERALD_EXPORT const struct herald_plugin herald_plugin
 #define HERALD_PLUGIN_HEADER                                                   \
     .abi_major = HERALD_ABI_MAJOR, .abi_minor = HERALD_ABI_MINOR,              \
-    .struct_size = sizeof(struct herald_plugin)
+    .struct_size = sizeof(struct herald_plugin),                               \
+    .option_size = sizeof(struct herald_option)
+
+/* 1 if a struct of `size` bytes (as its maker reported it) holds `member`
+ * of `type` whole. */
+#define HERALD_SIZE_HAS(size, type, member)                                    \
+    (offsetof(type, member) + sizeof(((type *)0)->member) <= (size_t)(size))
+
+/* 1 if the host API table `api` has `member` and it is set: test every
+ * member added after ABI 1.0 (marked "ABI 1.1" below) before calling it,
+ * e.g. once in init or open2:
+ *     if (!HERALD_API_HAS(api, transfer_submit)) { ...refuse... }
+ * A member the host's table is too short to hold is never read. */
+#define HERALD_API_HAS(api, member)                                            \
+    (HERALD_SIZE_HAS((api)->struct_size, struct herald_host_api, member) &&    \
+     (api)->member != NULL)
+
+/* 1 if the message `m` has `member` (one added after ABI 1.0). */
+#define HERALD_MESSAGE_HAS(m, member)                                          \
+    HERALD_SIZE_HAS((m)->struct_size, struct herald_message, member)
 
 /* Opaque host objects. All are owned by the host. */
 struct herald_instance; /* one configured instance of a plugin */
@@ -107,7 +151,10 @@ enum herald_opt_type {
 
 /* One declared option. A table ends with an entry whose name is NULL.
  * default_value is written as it would be in YAML ("30s", "true", "25").
- * A secret option is redacted wherever the host prints or logs config. */
+ * A secret option is redacted wherever the host prints or logs config.
+ * The host walks the table with the stride herald_plugin.option_size
+ * (ABI 1.1; HERALD_PLUGIN_HEADER sets it), so members can be appended;
+ * positional initializers keep working. */
 struct herald_option {
     const char *name;
     enum herald_opt_type type;
@@ -148,6 +195,8 @@ struct herald_value {
 
 /* ---- Messages (notify kind) ----------------------------------------- */
 
+/* One extra header of a message. Index a message's headers with
+ * herald_message_header(m, i), which steps by m->header_size. */
 struct herald_header {
     const char *name;
     const char *value;
@@ -182,14 +231,36 @@ struct herald_message {
     int32_t partition;
     int64_t offset;
     const struct herald_record *record; /* the source record */
+    /* ABI 1.1: sizeof(struct herald_header) as the host built `headers`,
+     * the stride between them. Test HERALD_MESSAGE_HAS(m, header_size);
+     * herald_message_header() does. */
+    size_t header_size;
 };
 
-/* Completion of a transfer submitted with http_submit. curl_code is the
- * CURLcode the transfer ended with; HERALD_HTTP_ABORTED only when the host
- * cancelled it because the instance is closing (submit nothing more then).
- * Called on the loop thread. The easy handle stays the plugin's. */
-#define HERALD_HTTP_ABORTED (-1)
-typedef void (*herald_http_done_fn)(void *ctx, void *easy, int curl_code);
+/* The i-th header of m (i < m->n_headers), stepping by the host's
+ * header_size, so a plugin built before herald_header grew still finds
+ * every header. */
+static inline const struct herald_header *
+herald_message_header(const struct herald_message *m, size_t i)
+{
+    const char *base = (const char *)m->headers;
+    size_t stride = sizeof(struct herald_header);
+
+    if (HERALD_MESSAGE_HAS(m, header_size) && m->header_size != 0) {
+        stride = m->header_size;
+    }
+    return (const struct herald_header *)(const void *)(base + i * stride);
+}
+
+/* Completion of a transfer submitted with transfer_submit (or its 1.0
+ * name http_submit). curl_code is the CURLcode the transfer ended with;
+ * HERALD_TRANSFER_ABORTED only when the host cancelled it because the
+ * instance is closing (submit nothing more then). Called on the loop
+ * thread. The easy handle stays the plugin's. */
+#define HERALD_TRANSFER_ABORTED (-1)
+#define HERALD_HTTP_ABORTED HERALD_TRANSFER_ABORTED /* its 1.0 name */
+typedef void (*herald_transfer_done_fn)(void *ctx, void *easy, int curl_code);
+typedef herald_transfer_done_fn herald_http_done_fn; /* its 1.0 name */
 
 /* ---- Host API (append-only) ----------------------------------------- */
 
@@ -211,7 +282,8 @@ struct herald_host_api {
 
     /* Options of an instance, validated against the plugin's table before
      * open(). Unset options without default: string NULL, numbers 0,
-     * *is_set 0. Returned strings live until close(). */
+     * *is_set 0. Returned strings live until close(). A misspelt name
+     * reads as unset here: prefer opt_get (ABI 1.1), which refuses it. */
     const char *(*opt_string)(const struct herald_options *o, const char *name);
     int64_t (*opt_int)(const struct herald_options *o, const char *name);
     int (*opt_bool)(const struct herald_options *o, const char *name);
@@ -275,10 +347,109 @@ struct herald_host_api {
     /* Run a libcurl easy transfer (a CURL *, built by the plugin) on the
      * host's shared multi handle. done is called once on the loop thread
      * when it ends. The plugin must not touch the handle until then, and
-     * must not free it before. Returns 0, or -1 if it could not be added. */
+     * must not free it before. Returns 0, or -1 if it could not be added.
+     * Any protocol libcurl speaks (HTTP, SMTP, ...): ABI 1.1 names it
+     * transfer_submit; this is the same function. */
     int (*http_submit)(struct herald_instance *inst, void *easy,
                        herald_http_done_fn done, void *ctx);
+
+    /* ---- ABI 1.1: test each with HERALD_API_HAS before use ---- */
+
+    /* http_submit under the name of what it does: the same function. */
+    int (*transfer_submit)(struct herald_instance *inst, void *easy,
+                           herald_transfer_done_fn done, void *ctx);
+
+    /* Typed option access that fails loudly. Writes option `name` of the
+     * instance into out, which must be out_size bytes of the C type of
+     * `type`: const char * (STRING, ENUM), int64_t (INT; DURATION in ms;
+     * SIZE in bytes), int (BOOL), size_t (LIST: the item count; items
+     * through opt_list_item). Returns 0 (the set value or the default),
+     * 1 (unset and no default; out zeroed), or -1 when the plugin's table
+     * does not declare `name`, declares another type, or out_size is
+     * wrong: then it also logs, once per instance and name, e.g.
+     * "option 'x' is not declared by plugin P", and leaves out alone.
+     * Loop thread, from open/open2 on. Use the herald_opt_* wrappers
+     * below, which pick type and out_size for you. */
+    int (*opt_get)(struct herald_instance *inst, const char *name,
+                   enum herald_opt_type type, void *out, size_t out_size);
+
+    /* record_field with the size of the plugin's struct herald_value: the
+     * host writes min(out_size, its own size) bytes and zeroes the rest of
+     * out. 0 on success, -1 on a malformed path or out_size smaller than
+     * the 1.0 struct. (record_field writes exactly the 1.0 struct.) */
+    int (*record_field_v2)(const struct herald_record *r, const char *path,
+                           struct herald_value *out, size_t out_size);
 };
+
+/* Typed wrappers over opt_get: the compiler checks out's type. Each
+ * returns -1 if the host has no opt_get (a host older than ABI 1.1). */
+static inline int herald_opt_get_checked(const struct herald_host_api *api,
+                                         struct herald_instance *inst,
+                                         const char *name,
+                                         enum herald_opt_type type, void *out,
+                                         size_t out_size)
+{
+    if (!HERALD_API_HAS(api, opt_get)) {
+        return -1;
+    }
+    return api->opt_get(inst, name, type, out, out_size);
+}
+
+static inline int herald_opt_string(const struct herald_host_api *api,
+                                    struct herald_instance *inst,
+                                    const char *name, const char **out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_STRING, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_enum(const struct herald_host_api *api,
+                                  struct herald_instance *inst,
+                                  const char *name, const char **out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_ENUM, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_int(const struct herald_host_api *api,
+                                 struct herald_instance *inst, const char *name,
+                                 int64_t *out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_INT, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_bool(const struct herald_host_api *api,
+                                  struct herald_instance *inst,
+                                  const char *name, int *out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_BOOL, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_duration_ms(const struct herald_host_api *api,
+                                         struct herald_instance *inst,
+                                         const char *name, int64_t *out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_DURATION, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_size(const struct herald_host_api *api,
+                                  struct herald_instance *inst,
+                                  const char *name, int64_t *out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_SIZE, out,
+                                  sizeof(*out));
+}
+
+static inline int herald_opt_list_count(const struct herald_host_api *api,
+                                        struct herald_instance *inst,
+                                        const char *name, size_t *out)
+{
+    return herald_opt_get_checked(api, inst, name, HERALD_OPT_LIST, out,
+                                  sizeof(*out));
+}
 
 /* ---- The exported plugin struct ------------------------------------- */
 
@@ -298,7 +469,8 @@ struct herald_plugin {
     int (*init)(const struct herald_host_api *api, char *err, size_t errlen);
 
     /* Once per configured instance. Store what you need in *state. inst
-     * and opts live until close(). Returns 0, or -1 with err. Required. */
+     * and opts live until close(). Returns 0, or -1 with err. Required,
+     * unless open2 (ABI 1.1) is set, which the host then calls instead. */
     int (*open)(struct herald_instance *inst, const struct herald_options *opts,
                 void **state, char *err, size_t errlen);
 
@@ -308,14 +480,40 @@ struct herald_plugin {
      * treats every item as RETRY. Required. */
     int (*deliver)(void *state, struct herald_batch *b);
 
-    /* Release the instance. The host has already waited for outstanding
-     * items (up to its drain timeout) and aborted remaining http_submit
-     * transfers (their done callbacks ran). Required. */
+    /* Release the instance. Required. Before close the host stopped
+     * delivering to the instance, waited for outstanding items (up to its
+     * drain timeout), and aborted the transfers still running (their done
+     * callbacks ran, with HERALD_TRANSFER_ABORTED).
+     *
+     * The close rule (ABI 1.1, for plugins of every minor): close may
+     * still complete items, from any thread, until it returns. Every item
+     * delivered to this instance and not completed when close returns is
+     * completed by the host as RETRY, reason "plugin NAME closed with the
+     * item outstanding", so it is delivered again (at least once, never
+     * lost). So close must stop and join the plugin's threads: a complete()
+     * for this instance after close returned is ignored and logged, never
+     * applied, and the batch is not the plugin's to touch any more. */
     void (*close)(void *state);
 
     /* Once per .so before dlclose, only if init succeeded (or there is no
      * init). Optional. */
     void (*destroy)(void);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* sizeof(struct herald_option) as built: the stride of `options`. Set
+     * by HERALD_PLUGIN_HEADER; a plugin with options whose struct_size
+     * holds this member must set it (one whose struct_size ends before it
+     * has the 1.0 table layout). */
+    uint32_t option_size;
+
+    /* open with the host API table: a plugin that uses it needs no global
+     * and no init. Called instead of open when set. api lives until
+     * destroy; the rest as for open. Optional. */
+    int (*open2)(const struct herald_host_api *api,
+                 struct herald_instance *inst,
+                 const struct herald_options *opts, void **state, char *err,
+                 size_t errlen);
 };
 
 #ifdef __cplusplus

@@ -27,8 +27,13 @@
 #ifndef B_KIND
 #define B_KIND HERALD_PLUGIN_SINK
 #endif
+#ifndef B_OPTION_SIZE
+#define B_OPTION_SIZE sizeof(struct herald_option)
+#endif
 
+#ifndef B_OPEN2
 static const struct herald_host_api *api;
+#endif
 
 #ifdef B_CTOR_FILE
 /* A planted file: its constructor runs on dlopen, before any check the
@@ -44,6 +49,7 @@ __attribute__((constructor)) static void b_planted(void)
 }
 #endif
 
+#ifndef B_OPEN2
 static int b_init(const struct herald_host_api *host, char *err, size_t errlen)
 {
     api = host;
@@ -62,7 +68,9 @@ static void b_destroy(void)
 {
     api->counter_add(NULL, "destroy:" B_NAME, 1);
 }
+#endif
 
+#ifndef B_NO_OPEN
 static int b_open(struct herald_instance *inst,
                   const struct herald_options *opts, void **state, char *err,
                   size_t errlen)
@@ -74,6 +82,24 @@ static int b_open(struct herald_instance *inst,
     *state = NULL;
     return 0;
 }
+#endif
+
+#ifdef B_OPEN2
+/* open2 (ABI 1.1): the API table arrives with the instance; counts
+ * "open2" on the instance through it, so a test sees it was this API. */
+static int b_open2(const struct herald_host_api *host,
+                   struct herald_instance *inst,
+                   const struct herald_options *opts, void **state, char *err,
+                   size_t errlen)
+{
+    (void)opts;
+    (void)err;
+    (void)errlen;
+    host->counter_add(inst, "open2", 1);
+    *state = (void *)host;
+    return 0;
+}
+#endif
 
 #ifndef B_NO_DELIVER
 static int b_deliver(void *state, struct herald_batch *b)
@@ -102,6 +128,18 @@ HERALD_EXPORT int b_call_undefined(void)
 #ifdef B_BAD_ENUM
 static const struct herald_option b_options[] = {
     {.name = "mode", .type = HERALD_OPT_ENUM, .help = "no values"},
+    {.name = NULL},
+};
+#elif defined(B_BAD_OPTION_TYPE)
+static const struct herald_option b_options[] = {
+    {.name = "opt", .type = HERALD_OPT_STRING, .help = "an option"},
+    {.name = "level", .type = (enum herald_opt_type)42, .help = "bad type"},
+    {.name = NULL},
+};
+#elif defined(B_DUP_OPTION)
+static const struct herald_option b_options[] = {
+    {.name = "opt", .type = HERALD_OPT_STRING, .help = "an option"},
+    {.name = "opt", .type = HERALD_OPT_INT, .help = "the same name"},
     {.name = NULL},
 };
 #else
@@ -133,11 +171,20 @@ HERALD_PLUGIN_DEFINE = {
     .description = "deliberately broken",
     .kind = B_KIND,
     .options = b_options,
+#ifdef B_OPEN2
+    /* No init, no destroy, no global: the real host's counter_add needs
+     * an instance, which only open2 gets. */
+    .open2 = b_open2,
+#else
     .init = b_init,
+    .destroy = b_destroy,
+#endif
+#ifndef B_NO_OPEN
     .open = b_open,
+#endif
 #ifndef B_NO_DELIVER
     .deliver = b_deliver,
 #endif
     .close = b_close,
-    .destroy = b_destroy,
+    .option_size = B_OPTION_SIZE,
 };

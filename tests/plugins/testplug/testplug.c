@@ -14,6 +14,11 @@
  *   out_of_order  complete a batch's items last to first.
  *   fail_open     open() fails (to test instance errors).
  *   fail_deliver  the first N deliver() calls return -1 (host: all RETRY).
+ *   on_close      what close() does with items still waiting for the
+ *                 delay: drop (leave them to the host, which retries them
+ *                 under the close rule) or finish (complete them with their
+ *                 scripted outcome before close returns). Read with the
+ *                 typed herald_opt_enum (ABI 1.1).
  *   token, level, tags, max_bytes: declared only, for option tests.
  *
  * Script syntax: rules separated by ',', each
@@ -108,6 +113,7 @@ struct tp_state {
     int64_t delay_ms;
     int out_of_order;
     int64_t fail_deliver; /* deliver() calls left to fail */
+    int finish_at_close;  /* on_close: finish */
 
     pthread_mutex_t lock; /* log file and the job queue */
     FILE *log;
@@ -121,9 +127,9 @@ struct tp_state {
 
 static int tp_init(const struct herald_host_api *host, char *err, size_t errlen)
 {
-    if (host->abi_major != HERALD_ABI_MAJOR) {
-        snprintf(err, errlen, "host API major %u, expected %d",
-                 (unsigned)host->abi_major, HERALD_ABI_MAJOR);
+    /* The newest member this plugin calls (ABI 1.1). */
+    if (!HERALD_API_HAS(host, opt_get)) {
+        snprintf(err, errlen, "host API has no opt_get (ABI 1.1)");
         return -1;
     }
     api = host;
@@ -551,14 +557,20 @@ static void tp_close(void *state)
         pthread_join(s->worker, NULL);
         pthread_cond_destroy(&s->wake);
     }
-    /* Jobs still queued: the host gave up on them before close(), so
-     * their batches must not be touched. */
+    /* Jobs still queued: completed now (on_close: finish), or left to
+     * the host, which retries every item not completed when close returns
+     * (the close rule); their batches are not touched after that. */
     while (s->head) {
         struct tp_job *job = s->head;
 
         s->head = job->next;
-        api->log(s->inst, HERALD_LOG_WARN,
-                 TP_NAME ": dropped %zu items still waiting at close", job->n);
+        if (s->finish_at_close) {
+            finish(s, job->batch, job->items, job->n);
+        } else {
+            api->log(s->inst, HERALD_LOG_WARN,
+                     TP_NAME ": dropped %zu items still waiting at close",
+                     job->n);
+        }
         free_items(job->items, job->n);
         free(job);
     }
@@ -595,6 +607,12 @@ static int tp_open(struct herald_instance *inst,
     s->delay_ms = api->opt_duration_ms(opts, "delay");
     s->out_of_order = api->opt_bool(opts, "out_of_order");
     s->fail_deliver = api->opt_int(opts, "fail_deliver");
+    const char *on_close = NULL;
+    if (herald_opt_enum(api, inst, "on_close", &on_close) < 0) {
+        snprintf(err, errlen, TP_NAME ": cannot read option on_close");
+        goto fail;
+    }
+    s->finish_at_close = on_close && strcmp(on_close, "finish") == 0;
     script = api->opt_string(opts, "script");
     if (script && parse_script(s, script, err, errlen) != 0) {
         goto fail;
@@ -672,6 +690,7 @@ static int tp_deliver(void *state, struct herald_batch *b)
 }
 
 static const char *const tp_levels[] = {"low", "high", NULL};
+static const char *const tp_on_close[] = {"drop", "finish", NULL};
 
 static const struct herald_option tp_options[] = {
     {.name = "log_file",
@@ -696,6 +715,11 @@ static const struct herald_option tp_options[] = {
      .type = HERALD_OPT_INT,
      .default_value = "0",
      .help = "make the first N deliver() calls fail"},
+    {.name = "on_close",
+     .type = HERALD_OPT_ENUM,
+     .default_value = "drop",
+     .enum_values = tp_on_close,
+     .help = "items waiting at close: drop (the host retries) or finish"},
     {.name = "token",
      .type = HERALD_OPT_STRING,
      .default_value = "hunter2",

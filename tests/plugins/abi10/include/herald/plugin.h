@@ -1,0 +1,301 @@
+/*
+ * herald/plugin.h - the one header a herald plugin includes (ABI v1).
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * HERALD_PLUGIN_SYMBOL ("herald_plugin"), a const struct herald_plugin.
+ * The host checks abi_major/abi_minor/struct_size before it reads anything
+ * else, then copies min(struct_size, sizeof) bytes into a zeroed struct, so
+ * members appended in later minors read as NULL/0 for older plugins.
+ *
+ * Everything the host hands a plugin is borrowed: the plugin never frees it,
+ * and the host never frees anything the plugin allocated. Lifetimes are
+ * stated on each member. Nothing from librdkafka, avro-c, libyaml or libuv
+ * crosses this boundary; libcurl easy handles do (as void *), because
+ * channels build their own transfers and run them on the host's multi handle.
+ *
+ * The file is named <name>.so after the plugin's `name`; the host finds it
+ * by that name on its search path.
+ *
+ * Threads: the host calls every plugin callback on its loop thread. The
+ * plugin may call api->complete() from any thread; every other host API
+ * function must be called on the loop thread (from inside a callback).
+ */
+#ifndef HERALD_PLUGIN_H
+#define HERALD_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HERALD_ABI_MAJOR 1
+#define HERALD_ABI_MINOR 0
+
+/* Name of the single symbol a plugin exports. */
+#define HERALD_PLUGIN_SYMBOL "herald_plugin"
+
+#if defined(__GNUC__)
+#define HERALD_EXPORT __attribute__((visibility("default")))
+#else
+#define HERALD_EXPORT
+#endif
+
+/* Declare the exported plugin struct:
+ *   HERALD_PLUGIN_DEFINE = { HERALD_PLUGIN_HEADER, .name = "x", ... };   */
+#define HERALD_PLUGIN_DEFINE                                                   \
+    HERALD_EXPORT const struct herald_plugin herald_plugin
+#define HERALD_PLUGIN_HEADER                                                   \
+    .abi_major = HERALD_ABI_MAJOR, .abi_minor = HERALD_ABI_MINOR,              \
+    .struct_size = sizeof(struct herald_plugin)
+
+/* Opaque host objects. All are owned by the host. */
+struct herald_instance; /* one configured instance of a plugin */
+struct herald_options;  /* validated options of one instance */
+struct herald_batch;    /* records or messages handed to deliver() */
+struct herald_record;   /* one decoded Kafka record (read-only view) */
+
+enum herald_plugin_kind {
+    HERALD_PLUGIN_SINK = 1,   /* receives decoded records */
+    HERALD_PLUGIN_NOTIFY = 2, /* receives rendered messages */
+};
+
+enum herald_log_level {
+    HERALD_LOG_ERROR = 0,
+    HERALD_LOG_WARN = 1,
+    HERALD_LOG_INFO = 2,
+    HERALD_LOG_DEBUG = 3,
+};
+
+/* Per-item outcome. RETRY and REJECT are not final until the host decides
+ * (backoff, dead-letter path); the plugin only classifies. */
+enum herald_outcome {
+    HERALD_OK = 0,
+    HERALD_RETRY = 1,
+    HERALD_REJECT = 2,
+};
+
+/* ---- Options table --------------------------------------------------- */
+
+enum herald_opt_type {
+    HERALD_OPT_STRING = 1,
+    HERALD_OPT_INT,      /* int64 */
+    HERALD_OPT_BOOL,     /* true/false */
+    HERALD_OPT_DURATION, /* "250ms", "30s", "5m", "1h", "1d"; read in ms */
+    HERALD_OPT_SIZE,     /* "512", "64KiB", "10MB", "1GiB"; read in bytes */
+    HERALD_OPT_ENUM,     /* one of enum_values */
+    HERALD_OPT_LIST,     /* YAML sequence of scalars, or one scalar */
+};
+
+/* One declared option. A table ends with an entry whose name is NULL.
+ * default_value is written as it would be in YAML ("30s", "true", "25").
+ * A secret option is redacted wherever the host prints or logs config. */
+struct herald_option {
+    const char *name;
+    enum herald_opt_type type;
+    const char *default_value;      /* NULL: no default */
+    int required;                   /* non-zero: must be set */
+    int secret;                     /* non-zero: never printed */
+    const char *const *enum_values; /* NULL-terminated, for HERALD_OPT_ENUM */
+    const char *help;               /* one line */
+};
+
+/* ---- Values (typed field access) ------------------------------------ */
+
+enum herald_value_type {
+    HERALD_VALUE_MISSING = 0, /* path does not exist */
+    HERALD_VALUE_NULL,
+    HERALD_VALUE_BOOL,
+    HERALD_VALUE_INT,    /* int64 (Avro int/long, dates, timestamps) */
+    HERALD_VALUE_DOUBLE, /* Avro float/double, JSON reals */
+    HERALD_VALUE_STRING, /* UTF-8; also decimals, rendered exactly, and
+                            Avro bytes/fixed as code points U+0000..U+00FF
+                            (Avro's JSON encoding) */
+    HERALD_VALUE_BYTES,  /* raw bytes: non-UTF-8 keys and header values */
+    HERALD_VALUE_ARRAY,  /* count = number of items */
+    HERALD_VALUE_OBJECT, /* count = number of members */
+};
+
+/* A borrowed view of one value; str points into host memory that lives as
+ * long as the record it came from. */
+struct herald_value {
+    enum herald_value_type type;
+    int boolean;
+    int64_t integer;
+    double real;
+    const char *str; /* STRING, BYTES; not NUL-terminated for BYTES */
+    size_t len;      /* STRING, BYTES */
+    size_t count;    /* ARRAY, OBJECT */
+};
+
+/* ---- Messages (notify kind) ----------------------------------------- */
+
+struct herald_header {
+    const char *name;
+    const char *value;
+};
+
+/* A rendered email. Every string is NUL-terminated UTF-8, already checked by
+ * the host to hold no CR, LF or NUL where it will become a header or an SMTP
+ * command (from, to, cc, reply_to, subject, header values, idempotency_key).
+ * Borrowed until the plugin reports the item's outcome. */
+struct herald_message {
+    size_t struct_size; /* sizeof as the host built it */
+    const char *from;   /* NULL: the channel uses its own `from` option */
+    const char *const *to;
+    size_t n_to;
+    const char *const *cc;
+    size_t n_cc;
+    const char *reply_to; /* NULL if none */
+    const char *subject;
+    const char *text; /* NULL if none */
+    const char *html; /* NULL if none */
+    const struct herald_header *headers;
+    size_t n_headers;
+    const char *idempotency_key; /* stable per notification (dedup key) */
+    const char *topic;           /* source coordinates */
+    int32_t partition;
+    int64_t offset;
+    const struct herald_record *record; /* the source record */
+};
+
+/* Completion of a transfer submitted with http_submit. curl_code is the
+ * CURLcode the transfer ended with; HERALD_HTTP_ABORTED only when the host
+ * cancelled it because the instance is closing (submit nothing more then).
+ * Called on the loop thread. The easy handle stays the plugin's. */
+#define HERALD_HTTP_ABORTED (-1)
+typedef void (*herald_http_done_fn)(void *ctx, void *easy, int curl_code);
+
+/* ---- Host API (append-only) ----------------------------------------- */
+
+struct herald_host_api {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t struct_size;
+
+    /* Logging through the host's logger, one line per call. inst may be
+     * NULL (from init). The text becomes the line's msg="..." field, so
+     * write a plain sentence; the host adds plugin= and instance=. Never
+     * pass a secret. */
+    void (*log)(struct herald_instance *inst, enum herald_log_level level,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+
+    /* Options of an instance, validated against the plugin's table before
+     * open(). Unset options without default: string NULL, numbers 0,
+     * *is_set 0. Returned strings live until close(). */
+    const char *(*opt_string)(const struct herald_options *o, const char *name);
+    int64_t (*opt_int)(const struct herald_options *o, const char *name);
+    int (*opt_bool)(const struct herald_options *o, const char *name);
+    int64_t (*opt_duration_ms)(const struct herald_options *o,
+                               const char *name);
+    int64_t (*opt_size)(const struct herald_options *o, const char *name);
+    size_t (*opt_list_count)(const struct herald_options *o, const char *name);
+    const char *(*opt_list_item)(const struct herald_options *o,
+                                 const char *name, size_t i);
+    int (*opt_is_set)(const struct herald_options *o, const char *name);
+
+    /* Batches. batch_record works for both kinds; batch_message only for
+     * notify plugins (NULL otherwise). Valid until the item's outcome is
+     * reported. */
+    size_t (*batch_count)(const struct herald_batch *b);
+    const struct herald_record *(*batch_record)(const struct herald_batch *b,
+                                                size_t i);
+    const struct herald_message *(*batch_message)(const struct herald_batch *b,
+                                                  size_t i);
+
+    /* Report item i's outcome exactly once. Any thread. retry_after_ms: for
+     * RETRY, the least wait the receiver asked for (0: none). reason: for
+     * RETRY/REJECT, copied by the host; may be NULL. The batch must not be
+     * touched after the last item is completed. */
+    void (*complete)(struct herald_batch *b, size_t i,
+                     enum herald_outcome outcome, int64_t retry_after_ms,
+                     const char *reason);
+
+    /* Record view. Strings and bytes are borrowed for the record's life. */
+    const char *(*record_topic)(const struct herald_record *r);
+    int32_t (*record_partition)(const struct herald_record *r);
+    int64_t (*record_offset)(const struct herald_record *r);
+    int64_t (*record_timestamp)(const struct herald_record *r); /* ms */
+    const void *(*record_key)(const struct herald_record *r, size_t *len);
+    const void *(*record_value)(const struct herald_record *r, size_t *len);
+    size_t (*record_header_count)(const struct herald_record *r);
+    /* Returns 0 and fills name/value/len, or -1 if i is out of range. */
+    int (*record_header)(const struct herald_record *r, size_t i,
+                         const char **name, const void **value, size_t *len);
+    /* 1 and start/end (ms) for a windowed key, 0 otherwise. end is -1 when
+     * the key does not carry it (tumbling/hopping keys carry only start). */
+    int (*record_window)(const struct herald_record *r, int64_t *start,
+                         int64_t *end);
+    /* Typed access by path into the decoded value ("a.b[2].c"); paths that
+     * start with "@key" address the decoded key. 0 on success (out->type
+     * may be MISSING); -1 on a malformed path. */
+    int (*record_field)(const struct herald_record *r, const char *path,
+                        struct herald_value *out);
+    /* The whole record as one JSON object (coordinates, key, window, value)
+     * written into buf like snprintf: returns the length it needs, writes
+     * at most buflen bytes including the NUL. Returns -1 on error. */
+    long (*record_json)(const struct herald_record *r, char *buf,
+                        size_t buflen);
+
+    /* Metrics: add delta to the counter `name` (copied) of this instance.
+     * Loop thread only (init, open, deliver, http_submit's done): the
+     * admin endpoint's /metrics reads the counters there. */
+    void (*counter_add)(struct herald_instance *inst, const char *name,
+                        int64_t delta);
+
+    /* Run a libcurl easy transfer (a CURL *, built by the plugin) on the
+     * host's shared multi handle. done is called once on the loop thread
+     * when it ends. The plugin must not touch the handle until then, and
+     * must not free it before. Returns 0, or -1 if it could not be added. */
+    int (*http_submit)(struct herald_instance *inst, void *easy,
+                       herald_http_done_fn done, void *ctx);
+};
+
+/* ---- The exported plugin struct ------------------------------------- */
+
+struct herald_plugin {
+    uint32_t abi_major;   /* HERALD_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;   /* HERALD_ABI_MINOR the plugin was built with */
+    uint32_t struct_size; /* sizeof(struct herald_plugin) when built */
+
+    const char *name;        /* unique; what `plugin:` in YAML names */
+    const char *version;     /* the plugin's own version */
+    const char *description; /* one line */
+    enum herald_plugin_kind kind;
+    const struct herald_option *options; /* may be NULL: no options */
+
+    /* Once per loaded .so, before any open. api lives until destroy.
+     * Returns 0, or -1 with a message in err. Optional. */
+    int (*init)(const struct herald_host_api *api, char *err, size_t errlen);
+
+    /* Once per configured instance. Store what you need in *state. inst
+     * and opts live until close(). Returns 0, or -1 with err. Required. */
+    int (*open)(struct herald_instance *inst, const struct herald_options *opts,
+                void **state, char *err, size_t errlen);
+
+    /* Start delivering every item of b; return at once. Each item's
+     * outcome is reported later (or right away) with api->complete. A
+     * non-zero return means the plugin could not start any item: the host
+     * treats every item as RETRY. Required. */
+    int (*deliver)(void *state, struct herald_batch *b);
+
+    /* Release the instance. The host has already waited for outstanding
+     * items (up to its drain timeout) and aborted remaining http_submit
+     * transfers (their done callbacks ran). Required. */
+    void (*close)(void *state);
+
+    /* Once per .so before dlclose, only if init succeeded (or there is no
+     * init). Optional. */
+    void (*destroy)(void);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HERALD_PLUGIN_H */
