@@ -334,8 +334,8 @@ static void test_poison(void **state)
     v[3] = 0;
     v[4] = 102;
     expect_poison(f->dec, KEY, sizeof(KEY) - 1, v, sizeof(PA) - 1,
-                  "value: schema id 102 is not a usable Avro schema: invalid "
-                  "avro schema: Unknown Avro \"type\": nosuchtype");
+                  "value: schema id 102 is not a usable Avro schema: unknown "
+                  "type name nosuchtype");
     expect_poison(f->dec, KEY, sizeof(KEY) - 1, "{\"card_number\":1}", 17,
                   "value: unknown magic byte 0x7b (expected 0x00 Confluent "
                   "framing)");
