@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "json_post.h"
 #include "log.h"
 #include "loop.h"
 #include "record.h"
@@ -331,6 +332,9 @@ static const struct herald_host_api host_api = {
     .record_json = herald__record_json,
     .counter_add = counter_add,
     .http_submit = http_submit,
+    .json_post_new = herald__json_post_new,
+    .json_post_send = herald__json_post_send,
+    .json_post_destroy = herald__json_post_destroy,
 };
 
 const struct herald_host_api *herald__host_api(void)
