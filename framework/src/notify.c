@@ -818,6 +818,57 @@ struct herald__notify *herald__notify_new_for(
     return n;
 }
 
+static const char *field_kind_name(enum herald_field_kind k)
+{
+    switch (k) {
+    case HERALD_FIELD_ADDRESS_LIST:
+        return "address list";
+    case HERALD_FIELD_ADDRESS:
+        return "address";
+    case HERALD_FIELD_HEADER_TEXT:
+        return "one line";
+    case HERALD_FIELD_TEXT:
+        return "text";
+    case HERALD_FIELD_JSON:
+        return "json";
+    case HERALD_FIELD_ENUM:
+        return "enum";
+    }
+    return "?";
+}
+
+void herald__notify_describe_fields(const struct herald_plugin *p, FILE *out)
+{
+    struct herald_field f;
+
+    if (p->kind != HERALD_PLUGIN_NOTIFY) {
+        return;
+    }
+    if (p->fields == NULL ||
+        p->field_size < offsetof(struct herald_field, help)) {
+        fprintf(out, "fields:      email (from, to, cc, reply_to, subject, "
+                     "text, html, headers)\n");
+        return;
+    }
+    fprintf(out, "fields:\n");
+    for (size_t k = 0; k < FIELDS_MAX; k++) {
+        read_decl(p, k, &f);
+        if (f.name == NULL) {
+            break;
+        }
+        fprintf(out, "  %s (%s", f.name, field_kind_name(f.kind));
+        for (size_t e = 0;
+             f.kind == HERALD_FIELD_ENUM && f.enum_values && f.enum_values[e];
+             e++) {
+            fprintf(out, "%s%s", e ? "|" : ": ", f.enum_values[e]);
+        }
+        fprintf(out, "%s)\n", f.required ? ", required" : "");
+        if (f.help != NULL && f.help[0] != '\0') {
+            fprintf(out, "      %s\n", f.help);
+        }
+    }
+}
+
 static void tlist_cleanup(struct tlist *l)
 {
     for (size_t k = 0; k < l->n; k++) {

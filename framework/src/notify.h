@@ -56,6 +56,7 @@
 #define HERALD_NOTIFY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "herald/plugin.h"
@@ -112,6 +113,13 @@ struct herald__notify *herald__notify_new_for(
     const struct herald_plugin *channel, const char *config_dir,
     const struct herald__hash_key *hk, struct herald__diag *d);
 void herald__notify_destroy(struct herald__notify *n);
+
+/* For `herald plugins describe`: a notify plugin's message fields, one
+ * "  name (kind[: a|b], required)" line each and its help below, after a
+ * "fields:" line; an email channel's built-in fields as one line. Prints
+ * nothing for a sink. Reads the table as the loader does (its stride,
+ * at most 64 entries). */
+void herald__notify_describe_fields(const struct herald_plugin *p, FILE *out);
 
 /* The `channel:` name (borrowed for the life of n). */
 const char *herald__notify_channel(const struct herald__notify *n);
