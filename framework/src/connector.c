@@ -2071,10 +2071,15 @@ herald__connector_new(const struct herald__connector_env *env,
                 c->inst = env->instance(env->ctx, ch->scalar, ch,
                                         HERALD_PLUGIN_NOTIFY, d);
             }
-            c->notify =
-                herald__notify_new_for(notify, herald__node_get(map, "dedup"),
-                                       c->inst ? c->inst->def : NULL,
-                                       env->config_dir, env->hash_key, d);
+            /* A channel that did not load has had its error; checking
+             * the section against a guess (email) would only add wrong
+             * ones ("'to' is required" for a webhook). */
+            if (c->inst || !ch || ch->type != HERALD_NODE_SCALAR) {
+                c->notify = herald__notify_new_for(
+                    notify, herald__node_get(map, "dedup"),
+                    c->inst ? c->inst->def : NULL, env->config_dir,
+                    env->hash_key, d);
+            }
             if (ch && ch->type == HERALD_NODE_SCALAR) {
                 const struct herald__node *chmap =
                     env->channels ? herald__node_get(env->channels, ch->scalar)

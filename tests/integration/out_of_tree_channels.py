@@ -138,6 +138,12 @@ connectors:
       channel: pd
       summary: "{{x}}"
       severity: "panic"
+  - name: c
+    topics: [t]
+    value: { format: json }
+    notify:
+      channel: nosuch
+      body: { text: "{{x}}" }
 """ % (pylib.BOOTSTRAP, plugdir, pylib.HASH_KEY)
 cfg = pylib.write_config(bad)
 p = subprocess.run([herald, "check", "-c", cfg], stdout=subprocess.PIPE,
@@ -150,6 +156,8 @@ pylib.check_eq("file:line:col errors", [
     "%s:12:7: 'body' is required by channel 'hook' (plugin webhook): the JSON document to "
     "POST; string leaves are templates" % cfg,
     "%s:21:17: 'severity' must be one of: critical, error, warning, info (got 'panic')" % cfg,
+    # only this, not what an email channel would want of the section
+    "%s:26:16: unknown channel 'nosuch' (define it under 'channels:')" % cfg,
     "%s: invalid" % cfg,
 ], errs)
 
