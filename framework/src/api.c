@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "loader.h"
+#include "json_post.h"
 #include "log.h"
 #include "loop.h"
 #include "record.h"
@@ -520,6 +521,9 @@ static const struct herald_host_api host_api = {
     .transfer_submit = http_submit,
     .opt_get = opt_get,
     .record_field_v2 = record_field_v2,
+    .json_post_new = herald__json_post_new,
+    .json_post_send = herald__json_post_send,
+    .json_post_destroy = herald__json_post_destroy,
 };
 
 const struct herald_host_api *herald__host_api(void)

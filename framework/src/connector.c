@@ -2064,13 +2064,23 @@ herald__connector_new(const struct herald__connector_env *env,
                              "a connector has either 'notify' or "
                              "'sink', not both");
         } else if (notify) {
-            c->notify =
-                herald__notify_new(notify, herald__node_get(map, "dedup"),
-                                   env->config_dir, env->hash_key, d);
+            /* The channel first: its plugin says which fields the notify
+             * section may and must have (herald_plugin.fields). */
             const struct herald__node *ch = herald__node_get(notify, "channel");
             if (ch && ch->type == HERALD_NODE_SCALAR) {
                 c->inst = env->instance(env->ctx, ch->scalar, ch,
                                         HERALD_PLUGIN_NOTIFY, d);
+            }
+            /* A channel that did not load has had its error; checking
+             * the section against a guess (email) would only add wrong
+             * ones ("'to' is required" for a webhook). */
+            if (c->inst || !ch || ch->type != HERALD_NODE_SCALAR) {
+                c->notify = herald__notify_new_for(
+                    notify, herald__node_get(map, "dedup"),
+                    c->inst ? c->inst->def : NULL, env->config_dir,
+                    env->hash_key, d);
+            }
+            if (ch && ch->type == HERALD_NODE_SCALAR) {
                 const struct herald__node *chmap =
                     env->channels ? herald__node_get(env->channels, ch->scalar)
                                   : NULL;

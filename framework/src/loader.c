@@ -1,5 +1,6 @@
 /* loader.c - plugin search, dlopen, ABI and definition checks, init. */
 #include "loader.h"
+#include "notify.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -1233,10 +1234,11 @@ void herald__plugin_describe(const struct herald_plugin *p, FILE *out)
     fprintf(out, "description: %s\n", p->description ? p->description : "");
     if (!o || !o->name) {
         fprintf(out, "options:     none\n");
-        return;
+        o = NULL;
+    } else {
+        fprintf(out, "options:\n");
     }
-    fprintf(out, "options:\n");
-    for (; o->name; o++) {
+    for (; o && o->name; o++) {
         fprintf(out, "  %s (%s", o->name, herald__opt_type_name(o->type));
         if (o->type == HERALD_OPT_ENUM && o->enum_values) {
             for (size_t i = 0; o->enum_values[i]; i++) {
@@ -1262,4 +1264,5 @@ void herald__plugin_describe(const struct herald_plugin *p, FILE *out)
             fprintf(out, "      %s\n", o->help);
         }
     }
+    herald__notify_describe_fields(p, out);
 }

@@ -7,6 +7,7 @@
 #include "notify.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@
 
 #define ADDRESS_MAX 254
 #define SENSITIVE_MIN_LEN 6
+/* Bounds on a plugin's field declaration and a JSON field's YAML tree:
+ * both come from outside the host (a plugin, a config file). */
+#define FIELDS_MAX 64
+#define FIELD_NAME_MAX 64
+#define JSON_DEPTH_MAX 32
 
 struct tlist {
     struct herald__template **t;
@@ -30,8 +36,33 @@ struct nhdr {
     struct herald__template *t;
 };
 
+/* A compiled JSON field: the YAML tree's shape with a template at every
+ * string leaf. */
+enum jt_kind { JT_OBJECT, JT_ARRAY, JT_TEMPLATE, JT_LITERAL };
+
+struct jtree {
+    enum jt_kind kind;
+    size_t n;           /* OBJECT, ARRAY */
+    char **keys;        /* OBJECT */
+    struct jtree *kids; /* OBJECT, ARRAY */
+    struct herald__template *t;
+    json_t *lit; /* a plain YAML number, true, false or null */
+};
+
+/* A field a channel declared (herald_plugin.fields), compiled. */
+struct gfield {
+    char *name;
+    enum herald_field_kind kind;
+    char **enums;               /* ENUM: NULL-terminated copy */
+    struct herald__template *t; /* ADDRESS, HEADER_TEXT, TEXT, ENUM */
+    struct tlist list;          /* ADDRESS_LIST */
+    struct jtree *json;         /* JSON */
+};
+
 struct herald__notify {
     char *channel;
+    struct gfield *fields; /* NULL: an email channel */
+    size_t n_fields;
     struct herald__template *from;
     struct tlist to;
     struct tlist cc;
@@ -298,49 +329,13 @@ static int load_sensitive(const struct herald__node *v,
     return rc;
 }
 
-struct herald__notify *herald__notify_new(const struct herald__node *notify,
-                                          const struct herald__node *dedup,
-                                          const char *config_dir,
-                                          const struct herald__hash_key *hk,
-                                          struct herald__diag *d)
+/* The email fields of a channel without a declaration (ABI 1.0's only
+ * shape): to and subject required, a body, addresses checked. */
+static void load_email(const struct herald__node *notify,
+                       const char *config_dir, struct herald__notify *n,
+                       struct herald__diag *d)
 {
-    struct herald__notify *n = NULL;
     const struct herald__node *v;
-    size_t errs = d->n;
-    struct herald__diag scratch;
-
-    if (notify == NULL || notify->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, notify, "'notify' must be a map");
-        return NULL;
-    }
-    herald__node_check_keys(notify, notify_keys, d);
-    n = calloc(1, sizeof *n);
-    if (n == NULL) {
-        herald__diag_add(d, notify, "out of memory");
-        return NULL;
-    }
-    n->hash_key = hk;
-    if (hk == NULL) {
-        herald__diag_add(d, notify,
-                         "a notify connector needs the top-level "
-                         "'hash_key' (a secret of at least %d bytes, e.g. "
-                         "${file:/run/secrets/herald_hash_key}): the "
-                         "Message-ID and dedup marks are a keyed hash of "
-                         "the dedup key, which holds record data",
-                         HERALD__HASH_KEY_MIN);
-    }
-
-    v = herald__node_get(notify, "channel");
-    if (v == NULL) {
-        herald__diag_add(d, notify,
-                         "'channel' is required: the name of an "
-                         "entry under 'channels'");
-    } else if (v->type != HERALD_NODE_SCALAR || v->null_value ||
-               v->scalar[0] == '\0') {
-        herald__diag_add(d, v, "'channel' must be a channel name");
-    } else {
-        n->channel = strdup(v->scalar);
-    }
 
     if ((v = herald__node_get(notify, "from")) != NULL) {
         n->from = compile_node(v, "from", 0, d);
@@ -375,6 +370,415 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
     }
     if ((v = herald__node_get(notify, "headers")) != NULL) {
         compile_headers(v, n, d);
+    }
+}
+
+/* ---- Declared fields (ABI 1.1) ---------------------------------------- */
+
+static void jtree_cleanup(struct jtree *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    for (size_t k = 0; k < j->n; k++) {
+        if (j->keys != NULL) {
+            free(j->keys[k]);
+        }
+        if (j->kids != NULL) {
+            jtree_cleanup(&j->kids[k]);
+        }
+    }
+    free(j->keys);
+    free(j->kids);
+    herald__template_destroy(j->t);
+    json_decref(j->lit);
+}
+
+/* A plain (unquoted) YAML scalar that is a JSON number, true, false or
+ * null keeps its type; everything else is a template of a string. */
+static json_t *plain_literal(const struct herald__node *v)
+{
+    json_t *lit;
+
+    if (v->quoted) {
+        return NULL;
+    }
+    if (v->null_value) {
+        return json_null();
+    }
+    lit = json_loads(v->scalar, JSON_DECODE_ANY, NULL);
+    if (lit != NULL && !json_is_number(lit) && !json_is_boolean(lit)) {
+        json_decref(lit);
+        return NULL;
+    }
+    return lit;
+}
+
+/* Compile the YAML value v of JSON field `what` into j (zeroed by the
+ * caller). Returns 0, or -1 after adding errors to d. */
+static int jtree_compile(const struct herald__node *v, const char *what,
+                         int depth, struct jtree *j, struct herald__diag *d)
+{
+    int rc = 0;
+
+    if (depth > JSON_DEPTH_MAX) {
+        herald__diag_add(d, v, "'%s' is nested deeper than %d levels", what,
+                         JSON_DEPTH_MAX);
+        return -1;
+    }
+    if (v->type == HERALD_NODE_SCALAR) {
+        j->lit = plain_literal(v);
+        if (j->lit != NULL) {
+            j->kind = JT_LITERAL;
+            return 0;
+        }
+        j->kind = JT_TEMPLATE;
+        j->t = herald__template_compile(v->scalar, v->file, v->line,
+                                        v->col + (v->quoted ? 1 : 0), 0, d);
+        return j->t != NULL ? 0 : -1;
+    }
+    j->kind = v->type == HERALD_NODE_MAP ? JT_OBJECT : JT_ARRAY;
+    j->kids = calloc(v->n ? v->n : 1, sizeof *j->kids);
+    if (j->kind == JT_OBJECT) {
+        j->keys = calloc(v->n ? v->n : 1, sizeof *j->keys);
+    }
+    if (j->kids == NULL || (j->kind == JT_OBJECT && j->keys == NULL)) {
+        herald__diag_add(d, v, "out of memory");
+        return -1;
+    }
+    j->n = v->n;
+    for (size_t k = 0; k < v->n; k++) {
+        if (j->kind == JT_OBJECT) {
+            j->keys[k] = strdup(v->keys[k]);
+            if (j->keys[k] == NULL) {
+                herald__diag_add(d, v, "out of memory");
+                return -1;
+            }
+        }
+        if (jtree_compile(v->items[k], what, depth + 1, &j->kids[k], d) != 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static const char *const common_keys[] = {
+    "channel",
+    "idempotency_key",
+    "sensitive",
+    "allow_sensitive",
+};
+#define N_COMMON_KEYS (sizeof common_keys / sizeof common_keys[0])
+
+/* Read entry k of a plugin's field table with the plugin's stride, into a
+ * zeroed struct: members a plugin built against an older header lacks
+ * read as 0. */
+static void read_decl(const struct herald_plugin *def, size_t k,
+                      struct herald_field *f)
+{
+    size_t len = def->field_size < sizeof *f ? def->field_size : sizeof *f;
+
+    memset(f, 0, sizeof *f);
+    memcpy(f, (const char *)def->fields + k * def->field_size, len);
+}
+
+static int valid_field_name(const char *s)
+{
+    if (s[0] == '\0' || strlen(s) > FIELD_NAME_MAX) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) ||
+              *s == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Copy and check the plugin's declaration into n->fields. A broken table
+ * is the plugin's fault: reported at `at` (the connector's channel) with
+ * the plugin's name. */
+static int load_decl(const struct herald_plugin *def,
+                     const struct herald__node *at, struct herald__notify *n,
+                     struct herald__diag *d)
+{
+    size_t count = 0;
+    struct herald_field f;
+
+    if (def->field_size < offsetof(struct herald_field, help)) {
+        herald__diag_add(d, at,
+                         "plugin %s: field_size %u is too small for a field "
+                         "declaration (set it with HERALD_FIELDS)",
+                         def->name, (unsigned)def->field_size);
+        return -1;
+    }
+    for (;; count++) {
+        if (count > FIELDS_MAX) {
+            herald__diag_add(d, at,
+                             "plugin %s declares more than %d fields (is its "
+                             "table missing the NULL entry at the end?)",
+                             def->name, FIELDS_MAX);
+            return -1;
+        }
+        read_decl(def, count, &f);
+        if (f.name == NULL) {
+            break;
+        }
+    }
+    n->fields = calloc(count ? count : 1, sizeof *n->fields);
+    if (n->fields == NULL) {
+        herald__diag_add(d, at, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < count; k++) {
+        struct gfield *g = &n->fields[k];
+        read_decl(def, k, &f);
+        int bad = !valid_field_name(f.name) ||
+                  f.kind < HERALD_FIELD_ADDRESS_LIST ||
+                  f.kind > HERALD_FIELD_ENUM ||
+                  (f.kind == HERALD_FIELD_ENUM &&
+                   (f.enum_values == NULL || f.enum_values[0] == NULL));
+        for (size_t c = 0; !bad && c < N_COMMON_KEYS; c++) {
+            bad = strcmp(f.name, common_keys[c]) == 0;
+        }
+        for (size_t o = 0; !bad && o < k; o++) {
+            bad = strcmp(f.name, n->fields[o].name) == 0;
+        }
+        if (bad) {
+            herald__diag_add(d, at,
+                             "plugin %s: field %zu ('%.*s') is not a valid "
+                             "declaration (a unique [a-z0-9_] name other "
+                             "than channel, idempotency_key, sensitive, "
+                             "allow_sensitive; a known kind; enum values "
+                             "for an enum)",
+                             def->name, k, FIELD_NAME_MAX, f.name);
+            return -1;
+        }
+        g->name = strdup(f.name);
+        g->kind = f.kind;
+        if (g->name == NULL) {
+            herald__diag_add(d, at, "out of memory");
+            return -1;
+        }
+        n->n_fields = k + 1;
+        if (f.kind == HERALD_FIELD_ENUM) {
+            size_t ne = 0;
+            while (f.enum_values[ne] != NULL) {
+                ne++;
+            }
+            g->enums = calloc(ne + 1, sizeof *g->enums);
+            for (size_t e = 0; g->enums != NULL && e < ne; e++) {
+                g->enums[e] = strdup(f.enum_values[e]);
+                if (g->enums[e] == NULL) {
+                    herald__diag_add(d, at, "out of memory");
+                    return -1;
+                }
+            }
+            if (g->enums == NULL) {
+                herald__diag_add(d, at, "out of memory");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* "a, b, c" of the declared names, for messages. */
+static void field_names(const struct herald__notify *n, char *buf,
+                        size_t buflen)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < n->n_fields && used < buflen; k++) {
+        int w = snprintf(buf + used, buflen - used, "%s%s", k ? ", " : "",
+                         n->fields[k].name);
+        if (w < 0) {
+            break;
+        }
+        used += (size_t)w;
+    }
+}
+
+static int enum_has(const struct gfield *g, const char *v)
+{
+    for (size_t e = 0; g->enums[e] != NULL; e++) {
+        if (strcmp(g->enums[e], v) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void enum_list(const struct gfield *g, char *buf, size_t buflen)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t e = 0; g->enums[e] != NULL && used < buflen; e++) {
+        int w = snprintf(buf + used, buflen - used, "%s%s", e ? ", " : "",
+                         g->enums[e]);
+        if (w < 0) {
+            break;
+        }
+        used += (size_t)w;
+    }
+}
+
+/* A constant enum template is checked now, so herald check finds it. */
+static void check_enum_constant(const struct gfield *g,
+                                const struct herald__node *v,
+                                struct herald__diag *d)
+{
+    char *out = NULL;
+    char why[64], all[512];
+
+    if (g->t == NULL || herald__template_n_exprs(g->t) != 0 ||
+        herald__template_render(g->t, herald__template_lookup_json, NULL, &out,
+                                why, sizeof why) != 0) {
+        return;
+    }
+    if (!enum_has(g, out)) {
+        enum_list(g, all, sizeof all);
+        herald__diag_add(d, v, "'%s' must be one of: %s (got '%s')", g->name,
+                         all, out);
+    }
+    free(out);
+}
+
+/* The `notify:` keys of a channel that declares its fields: the common
+ * keys, each declared field (NAME_file too for text), nothing else. */
+static void load_fields(const struct herald__node *notify,
+                        const struct herald_plugin *def,
+                        const struct herald__node *at, const char *config_dir,
+                        struct herald__notify *n, struct herald__diag *d)
+{
+    char names[512];
+
+    if (load_decl(def, at, n, d) != 0) {
+        return;
+    }
+    field_names(n, names, sizeof names);
+    for (size_t k = 0; k < notify->n; k++) {
+        const char *key = notify->keys[k];
+        size_t klen = strlen(key);
+        int known = 0;
+        for (size_t c = 0; !known && c < N_COMMON_KEYS; c++) {
+            known = strcmp(key, common_keys[c]) == 0;
+        }
+        for (size_t f = 0; !known && f < n->n_fields; f++) {
+            const char *fn = n->fields[f].name;
+            size_t fl = strlen(fn);
+            known =
+                strcmp(key, fn) == 0 ||
+                (n->fields[f].kind == HERALD_FIELD_TEXT && klen == fl + 5 &&
+                 strncmp(key, fn, fl) == 0 && strcmp(key + fl, "_file") == 0);
+        }
+        if (!known) {
+            herald__diag_add(d, notify->key_nodes ? notify->key_nodes[k] : at,
+                             "unknown field '%s' for channel '%s' (plugin "
+                             "%s takes: %s)",
+                             key, n->channel ? n->channel : "?", def->name,
+                             names);
+        }
+    }
+    for (size_t k = 0; k < n->n_fields; k++) {
+        struct gfield *g = &n->fields[k];
+        struct herald_field f;
+        char file_key[FIELD_NAME_MAX + 8];
+        const struct herald__node *v = herald__node_get(notify, g->name);
+
+        read_decl(def, k, &f);
+        snprintf(file_key, sizeof file_key, "%s_file", g->name);
+        if (g->kind == HERALD_FIELD_TEXT) {
+            compile_body(notify, g->name, file_key, 0, config_dir, &g->t, d);
+            v = v ? v : herald__node_get(notify, file_key);
+        } else if (v == NULL) {
+            /* reported below when required */
+        } else if (g->kind == HERALD_FIELD_ADDRESS_LIST) {
+            compile_list(v, g->name, &g->list, d);
+        } else if (g->kind == HERALD_FIELD_JSON) {
+            g->json = calloc(1, sizeof *g->json);
+            if (g->json == NULL) {
+                herald__diag_add(d, v, "out of memory");
+            } else {
+                jtree_compile(v, g->name, 0, g->json, d);
+            }
+        } else {
+            g->t = compile_node(v, g->name, 0, d);
+            if (g->kind == HERALD_FIELD_ENUM) {
+                check_enum_constant(g, v, d);
+            }
+        }
+        if (v == NULL && f.required) {
+            herald__diag_add(d, notify,
+                             "'%s' is required by channel '%s' (plugin %s)%s%s",
+                             g->name, n->channel ? n->channel : "?", def->name,
+                             f.help ? ": " : "", f.help ? f.help : "");
+        }
+    }
+}
+
+struct herald__notify *herald__notify_new(const struct herald__node *notify,
+                                          const struct herald__node *dedup,
+                                          const char *config_dir,
+                                          const struct herald__hash_key *hk,
+                                          struct herald__diag *d)
+{
+    return herald__notify_new_for(notify, dedup, NULL, config_dir, hk, d);
+}
+
+struct herald__notify *herald__notify_new_for(
+    const struct herald__node *notify, const struct herald__node *dedup,
+    const struct herald_plugin *channel, const char *config_dir,
+    const struct herald__hash_key *hk, struct herald__diag *d)
+{
+    struct herald__notify *n = NULL;
+    const struct herald__node *v;
+    size_t errs = d->n;
+    struct herald__diag scratch;
+    int declared = channel != NULL && channel->fields != NULL;
+
+    if (notify == NULL || notify->type != HERALD_NODE_MAP) {
+        herald__diag_add(d, notify, "'notify' must be a map");
+        return NULL;
+    }
+    if (!declared) {
+        herald__node_check_keys(notify, notify_keys, d);
+    }
+    n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        herald__diag_add(d, notify, "out of memory");
+        return NULL;
+    }
+    n->hash_key = hk;
+    if (hk == NULL) {
+        herald__diag_add(d, notify,
+                         "a notify connector needs the top-level "
+                         "'hash_key' (a secret of at least %d bytes, e.g. "
+                         "${file:/run/secrets/herald_hash_key}): the "
+                         "Message-ID and dedup marks are a keyed hash of "
+                         "the dedup key, which holds record data",
+                         HERALD__HASH_KEY_MIN);
+    }
+
+    v = herald__node_get(notify, "channel");
+    if (v == NULL) {
+        herald__diag_add(d, notify,
+                         "'channel' is required: the name of an "
+                         "entry under 'channels'");
+    } else if (v->type != HERALD_NODE_SCALAR || v->null_value ||
+               v->scalar[0] == '\0') {
+        herald__diag_add(d, v, "'channel' must be a channel name");
+    } else {
+        n->channel = strdup(v->scalar);
+    }
+
+    if (declared) {
+        load_fields(notify, channel, v ? v : notify, config_dir, n, d);
+    } else {
+        load_email(notify, config_dir, n, d);
     }
     if ((v = herald__node_get(notify, "idempotency_key")) != NULL) {
         n->key = compile_node(v, "idempotency_key", 0, d);
@@ -414,6 +818,57 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
     return n;
 }
 
+static const char *field_kind_name(enum herald_field_kind k)
+{
+    switch (k) {
+    case HERALD_FIELD_ADDRESS_LIST:
+        return "address list";
+    case HERALD_FIELD_ADDRESS:
+        return "address";
+    case HERALD_FIELD_HEADER_TEXT:
+        return "one line";
+    case HERALD_FIELD_TEXT:
+        return "text";
+    case HERALD_FIELD_JSON:
+        return "json";
+    case HERALD_FIELD_ENUM:
+        return "enum";
+    }
+    return "?";
+}
+
+void herald__notify_describe_fields(const struct herald_plugin *p, FILE *out)
+{
+    struct herald_field f;
+
+    if (p->kind != HERALD_PLUGIN_NOTIFY) {
+        return;
+    }
+    if (p->fields == NULL ||
+        p->field_size < offsetof(struct herald_field, help)) {
+        fprintf(out, "fields:      email (from, to, cc, reply_to, subject, "
+                     "text, html, headers)\n");
+        return;
+    }
+    fprintf(out, "fields:\n");
+    for (size_t k = 0; k < FIELDS_MAX; k++) {
+        read_decl(p, k, &f);
+        if (f.name == NULL) {
+            break;
+        }
+        fprintf(out, "  %s (%s", f.name, field_kind_name(f.kind));
+        for (size_t e = 0;
+             f.kind == HERALD_FIELD_ENUM && f.enum_values && f.enum_values[e];
+             e++) {
+            fprintf(out, "%s%s", e ? "|" : ": ", f.enum_values[e]);
+        }
+        fprintf(out, "%s)\n", f.required ? ", required" : "");
+        if (f.help != NULL && f.help[0] != '\0') {
+            fprintf(out, "      %s\n", f.help);
+        }
+    }
+}
+
 static void tlist_cleanup(struct tlist *l)
 {
     for (size_t k = 0; k < l->n; k++) {
@@ -427,6 +882,19 @@ void herald__notify_destroy(struct herald__notify *n)
     if (n == NULL) {
         return;
     }
+    for (size_t k = 0; k < n->n_fields; k++) {
+        struct gfield *g = &n->fields[k];
+        free(g->name);
+        for (size_t e = 0; g->enums != NULL && g->enums[e] != NULL; e++) {
+            free(g->enums[e]);
+        }
+        free(g->enums);
+        herald__template_destroy(g->t);
+        tlist_cleanup(&g->list);
+        jtree_cleanup(g->json);
+        free(g->json);
+    }
+    free(n->fields);
     free(n->channel);
     herald__template_destroy(n->from);
     tlist_cleanup(&n->to);
@@ -459,7 +927,7 @@ int herald__notify_default_from(struct herald__notify *n,
                                 const struct herald__node *from,
                                 struct herald__diag *d)
 {
-    if (n == NULL || n->from != NULL || from == NULL) {
+    if (n == NULL || n->from != NULL || from == NULL || n->fields != NULL) {
         return 0;
     }
     n->from = compile_node(from, "from", 0, d);
@@ -768,6 +1236,12 @@ static int check_sensitive(const struct herald__notify *n,
             for (size_t i = 0; !found && i < m->msg.n_headers; i++) {
                 found = contains(m->header_values[i], s);
             }
+            for (size_t i = 0; !found && i < m->n_fields; i++) {
+                found = contains(m->field_values[i], s);
+                for (size_t a = 0; !found && a < m->field_n_items[i]; a++) {
+                    found = contains(m->field_items[i][a], s);
+                }
+            }
         }
         free(s);
         if (found) {
@@ -832,6 +1306,174 @@ static int render_key(const struct herald__notify *n,
     return 0;
 }
 
+/* Valid UTF-8 throughout (newlines and other controls allowed: a text
+ * field is never a header, and JSON escapes them). */
+static int check_utf8(const char *what, const char *s, char *err, size_t errlen)
+{
+    size_t len = strlen(s);
+    uint32_t cp;
+
+    for (size_t off = 0; off < len;) {
+        size_t k =
+            hdrtext_utf8_next((const unsigned char *)s + off, len - off, &cp);
+        if (k == 0) {
+            snprintf(err, errlen, "'%s' is not valid UTF-8 (at byte %zu)", what,
+                     off);
+            return -1;
+        }
+        off += k;
+    }
+    return 0;
+}
+
+/* Build the JSON value of a compiled tree for record r. */
+static json_t *jtree_render(const struct jtree *j, const char *what,
+                            const struct herald_record *r, char *err,
+                            size_t errlen)
+{
+    json_t *out = NULL;
+    char *s = NULL;
+
+    switch (j->kind) {
+    case JT_LITERAL:
+        return json_incref(j->lit);
+    case JT_TEMPLATE:
+        if (render_one(j->t, what, r, &s, err, errlen) != 0 ||
+            check_utf8(what, s, err, errlen) != 0) {
+            free(s);
+            return NULL;
+        }
+        out = json_string(s);
+        free(s);
+        break;
+    case JT_OBJECT:
+    case JT_ARRAY:
+        out = j->kind == JT_OBJECT ? json_object() : json_array();
+        for (size_t k = 0; out != NULL && k < j->n; k++) {
+            json_t *kid = jtree_render(&j->kids[k], what, r, err, errlen);
+            int rc = -1;
+            if (kid == NULL) {
+                json_decref(out);
+                return NULL;
+            }
+            rc = j->kind == JT_OBJECT
+                     ? json_object_set_new(out, j->keys[k], kid)
+                     : json_array_append_new(out, kid);
+            if (rc != 0) {
+                json_decref(out);
+                out = NULL;
+            }
+        }
+        break;
+    }
+    if (out == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+    }
+    return out;
+}
+
+/* Render one declared field into the message's storage slot k. */
+static int render_field(const struct gfield *g, const struct herald_record *r,
+                        struct herald__rendered *m, size_t k, char *err,
+                        size_t errlen)
+{
+    struct herald_field_value *fv = &m->fields[k];
+    char **value = &m->field_values[k];
+    char all[512];
+
+    fv->name = g->name;
+    switch (g->kind) {
+    case HERALD_FIELD_ADDRESS_LIST:
+        if (g->list.n == 0) {
+            return 0;
+        }
+        if (render_list(&g->list, g->name, r, &m->field_items[k], err,
+                        errlen) != 0) {
+            m->field_n_items[k] = g->list.n;
+            return -1;
+        }
+        m->field_n_items[k] = g->list.n;
+        fv->items = (const char *const *)m->field_items[k];
+        fv->n_items = g->list.n;
+        fv->value = fv->items[0];
+        return 0;
+    case HERALD_FIELD_JSON: {
+        if (g->json == NULL) {
+            return 0;
+        }
+        json_t *j = jtree_render(g->json, g->name, r, err, errlen);
+        if (j == NULL) {
+            return -1;
+        }
+        *value = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+        if (*value == NULL) {
+            snprintf(err, errlen, "%s: out of memory", g->name);
+            return -1;
+        }
+        break;
+    }
+    case HERALD_FIELD_ADDRESS:
+        if (g->t != NULL &&
+            render_address(g->t, g->name, r, value, err, errlen) != 0) {
+            return -1;
+        }
+        break;
+    case HERALD_FIELD_TEXT:
+        if (g->t != NULL &&
+            (render_one(g->t, g->name, r, value, err, errlen) != 0 ||
+             check_utf8(g->name, *value, err, errlen) != 0)) {
+            return -1;
+        }
+        if (*value != NULL) {
+            normalize_newlines(*value);
+        }
+        break;
+    case HERALD_FIELD_HEADER_TEXT:
+    case HERALD_FIELD_ENUM:
+        if (g->t != NULL &&
+            (render_one(g->t, g->name, r, value, err, errlen) != 0 ||
+             check_header_value(g->name, *value, err, errlen) != 0)) {
+            return -1;
+        }
+        if (*value != NULL && g->kind == HERALD_FIELD_ENUM &&
+            !enum_has(g, *value)) {
+            enum_list(g, all, sizeof all);
+            snprintf(err, errlen, "'%s' must be one of: %s", g->name, all);
+            return -1;
+        }
+        break;
+    }
+    fv->value = *value;
+    return 0;
+}
+
+static int render_fields(const struct herald__notify *n,
+                         const struct herald_record *r,
+                         struct herald__rendered *m, char *err, size_t errlen)
+{
+    size_t c = n->n_fields ? n->n_fields : 1;
+
+    m->fields = calloc(c, sizeof *m->fields);
+    m->field_values = calloc(c, sizeof *m->field_values);
+    m->field_items = calloc(c, sizeof *m->field_items);
+    m->field_n_items = calloc(c, sizeof *m->field_n_items);
+    if (m->fields == NULL || m->field_values == NULL ||
+        m->field_items == NULL || m->field_n_items == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    m->n_fields = n->n_fields;
+    for (size_t k = 0; k < n->n_fields; k++) {
+        if (render_field(&n->fields[k], r, m, k, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    m->msg.fields = m->fields;
+    m->msg.n_fields = n->n_fields;
+    return 0;
+}
+
 int herald__notify_render(const struct herald__notify *n,
                           const struct herald_record *r,
                           struct herald__rendered **out, char *err,
@@ -854,6 +1496,18 @@ int herald__notify_render(const struct herald__notify *n,
     msg->offset = r->offset;
     msg->record = r;
 
+    if (n->fields != NULL) {
+        if (render_fields(n, r, m, err, errlen) != 0 ||
+            render_key(n, r, &m->idempotency_key, err, errlen) != 0) {
+            goto fail;
+        }
+        msg->idempotency_key = m->idempotency_key;
+        if (check_sensitive(n, r, m, err, errlen) != 0) {
+            goto fail;
+        }
+        *out = m;
+        return 0;
+    }
     if (n->from != NULL &&
         render_address(n->from, "from", r, &m->from, err, errlen) != 0) {
         goto fail;
@@ -961,6 +1615,18 @@ void herald__rendered_destroy(struct herald__rendered *m)
     }
     free(m->header_values);
     free(m->headers);
+    for (size_t k = 0; k < m->n_fields; k++) {
+        free(m->field_values[k]);
+        for (size_t a = 0; m->field_items[k] != NULL && a < m->field_n_items[k];
+             a++) {
+            free(m->field_items[k][a]);
+        }
+        free(m->field_items[k]);
+    }
+    free(m->fields);
+    free(m->field_values);
+    free(m->field_items);
+    free(m->field_n_items);
     free(m->idempotency_key);
     free(m);
 }

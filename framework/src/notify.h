@@ -41,6 +41,14 @@
  * long subject is the channel's to fold or encode, never a reject. Bodies
  * keep their newlines, normalized to LF (the channel writes CRLF).
  *
+ * A channel plugin may declare its own fields instead
+ * (herald_plugin.fields, herald__notify_new_for): chat and paging channels
+ * take e.g. a JSON body or a summary and a severity, not addresses. Then
+ * only its fields and the common keys (channel, idempotency_key,
+ * sensitive, allow_sensitive) are allowed, rendered per record into
+ * msg.fields and checked by kind (plugin.h, enum herald_field_kind); the
+ * sensitive-field net covers them too.
+ *
  * Threads: build at load; render on the loop thread (or any one thread at
  * a time per notify object; the object is read-only after new()).
  */
@@ -48,6 +56,7 @@
 #define HERALD_NOTIFY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "herald/plugin.h"
@@ -70,6 +79,12 @@ struct herald__rendered {
     struct herald_header *headers; /* names borrowed from the notify */
     char **header_values;
     char *idempotency_key;
+    /* A channel with declared fields: msg.fields points at fields. */
+    struct herald_field_value *fields;
+    char **field_values;   /* what fields[k].value points at, owned */
+    char ***field_items;   /* ADDRESS_LIST items, owned */
+    size_t *field_n_items; /* slots of field_items[k] */
+    size_t n_fields;
 };
 
 /* Compile the `notify:` map. dedup is the connector's `dedup:` map (may be
@@ -84,7 +99,27 @@ struct herald__notify *herald__notify_new(const struct herald__node *notify,
                                           const char *config_dir,
                                           const struct herald__hash_key *hk,
                                           struct herald__diag *d);
+/* The same for the channel plugin `channel` (borrowed; NULL: an email
+ * channel). A plugin that declares fields (herald_plugin.fields) gets
+ * its own keys checked instead of the email ones: every key of the map
+ * must be a common key (channel, idempotency_key, sensitive,
+ * allow_sensitive), a declared field or NAME_file of a text field
+ * ("unknown field 'subject' for channel 'pager' (plugin pagerduty takes:
+ * summary, ...)"), and every required field must be there, all with
+ * file:line:col. A constant enum value is checked here; other values per
+ * record. The declaration is copied (the plugin may be unloaded first). */
+struct herald__notify *herald__notify_new_for(
+    const struct herald__node *notify, const struct herald__node *dedup,
+    const struct herald_plugin *channel, const char *config_dir,
+    const struct herald__hash_key *hk, struct herald__diag *d);
 void herald__notify_destroy(struct herald__notify *n);
+
+/* For `herald plugins describe`: a notify plugin's message fields, one
+ * "  name (kind[: a|b], required)" line each and its help below, after a
+ * "fields:" line; an email channel's built-in fields as one line. Prints
+ * nothing for a sink. Reads the table as the loader does (its stride,
+ * at most 64 entries). */
+void herald__notify_describe_fields(const struct herald_plugin *p, FILE *out);
 
 /* The `channel:` name (borrowed for the life of n). */
 const char *herald__notify_channel(const struct herald__notify *n);

@@ -1060,6 +1060,12 @@ static void test_describe_edges(void **state)
         {.name = "empty", .type = HERALD_OPT_STRING, .default_value = ""},
         {.name = NULL},
     };
+    static const char *const levels[] = {"low", "high", NULL};
+    static const struct herald_field fields[] = {
+        {"body", HERALD_FIELD_JSON, 1, NULL, "what to post"},
+        {"level", HERALD_FIELD_ENUM, 0, levels, NULL},
+        {NULL, 0, 0, NULL, NULL},
+    };
     struct herald_plugin p = {.name = "x", .kind = HERALD_PLUGIN_NOTIFY};
     char *text = NULL;
     size_t len = 0;
@@ -1071,6 +1077,8 @@ static void test_describe_edges(void **state)
     p.options = opts;
     p.version = "2";
     p.description = "d";
+    p.fields = fields;
+    p.field_size = sizeof(struct herald_field);
     herald__plugin_describe(&p, out);
     fclose(out);
     assert_string_equal(text, "name:        x\n"
@@ -1078,6 +1086,8 @@ static void test_describe_edges(void **state)
                               "kind:        notify\n"
                               "description: \n"
                               "options:     none\n"
+                              "fields:      email (from, to, cc, reply_to, "
+                              "subject, text, html, headers)\n"
                               "name:        x\n"
                               "version:     2\n"
                               "kind:        notify\n"
@@ -1085,7 +1095,11 @@ static void test_describe_edges(void **state)
                               "options:\n"
                               "  key (string, required, secret)\n"
                               "  sep (string, default \", \")\n"
-                              "  empty (string, default \"\")\n");
+                              "  empty (string, default \"\")\n"
+                              "fields:\n"
+                              "  body (json, required)\n"
+                              "      what to post\n"
+                              "  level (enum: low|high)\n");
     free(text);
     assert_string_equal(herald__plugin_kind_name(9), "?");
     assert_string_equal(herald__opt_type_name(HERALD_OPT_SIZE), "size");

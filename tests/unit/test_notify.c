@@ -28,6 +28,8 @@ static struct herald__node *root;
 static struct herald__diag diag;
 static struct herald__hash_key *hash_key;
 static int no_hash_key; /* load() without a hash key */
+/* The channel's plugin load() builds for (NULL: an email channel). */
+static const struct herald_plugin *channel_def;
 
 /* Load `yaml` (a document with a top-level `notify:` and maybe `dedup:`)
  * and build the stage. NULL if it did not load; diag holds why. */
@@ -43,9 +45,9 @@ static struct herald__notify *load(const char *yaml)
         hash_key = herald__hash_key_from(HASH_KEY, strlen(HASH_KEY));
         assert_non_null(hash_key);
     }
-    return herald__notify_new(herald__node_get(root, "notify"),
-                              herald__node_get(root, "dedup"), CONFIG_DIR,
-                              no_hash_key ? NULL : hash_key, &diag);
+    return herald__notify_new_for(
+        herald__node_get(root, "notify"), herald__node_get(root, "dedup"),
+        channel_def, CONFIG_DIR, no_hash_key ? NULL : hash_key, &diag);
 }
 
 /* Loading must fail with exactly these messages (NULL-terminated). */
@@ -531,6 +533,224 @@ static void test_needs_hash_key(void **state)
     no_hash_key = 0;
 }
 
+/* ---- Channels that declare their fields (ABI 1.1) -------------------- */
+
+static const char *const severities[] = {"critical", "error", "warning", "info",
+                                         NULL};
+
+/* A paging channel's declaration, as an out-of-tree plugin writes it. */
+static const struct herald_field pager_fields[] = {
+    {"summary", HERALD_FIELD_HEADER_TEXT, 1, NULL, "one line"},
+    {"severity", HERALD_FIELD_ENUM, 1, severities, "how bad"},
+    {"details", HERALD_FIELD_JSON, 0, NULL, "custom details"},
+    {"notes", HERALD_FIELD_TEXT, 0, NULL, "free text"},
+    {"owners", HERALD_FIELD_ADDRESS_LIST, 0, NULL, "who"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const struct herald_plugin pager = {
+    HERALD_PLUGIN_HEADER,
+    .name = "pager",
+    .kind = HERALD_PLUGIN_NOTIFY,
+    HERALD_FIELDS(pager_fields),
+};
+
+static void test_fields_load_errors(void **state)
+{
+    (void)state;
+    channel_def = &pager;
+    /* Email keys are not fields of this channel; required ones missing;
+     * a constant enum value checked at load. */
+    load_fails("notify:\n"
+               "  channel: page\n"
+               "  to: \"{{email_address}}\"\n"
+               "  subject: s\n"
+               "  severity: urgent\n",
+               "n.yaml:3:3: unknown field 'to' for channel 'page' (plugin "
+               "pager takes: summary, severity, details, notes, owners)",
+               "n.yaml:4:3: unknown field 'subject' for channel 'page' "
+               "(plugin pager takes: summary, severity, details, notes, "
+               "owners)",
+               "n.yaml:2:3: 'summary' is required by channel 'page' (plugin "
+               "pager): one line",
+               "n.yaml:5:13: 'severity' must be one of: critical, error, "
+               "warning, info (got 'urgent')",
+               NULL);
+    /* Templates inside a JSON tree are compiled with their positions. */
+    load_fails("notify:\n"
+               "  channel: page\n"
+               "  summary: s\n"
+               "  severity: info\n"
+               "  details:\n"
+               "    a: [1, \"{{x | nofilter}}\"]\n",
+               "n.yaml:6:19: unknown filter 'nofilter' (filters: last4, "
+               "mask, upper, lower, default, datetime, decimal, join, json, "
+               "raw)",
+               NULL);
+    channel_def = NULL;
+}
+
+static void test_fields_render(void **state)
+{
+    struct herald_record *r = anomaly(NULL);
+    struct herald__rendered *out = NULL;
+    const struct herald_message *m;
+    char err[512];
+    (void)state;
+
+    channel_def = &pager;
+    struct herald__notify *n =
+        load("notify:\n"
+             "  channel: page\n"
+             "  summary: \"{{n_attempts}} attempts on card "
+             "{{card_number | last4}}\"\n"
+             "  severity: \"{{sev | default \\\"error\\\"}}\"\n"
+             "  details:\n"
+             "    total: \"{{total_amount}}\"\n"
+             "    attempts: 3\n"
+             "    ok: true\n"
+             "    none: null\n"
+             "    quoted: \"3\"\n"
+             "    tx: [\"{{tx_ids[0]}}\", 1.5]\n"
+             "  notes_file: templates/possible_anomaly.txt\n"
+             "  owners: [\"{{email_address}}\", ops@bank.example]\n");
+    assert_non_null(n);
+    assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err), 0);
+    m = herald__rendered_message(out);
+    assert_int_equal(m->n_fields, 5);
+    assert_null(m->to);
+    assert_null(m->subject);
+    assert_string_equal(m->fields[0].name, "summary");
+    assert_string_equal(m->fields[0].value, "3 attempts on card 0099");
+    assert_string_equal(m->fields[1].value, "error");
+    assert_string_equal(m->fields[2].value,
+                        "{\"total\":\"232.41\",\"attempts\":3,\"ok\":true,"
+                        "\"none\":null,\"quoted\":\"3\",\"tx\":["
+                        "\"f88c5ebb-699c-4a7b-b544-45b30681cc39\",1.5]}");
+    assert_string_equal(m->fields[3].value, tutorial_text);
+    assert_int_equal(m->fields[4].n_items, 2);
+    assert_string_equal(m->fields[4].items[0], "michael@example.com");
+    assert_string_equal(m->fields[4].items[1], "ops@bank.example");
+    assert_string_equal(m->fields[4].value, "michael@example.com");
+    assert_string_equal(m->idempotency_key, "eb214fa95b939228e6d15d5e2f3fa3b3"
+                                            "f93c95af3f4628b7da82b430064e81aa");
+    herald__rendered_destroy(out);
+    herald__notify_destroy(n);
+    herald__record_destroy(r);
+
+    /* Record data can never change the JSON's structure. */
+    r = anomaly("{\"card_number\":\"" CARD "\",\"n_attempts\":3,"
+                "\"sev\":\"info\","
+                "\"total_amount\":\"1\\\",\\\"x\\\":{\\\"y\\\":1}\"}");
+    n = load("notify:\n  channel: page\n  summary: s\n"
+             "  severity: \"{{sev}}\"\n"
+             "  details: {total: \"{{total_amount}}\"}\n");
+    assert_non_null(n);
+    assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err), 0);
+    m = herald__rendered_message(out);
+    assert_string_equal(m->fields[1].value, "info");
+    assert_string_equal(m->fields[2].value,
+                        "{\"total\":\"1\\\",\\\"x\\\":{\\\"y\\\":1}\"}");
+    assert_null(m->fields[3].value); /* optional, not set */
+    assert_null(m->fields[4].items);
+    herald__rendered_destroy(out);
+    herald__notify_destroy(n);
+    herald__record_destroy(r);
+    channel_def = NULL;
+}
+
+/* REJECT reasons of a declared channel: each field checked by its kind. */
+static void test_fields_reject(void **state)
+{
+    static const struct {
+        const char *value_json, *fields, *want;
+    } cases[] = {
+        {"{\"sev\":\"urgent\"}", "  severity: \"{{sev}}\"\n",
+         "'severity' must be one of: critical, error, warning, info"},
+        {"{\"s\":\"a\\nb\"}", "  severity: info\n  summary: \"{{s}}\"\n",
+         "'summary' contains a control character (LF)"},
+        {"{\"e\":\"not an address\"}",
+         "  severity: info\n  owners: \"{{e}}\"\n",
+         "'owners' is not a valid address: no '@'"},
+        {"{\"c\":\"" CARD "\"}",
+         "  severity: info\n  details: [\"card {{c}}\"]\n",
+         "rendered message contains the full value of sensitive field "
+         "'card_number'"},
+        {"{\"x\":1}", "  severity: info\n  details: {a: \"{{missing}}\"}\n",
+         "details: field 'missing' is missing"},
+    };
+    char yaml[512], err[512];
+    (void)state;
+
+    channel_def = &pager;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char value[256];
+        struct herald__rendered *out = NULL;
+        snprintf(value, sizeof value, "%s", cases[k].value_json);
+        /* every case's value also carries the card number, so the
+         * sensitive-field check has something to find */
+        if (strstr(value, "\"c\"") != NULL) {
+            snprintf(value, sizeof value,
+                     "{\"c\":\"%s\",\"card_number\":\"%s\"}", CARD, CARD);
+        }
+        snprintf(yaml, sizeof yaml,
+                 "notify:\n  channel: page\n  summary: s\n%s", cases[k].fields);
+        if (strstr(cases[k].fields, "summary") != NULL) {
+            snprintf(yaml, sizeof yaml, "notify:\n  channel: page\n%s",
+                     cases[k].fields);
+        }
+        struct herald__notify *n = load(yaml);
+        assert_non_null(n);
+        struct herald_record *r = anomaly(value);
+        assert_int_equal(herald__notify_render(n, r, &out, err, sizeof err),
+                         -1);
+        assert_null(out);
+        assert_string_equal(err, cases[k].want);
+        herald__notify_destroy(n);
+        herald__record_destroy(r);
+    }
+    channel_def = NULL;
+}
+
+/* A broken declaration is the plugin's fault, named as such. */
+static void test_fields_bad_declaration(void **state)
+{
+    static const struct herald_field dup[] = {
+        {"body", HERALD_FIELD_JSON, 1, NULL, NULL},
+        {"body", HERALD_FIELD_TEXT, 0, NULL, NULL},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    static const struct herald_field noenum[] = {
+        {"level", HERALD_FIELD_ENUM, 1, NULL, NULL},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    struct herald_plugin bad = pager;
+    (void)state;
+
+    bad.name = "broken";
+    bad.fields = dup;
+    channel_def = &bad;
+    load_fails("notify:\n  channel: b\n",
+               "n.yaml:2:12: plugin broken: field 1 ('body') is not a valid "
+               "declaration (a unique [a-z0-9_] name other than channel, "
+               "idempotency_key, sensitive, allow_sensitive; a known kind; "
+               "enum values for an enum)",
+               NULL);
+    bad.fields = noenum;
+    load_fails("notify:\n  channel: b\n",
+               "n.yaml:2:12: plugin broken: field 0 ('level') is not a valid "
+               "declaration (a unique [a-z0-9_] name other than channel, "
+               "idempotency_key, sensitive, allow_sensitive; a known kind; "
+               "enum values for an enum)",
+               NULL);
+    bad.field_size = 4;
+    load_fails("notify:\n  channel: b\n",
+               "n.yaml:2:12: plugin broken: field_size 4 is too small for a "
+               "field declaration (set it with HERALD_FIELDS)",
+               NULL);
+    channel_def = NULL;
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -552,6 +772,10 @@ int main(void)
         cmocka_unit_test_teardown(test_idempotency_key, teardown),
         cmocka_unit_test_teardown(test_load_errors, teardown),
         cmocka_unit_test_teardown(test_needs_hash_key, teardown),
+        cmocka_unit_test_teardown(test_fields_load_errors, teardown),
+        cmocka_unit_test_teardown(test_fields_render, teardown),
+        cmocka_unit_test_teardown(test_fields_reject, teardown),
+        cmocka_unit_test_teardown(test_fields_bad_declaration, teardown),
     };
     herald__diag_init(&diag);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

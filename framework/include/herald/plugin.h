@@ -59,7 +59,9 @@ extern "C" {
  *        record_field_v2); HERALD_API_HAS; open2, which gets the API
  *        table; the close rule (see close); typed option access
  *        (opt_get, herald_opt_*); transfer_submit, the same function as
- *        http_submit under the name of what it does. */
+ *        http_submit under the name of what it does; message field
+ *        declarations (herald_plugin.fields, herald_message.fields); the
+ *        JSON POST helper (json_post_new/_send/_destroy). */
 #define HERALD_ABI_MINOR 1
 
 /* Name of the single symbol a plugin exports. */
@@ -99,10 +101,11 @@ extern "C" {
     HERALD_SIZE_HAS((m)->struct_size, struct herald_message, member)
 
 /* Opaque host objects. All are owned by the host. */
-struct herald_instance; /* one configured instance of a plugin */
-struct herald_options;  /* validated options of one instance */
-struct herald_batch;    /* records or messages handed to deliver() */
-struct herald_record;   /* one decoded Kafka record (read-only view) */
+struct herald_instance;  /* one configured instance of a plugin */
+struct herald_options;   /* validated options of one instance */
+struct herald_batch;     /* records or messages handed to deliver() */
+struct herald_json_post; /* a JSON POST sender (host API json_post_new) */
+struct herald_record;    /* one decoded Kafka record (read-only view) */
 
 enum herald_plugin_kind {
     HERALD_PLUGIN_SINK = 1,   /* receives decoded records */
@@ -193,6 +196,61 @@ struct herald_value {
     size_t count;    /* ARRAY, OBJECT */
 };
 
+/* ---- Message fields (notify kind, ABI 1.1) --------------------------- */
+
+/* How the host validates one field of a connector's `notify:` section and
+ * what the channel gets for it. Every kind is a template ({{path | filter}})
+ * or, for JSON, a YAML tree of them. */
+enum herald_field_kind {
+    /* One or more email addresses: a template or a YAML list of them, each
+     * rendering exactly one `local@domain` or `Name <local@domain>`. The
+     * channel gets items/n_items (value is the first item). */
+    HERALD_FIELD_ADDRESS_LIST = 1,
+    /* One email address, checked like an ADDRESS_LIST item. */
+    HERALD_FIELD_ADDRESS = 2,
+    /* One line: valid UTF-8 without any control code point (C0 with TAB,
+     * DEL, C1, U+2028, U+2029); the rule for mail headers, and for any
+     * short text a receiver shows on one line (a title, a summary). */
+    HERALD_FIELD_HEADER_TEXT = 3,
+    /* Free text: valid UTF-8, newlines normalized to LF. `NAME_file: PATH`
+     * in the config reads the template from a file (relative to the
+     * config's directory) instead of `NAME:`. */
+    HERALD_FIELD_TEXT = 4,
+    /* A JSON document: the YAML value (map, list or scalar) is the shape,
+     * each string leaf a template rendering a JSON string; plain YAML
+     * numbers, true, false and null stay what they are. The host builds
+     * the JSON itself, so record data can never change its structure. The
+     * channel gets compact JSON text. */
+    HERALD_FIELD_JSON = 5,
+    /* One of enum_values exactly (a template; a constant one is checked at
+     * load, a rendered one per record: another value REJECTs it). */
+    HERALD_FIELD_ENUM = 6,
+};
+
+/* One declared field. A table ends with an entry whose name is NULL. The
+ * host reads the table with the stride herald_plugin.field_size, so this
+ * struct may grow at its end in later minors. */
+struct herald_field {
+    const char *name; /* the key under `notify:`; [a-z0-9_], not one of
+                         channel, idempotency_key, sensitive,
+                         allow_sensitive */
+    enum herald_field_kind kind;
+    int required;                   /* non-zero: the connector must set it */
+    const char *const *enum_values; /* NULL-terminated, for ENUM */
+    const char *help;               /* one line */
+};
+
+/* A rendered field, handed to the channel in herald_message.fields in the
+ * order of the plugin's declaration (fields[i] is the i-th declared
+ * field). Borrowed like the message. */
+struct herald_field_value {
+    const char *name;         /* the declared name */
+    const char *value;        /* NUL-terminated; NULL when an optional field is
+                                 not set in the config */
+    const char *const *items; /* ADDRESS_LIST: every address; else NULL */
+    size_t n_items;
+};
+
 /* ---- Messages (notify kind) ----------------------------------------- */
 
 /* One extra header of a message. Index a message's headers with
@@ -235,6 +293,14 @@ struct herald_message {
      * the stride between them. Test HERALD_MESSAGE_HAS(m, header_size);
      * herald_message_header() does. */
     size_t header_size;
+
+    /* ABI 1.1, for a channel that declares fields (herald_plugin.fields):
+     * one entry per declared field, in declaration order; the email
+     * members above are then NULL/0. A channel without the declaration
+     * gets the email members and fields NULL, n_fields 0. Read these only
+     * when struct_size covers them. */
+    const struct herald_field_value *fields;
+    size_t n_fields;
 };
 
 /* The i-th header of m (i < m->n_headers), stepping by the host's
@@ -261,6 +327,23 @@ herald_message_header(const struct herald_message *m, size_t i)
 #define HERALD_HTTP_ABORTED HERALD_TRANSFER_ABORTED /* its 1.0 name */
 typedef void (*herald_transfer_done_fn)(void *ctx, void *easy, int curl_code);
 typedef herald_transfer_done_fn herald_http_done_fn; /* its 1.0 name */
+
+/* Settings of a JSON POST sender (host API json_post_new). Set
+ * struct_size = sizeof(struct herald_json_post_config); zero what you do
+ * not use. */
+struct herald_json_post_config {
+    size_t struct_size;
+    const char *url; /* http:// or https:// */
+    /* Extra request lines "Name: value" (Content-Type: application/json
+     * is always sent). May hold credentials: never logged. */
+    const char *const *headers;
+    size_t n_headers;
+    long max_in_flight;         /* at least 1 */
+    int64_t connect_timeout_ms; /* 0: 10 s */
+    int64_t timeout_ms;         /* whole request; 0: 30 s */
+    const char *ca_file;        /* PEM CA bundle; NULL: the system store */
+    const char *user_agent;     /* NULL: "herald" */
+};
 
 /* ---- Host API (append-only) ----------------------------------------- */
 
@@ -379,6 +462,45 @@ struct herald_host_api {
      * the 1.0 struct. (record_field writes exactly the 1.0 struct.) */
     int (*record_field_v2)(const struct herald_record *r, const char *path,
                            struct herald_value *out, size_t out_size);
+
+    /* ---- JSON POST helper (ABI 1.1) ----
+     * The common shape of a chat, paging or webhook channel: POST one JSON
+     * body per item to one URL, at most max_in_flight at once (the rest
+     * wait in a FIFO inside the helper), on the host's shared multi handle,
+     * and report each item's outcome itself:
+     *   2xx                                          HERALD_OK
+     *   408, 429, 5xx; connect error, timeout, reset HERALD_RETRY, at least
+     *                                   Retry-After (seconds or HTTP date,
+     *                                   capped at 1 h) when the answer has it
+     *   401, 403; TLS failures, bad URL  HERALD_UNAVAILABLE
+     *   other statuses (400, 404, 413, 422, 3xx...)  HERALD_REJECT
+     * The reason names the status and the start of the answer's body
+     * (printable ASCII, at most 200 bytes). It counts `sent`, `retried`,
+     * `rejected` and `unavailable` on the instance (counter_add). Loop
+     * thread only, like every member but complete. */
+
+    /* Create a sender for inst. The config and everything it points to is
+     * copied (header lines may hold secrets: they are never logged).
+     * Returns NULL with a message in err on a bad config (url not http://
+     * or https://, a header line with a control character or without
+     * ':', max_in_flight < 1) or out of memory. Typically called in open;
+     * destroy it in close. */
+    struct herald_json_post *(*json_post_new)(
+        struct herald_instance *inst, const struct herald_json_post_config *cfg,
+        char *err, size_t errlen);
+
+    /* Queue item i of batch b with this body (len bytes, copied) and start
+     * it when there is room. Its outcome is reported through complete()
+     * by the helper, never by the caller. Returns 0, or -1 (out of
+     * memory, or the sender is closing) when nothing was queued: the
+     * caller then reports the item itself. */
+    int (*json_post_send)(struct herald_json_post *p, struct herald_batch *b,
+                          size_t i, const char *body, size_t len);
+
+    /* Abort what is in flight and report every item still queued or
+     * running as HERALD_RETRY ("channel closing"), then free. NULL is a
+     * no-op. */
+    void (*json_post_destroy)(struct herald_json_post *p);
 };
 
 /* Typed wrappers over opt_get: the compiler checks out's type. Each
@@ -514,7 +636,21 @@ struct herald_plugin {
                  struct herald_instance *inst,
                  const struct herald_options *opts, void **state, char *err,
                  size_t errlen);
+
+    /* ABI 1.1, notify kind: the message fields this channel takes under a
+     * connector's `notify:` (see enum herald_field_kind), set with
+     * HERALD_FIELDS(table). herald check reports a key the table does not
+     * declare and a required field that is missing, with file:line:col;
+     * each rendered message carries the values in herald_message.fields.
+     * NULL: an email channel (from, to, cc, reply_to, subject, text/html,
+     * headers), as in ABI 1.0. */
+    const struct herald_field *fields;
+    uint32_t field_size; /* sizeof(struct herald_field) when built */
 };
+
+/* .fields and .field_size of the plugin struct, from a table. */
+#define HERALD_FIELDS(table)                                                   \
+    .fields = (table), .field_size = sizeof(struct herald_field)
 
 #ifdef __cplusplus
 }
