@@ -83,6 +83,23 @@ if(HERALD_PACKAGE)
   if(NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
     message(FATAL_ERROR "HERALD_PACKAGE needs CMAKE_INSTALL_PREFIX=/usr")
   endif()
+  # librdkafka built by scripts/deps.sh (Debian 12 has none >= 2.8): the
+  # package carries it in herald's private directory, where herald's
+  # RUNPATH points (CMakeLists.txt), so nothing else on the system sees it.
+  if(HERALD_RDKAFKA_BUNDLED)
+    # stripped like every other binary of the package (lintian)
+    file(REAL_PATH ${HERALD_RDKAFKA_PREFIX}/lib/librdkafka.so.1 rdkafka_so)
+    file(MAKE_DIRECTORY ${herald_pkg_out}/lib)
+    execute_process(COMMAND strip --strip-unneeded --remove-section=.comment
+      --remove-section=.note -o ${herald_pkg_out}/lib/librdkafka.so.1
+      ${rdkafka_so} RESULT_VARIABLE strip_rc)
+    if(NOT strip_rc EQUAL 0)
+      message(FATAL_ERROR "could not strip ${rdkafka_so}")
+    endif()
+    install(FILES ${herald_pkg_out}/lib/librdkafka.so.1
+      PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+      DESTINATION ${CMAKE_INSTALL_LIBDIR}/herald COMPONENT herald)
+  endif()
   # /etc/herald: the service's config and its templates, conffiles of the
   # herald package (packaging/cpack.cmake lists them).
   install(FILES ${herald_pkg_dir}/herald.yaml

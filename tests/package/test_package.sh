@@ -49,7 +49,17 @@ done
   fail "dev Depends: $(field "$dev" Depends)"
 # Runtime libraries, found by dpkg-shlibdeps in the ELF files.
 depends=$(field "$deb" Depends)
-for lib in libc6 librdkafka1 libavro23 libcurl4 libyaml-0-2 libuv1 \
+# librdkafka: the system's package, or (bundled, Debian 12) what the
+# bundled library itself links (its compression and SASL libraries).
+if grep -q "^HERALD_RDKAFKA_BUNDLED:INTERNAL=1$" "$debdir/CMakeCache.txt"; then
+  rdkafka_deps="liblz4-1 libzstd1 libsasl2-2"
+  case ", $depends," in
+    *", librdkafka1"*) fail "Depends names librdkafka1 but it is bundled" ;;
+  esac
+else
+  rdkafka_deps=librdkafka1
+fi
+for lib in libc6 $rdkafka_deps libavro23 libcurl4 libyaml-0-2 libuv1 \
   libjansson4 libssl3; do
   case ", $depends," in
     *", $lib,"* | *", $lib ("*) ;;
@@ -92,6 +102,10 @@ want=$(
   {
     echo usr/bin/herald
     for p in $plugins; do echo "$plugdir/$p.so"; done
+    # the librdkafka deps.sh built, where the system's is too old
+    if grep -q "^HERALD_RDKAFKA_BUNDLED:INTERNAL=1$" "$debdir/CMakeCache.txt"; then
+      echo "usr/lib/$multiarch/herald/librdkafka.so.1"
+    fi
     echo etc/herald/herald.yaml
     echo etc/herald/templates/possible_anomaly.html
     echo etc/herald/templates/possible_anomaly.txt
@@ -130,6 +144,17 @@ root=$tmp/root
 mkdir "$root"
 dpkg-deb -x "$deb" "$root"
 dpkg-deb -x "$dev" "$root"
+# A bundled librdkafka: herald's RUNPATH is the package's private directory
+# (not the builder's cache), and the unpacked binary, pointed there, links
+# the packaged copy.
+if grep -q "^HERALD_RDKAFKA_BUNDLED:INTERNAL=1$" "$debdir/CMakeCache.txt"; then
+  rp=$(readelf -d "$root/usr/bin/herald" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  [ "$rp" = "/usr/lib/$multiarch/herald" ] || fail "RUNPATH: $rp"
+  export LD_LIBRARY_PATH="$root/usr/lib/$multiarch/herald"
+  ldd "$root/usr/bin/herald" | grep -q \
+    "librdkafka.so.1 => $root/usr/lib/$multiarch/herald/librdkafka.so.1" ||
+    fail "the unpacked herald does not link the packaged librdkafka"
+fi
 out=$(cd / && "$root/usr/bin/herald" --version)
 [ "$out" = "herald $version (plugin ABI $abi)" ] || fail "--version: $out"
 out=$(cd / && HERALD_PLUGIN_PATH= "$root/usr/bin/herald" plugins list 2>/dev/null)
