@@ -233,7 +233,7 @@ static int set_builtin(struct herald__loader *l, const char *exe)
     if (real && in_build_tree(real)) {
         rc = push_str(&l->builtin, &l->n_builtin, HERALD_BUILD_PLUGIN_DIR,
                       strlen(HERALD_BUILD_PLUGIN_DIR));
-        if (rc == 0 && HERALD_INSTALL_PLUGIN_DIR[0]) {
+        if (rc == 0 && strlen(HERALD_INSTALL_PLUGIN_DIR) > 0) {
             rc = push_str(&l->builtin, &l->n_builtin, HERALD_INSTALL_PLUGIN_DIR,
                           strlen(HERALD_INSTALL_PLUGIN_DIR));
         }
