@@ -66,8 +66,13 @@ up_kafka() {
   # the topics, offsets and committed positions, as a real broker would.
   if [ "${KAFKA_FORMAT:-1}" = 1 ]; then
     # Cluster id: 16 random bytes, base64url without padding (Kafka's Uuid).
-    local cid
-    cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # One in 64 starts with '-', which StorageTool's argument parser reads
+    # as an option ("--cluster-id: expected one argument"): draw again, as
+    # Kafka's own Uuid.randomUuid does.
+    local cid="-"
+    while [ "${cid#-}" != "$cid" ]; do
+      cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     "$JAVA17" -Xmx256m "${jopts[@]}" kafka.tools.StorageTool format \
       -t "$cid" -c "$cfg" >>"$STACK_DIR/logs/kafka.log" 2>&1
   fi
