@@ -280,7 +280,10 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
         }
         return inst;
     }
-    /* notify: `name` is a channel; one instance per channel, shared. */
+    /* notify: `name` is a channel; one instance per channel, shared. A
+     * channel that failed is kept with a NULL instance: its errors were
+     * reported once, not again for each connector that names it nor by
+     * the validation of every channel below. */
     for (size_t i = 0; i < w->n_channels; i++) {
         if (strcmp(w->channels[i].name, name) == 0) {
             return w->channels[i].inst;
@@ -296,12 +299,19 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
         return NULL;
     }
     struct herald_instance *inst = make_instance(w, name, ch, kind, d);
-    if (!inst) {
+    struct channel *grown =
+        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
+    char *copy = strdup(name);
+    if (grown) {
+        w->channels = grown;
+    }
+    if (!grown || !copy) {
+        free(copy);
+        herald__instance_destroy(inst);
+        herald__diag_add(d, at, "out of memory");
         return NULL;
     }
-    w->channels =
-        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
-    w->channels[w->n_channels].name = strdup(name);
+    w->channels[w->n_channels].name = copy;
     w->channels[w->n_channels].inst = inst;
     w->n_channels++;
     return inst;
@@ -485,7 +495,9 @@ static int admin_snapshot(void *ctx, struct herald__admin_snapshot *out)
     }
     out->n_connectors = w->n_connectors;
     for (size_t i = 0; i < w->n_channels; i++) {
-        insts[out->n_instances++] = w->channels[i].inst;
+        if (w->channels[i].inst) {
+            insts[out->n_instances++] = w->channels[i].inst;
+        }
     }
     for (size_t i = 0; i < w->n_sinks; i++) {
         insts[out->n_instances++] = w->sinks[i];
