@@ -8,7 +8,8 @@
  *   config_yaml.c      the YAML tree (the only file that includes yaml.h)
  *   config_provider.c  ${env:NAME}, ${env:NAME:-default}, ${file:PATH}
  *   config_units.c     durations and sizes
- *   config_options.c   typed option tables (plugins' and the framework's)
+ *   config_options.c   typed option tables (plugins')
+ *   config_schema.c    the framework's own tables (config_schema.h)
  *   config_print.c     redacted printing
  * All run on the thread that loads the configuration.
  */
@@ -16,6 +17,7 @@
 #define HERALD_CONFIG_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -55,5 +57,11 @@ int herald__config_in_list(const char *s, const char *const *list);
 /* "a, b, c" of a NULL-terminated list (NULL: ""); NULL on ENOMEM. Caller
  * frees. */
 char *herald__config_join_list(const char *const *list);
+
+/* The value of s for a number-like option type: INT (decimal int64),
+ * BOOL ("true" 1, "false" 0), DURATION (ms), SIZE (bytes). 0, or -1
+ * (out untouched) if s is not one; other types: -1. */
+int herald__config_parse_number(enum herald_opt_type t, const char *s,
+                                int64_t *out);
 
 #endif

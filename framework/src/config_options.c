@@ -148,6 +148,27 @@ static int parse_int(const char *s, int64_t *out)
     return 0;
 }
 
+int herald__config_parse_number(enum herald_opt_type t, const char *s,
+                                int64_t *out)
+{
+    switch (t) {
+    case HERALD_OPT_INT:
+        return parse_int(s, out);
+    case HERALD_OPT_BOOL:
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+            *out = s[0] == 't';
+            return 0;
+        }
+        return -1;
+    case HERALD_OPT_DURATION:
+        return herald__parse_duration_ms(s, out);
+    case HERALD_OPT_SIZE:
+        return herald__parse_size(s, out);
+    default:
+        return -1;
+    }
+}
+
 /* Parses one scalar value of option `opt` into slot. at is the node to
  * blame (NULL for a table default). 0 or -1 (error added). */
 /* Parses v into slot for opt's type. Errors quote `shown`, the value as it
@@ -161,7 +182,7 @@ static int check_scalar_value(struct opt_slot *slot,
 
     switch (opt->type) {
     case HERALD_OPT_INT:
-        if (parse_int(v, &slot->num) != 0) {
+        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
             herald__diag_add(d, at,
                              "%soption '%s' expects an integer, got "
                              "'%s'",
@@ -170,11 +191,7 @@ static int check_scalar_value(struct opt_slot *slot,
         }
         return 0;
     case HERALD_OPT_BOOL:
-        if (strcmp(v, "true") == 0) {
-            slot->num = 1;
-        } else if (strcmp(v, "false") == 0) {
-            slot->num = 0;
-        } else {
+        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
             herald__diag_add(d, at,
                              "%soption '%s' expects true or false, got '%s'",
                              what, opt->name, shown);
@@ -182,7 +199,7 @@ static int check_scalar_value(struct opt_slot *slot,
         }
         return 0;
     case HERALD_OPT_DURATION:
-        if (herald__parse_duration_ms(v, &slot->num) != 0) {
+        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
             herald__diag_add(d, at,
                              "invalid %sduration '%s' for option '%s' (use "
                              "e.g. 250ms, 30s, 5m, 1h)",
@@ -191,7 +208,7 @@ static int check_scalar_value(struct opt_slot *slot,
         }
         return 0;
     case HERALD_OPT_SIZE:
-        if (herald__parse_size(v, &slot->num) != 0) {
+        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
             herald__diag_add(d, at,
                              "invalid %ssize '%s' for option '%s' (use e.g. "
                              "512, 64KiB, 10MB, 1GiB)",

@@ -6,145 +6,275 @@
  */
 #include "connector_config.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config_schema.h"
 
 /* Room for "herald-tail-<name>-<pid>" beyond the name. */
 #define TAIL_GROUP_EXTRA 40
 /* Room for "herald-<name>" beyond the name. */
 #define DEFAULT_GROUP_EXTRA 8
 
-static const char *const connector_keys[] = {
-    "name",  "topics",        "group_id",        "kafka",
-    "key",   "value",         "notify",          "sink",
-    "batch", "max_in_flight", "skip_tombstones", "errors",
-    "dedup", "drain_timeout", "commit_interval", NULL};
+static const char *const format_values[] = {"string", "bytes", "json", "avro",
+                                            NULL};
+static const char *const window_values[] = {"none", "tumbling", "hopping",
+                                            "session", NULL};
+static const char *const tolerance_values[] = {"none", "all", NULL};
+static const char *const policy_values[] = {"first", "every", NULL};
 
-static int get_duration(const struct herald__node *map, const char *key,
-                        int64_t def, int64_t *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
-    }
-    if (n->type != HERALD_NODE_SCALAR ||
-        herald__parse_duration_ms(n->scalar, out) != 0) {
-        herald__diag_add(d, n,
-                         "invalid duration for '%s' (use e.g. 250ms, 30s, "
-                         "5m, 1h)",
-                         key);
-        return -1;
-    }
-    return 0;
-}
+/* The defaults below are the HERALD__CONNECTOR_* and HERALD__DECODE_*
+ * constants written as a user would (test_config_schema checks that they
+ * agree). */
 
-static int get_int(const struct herald__node *map, const char *key, int64_t def,
-                   int64_t min, int64_t *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
+/* key: and value: (decode.h's formats and budgets). */
+#define FORMAT_KEY(def)                                                        \
+    {                                                                          \
+        .opt = {"format",                                                      \
+                HERALD_OPT_ENUM,                                               \
+                def,                                                           \
+                0,                                                             \
+                0,                                                             \
+                format_values,                                                 \
+                "how the bytes are decoded"},                                  \
+        .example = "format"                                                    \
     }
-    char *end = NULL;
-    errno = 0;
-    long long v =
-        n->type == HERALD_NODE_SCALAR ? strtoll(n->scalar, &end, 10) : 0;
-    if (n->type != HERALD_NODE_SCALAR || !end || *end || end == n->scalar ||
-        errno || v < min) {
-        herald__diag_add(d, n, "'%s' expects an integer >= %" PRId64, key, min);
-        return -1;
+#define BUDGET_KEYS                                                            \
+    {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,               \
+             "most nodes one decoded record may have"},                        \
+     .min = 1},                                                                \
+    {                                                                          \
+        .opt = {"max_bytes",                                                   \
+                HERALD_OPT_SIZE,                                               \
+                "64MiB",                                                       \
+                0,                                                             \
+                0,                                                             \
+                NULL,                                                          \
+                "most bytes one decoded record may take"},                     \
+        .min = 1, .example = "16MiB, 64MiB"                                    \
     }
-    *out = v;
-    return 0;
-}
 
-static int get_bool(const struct herald__node *map, const char *key, int def,
-                    int *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
-    }
-    if (n->type == HERALD_NODE_SCALAR && strcmp(n->scalar, "true") == 0) {
-        *out = 1;
-    } else if (n->type == HERALD_NODE_SCALAR &&
-               strcmp(n->scalar, "false") == 0) {
-        *out = 0;
-    } else {
-        herald__diag_add(d, n, "'%s' expects true or false", key);
-        return -1;
-    }
-    return 0;
-}
+static const struct herald__key key_format_keys[] = {
+    FORMAT_KEY("string"),
+    {.opt =
+         {"window", HERALD_OPT_ENUM, "none", 0, 0, window_values,
+          "the ksqlDB window the key carries (its start, and end for session)"},
+     .example = "window"},
+    {.opt = {"window_size", HERALD_OPT_DURATION, "0", 0, 0, NULL,
+             "the window's length, for its end (tumbling, hopping)"}},
+    BUDGET_KEYS,
+    HERALD__KEY_END,
+};
+static const struct herald__section key_format_section = {
+    "key", "the record key's format", key_format_keys};
+
+static const struct herald__key value_format_keys[] = {
+    FORMAT_KEY("avro"),
+    BUDGET_KEYS,
+    HERALD__KEY_END,
+};
+static const struct herald__section value_format_section = {
+    "value", "the record value's format", value_format_keys};
+
+static const struct herald__key batch_keys[] = {
+    {.opt = {"max_records", HERALD_OPT_INT, "100", 0, 0, NULL,
+             "most records handed to a sink in one batch"},
+     .min = 1},
+    {.opt = {"max_bytes", HERALD_OPT_SIZE, "1MiB", 0, 0, NULL,
+             "most bytes of records in one batch"},
+     .example = "512KiB, 1MiB"},
+    {.opt = {"linger", HERALD_OPT_DURATION, "20ms", 0, 0, NULL,
+             "how long a batch waits to fill"}},
+    HERALD__KEY_END,
+};
+static const struct herald__section batch_section = {
+    "batch", "how records are grouped for a sink", batch_keys};
+
+static const struct herald__key retry_keys[] = {
+    {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
+             "first backoff after a RETRY"}},
+    {.opt = {"max", HERALD_OPT_DURATION, "5m", 0, 0, NULL,
+             "longest backoff (exponential, full jitter)"}},
+    {.opt = {"timeout", HERALD_OPT_DURATION, "1h", 0, 0, NULL,
+             "total time a record is retried before it is rejected"}},
+    HERALD__KEY_END,
+};
+static const struct herald__section retry_section = {
+    "errors.retry", "backoff of a record whose delivery said RETRY",
+    retry_keys};
+
+static const struct herald__key probe_keys[] = {
+    {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
+             "first probe of a channel that reported itself unavailable"}},
+    {.opt = {"max", HERALD_OPT_DURATION, "1m", 0, 0, NULL,
+             "longest wait between probes (at least initial)"}},
+    HERALD__KEY_END,
+};
+static const struct herald__section probe_section = {
+    "errors.channel_probe", "probing an unavailable channel", probe_keys};
+
+static const struct herald__key errors_keys[] = {
+    {.opt =
+         {"tolerance", HERALD_OPT_ENUM, "none", 0, 0, tolerance_values,
+          "none: a REJECT stops the connector; all: it goes on (dead letter if "
+          "set)"},
+     .example = "errors.tolerance"},
+    {.opt = {"retry", 0, NULL, 0, 0, NULL, "backoff of retried records"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &retry_section},
+    {.opt = {"dead_letter_topic", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "topic that receives rejected records byte for byte, with Kafka "
+             "Connect's error headers"}},
+    {.opt = {"channel_probe", 0, NULL, 0, 0, NULL,
+             "probes of an unavailable channel"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &probe_section},
+    HERALD__KEY_END,
+};
+static const struct herald__section errors_section = {
+    "errors", "what happens to a record that fails", errors_keys};
+
+/* Parsed by dedup.c; described here so that the reference is whole
+ * (test_config_schema checks that dedup.c accepts each key). */
+static const struct herald__key dedup_keys[] = {
+    {.opt = {"key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "template of the dedup key (default: the record key and window "
+             "start; a notify connector: its idempotency key)"}},
+    {.opt = {"topic", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "compacted topic of the dedup marks (default: "
+             "herald-dedup-<group_id>)"}},
+    {.opt = {"ttl", HERALD_OPT_DURATION, "7d", 0, 0, NULL,
+             "how long a mark is remembered"},
+     .min = 1,
+     .example = "12h, 7d"},
+    {.opt = {"policy", HERALD_OPT_ENUM, "first", 0, 0, policy_values,
+             "first: one delivery per dedup key; every: no dedup"},
+     .example = "dedup.policy"},
+    HERALD__KEY_END,
+};
+static const struct herald__section dedup_section = {
+    "dedup", "one delivery per dedup key, across restarts", dedup_keys};
+
+/* Parsed by notify.c, with the fields the channel's plugin declares. */
+static const struct herald__key notify_keys[] = {
+    {.opt = {"channel", HERALD_OPT_STRING, NULL, 1, 0, NULL,
+             "a name under channels:"}},
+    {.opt = {"idempotency_key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "template of the key a channel uses to drop duplicates"}},
+    {.opt = {"sensitive", HERALD_OPT_LIST, NULL, 0, 0, NULL,
+             "field paths whose values are never logged"}},
+    {.opt = {"allow_sensitive", HERALD_OPT_BOOL, "false", 0, 0, NULL,
+             "allow templates to use sensitive fields"}},
+    HERALD__KEY_END,
+};
+static const struct herald__section notify_section = {
+    "notify", "the message sent through a channel", notify_keys};
+
+static const struct herald__key connector_keys[] = {
+    {.opt = {"name", HERALD_OPT_STRING, NULL, 1, 0, NULL,
+             "the connector's name, in logs and metrics"}},
+    {.opt = {"topics", HERALD_OPT_LIST, NULL, 1, 0, NULL, "topics consumed"}},
+    {.opt = {"group_id", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "consumer group (default: herald-<name>)"}},
+    {.opt =
+         {"kafka", 0, NULL, 0, 0, NULL,
+          "librdkafka properties for this connector, over the top-level kafka"},
+     .shape = HERALD__SHAPE_PROPERTIES},
+    {.opt = {"key", 0, NULL, 0, 0, NULL, "the record key's format"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &key_format_section,
+     .example = "{ format: string }"},
+    {.opt = {"value", 0, NULL, 0, 0, NULL, "the record value's format"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &value_format_section,
+     .example = "{ format: avro }"},
+    {.opt = {"notify", 0, NULL, 0, 0, NULL,
+             "send each record as a message (either notify or sink)"},
+     .shape = HERALD__SHAPE_MESSAGE,
+     .section = &notify_section},
+    {.opt = {"sink", 0, NULL, 0, 0, NULL,
+             "hand each record to a sink plugin (either notify or sink)"},
+     .shape = HERALD__SHAPE_INSTANCE},
+    {.opt = {"batch", 0, NULL, 0, 0, NULL,
+             "how records are grouped for a sink"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &batch_section},
+    {.opt = {"max_in_flight", HERALD_OPT_INT, "1000", 0, 0, NULL,
+             "records delivered at once; beyond it the partitions pause"},
+     .min = 1},
+    {.opt = {"skip_tombstones", HERALD_OPT_BOOL, "true", 0, 0, NULL,
+             "records with a null value are committed, not delivered"}},
+    {.opt = {"errors", 0, NULL, 0, 0, NULL,
+             "what happens to a record that fails"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &errors_section},
+    {.opt = {"dedup", 0, NULL, 0, 0, NULL,
+             "one delivery per dedup key, across restarts and rebalances"},
+     .shape = HERALD__SHAPE_SECTION,
+     .section = &dedup_section},
+    {.opt = {"drain_timeout", HERALD_OPT_DURATION, "30s", 0, 0, NULL,
+             "how long in-flight records are waited for on revoke and stop"}},
+    {.opt = {"commit_interval", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
+             "how often final offsets are committed"}},
+    HERALD__KEY_END,
+};
+
+const struct herald__section herald__connector_section = {
+    "connectors[]", "one connector: topics in, a channel or sink out",
+    connector_keys};
 
 /* key: / value: maps: {format, window, window_size (keys), max_nodes,
- * max_bytes}. */
+ * max_bytes}. Stops at the first error: the formats are then unusable. */
 static int parse_format(const struct herald__node *m, int is_key,
                         struct herald__format_spec *out, struct herald__diag *d)
 {
+    const struct herald__section *s =
+        is_key ? &key_format_section : &value_format_section;
+    const char *v;
+    int64_t n;
+
     if (!m) {
         return 0;
     }
     if (m->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, m, "'%s' must be a map, e.g. { format: %s }",
-                         is_key ? "key" : "value", is_key ? "string" : "avro");
+        const struct herald__key *k =
+            herald__section_key(&herald__connector_section, s->name);
+
+        herald__diag_add(d, m, "'%s' must be a map, e.g. %s", s->name,
+                         k->example);
         return -1;
     }
-    static const char *const key_keys[] = {
-        "format", "window", "window_size", "max_nodes", "max_bytes", NULL};
-    static const char *const value_keys[] = {"format", "max_nodes", "max_bytes",
-                                             NULL};
-    if (herald__node_check_keys(m, is_key ? key_keys : value_keys, d) > 0) {
+    if (herald__section_check_keys(m, s, d) > 0) {
         return -1;
     }
-    const struct herald__node *f = herald__node_get(m, "format");
-    if (f && (f->type != HERALD_NODE_SCALAR ||
-              herald__format_parse(f->scalar, &out->format) != 0)) {
-        herald__diag_add(d, f,
-                         "invalid format '%s' (expected one of: string, "
-                         "bytes, json, avro)",
-                         f->type == HERALD_NODE_SCALAR ? f->scalar : "?");
+    if (herald__node_get(m, "format")) {
+        if (herald__section_enum(m, s, "format", &v, d) != 0 ||
+            herald__format_parse(v, &out->format) != 0) {
+            return -1;
+        }
+    }
+    if (is_key && herald__node_get(m, "window")) {
+        if (herald__section_enum(m, s, "window", &v, d) != 0 ||
+            herald__window_parse(v, &out->window) != 0) {
+            return -1;
+        }
+    }
+    if (is_key) {
+        if (herald__section_num(m, s, "window_size", &n, d) != 0) {
+            return -1;
+        }
+        out->window_size_ms = n;
+    }
+    if (herald__section_num(m, s, "max_nodes", &n, d) != 0) {
         return -1;
     }
-    const struct herald__node *w = herald__node_get(m, "window");
-    if (w && (w->type != HERALD_NODE_SCALAR ||
-              herald__window_parse(w->scalar, &out->window) != 0)) {
-        herald__diag_add(d, w,
-                         "invalid window '%s' (expected one of: none, "
-                         "tumbling, hopping, session)",
-                         w->type == HERALD_NODE_SCALAR ? w->scalar : "?");
+    out->max_nodes = (uint64_t)n;
+    if (herald__section_num(m, s, "max_bytes", &n, d) != 0) {
         return -1;
     }
-    int64_t size = 0;
-    if (get_duration(m, "window_size", 0, &size, d) != 0) {
-        return -1;
-    }
-    out->window_size_ms = size;
-    /* The absolute caps of the decode's output budget (decode.h). */
-    int64_t max_nodes = 0;
-    if (get_int(m, "max_nodes", HERALD__DECODE_MAX_NODES_DEFAULT, 1, &max_nodes,
-                d) != 0) {
-        return -1;
-    }
-    out->max_nodes = (uint64_t)max_nodes;
-    int64_t max_bytes = HERALD__DECODE_MAX_BYTES_DEFAULT;
-    const struct herald__node *mb = herald__node_get(m, "max_bytes");
-    if (mb &&
-        (mb->type != HERALD_NODE_SCALAR ||
-         herald__parse_size(mb->scalar, &max_bytes) != 0 || max_bytes < 1)) {
-        herald__diag_add(d, mb,
-                         "invalid size for 'max_bytes' (use e.g. 16MiB, "
-                         "64MiB)");
-        return -1;
-    }
-    out->max_bytes = (uint64_t)max_bytes;
+    out->max_bytes = (uint64_t)n;
     return 0;
 }
 
@@ -211,24 +341,13 @@ static void parse_batch(const struct herald__node *map,
                         struct herald__diag *d)
 {
     const struct herald__node *batch = herald__node_get(map, "batch");
-    if (batch) {
-        static const char *const batch_keys[] = {"max_records", "max_bytes",
-                                                 "linger", NULL};
-        herald__node_check_keys(batch, batch_keys, d);
-    }
-    get_int(batch, "max_records", HERALD__CONNECTOR_BATCH_MAX_RECORDS, 1,
-            &out->batch_max_records, d);
-    out->batch_max_bytes = HERALD__CONNECTOR_BATCH_MAX_BYTES;
-    const struct herald__node *mb =
-        batch ? herald__node_get(batch, "max_bytes") : NULL;
-    if (mb && (mb->type != HERALD_NODE_SCALAR ||
-               herald__parse_size(mb->scalar, &out->batch_max_bytes) != 0)) {
-        herald__diag_add(d, mb,
-                         "invalid size for 'max_bytes' (use e.g. "
-                         "512KiB, 1MiB)");
-    }
-    get_duration(batch, "linger", HERALD__CONNECTOR_LINGER_MS, &out->linger_ms,
-                 d);
+
+    herald__section_check_keys(batch, &batch_section, d);
+    herald__section_num(batch, &batch_section, "max_records",
+                        &out->batch_max_records, d);
+    herald__section_num(batch, &batch_section, "max_bytes",
+                        &out->batch_max_bytes, d);
+    herald__section_num(batch, &batch_section, "linger", &out->linger_ms, d);
 }
 
 static void parse_errors(const struct herald__node *map,
@@ -236,55 +355,39 @@ static void parse_errors(const struct herald__node *map,
                          struct herald__diag *d)
 {
     const struct herald__node *errors = herald__node_get(map, "errors");
-    const struct herald__node *retry = NULL, *probe = NULL;
+    const struct herald__node *retry = herald__node_get(errors, "retry");
+    const struct herald__node *probe =
+        herald__node_get(errors, "channel_probe");
+    const struct herald__node *dlq =
+        herald__node_get(errors, "dead_letter_topic");
+    const char *tol;
+
     if (errors) {
-        static const char *const err_keys[] = {
-            "tolerance", "retry", "dead_letter_topic", "channel_probe", NULL};
-        herald__node_check_keys(errors, err_keys, d);
-        const char *tol = herald__node_str(errors, "tolerance", "none");
-        if (strcmp(tol, "all") == 0) {
-            out->tolerance_all = 1;
-        } else if (strcmp(tol, "none") != 0) {
-            herald__diag_add(d, herald__node_get(errors, "tolerance"),
-                             "invalid errors.tolerance '%s' (expected one "
-                             "of: none, all)",
-                             tol);
-        }
-        const struct herald__node *dlq =
-            herald__node_get(errors, "dead_letter_topic");
-        if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
-            herald__diag_add(d, dlq,
-                             "errors.dead_letter_topic must be a "
-                             "topic name");
-        } else if (dlq) {
-            out->dead_letter_topic = strdup(dlq->scalar);
-            if (!out->dead_letter_topic) {
-                herald__diag_add(d, dlq, "out of memory");
-            }
-            out->dead_letter_node = dlq;
-        }
-        retry = herald__node_get(errors, "retry");
-        if (retry) {
-            static const char *const retry_keys[] = {"initial", "max",
-                                                     "timeout", NULL};
-            herald__node_check_keys(retry, retry_keys, d);
-        }
-        probe = herald__node_get(errors, "channel_probe");
-        if (probe) {
-            static const char *const probe_keys[] = {"initial", "max", NULL};
-            herald__node_check_keys(probe, probe_keys, d);
-        }
+        herald__section_check_keys(errors, &errors_section, d);
+        herald__section_enum(errors, &errors_section, "tolerance", &tol, d);
+        out->tolerance_all = strcmp(tol, "all") == 0;
     }
-    get_duration(retry, "initial", HERALD__CONNECTOR_RETRY_INITIAL_MS,
-                 &out->retry_initial_ms, d);
-    get_duration(retry, "max", HERALD__CONNECTOR_RETRY_MAX_MS,
-                 &out->retry_max_ms, d);
-    get_duration(retry, "timeout", HERALD__CONNECTOR_RETRY_TIMEOUT_MS,
-                 &out->retry_timeout_ms, d);
-    get_duration(probe, "initial", HERALD__CONNECTOR_PROBE_INITIAL_MS,
-                 &out->probe_initial_ms, d);
-    get_duration(probe, "max", HERALD__CONNECTOR_PROBE_MAX_MS,
-                 &out->probe_max_ms, d);
+    if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
+        herald__diag_add(d, dlq,
+                         "errors.dead_letter_topic must be a "
+                         "topic name");
+    } else if (dlq) {
+        out->dead_letter_topic = strdup(dlq->scalar);
+        if (!out->dead_letter_topic) {
+            herald__diag_add(d, dlq, "out of memory");
+        }
+        out->dead_letter_node = dlq;
+    }
+    herald__section_check_keys(retry, &retry_section, d);
+    herald__section_check_keys(probe, &probe_section, d);
+    herald__section_num(retry, &retry_section, "initial",
+                        &out->retry_initial_ms, d);
+    herald__section_num(retry, &retry_section, "max", &out->retry_max_ms, d);
+    herald__section_num(retry, &retry_section, "timeout",
+                        &out->retry_timeout_ms, d);
+    herald__section_num(probe, &probe_section, "initial",
+                        &out->probe_initial_ms, d);
+    herald__section_num(probe, &probe_section, "max", &out->probe_max_ms, d);
     if (out->probe_initial_ms < 1 ||
         out->probe_max_ms < out->probe_initial_ms) {
         herald__diag_add(d, probe,
@@ -304,7 +407,7 @@ int herald__connector_config_parse(const struct herald__node *map, int tail,
         return -1;
     }
     out->map = map;
-    herald__node_check_keys(map, connector_keys, d);
+    herald__section_check_keys(map, &herald__connector_section, d);
 
     const struct herald__node *name = herald__node_get(map, "name");
     if (!name || name->type != HERALD_NODE_SCALAR || !name->scalar[0]) {
@@ -338,13 +441,14 @@ int herald__connector_config_parse(const struct herald__node *map, int tail,
                                    &out->value_format, d) == 0;
 
     parse_batch(map, out, d);
-    get_int(map, "max_in_flight", HERALD__CONNECTOR_MAX_IN_FLIGHT, 1,
-            &out->max_in_flight, d);
-    get_bool(map, "skip_tombstones", 1, &out->skip_tombstones, d);
-    get_duration(map, "drain_timeout", HERALD__CONNECTOR_DRAIN_TIMEOUT_MS,
-                 &out->drain_timeout_ms, d);
-    get_duration(map, "commit_interval", HERALD__CONNECTOR_COMMIT_INTERVAL_MS,
-                 &out->commit_interval_ms, d);
+    const struct herald__section *cs = &herald__connector_section;
+    int64_t skip = 1;
+    herald__section_num(map, cs, "max_in_flight", &out->max_in_flight, d);
+    herald__section_num(map, cs, "skip_tombstones", &skip, d);
+    out->skip_tombstones = (int)skip;
+    herald__section_num(map, cs, "drain_timeout", &out->drain_timeout_ms, d);
+    herald__section_num(map, cs, "commit_interval", &out->commit_interval_ms,
+                        d);
     parse_errors(map, out, d);
 
     if (!tail) {

@@ -63,6 +63,13 @@ struct herald__connector_config {
     const struct herald__node *dedup;
 };
 
+struct herald__section;
+
+/* The description of a connector's map (config_schema.h): every key, its
+ * type, default and help; the parser below and `herald check --describe`
+ * both read it. */
+extern const struct herald__section herald__connector_section;
+
 /* Parse the connector map into out (zeroed first, then every field set, to
  * its default when absent). tail: herald tail (a private consumer group, no
  * notify/sink needed). Every problem is added to d, in the order of the
