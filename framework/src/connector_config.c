@@ -162,11 +162,13 @@ static const struct herald__key notify_keys[] = {
     {.opt = {"channel", HERALD_OPT_STRING, NULL, 1, 0, NULL,
              "a name under channels:"}},
     {.opt = {"idempotency_key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
-             "template of the key a channel uses to drop duplicates"}},
-    {.opt = {"sensitive", HERALD_OPT_LIST, NULL, 0, 0, NULL,
-             "field paths whose values are never logged"}},
+             "template of the key the channel gets as a keyed hash (default: "
+             "dedup.key, else the record key and window start)"}},
+    {.opt = {"sensitive", HERALD_OPT_LIST, "[card_number]", 0, 0, NULL,
+             "field paths whose full value may never appear in a rendered "
+             "message (such a message is rejected; [] turns it off)"}},
     {.opt = {"allow_sensitive", HERALD_OPT_BOOL, "false", 0, 0, NULL,
-             "allow templates to use sensitive fields"}},
+             "true turns the sensitive check off"}},
     HERALD__KEY_END,
 };
 static const struct herald__section notify_section = {

@@ -73,7 +73,10 @@ static const char *sample(const struct herald__key *k)
         return "{}";
     }
     if (k->opt.default_value) {
-        snprintf(buf, sizeof buf, "\"%s\"", k->opt.default_value);
+        /* A list default is written as YAML ("[card_number]"). */
+        snprintf(buf, sizeof buf,
+                 k->opt.type == HERALD_OPT_LIST ? "%s" : "\"%s\"",
+                 k->opt.default_value);
         return buf;
     }
     switch (k->opt.type) {
@@ -263,6 +266,12 @@ static void test_describe_lists_every_key(void **state)
         at++;
     }
     assert_int_equal(at, ps.n);
+    /* No key declared twice. */
+    for (size_t i = 0; i < ps.n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(ps.p[i], ps.p[j]);
+        }
+    }
     free(text);
     paths_free(&ps);
 
