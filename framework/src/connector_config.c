@@ -30,49 +30,39 @@ static const char *const policy_values[] = {"first", "every", NULL};
  * agree). */
 
 /* key: and value: (decode.h's formats and budgets). */
-#define FORMAT_KEY(def)                                                        \
-    {                                                                          \
-        .opt = {"format",                                                      \
-                HERALD_OPT_ENUM,                                               \
-                def,                                                           \
-                0,                                                             \
-                0,                                                             \
-                format_values,                                                 \
-                "how the bytes are decoded"},                                  \
-        .example = "format"                                                    \
-    }
-#define BUDGET_KEYS                                                            \
-    {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,               \
-             "most nodes one decoded record may have"},                        \
-     .min = 1},                                                                \
-    {                                                                          \
-        .opt = {"max_bytes",                                                   \
-                HERALD_OPT_SIZE,                                               \
-                "64MiB",                                                       \
-                0,                                                             \
-                0,                                                             \
-                NULL,                                                          \
-                "most bytes one decoded record may take"},                     \
-        .min = 1, .example = "16MiB, 64MiB"                                    \
-    }
-
 static const struct herald__key key_format_keys[] = {
-    FORMAT_KEY("string"),
-    {.opt =
-         {"window", HERALD_OPT_ENUM, "none", 0, 0, window_values,
-          "the ksqlDB window the key carries (its start, and end for session)"},
+    {.opt = {"format", HERALD_OPT_ENUM, "string", 0, 0, format_values,
+             "how the key's bytes are decoded"},
+     .example = "format"},
+    {.opt = {"window", HERALD_OPT_ENUM, "none", 0, 0, window_values,
+             "the ksqlDB window the key carries (its start, and end for "
+             "session)"},
      .example = "window"},
     {.opt = {"window_size", HERALD_OPT_DURATION, "0", 0, 0, NULL,
              "the window's length, for its end (tumbling, hopping)"}},
-    BUDGET_KEYS,
+    {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
+             "most nodes one decoded key may have"},
+     .min = 1},
+    {.opt = {"max_bytes", HERALD_OPT_SIZE, "64MiB", 0, 0, NULL,
+             "most bytes one decoded key may take"},
+     .min = 1,
+     .example = "16MiB, 64MiB"},
     HERALD__KEY_END,
 };
 static const struct herald__section key_format_section = {
     "key", "the record key's format", key_format_keys};
 
 static const struct herald__key value_format_keys[] = {
-    FORMAT_KEY("avro"),
-    BUDGET_KEYS,
+    {.opt = {"format", HERALD_OPT_ENUM, "avro", 0, 0, format_values,
+             "how the value's bytes are decoded"},
+     .example = "format"},
+    {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
+             "most nodes one decoded value may have"},
+     .min = 1},
+    {.opt = {"max_bytes", HERALD_OPT_SIZE, "64MiB", 0, 0, NULL,
+             "most bytes one decoded value may take"},
+     .min = 1,
+     .example = "16MiB, 64MiB"},
     HERALD__KEY_END,
 };
 static const struct herald__section value_format_section = {
