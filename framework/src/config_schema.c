@@ -132,7 +132,7 @@ int herald__section_enum(const struct herald__node *map,
 {
     const struct herald__key *k = need_key(map, s, name, d);
     const struct herald__node *n = herald__node_get(map, name);
-    const char *v;
+    char *shown;
     char *all;
 
     *out = k ? k->opt.default_value : NULL;
@@ -142,16 +142,20 @@ int herald__section_enum(const struct herald__node *map,
     if (!n || (n->type == HERALD_NODE_SCALAR && n->null_value)) {
         return 0;
     }
-    v = n->type == HERALD_NODE_SCALAR ? n->scalar : "?";
     if (n->type == HERALD_NODE_SCALAR &&
-        herald__config_in_list(v, k->opt.enum_values)) {
-        *out = v;
+        herald__config_in_list(n->scalar, k->opt.enum_values)) {
+        *out = n->scalar;
         return 0;
     }
+    /* The value as it may be printed: what ${env:}/${file:} produced is
+     * "<redacted>", however short. */
+    shown = n->type == HERALD_NODE_SCALAR ? herald__node_display(n) : NULL;
     all = herald__config_join_list(k->opt.enum_values);
     herald__diag_add(d, n, "invalid %s '%s' (expected one of: %s)",
-                     k->example ? k->example : name, v, all ? all : "?");
+                     k->example ? k->example : name, shown ? shown : "?",
+                     all ? all : "?");
     free(all);
+    free(shown);
     return -1;
 }
 

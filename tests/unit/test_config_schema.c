@@ -394,6 +394,29 @@ static void test_typed_errors(void **state)
     }
 }
 
+/* A value from ${env:} in an enum error prints as <redacted>, even one
+ * too short for the free-text scrubber (redact.h). */
+static void test_enum_error_redacts(void **state)
+{
+    static const char doc[] = "log:\n  level: ${env:HERALD_T_LEVEL}\n";
+    struct herald__diag d;
+    struct herald__node *root;
+
+    (void)state;
+    setenv("HERALD_T_LEVEL", "ab", 1);
+    herald__diag_init(&d);
+    root = herald__config_load_string("r.yaml", doc, strlen(doc), &d);
+    assert_non_null(root);
+    herald__worker_config_log(root, &d);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.msgs[0],
+                        "r.yaml:2:10: invalid log level '<redacted>' "
+                        "(expected one of: error, warn, info, debug)");
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+    unsetenv("HERALD_T_LEVEL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_describe_lists_every_key),
         cmocka_unit_test(test_defaults_match_constants),
         cmocka_unit_test(test_typed_errors),
+        cmocka_unit_test(test_enum_error_redacts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
