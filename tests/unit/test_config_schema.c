@@ -394,6 +394,85 @@ static void test_typed_errors(void **state)
     }
 }
 
+/* schema_registry's values are checked from its table: a malformed
+ * timeout or a flag other than true/false is an error (both were taken
+ * silently before), the counts keep their bounds. */
+static void test_registry_errors(void **state)
+{
+    static const struct bad cases[] = {
+        {"schema_registry:\n  url: http://r\n  connect_timeout: soon\n",
+         "e.yaml:3:20: invalid duration for 'connect_timeout' (use e.g. "
+         "250ms, 30s, 5m, 1h)"},
+        {"schema_registry:\n  url: http://r\n  timeout: 5\n  "
+         "insecure_skip_verify: yes\n",
+         "e.yaml:4:25: 'insecure_skip_verify' expects true or false"},
+        {"schema_registry:\n  url: http://r\n  cache_size: 0\n",
+         "e.yaml:3:15: 'cache_size' expects an integer from 1 to 1000000"},
+        {"schema_registry:\n  url: http://r\n  not_found_wait: soon\n",
+         "e.yaml:3:19: invalid duration for 'not_found_wait' (use e.g. 30s, "
+         "5m; 0s: a 404 is final at once)"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct herald__diag d;
+        struct herald__node *root;
+        struct herald__registry_config cfg;
+        char *dir = NULL;
+
+        herald__diag_init(&d);
+        root = herald__config_load_string("e.yaml", cases[i].yaml,
+                                          strlen(cases[i].yaml), &d);
+        assert_non_null(root);
+        assert_int_equal(
+            herald__worker_config_registry(root, "/tmp", &cfg, &dir, &d), -1);
+        assert_null(dir);
+        if (d.n != 1 || strcmp(d.msgs[0], cases[i].want) != 0) {
+            print_message("case %zu: want %s\n", i, cases[i].want);
+            print_diag(&d);
+            fail();
+        }
+        herald__config_destroy(root);
+        herald__diag_cleanup(&d);
+    }
+}
+
+/* Given registry values reach the registry's config; absent ones stay 0
+ * (the registry's own defaults); not_found_wait 0s means "final at once". */
+static void test_registry_values(void **state)
+{
+    static const char doc[] = "schema_registry:\n"
+                              "  schemas_dir: schemas\n"
+                              "  timeout: 5s\n"
+                              "  insecure_skip_verify: true\n"
+                              "  not_found_wait: 0s\n"
+                              "  max_fetches: 3\n";
+    struct herald__diag d;
+    struct herald__node *root;
+    struct herald__registry_config cfg;
+    char *dir = NULL;
+
+    (void)state;
+    herald__diag_init(&d);
+    root = herald__config_load_string("v.yaml", doc, strlen(doc), &d);
+    assert_non_null(root);
+    assert_int_equal(
+        herald__worker_config_registry(root, "/etc/herald", &cfg, &dir, &d), 1);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(dir, "/etc/herald/schemas");
+    assert_ptr_equal(cfg.schemas_dir, dir);
+    assert_null(cfg.url);
+    assert_int_equal(cfg.request_timeout_ms, 5000);
+    assert_int_equal(cfg.connect_timeout_ms, 0);
+    assert_int_equal(cfg.insecure, 1);
+    assert_int_equal(cfg.not_found_wait_ms, -1);
+    assert_int_equal(cfg.cache_size, 0);
+    assert_int_equal(cfg.max_fetches, 3);
+    free(dir);
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+}
+
 /* A value from ${env:} in an enum error prints as <redacted>, even one
  * too short for the free-text scrubber (redact.h). */
 static void test_enum_error_redacts(void **state)
@@ -425,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_defaults_match_constants),
         cmocka_unit_test(test_typed_errors),
         cmocka_unit_test(test_enum_error_redacts),
+        cmocka_unit_test(test_registry_errors),
+        cmocka_unit_test(test_registry_values),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
