@@ -1,5 +1,6 @@
 /*
- * config.h - the YAML configuration tree (config.c) and its diagnostics.
+ * config.h - the YAML configuration tree and its diagnostics (config_*.c,
+ * see config_int.h for which file holds what).
  *
  * The loader parses YAML with libyaml into a tree of nodes, each carrying
  * the file:line:col it came from, resolves ${env:NAME}, ${env:NAME:-default}

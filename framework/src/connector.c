@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "connector_config.h"
 #include "decode.h"
 #include "dedup.h"
 #include "log.h"
@@ -52,10 +53,9 @@ enum {
 /* While a channel is unavailable a line about it is logged at most this
  * often (plus one when it goes down and one when it comes back). */
 #define CHANNEL_LOG_INTERVAL_MS 60000
-/* Probes of an unavailable channel: defaults of errors.channel_probe. */
-#define CHANNEL_PROBE_INITIAL_MS 1000
-#define CHANNEL_PROBE_MAX_MS 60000
 #define CHANNEL_REASON_MAX 512
+/* Room for a human-readable error from a setup call. */
+#define ERR_MAX 512
 
 /* How often the marks being read back are polled (loop ms). */
 #define MARKS_POLL_MS 20
@@ -103,31 +103,20 @@ struct job {
 
 struct herald__connector {
     const struct herald__connector_env *env;
-    char *name;
-    char *group_id;
-    char **topics;
-    size_t n_topics;
-    const struct herald__node *map;
-    const struct herald__node *kafka; /* per-connector properties */
+    struct herald__connector_config cfg; /* every setting, parsed */
 
     struct herald__decoder *decoder;
     struct herald__notify *notify;
     struct herald_instance *inst;
-    int skip_tombstones;
 
     /* batching */
-    int64_t batch_max_records, batch_max_bytes, linger_ms;
     struct job *batch_head, *batch_tail;
     size_t batch_n, batch_bytes;
     struct herald__timer *linger_timer;
 
-    int64_t max_in_flight;
     int64_t in_flight;
 
     /* errors */
-    int tolerance_all;
-    char *dlq_topic;
-    const struct herald__node *dlq_node;
     struct herald__producer *producer; /* dead letters, dedup marks */
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
@@ -135,7 +124,6 @@ struct herald__connector {
     struct herald__timer *marks_timer; /* reads dedup marks back */
     int64_t dedup_parked; /* records waiting for a same-key record */
     struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
-    int64_t retry_initial_ms, retry_max_ms, retry_timeout_ms;
     /* The channel said UNAVAILABLE: records are held (in the order they
      * came back) and one at a time is sent as a probe. */
     struct {
@@ -148,10 +136,7 @@ struct herald__connector {
         struct job *head, *tail;         /* held, linked by next */
         int64_t held;
         struct herald__timer *timer;
-        int64_t initial_ms, max_ms;
     } ch;
-    int64_t drain_timeout_ms;
-    int64_t commit_interval_ms;
 
     /* kafka */
     rd_kafka_t *rk;
@@ -206,9 +191,9 @@ static void logf_part(enum herald_log_level lv, struct herald__connector *c,
     if (r) {
         snprintf(fields, sizeof fields,
                  "connector=%s topic=%s partition=%" PRId32 " offset=%" PRId64,
-                 c->name, r->topic, r->partition, r->offset);
+                 c->cfg.name, r->topic, r->partition, r->offset);
     } else {
-        snprintf(fields, sizeof fields, "connector=%s", c->name);
+        snprintf(fields, sizeof fields, "connector=%s", c->cfg.name);
     }
     herald__log(lv, fields, "%s", msg);
 }
@@ -307,14 +292,14 @@ static int64_t busy(const struct herald__connector *c)
 
 static int pressure_full(const struct herald__connector *c)
 {
-    return busy(c) >= c->max_in_flight;
+    return busy(c) >= c->cfg.max_in_flight;
 }
 
 /* After outcomes: once half drained, take records again. Pausing is the
  * last resort (pump): it makes librdkafka drop what it prefetched. */
 static void pressure_update(struct herald__connector *c)
 {
-    if (c->throttled_since && busy(c) <= c->max_in_flight / 2) {
+    if (c->throttled_since && busy(c) <= c->cfg.max_in_flight / 2) {
         c->throttled_since = 0;
         if (c->paused_for_pressure) {
             pressure_pause(c, 0);
@@ -563,12 +548,13 @@ static void on_dlq_done(void *ctx, int ok, const char *err)
     if (ok) {
         logf_part(HERALD_LOG_WARN, c, j->rec,
                   "record rejected, written to dead-letter topic %s: %s",
-                  c->dlq_topic, j->dlq_reason);
+                  c->cfg.dead_letter_topic, j->dlq_reason);
         write_done(c, j);
         return;
     }
     char what[300];
-    snprintf(what, sizeof what, "to dead-letter topic %s", c->dlq_topic);
+    snprintf(what, sizeof what, "to dead-letter topic %s",
+             c->cfg.dead_letter_topic);
     write_again(c, j, &j->dlq_attempts, j->dlq_timer, what, err);
 }
 
@@ -588,9 +574,10 @@ static void on_dlq_timer(void *ctx)
 
 static void dlq_send(struct herald__connector *c, struct job *j)
 {
-    if (herald__producer_send_dead_letter(
-            c->producer, c->dlq_topic, c->name, j->rec, j->dlq_stage,
-            j->dlq_class, j->dlq_exc, j->dlq_reason, on_dlq_done, j) != 0) {
+    if (herald__producer_send_dead_letter(c->producer, c->cfg.dead_letter_topic,
+                                          c->cfg.name, j->rec, j->dlq_stage,
+                                          j->dlq_class, j->dlq_exc,
+                                          j->dlq_reason, on_dlq_done, j) != 0) {
         on_dlq_done(j, 0, "the producer queue refused the write");
     }
 }
@@ -602,7 +589,7 @@ static void reject_job(struct herald__connector *c, struct job *j,
                        const char *reason)
 {
     c->stats.rejected++;
-    if (!c->tolerance_all) {
+    if (!c->cfg.tolerance_all) {
         logf_part(HERALD_LOG_ERROR, c, j->rec,
                   "record rejected and errors.tolerance is none: stopping "
                   "the connector; nothing past this record is committed: %s",
@@ -612,7 +599,7 @@ static void reject_job(struct herald__connector *c, struct job *j,
         fail_connector(c);
         return;
     }
-    if (c->dlq_topic) {
+    if (c->cfg.dead_letter_topic) {
         j->dlq = 1;
         c->dlq_waiting++;
         j->dlq_stage = strdup(stage);
@@ -629,12 +616,12 @@ static void reject_job(struct herald__connector *c, struct job *j,
 
 static int64_t backoff_ms(struct herald__connector *c, int attempts)
 {
-    int64_t cap = c->retry_initial_ms;
-    for (int i = 1; i < attempts && cap < c->retry_max_ms; i++) {
+    int64_t cap = c->cfg.retry_initial_ms;
+    for (int i = 1; i < attempts && cap < c->cfg.retry_max_ms; i++) {
         cap *= 2;
     }
-    if (cap > c->retry_max_ms) {
-        cap = c->retry_max_ms;
+    if (cap > c->cfg.retry_max_ms) {
+        cap = c->cfg.retry_max_ms;
     }
     /* Full jitter: uniform in [0, cap]. */
     return cap > 0 ? (int64_t)((double)rand() / RAND_MAX * (double)cap) : 0;
@@ -671,7 +658,7 @@ static void retry_job(struct herald__connector *c, struct job *j,
         check_drain(c);
         return;
     }
-    if ((int64_t)(now - j->first_ms) >= c->retry_timeout_ms) {
+    if ((int64_t)(now - j->first_ms) >= c->cfg.retry_timeout_ms) {
         char why[1024];
         snprintf(why, sizeof why, "retries exhausted after %d attempts: %s",
                  j->attempts, reason ? reason : "no reason given");
@@ -779,8 +766,8 @@ static void write_mark(struct herald__connector *c, struct job *j)
  * failure), not the record; every record would fail the same way until
  * someone fixes it. So the record is neither final nor rejected: it is
  * held, every partition pauses, nothing more is sent but one held record
- * at a time as a probe (after CHANNEL_PROBE_INITIAL_MS, doubling up to
- * CHANNEL_PROBE_MAX_MS: errors.channel_probe), and the first probe that
+ * at a time as a probe (after errors.channel_probe's initial,
+ * doubling up to its max), and the first probe that
  * comes back with any other outcome resumes everything. Held time is not
  * retry time: neither the attempt count nor errors.retry.timeout moves,
  * so an alert waits out a credential fixed two hours later. Commits stop
@@ -843,12 +830,12 @@ static void channel_drop(struct herald__connector *c)
 
 static void channel_schedule(struct herald__connector *c)
 {
-    int64_t wait = c->ch.initial_ms;
-    for (int i = 0; i < c->ch.probes && wait < c->ch.max_ms; i++) {
+    int64_t wait = c->cfg.probe_initial_ms;
+    for (int i = 0; i < c->ch.probes && wait < c->cfg.probe_max_ms; i++) {
         wait *= 2;
     }
-    if (wait > c->ch.max_ms) {
-        wait = c->ch.max_ms;
+    if (wait > c->cfg.probe_max_ms) {
+        wait = c->cfg.probe_max_ms;
     }
     herald__timer_start(c->ch.timer, (uint64_t)wait, 0);
 }
@@ -952,7 +939,8 @@ static void channel_down(struct herald__connector *c, struct job *j,
                   "and nothing is committed past the held records; a probe "
                   "goes out in %" PRId64 " ms, then backs off up to %" PRId64
                   " ms",
-                  c->inst->name, c->ch.reason, c->ch.initial_ms, c->ch.max_ms);
+                  c->inst->name, c->ch.reason, c->cfg.probe_initial_ms,
+                  c->cfg.probe_max_ms);
         channel_schedule(c);
         return;
     }
@@ -1084,13 +1072,13 @@ static void batch_add(struct herald__connector *c, struct job *j)
         c->batch_tail->next = j;
     } else {
         c->batch_head = j;
-        herald__timer_start(c->linger_timer, (uint64_t)c->linger_ms, 0);
+        herald__timer_start(c->linger_timer, (uint64_t)c->cfg.linger_ms, 0);
     }
     c->batch_tail = j;
     c->batch_n++;
     c->batch_bytes += j->rec->value_len + j->rec->key_len;
-    if ((int64_t)c->batch_n >= c->batch_max_records ||
-        (int64_t)c->batch_bytes >= c->batch_max_bytes) {
+    if ((int64_t)c->batch_n >= c->cfg.batch_max_records ||
+        (int64_t)c->batch_bytes >= c->cfg.batch_max_bytes) {
         batch_flush(c);
     }
 }
@@ -1145,7 +1133,7 @@ static void process(struct herald__connector *c, struct job *j)
         finish_job(c, j);
         return;
     }
-    if (!j->rec->value_tree && c->skip_tombstones) {
+    if (!j->rec->value_tree && c->cfg.skip_tombstones) {
         finish_job(c, j);
         return;
     }
@@ -1582,8 +1570,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         batch_flush(c);
         c->revoking = rd_kafka_topic_partition_list_copy(parts);
-        c->revoke_deadline =
-            herald__loop_now_ms(c->env->loop) + (uint64_t)c->drain_timeout_ms;
+        c->revoke_deadline = herald__loop_now_ms(c->env->loop) +
+                             (uint64_t)c->cfg.drain_timeout_ms;
         if (rd_kafka_assignment_lost(rk)) {
             logf_part(HERALD_LOG_WARN, c, NULL,
                       "%d partition(s) lost (the group moved on without "
@@ -1752,7 +1740,7 @@ void herald__connector_stop(struct herald__connector *c)
     }
     drop_waiting(c);
     c->stop_deadline =
-        herald__loop_now_ms(c->env->loop) + (uint64_t)c->drain_timeout_ms;
+        herald__loop_now_ms(c->env->loop) + (uint64_t)c->cfg.drain_timeout_ms;
     herald__timer_start(c->drain_timer, 0, 20);
 }
 
@@ -1765,136 +1753,6 @@ static void fail_connector(struct herald__connector *c)
 }
 
 /* ---- construction ------------------------------------------------------ */
-
-static const char *const connector_keys[] = {
-    "name",  "topics",        "group_id",        "kafka",
-    "key",   "value",         "notify",          "sink",
-    "batch", "max_in_flight", "skip_tombstones", "errors",
-    "dedup", "drain_timeout", "commit_interval", NULL};
-
-static int get_duration(const struct herald__node *map, const char *key,
-                        int64_t def, int64_t *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
-    }
-    if (n->type != HERALD_NODE_SCALAR ||
-        herald__parse_duration_ms(n->scalar, out) != 0) {
-        herald__diag_add(d, n,
-                         "invalid duration for '%s' (use e.g. 250ms, 30s, "
-                         "5m, 1h)",
-                         key);
-        return -1;
-    }
-    return 0;
-}
-
-static int get_int(const struct herald__node *map, const char *key, int64_t def,
-                   int64_t min, int64_t *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long v =
-        n->type == HERALD_NODE_SCALAR ? strtoll(n->scalar, &end, 10) : 0;
-    if (n->type != HERALD_NODE_SCALAR || !end || *end || end == n->scalar ||
-        errno || v < min) {
-        herald__diag_add(d, n, "'%s' expects an integer >= %" PRId64, key, min);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int get_bool(const struct herald__node *map, const char *key, int def,
-                    int *out, struct herald__diag *d)
-{
-    const struct herald__node *n = map ? herald__node_get(map, key) : NULL;
-    *out = def;
-    if (!n) {
-        return 0;
-    }
-    if (n->type == HERALD_NODE_SCALAR && strcmp(n->scalar, "true") == 0) {
-        *out = 1;
-    } else if (n->type == HERALD_NODE_SCALAR &&
-               strcmp(n->scalar, "false") == 0) {
-        *out = 0;
-    } else {
-        herald__diag_add(d, n, "'%s' expects true or false", key);
-        return -1;
-    }
-    return 0;
-}
-
-/* key: / value: maps: {format, window, window_size (keys), max_nodes,
- * max_bytes}. */
-static int parse_format(const struct herald__node *m, int is_key,
-                        struct herald__format_spec *out, struct herald__diag *d)
-{
-    if (!m) {
-        return 0;
-    }
-    if (m->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, m, "'%s' must be a map, e.g. { format: %s }",
-                         is_key ? "key" : "value", is_key ? "string" : "avro");
-        return -1;
-    }
-    static const char *const key_keys[] = {
-        "format", "window", "window_size", "max_nodes", "max_bytes", NULL};
-    static const char *const value_keys[] = {"format", "max_nodes", "max_bytes",
-                                             NULL};
-    if (herald__node_check_keys(m, is_key ? key_keys : value_keys, d) > 0) {
-        return -1;
-    }
-    const struct herald__node *f = herald__node_get(m, "format");
-    if (f && (f->type != HERALD_NODE_SCALAR ||
-              herald__format_parse(f->scalar, &out->format) != 0)) {
-        herald__diag_add(d, f,
-                         "invalid format '%s' (expected one of: string, "
-                         "bytes, json, avro)",
-                         f->type == HERALD_NODE_SCALAR ? f->scalar : "?");
-        return -1;
-    }
-    const struct herald__node *w = herald__node_get(m, "window");
-    if (w && (w->type != HERALD_NODE_SCALAR ||
-              herald__window_parse(w->scalar, &out->window) != 0)) {
-        herald__diag_add(d, w,
-                         "invalid window '%s' (expected one of: none, "
-                         "tumbling, hopping, session)",
-                         w->type == HERALD_NODE_SCALAR ? w->scalar : "?");
-        return -1;
-    }
-    int64_t size = 0;
-    if (get_duration(m, "window_size", 0, &size, d) != 0) {
-        return -1;
-    }
-    out->window_size_ms = size;
-    /* The absolute caps of the decode's output budget (decode.h). */
-    int64_t max_nodes = 0;
-    if (get_int(m, "max_nodes", HERALD__DECODE_MAX_NODES_DEFAULT, 1, &max_nodes,
-                d) != 0) {
-        return -1;
-    }
-    out->max_nodes = (uint64_t)max_nodes;
-    int64_t max_bytes = HERALD__DECODE_MAX_BYTES_DEFAULT;
-    const struct herald__node *mb = herald__node_get(m, "max_bytes");
-    if (mb &&
-        (mb->type != HERALD_NODE_SCALAR ||
-         herald__parse_size(mb->scalar, &max_bytes) != 0 || max_bytes < 1)) {
-        herald__diag_add(d, mb,
-                         "invalid size for 'max_bytes' (use e.g. 16MiB, "
-                         "64MiB)");
-        return -1;
-    }
-    out->max_bytes = (uint64_t)max_bytes;
-    return 0;
-}
 
 struct herald__connector *
 herald__connector_new(const struct herald__connector_env *env,
@@ -1910,198 +1768,66 @@ herald__connector_new(const struct herald__connector_env *env,
         return NULL;
     }
     c->env = env;
-    c->map = map;
     c->pipefd[0] = c->pipefd[1] = -1;
-    herald__node_check_keys(map, connector_keys, d);
-
-    const struct herald__node *name = herald__node_get(map, "name");
-    if (!name || name->type != HERALD_NODE_SCALAR || !name->scalar[0]) {
-        herald__diag_add(d, map, "connector needs a 'name'");
-        c->name = strdup("?");
-    } else {
-        c->name = strdup(name->scalar);
-    }
-    const struct herald__node *gid = herald__node_get(map, "group_id");
-    if (env->tail) {
-        size_t len = strlen(c->name) + 40;
-        c->group_id = malloc(len);
-        snprintf(c->group_id, len, "herald-tail-%s-%ld", c->name,
-                 (long)getpid());
-    } else if (gid && gid->type == HERALD_NODE_SCALAR) {
-        c->group_id = strdup(gid->scalar);
-    } else {
-        size_t len = strlen(c->name) + 8;
-        c->group_id = malloc(len);
-        snprintf(c->group_id, len, "herald-%s", c->name);
+    struct herald__connector_config *cfg = &c->cfg;
+    herald__connector_config_parse(map, env->tail, cfg, d);
+    if (!cfg->name) { /* out of memory, reported */
+        herald__connector_destroy(c);
+        return NULL;
     }
 
-    const struct herald__node *topics = herald__node_get(map, "topics");
-    if (!topics) {
-        herald__diag_add(d, map, "connector '%s' needs 'topics'", c->name);
-    } else if (topics->type == HERALD_NODE_SCALAR) {
-        c->topics = calloc(1, sizeof *c->topics);
-        c->topics[0] = strdup(topics->scalar);
-        c->n_topics = 1;
-    } else if (topics->type == HERALD_NODE_SEQ && topics->n > 0) {
-        c->topics = calloc(topics->n, sizeof *c->topics);
-        for (size_t i = 0; i < topics->n; i++) {
-            if (topics->items[i]->type != HERALD_NODE_SCALAR) {
-                herald__diag_add(d, topics->items[i],
-                                 "a topic must be a string");
-                continue;
-            }
-            c->topics[c->n_topics++] = strdup(topics->items[i]->scalar);
-        }
-    } else {
-        herald__diag_add(d, topics, "'topics' must be a list of topic names");
-    }
-    c->kafka = herald__node_get(map, "kafka");
-    if (c->kafka && c->kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, c->kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
-        c->kafka = NULL;
-    }
-
-    struct herald__format_spec kspec = {.format = HERALD__FORMAT_STRING};
-    struct herald__format_spec vspec = {.format = HERALD__FORMAT_AVRO};
-    int fmt_ok =
-        parse_format(herald__node_get(map, "key"), 1, &kspec, d) == 0 &&
-        parse_format(herald__node_get(map, "value"), 0, &vspec, d) == 0;
-    if (fmt_ok && !env->registry &&
-        (kspec.format == HERALD__FORMAT_AVRO ||
-         vspec.format == HERALD__FORMAT_AVRO)) {
+    if (cfg->formats_ok && !env->registry &&
+        (cfg->key_format.format == HERALD__FORMAT_AVRO ||
+         cfg->value_format.format == HERALD__FORMAT_AVRO)) {
         herald__diag_add(d, map,
                          "connector '%s' reads avro but no "
                          "'schema_registry' is configured (url or "
                          "schemas_dir)",
-                         c->name);
-    } else if (fmt_ok) {
-        char err[512];
-        c->decoder = herald__decoder_new(&kspec, &vspec, env->registry,
-                                         on_schema_ready, c, err, sizeof err);
+                         cfg->name);
+    } else if (cfg->formats_ok) {
+        char err[ERR_MAX];
+        c->decoder = herald__decoder_new(&cfg->key_format, &cfg->value_format,
+                                         env->registry, on_schema_ready, c, err,
+                                         sizeof err);
         if (!c->decoder) {
             herald__diag_add(d, map, "%s", err);
         }
     }
 
-    const struct herald__node *batch = herald__node_get(map, "batch");
-    if (batch) {
-        static const char *const batch_keys[] = {"max_records", "max_bytes",
-                                                 "linger", NULL};
-        herald__node_check_keys(batch, batch_keys, d);
-    }
-    get_int(batch, "max_records", 100, 1, &c->batch_max_records, d);
-    c->batch_max_bytes = 1 << 20;
-    const struct herald__node *mb =
-        batch ? herald__node_get(batch, "max_bytes") : NULL;
-    if (mb && (mb->type != HERALD_NODE_SCALAR ||
-               herald__parse_size(mb->scalar, &c->batch_max_bytes) != 0)) {
-        herald__diag_add(d, mb,
-                         "invalid size for 'max_bytes' (use e.g. "
-                         "512KiB, 1MiB)");
-    }
-    get_duration(batch, "linger", 20, &c->linger_ms, d);
-    get_int(map, "max_in_flight", 1000, 1, &c->max_in_flight, d);
-    get_bool(map, "skip_tombstones", 1, &c->skip_tombstones, d);
-    get_duration(map, "drain_timeout", 30000, &c->drain_timeout_ms, d);
-    get_duration(map, "commit_interval", 1000, &c->commit_interval_ms, d);
-
-    const struct herald__node *errors = herald__node_get(map, "errors");
-    const struct herald__node *retry = NULL, *probe = NULL;
-    if (errors) {
-        static const char *const err_keys[] = {
-            "tolerance", "retry", "dead_letter_topic", "channel_probe", NULL};
-        herald__node_check_keys(errors, err_keys, d);
-        const char *tol = herald__node_str(errors, "tolerance", "none");
-        if (strcmp(tol, "all") == 0) {
-            c->tolerance_all = 1;
-        } else if (strcmp(tol, "none") != 0) {
-            herald__diag_add(d, herald__node_get(errors, "tolerance"),
-                             "invalid errors.tolerance '%s' (expected one "
-                             "of: none, all)",
-                             tol);
+    const struct herald__node *notify = cfg->notify;
+    if (notify && !cfg->sink) {
+        /* The channel first: its plugin says which fields the notify
+         * section may and must have (herald_plugin.fields). */
+        const struct herald__node *ch = herald__node_get(notify, "channel");
+        if (ch && ch->type == HERALD_NODE_SCALAR) {
+            c->inst = env->instance(env->ctx, ch->scalar, ch,
+                                    HERALD_PLUGIN_NOTIFY, d);
         }
-        const struct herald__node *dlq =
-            herald__node_get(errors, "dead_letter_topic");
-        if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
-            herald__diag_add(d, dlq,
-                             "errors.dead_letter_topic must be a "
-                             "topic name");
-        } else if (dlq) {
-            c->dlq_topic = strdup(dlq->scalar);
-            c->dlq_node = dlq;
+        /* A channel that did not load has had its error; checking
+         * the section against a guess (email) would only add wrong
+         * ones ("'to' is required" for a webhook). */
+        if (c->inst || !ch || ch->type != HERALD_NODE_SCALAR) {
+            c->notify = herald__notify_new_for(
+                notify, cfg->dedup, c->inst ? c->inst->def : NULL,
+                env->config_dir, env->hash_key, d);
         }
-        retry = herald__node_get(errors, "retry");
-        if (retry) {
-            static const char *const retry_keys[] = {"initial", "max",
-                                                     "timeout", NULL};
-            herald__node_check_keys(retry, retry_keys, d);
+        if (ch && ch->type == HERALD_NODE_SCALAR) {
+            const struct herald__node *chmap =
+                env->channels ? herald__node_get(env->channels, ch->scalar)
+                              : NULL;
+            const struct herald__node *from =
+                chmap ? herald__node_get(chmap, "from") : NULL;
+            if (c->notify && from) {
+                herald__notify_default_from(c->notify, from, d);
+            }
         }
-        probe = herald__node_get(errors, "channel_probe");
-        if (probe) {
-            static const char *const probe_keys[] = {"initial", "max", NULL};
-            herald__node_check_keys(probe, probe_keys, d);
-        }
-    }
-    get_duration(retry, "initial", 1000, &c->retry_initial_ms, d);
-    get_duration(retry, "max", 300000, &c->retry_max_ms, d);
-    get_duration(retry, "timeout", 3600000, &c->retry_timeout_ms, d);
-    get_duration(probe, "initial", CHANNEL_PROBE_INITIAL_MS, &c->ch.initial_ms,
-                 d);
-    get_duration(probe, "max", CHANNEL_PROBE_MAX_MS, &c->ch.max_ms, d);
-    if (c->ch.initial_ms < 1 || c->ch.max_ms < c->ch.initial_ms) {
-        herald__diag_add(d, probe,
-                         "errors.channel_probe: initial must be at least 1ms "
-                         "and max at least initial");
+    } else if (cfg->sink && !notify) {
+        c->inst = env->instance(env->ctx, cfg->name, cfg->sink,
+                                HERALD_PLUGIN_SINK, d);
     }
 
-    const struct herald__node *notify = herald__node_get(map, "notify");
-    const struct herald__node *sink = herald__node_get(map, "sink");
-    if (!env->tail) {
-        if (notify && sink) {
-            herald__diag_add(d, sink,
-                             "a connector has either 'notify' or "
-                             "'sink', not both");
-        } else if (notify) {
-            /* The channel first: its plugin says which fields the notify
-             * section may and must have (herald_plugin.fields). */
-            const struct herald__node *ch = herald__node_get(notify, "channel");
-            if (ch && ch->type == HERALD_NODE_SCALAR) {
-                c->inst = env->instance(env->ctx, ch->scalar, ch,
-                                        HERALD_PLUGIN_NOTIFY, d);
-            }
-            /* A channel that did not load has had its error; checking
-             * the section against a guess (email) would only add wrong
-             * ones ("'to' is required" for a webhook). */
-            if (c->inst || !ch || ch->type != HERALD_NODE_SCALAR) {
-                c->notify = herald__notify_new_for(
-                    notify, herald__node_get(map, "dedup"),
-                    c->inst ? c->inst->def : NULL, env->config_dir,
-                    env->hash_key, d);
-            }
-            if (ch && ch->type == HERALD_NODE_SCALAR) {
-                const struct herald__node *chmap =
-                    env->channels ? herald__node_get(env->channels, ch->scalar)
-                                  : NULL;
-                const struct herald__node *from =
-                    chmap ? herald__node_get(chmap, "from") : NULL;
-                if (c->notify && from) {
-                    herald__notify_default_from(c->notify, from, d);
-                }
-            }
-        } else if (sink) {
-            c->inst =
-                env->instance(env->ctx, c->name, sink, HERALD_PLUGIN_SINK, d);
-        } else {
-            herald__diag_add(d, map, "connector '%s' needs 'notify' or 'sink'",
-                             c->name);
-        }
-    }
-
-    const struct herald__node *dedup_node = herald__node_get(map, "dedup");
-    if (dedup_node && !env->tail) {
-        c->dedup = herald__dedup_new(dedup_node, notify != NULL, c->group_id,
+    if (cfg->dedup) {
+        c->dedup = herald__dedup_new(cfg->dedup, notify != NULL, cfg->group_id,
                                      env->hash_key, env->loop, d);
     }
 
@@ -2157,7 +1883,8 @@ static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
 {
-    if ((c->dlq_topic || herald__dedup_active(c->dedup)) && !c->env->tail) {
+    if ((c->cfg.dead_letter_topic || herald__dedup_active(c->dedup)) &&
+        !c->env->tail) {
         c->producer =
             herald__producer_new(c->env->loop, c->env->kafka, err, errlen);
         if (!c->producer) {
@@ -2165,8 +1892,8 @@ int herald__connector_start(struct herald__connector *c, char *err,
         }
     }
     if (herald__dedup_active(c->dedup)) {
-        if (herald__dedup_start(c->dedup, c->env->kafka, c->topics, c->n_topics,
-                                err, errlen) != 0) {
+        if (herald__dedup_start(c->dedup, c->env->kafka, c->cfg.topics,
+                                c->cfg.n_topics, err, errlen) != 0) {
             return -1;
         }
         c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
@@ -2191,8 +1918,8 @@ int herald__connector_start(struct herald__connector *c, char *err,
                  c->notify ? PREFETCH_KBYTES_NOTIFY : PREFETCH_KBYTES, err,
                  errlen) ||
         apply_props(conf, c->env->kafka, err, errlen) ||
-        apply_props(conf, c->kafka, err, errlen) ||
-        set_prop(conf, "group.id", c->group_id, err, errlen) ||
+        apply_props(conf, c->cfg.kafka, err, errlen) ||
+        set_prop(conf, "group.id", c->cfg.group_id, err, errlen) ||
         set_prop(conf, "enable.auto.commit", "false", err, errlen) ||
         set_prop(conf, "enable.auto.offset.store", "false", err, errlen)) {
         rd_kafka_conf_destroy(conf);
@@ -2235,9 +1962,9 @@ int herald__connector_start(struct herald__connector *c, char *err,
     herald__watch_set(c->watch, HERALD__WATCH_READ);
 
     rd_kafka_topic_partition_list_t *subs =
-        rd_kafka_topic_partition_list_new((int)c->n_topics);
-    for (size_t i = 0; i < c->n_topics; i++) {
-        rd_kafka_topic_partition_list_add(subs, c->topics[i],
+        rd_kafka_topic_partition_list_new((int)c->cfg.n_topics);
+    for (size_t i = 0; i < c->cfg.n_topics; i++) {
+        rd_kafka_topic_partition_list_add(subs, c->cfg.topics[i],
                                           RD_KAFKA_PARTITION_UA);
     }
     rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, subs);
@@ -2251,10 +1978,10 @@ int herald__connector_start(struct herald__connector *c, char *err,
     uint64_t every = poll_ms / 4 < 500 ? (uint64_t)(poll_ms / 4) : 500;
     c->pressure_grace_ms = poll_ms / 4 < 2000 ? (uint64_t)(poll_ms / 4) : 2000;
     herald__timer_start(c->poll_timer, every, every);
-    herald__timer_start(c->commit_timer, (uint64_t)c->commit_interval_ms,
-                        (uint64_t)c->commit_interval_ms);
+    herald__timer_start(c->commit_timer, (uint64_t)c->cfg.commit_interval_ms,
+                        (uint64_t)c->cfg.commit_interval_ms);
     logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
-              c->group_id, c->n_topics);
+              c->cfg.group_id, c->cfg.n_topics);
     return 0;
 }
 
@@ -2287,13 +2014,7 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__producer_destroy(c->producer, 5000);
     herald__timer_destroy(c->marks_timer);
     herald__dedup_destroy(c->dedup);
-    free(c->dlq_topic);
-    for (size_t i = 0; i < c->n_topics; i++) {
-        free(c->topics[i]);
-    }
-    free(c->topics);
-    free(c->group_id);
-    free(c->name);
+    herald__connector_config_cleanup(&c->cfg);
     if (c->parts) {
         /* Parts with live jobs (retry timers, in flight) leak deliberately
          * only if the plugin never answers; normally all are gone here. */
@@ -2311,7 +2032,7 @@ void herald__connector_destroy(struct herald__connector *c)
 
 const char *herald__connector_name(const struct herald__connector *c)
 {
-    return c->name;
+    return c->cfg.name;
 }
 
 const char *herald__connector_marks_topic(const struct herald__connector *c)
@@ -2329,10 +2050,10 @@ int herald__connector_status(const struct herald__connector *c,
                              struct herald__connector_status *out)
 {
     memset(out, 0, sizeof *out);
-    out->name = c->name;
-    out->group_id = c->group_id;
-    out->topics = c->topics;
-    out->n_topics = c->n_topics;
+    out->name = c->cfg.name;
+    out->group_id = c->cfg.group_id;
+    out->topics = c->cfg.topics;
+    out->n_topics = c->cfg.n_topics;
     out->inst = c->inst;
     out->stats = c->stats;
     out->stats.in_flight = c->in_flight;
@@ -2385,31 +2106,31 @@ void herald__connector_status_cleanup(struct herald__connector_status *s)
 int herald__connector_check_remote(struct herald__connector *c,
                                    struct herald__diag *d, FILE *notes)
 {
-    if (!c->dlq_topic) {
+    if (!c->cfg.dead_letter_topic) {
         return 0;
     }
     char err[512];
     struct herald__producer *w =
         herald__producer_new(c->env->loop, c->env->kafka, err, sizeof err);
     if (!w) {
-        herald__diag_add(d, c->dlq_node, "%s", err);
+        herald__diag_add(d, c->cfg.dead_letter_node, "%s", err);
         return -1;
     }
-    int rc =
-        herald__producer_partitions(w, c->dlq_topic, 5000, err, sizeof err);
+    int rc = herald__producer_partitions(w, c->cfg.dead_letter_topic, 5000, err,
+                                         sizeof err);
     herald__producer_destroy(w, 0);
     if (rc == 0) {
-        herald__diag_add(d, c->dlq_node,
+        herald__diag_add(d, c->cfg.dead_letter_node,
                          "dead-letter topic '%s' does not exist on the "
                          "broker (%s); create it first",
-                         c->dlq_topic, err);
+                         c->cfg.dead_letter_topic, err);
         return -1;
     }
     if (rc < 0) {
         fprintf(notes,
                 "note: connector %s: broker not reachable (%s); dead-letter "
                 "topic '%s' not checked\n",
-                c->name, err, c->dlq_topic);
+                c->cfg.name, err, c->cfg.dead_letter_topic);
     }
     return 0;
 }

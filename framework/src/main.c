@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "config_schema.h"
 #include "demo.h"
 #include "loader.h"
 #include "log.h"
 #include "worker.h"
+#include "worker_config.h"
 
 static const char usage[] =
     "usage: herald COMMAND [OPTIONS]\n"
@@ -22,6 +24,8 @@ static const char usage[] =
     "  check -c FILE               validate FILE, load its plugins, compile\n"
     "                              its templates, print it (secrets\n"
     "                              redacted); list every error found\n"
+    "  check --describe            print the reference of every key herald\n"
+    "                              accepts (type, default, allowed values)\n"
     "  tail -c FILE CONNECTOR [-n N]\n"
     "                              print the connector's records as JSON\n"
     "                              lines (own consumer group, no commits)\n"
@@ -59,6 +63,7 @@ struct args {
     const char *positional[4];
     int n_positional;
     long long count;
+    int describe; /* check --describe */
 };
 
 static int parse_args(int argc, char **argv, int start, struct args *a)
@@ -70,6 +75,8 @@ static int parse_args(int argc, char **argv, int start, struct args *a)
             a->config = argv[++i];
         } else if (strcmp(s, "--log-level") == 0 && i + 1 < argc) {
             a->log_level = argv[++i];
+        } else if (strcmp(s, "--describe") == 0) {
+            a->describe = 1;
         } else if (strcmp(s, "-n") == 0 && i + 1 < argc) {
             a->count = atoll(argv[++i]);
         } else if (s[0] == '-') {
@@ -243,6 +250,15 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) {
         return need_config(&a, cmd) ? 2 : cmd_run(&a, HERALD__MODE_RUN, NULL);
+    }
+    if (strcmp(cmd, "check") == 0 && a.describe) {
+        /* The reference, from the tables the parser reads. */
+        herald__section_describe(&herald__config_section, stdout);
+        return 0;
+    }
+    if (a.describe) {
+        fprintf(stderr, "herald: --describe goes with check\n");
+        return 2;
     }
     if (strcmp(cmd, "check") == 0) {
         return need_config(&a, cmd) ? 2 : cmd_run(&a, HERALD__MODE_CHECK, NULL);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 struct secret {
     char *s;
     size_t len;
@@ -69,40 +71,8 @@ void herald__redact_reset(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* A growable output; `failed` sticks after an allocation failure. */
-struct out {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-    if (o->failed) {
-        return;
-    }
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        char *grown;
-
-        while (o->len + n + 1 > cap) {
-            cap *= 2;
-        }
-        grown = realloc(o->p, cap);
-        if (!grown) {
-            o->failed = 1;
-            return;
-        }
-        o->p = grown;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
 /* s[0..n) with registered secrets replaced; the caller holds the lock. */
-static void put_scrubbed(struct out *o, const char *s, size_t n)
+static void put_scrubbed(struct herald__buf *o, const char *s, size_t n)
 {
     size_t i = 0;
     size_t plain = 0;
@@ -122,12 +92,12 @@ static void put_scrubbed(struct out *o, const char *s, size_t n)
             i++;
             continue;
         }
-        put(o, s + plain, i - plain);
-        put(o, HERALD__REDACTED, strlen(HERALD__REDACTED));
+        herald__buf_add(o, s + plain, i - plain);
+        herald__buf_puts(o, HERALD__REDACTED);
         i += secrets[k].len;
         plain = i;
     }
-    put(o, s + plain, n - plain);
+    herald__buf_add(o, s + plain, n - plain);
 }
 
 /* Where a URL's authority ends: at its path, query, fragment, or at what
@@ -146,11 +116,10 @@ static size_t authority_len(const char *s, size_t n)
 
 char *herald__redact_text(const char *in, size_t len, size_t *out_len)
 {
-    struct out o = {0};
+    struct herald__buf o = HERALD__BUF_INIT;
     size_t i = 0;
     size_t plain = 0;
 
-    put(&o, "", 0);
     pthread_mutex_lock(&lock);
     while (i + 3 <= len) {
         const char *auth = in + i + 3;
@@ -175,20 +144,16 @@ char *herald__redact_text(const char *in, size_t len, size_t *out_len)
         if (colon) {
             put_scrubbed(&o, auth, (size_t)(colon - auth) + 1);
         }
-        put(&o, HERALD__REDACTED "@", strlen(HERALD__REDACTED) + 1);
+        herald__buf_puts(&o, HERALD__REDACTED "@");
         i = (size_t)(at - in) + 1;
         plain = i;
     }
     put_scrubbed(&o, in + plain, len - plain);
     pthread_mutex_unlock(&lock);
-    if (o.failed) {
-        free(o.p);
-        return NULL;
-    }
     if (out_len) {
         *out_len = o.len;
     }
-    return o.p;
+    return herald__buf_take(&o); /* NULL if an allocation failed */
 }
 
 size_t herald__redact_into(const char *in, char *out, size_t cap)

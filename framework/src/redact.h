@@ -14,7 +14,7 @@
  * Registered values shorter than HERALD__REDACT_MIN_LEN bytes are not
  * searched for in free text (a "1" or "on" from ${env:} would erase every
  * digit or word of a log line); the config printer and the type errors of
- * config.c still redact them, since they know where each came from.
+ * config_options.c still redact them, since they know where each came from.
  *
  * Threads: register at load time; herald__redact_text() from any thread
  * (a mutex guards the list).

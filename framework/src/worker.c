@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "registry.h"
+#include "worker_config.h"
 
 struct channel {
     char *name;
@@ -54,11 +55,6 @@ struct herald__worker {
     struct herald__admin *admin;
     struct herald__hash_key *hash_key; /* top-level hash_key, may be NULL */
 };
-
-static const char *const top_keys[] = {
-    "kafka",      "schema_registry", "channels",
-    "connectors", "plugin_path",     "admin",
-    "log",        "hash_key",        NULL};
 
 /* A risk in the configuration that is not an error: `herald check` prints
  * it as a note, `herald run` logs a warning; both at the node's position. */
@@ -190,19 +186,12 @@ static char *config_relative(const struct herald__worker *w, const char *path)
 }
 
 /* One `plugin_path:` entry, resolved against the config file's directory. */
-static void add_plugin_dir(struct herald__worker *w,
-                           const struct herald__node *n, struct herald__diag *d)
+static void add_plugin_dir(void *ctx, const struct herald__node *n,
+                           struct herald__diag *d)
 {
-    char *dir;
+    struct herald__worker *w = ctx;
+    char *dir = config_relative(w, n->scalar);
 
-    if (n->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(d, n, "'plugin_path' entries must be directories");
-        return;
-    }
-    if (!n->scalar[0]) {
-        return;
-    }
-    dir = config_relative(w, n->scalar);
     if (!dir || herald__loader_add_path(w->loader, dir) != 0) {
         herald__diag_add(d, n, "cannot resolve plugin directory '%s'",
                          n->scalar);
@@ -280,7 +269,10 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
         }
         return inst;
     }
-    /* notify: `name` is a channel; one instance per channel, shared. */
+    /* notify: `name` is a channel; one instance per channel, shared. A
+     * channel that failed is kept with a NULL instance: its errors were
+     * reported once, not again for each connector that names it nor by
+     * the validation of every channel below. */
     for (size_t i = 0; i < w->n_channels; i++) {
         if (strcmp(w->channels[i].name, name) == 0) {
             return w->channels[i].inst;
@@ -296,12 +288,19 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
         return NULL;
     }
     struct herald_instance *inst = make_instance(w, name, ch, kind, d);
-    if (!inst) {
+    struct channel *grown =
+        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
+    char *copy = strdup(name);
+    if (grown) {
+        w->channels = grown;
+    }
+    if (!grown || !copy) {
+        free(copy);
+        herald__instance_destroy(inst);
+        herald__diag_add(d, at, "out of memory");
         return NULL;
     }
-    w->channels =
-        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
-    w->channels[w->n_channels].name = strdup(name);
+    w->channels[w->n_channels].name = copy;
     w->channels[w->n_channels].inst = inst;
     w->n_channels++;
     return inst;
@@ -338,86 +337,18 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
 {
     const struct herald__node *sr =
         herald__node_get(w->root, "schema_registry");
-    if (!sr) {
-        return 0;
-    }
-    static const char *const keys[] = {
-        "url",         "basic_auth",  "bearer_token",         "ca_file",
-        "cert_file",   "key_file",    "insecure_skip_verify", "connect_timeout",
-        "timeout",     "schemas_dir", "not_found_wait",       "cache_size",
-        "max_fetches", NULL};
-    if (sr->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, sr, "'schema_registry' must be a map");
-        return -1;
-    }
-    herald__node_check_keys(sr, keys, d);
-    check_registry_transport(w, sr);
-    struct herald__registry_config cfg = {0};
-    cfg.url = herald__node_str(sr, "url", NULL);
-    cfg.basic_auth = herald__node_str(sr, "basic_auth", NULL);
-    cfg.bearer = herald__node_str(sr, "bearer_token", NULL);
-    cfg.ca_file = herald__node_str(sr, "ca_file", NULL);
-    cfg.cert_file = herald__node_str(sr, "cert_file", NULL);
-    cfg.key_file = herald__node_str(sr, "key_file", NULL);
-    const char *insecure =
-        herald__node_str(sr, "insecure_skip_verify", "false");
-    cfg.insecure = strcmp(insecure, "true") == 0;
-    int64_t ms;
-    const char *v = herald__node_str(sr, "connect_timeout", NULL);
-    if (v && herald__parse_duration_ms(v, &ms) == 0) {
-        cfg.connect_timeout_ms = (long)ms;
-    }
-    v = herald__node_str(sr, "timeout", NULL);
-    if (v && herald__parse_duration_ms(v, &ms) == 0) {
-        cfg.request_timeout_ms = (long)ms;
-    }
-    /* How long a 404 for an id is waited for (0s: not at all), and the
-     * schema cache's bounds (registry.h). */
-    const struct herald__node *n = herald__node_get(sr, "not_found_wait");
-    if (n && (n->type != HERALD_NODE_SCALAR ||
-              herald__parse_duration_ms(n->scalar, &ms) != 0)) {
-        herald__diag_add(d, n,
-                         "invalid duration for 'not_found_wait' (use e.g. "
-                         "30s, 5m; 0s: a 404 is final at once)");
-        return -1;
-    }
-    if (n) {
-        cfg.not_found_wait_ms = ms > 0 ? (long)ms : -1;
-    }
-    static const char *const counts[] = {"cache_size", "max_fetches"};
-    for (size_t i = 0; i < 2; i++) {
-        n = herald__node_get(sr, counts[i]);
-        char *end = NULL;
-        long long cnt = n && n->type == HERALD_NODE_SCALAR
-                            ? strtoll(n->scalar, &end, 10)
-                            : 0;
-        if (n && (n->type != HERALD_NODE_SCALAR || end == n->scalar ||
-                  *end != '\0' || cnt < 1 || cnt > 1000000)) {
-            herald__diag_add(d, n, "'%s' expects an integer from 1 to 1000000",
-                             counts[i]);
-            return -1;
-        }
-        if (n) {
-            *(i == 0 ? &cfg.cache_size : &cfg.max_fetches) = (size_t)cnt;
-        }
-    }
-    const char *dir = herald__node_str(sr, "schemas_dir", NULL);
+    struct herald__registry_config cfg;
     char *abs = NULL;
-    if (dir && dir[0] != '/') {
-        size_t len = strlen(w->config_dir) + strlen(dir) + 2;
-        abs = malloc(len);
-        snprintf(abs, len, "%s/%s", w->config_dir, dir);
-        dir = abs;
-    }
-    cfg.schemas_dir = dir;
-    if (!cfg.url && !cfg.schemas_dir) {
-        herald__diag_add(d, sr,
-                         "schema_registry needs 'url' or "
-                         "'schemas_dir'");
-        free(abs);
-        return -1;
-    }
     char err[512];
+    int rc =
+        herald__worker_config_registry(w->root, w->config_dir, &cfg, &abs, d);
+
+    if (sr && sr->type == HERALD_NODE_MAP) {
+        check_registry_transport(w, sr);
+    }
+    if (rc <= 0) {
+        return rc;
+    }
     w->registry = herald__registry_new(&cfg, w->loop, w->http, err, sizeof err);
     free(abs);
     if (!w->registry) {
@@ -432,36 +363,8 @@ static int setup_registry(struct herald__worker *w, struct herald__diag *d)
  * listens once everything else loaded (start_admin). */
 static void setup_admin(struct herald__worker *w, struct herald__diag *d)
 {
-    const struct herald__node *admin = herald__node_get(w->root, "admin");
-    if (!admin) {
-        return;
-    }
-    if (admin->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, admin,
-                         "'admin' must be a map, e.g. admin: { listen: "
-                         "127.0.0.1:8093 }");
-        return;
-    }
-    static const char *const keys[] = {"listen", NULL};
-    herald__node_check_keys(admin, keys, d);
-    const struct herald__node *ln = herald__node_get(admin, "listen");
-    if (ln && ln->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(d, ln,
-                         "'listen' must be HOST:PORT, e.g. "
-                         "127.0.0.1:8093");
-        return;
-    }
-    char err[256];
-    const char *at = ln ? ln->scalar : "127.0.0.1:8093";
-    if (herald__admin_parse_listen(at, &w->admin_at, err, sizeof err) != 0) {
-        herald__diag_add(d, ln ? ln : admin, "%s",
-                         ln && ln->secret ? "invalid admin listen address "
-                                            "(<redacted>)"
-                                          : err);
-        return;
-    }
-    w->has_admin = 1;
-    w->admin_node = ln ? ln : admin;
+    w->has_admin = herald__worker_config_admin(w->root, &w->admin_at,
+                                               &w->admin_node, d) > 0;
 }
 
 static int admin_snapshot(void *ctx, struct herald__admin_snapshot *out)
@@ -485,7 +388,9 @@ static int admin_snapshot(void *ctx, struct herald__admin_snapshot *out)
     }
     out->n_connectors = w->n_connectors;
     for (size_t i = 0; i < w->n_channels; i++) {
-        insts[out->n_instances++] = w->channels[i].inst;
+        if (w->channels[i].inst) {
+            insts[out->n_instances++] = w->channels[i].inst;
+        }
     }
     for (size_t i = 0; i < w->n_sinks; i++) {
         insts[out->n_instances++] = w->sinks[i];
@@ -529,31 +434,9 @@ static void start_admin(struct herald__worker *w, struct herald__diag *d)
 
 static void setup_log(struct herald__worker *w, struct herald__diag *d)
 {
-    const struct herald__node *log = herald__node_get(w->root, "log");
-    if (log) {
-        static const char *const keys[] = {"level", "format", NULL};
-        herald__node_check_keys(log, keys, d);
-        const char *lv = herald__node_str(log, "level", "info");
-        enum herald_log_level level;
-        if (herald__log_parse_level(lv, &level) != 0) {
-            herald__diag_add(d, herald__node_get(log, "level"),
-                             "invalid log level '%s' (expected one of: "
-                             "error, warn, info, debug)",
-                             lv);
-        } else {
-            herald__log_set_level(level);
-        }
-        const char *fmt = herald__node_str(log, "format", "logfmt");
-        if (strcmp(fmt, "json") == 0) {
-            herald__log_set_format(HERALD__LOG_JSON);
-        } else if (strcmp(fmt, "logfmt") != 0) {
-            herald__diag_add(d, herald__node_get(log, "format"),
-                             "invalid log format '%s' (expected one of: "
-                             "logfmt, json)",
-                             fmt);
-        }
-    }
     enum herald_log_level level;
+
+    herald__worker_config_log(w->root, d);
     if (w->opts.log_level &&
         herald__log_parse_level(w->opts.log_level, &level) == 0) {
         herald__log_set_level(level);
@@ -587,22 +470,11 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         herald__diag_add(&d, w->root, "the config must be a map");
         goto fail;
     }
-    herald__node_check_keys(w->root, top_keys, &d);
+    herald__worker_config_check(w->root, &d);
     setup_log(w, &d);
     setup_admin(w, &d);
 
-    const struct herald__node *pp = herald__node_get(w->root, "plugin_path");
-    if (pp && pp->type == HERALD_NODE_SCALAR) {
-        add_plugin_dir(w, pp, &d);
-    } else if (pp && pp->type == HERALD_NODE_SEQ) {
-        for (size_t i = 0; i < pp->n; i++) {
-            add_plugin_dir(w, pp->items[i], &d);
-        }
-    } else if (pp) {
-        herald__diag_add(&d, pp,
-                         "'plugin_path' must be a directory or a list of "
-                         "them");
-    }
+    herald__worker_config_plugin_path(w->root, add_plugin_dir, w, &d);
     for (size_t i = 0; i < herald__loader_note_count(w->loader); i++) {
         if (o->mode == HERALD__MODE_CHECK) {
             fprintf(errs, "note: %s\n", herald__loader_note_at(w->loader, i));
@@ -614,13 +486,8 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     w->hash_key =
         herald__hash_key_new(herald__node_get(w->root, "hash_key"), &d);
 
-    const struct herald__node *kafka = herald__node_get(w->root, "kafka");
-    if (kafka && kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(&d, kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
-        kafka = NULL;
-    }
+    const struct herald__node *kafka, *chs, *cons;
+    herald__worker_config_sections(w->root, &kafka, &chs, &cons, &d);
     if (o->bootstrap_override) {
         char text[512];
         snprintf(text, sizeof text, "bootstrap.servers: \"%s\"\n",
@@ -630,13 +497,6 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         /* Merge: the demo's mock cluster wins over the file. */
         kafka = w->overrides;
     }
-    const struct herald__node *chs = herald__node_get(w->root, "channels");
-    if (chs && chs->type != HERALD_NODE_MAP) {
-        herald__diag_add(&d, chs,
-                         "'channels' must be a map of channel "
-                         "names to channel settings");
-    }
-
     w->env = (struct herald__connector_env){
         .loop = w->loop,
         .http = w->http,
@@ -652,11 +512,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         .stop_after = o->stop_after,
     };
 
-    const struct herald__node *cons = herald__node_get(w->root, "connectors");
-    if (!cons || cons->type != HERALD_NODE_SEQ || cons->n == 0) {
-        herald__diag_add(&d, cons ? cons : w->root,
-                         "'connectors' must be a non-empty list");
-    } else {
+    if (cons) {
         w->connectors = calloc(cons->n, sizeof *w->connectors);
         for (size_t i = 0; i < cons->n; i++) {
             const struct herald__node *cn = cons->items[i];

@@ -1,7 +1,8 @@
 /*
  * fuzz_config.c - libFuzzer target: the YAML config loader, ${env:} and
- * ${file:} substitution, plugin option validation and the redacted
- * printer on arbitrary bytes.
+ * ${file:} substitution, plugin option validation, the framework's own
+ * parsers (worker_config.c, connector_config.c: the top level and every
+ * item of "connectors") and the redacted printer on arbitrary bytes.
  *
  * Substitution has something to find: the environment variable
  * HERALD_FUZZ_SECRET is set, and "@D" in the input stands for a directory
@@ -29,6 +30,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "connector_config.h"
+#include "worker_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -153,6 +156,37 @@ static void undo_dir(char *s, const char *dir)
     }
 }
 
+static void no_dir(void *ctx, const struct herald__node *dir,
+                   struct herald__diag *d)
+{
+    (void)ctx;
+    (void)dir;
+    (void)d;
+}
+
+/* The framework's parsers, as the worker runs them (nothing built). */
+static void framework(const struct herald__node *root, struct herald__diag *d)
+{
+    const struct herald__node *kafka, *channels, *connectors;
+    struct herald__admin_listen at;
+    const struct herald__node *at_node;
+    struct herald__registry_config reg;
+    char *dir = NULL;
+
+    herald__worker_config_check(root, d);
+    herald__worker_config_admin(root, &at, &at_node, d);
+    herald__worker_config_registry(root, "/tmp", &reg, &dir, d);
+    free(dir);
+    herald__worker_config_plugin_path(root, no_dir, NULL, d);
+    herald__worker_config_sections(root, &kafka, &channels, &connectors, d);
+    for (size_t i = 0; connectors && i < connectors->n; i++) {
+        struct herald__connector_config cfg;
+
+        herald__connector_config_parse(connectors->items[i], 0, &cfg, d);
+        herald__connector_config_cleanup(&cfg);
+    }
+}
+
 /* Load the input as secret set k; everything the config module prints or
  * reports, as text. */
 static char *load_once(const uint8_t *data, size_t size, int k)
@@ -188,6 +222,7 @@ static char *load_once(const uint8_t *data, size_t size, int k)
         if (opts != NULL && opts->type == HERALD_NODE_MAP) {
             herald__options_destroy(herald__options_new(opts, table, NULL, &d));
         }
+        framework(root, &d);
         herald__config_print_redacted(root, sink, &o);
         herald__config_destroy(root);
     }

@@ -1,6 +1,7 @@
 /*
- * test_config.c - unit tests of the YAML loader (config.c): syntax and
- * substitution errors with exact positions, unknown keys, ${env:} and
+ * test_config.c - unit tests of the YAML loader (config_yaml.c,
+ * config_provider.c): syntax and substitution errors with exact positions,
+ * unknown keys, ${env:} and
  * ${file:} resolution, redacted printing, durations and sizes.
  */
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /*
  * test_options.c - unit tests of plugin option validation and the option
- * getters (config.c): every kind of bad value with its exact message and
- * position, defaults, secrets and the lifetime of the options object.
+ * getters (config_options.c): every kind of bad value with its exact message
+ * and position, defaults, secrets and the lifetime of the options object.
  */
 #include <setjmp.h>
 #include <stdarg.h>

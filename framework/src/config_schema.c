@@ -1,0 +1,290 @@
+/*
+ * config_schema.c - the machinery of config_schema.h: unknown keys, typed
+ * values with defaults and bounds, and the printed reference, all from the
+ * framework's key tables (the tables themselves live with their parsers:
+ * connector_config.c, worker_config.c).
+ */
+#include "config_schema.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config_int.h"
+
+/* Longest dotted path of a key ("connectors[].errors.channel_probe..."). */
+#define PATH_MAX_LEN 256
+/* The examples a type's error shows when its key names none. */
+#define DURATION_EXAMPLE "250ms, 30s, 5m, 1h"
+#define SIZE_EXAMPLE "512, 64KiB, 10MB, 1GiB"
+
+const struct herald__key *herald__section_key(const struct herald__section *s,
+                                              const char *name)
+{
+    for (const struct herald__key *k = s->keys; k->opt.name; k++) {
+        if (strcmp(k->opt.name, name) == 0) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+int herald__section_check_keys(const struct herald__node *map,
+                               const struct herald__section *s,
+                               struct herald__diag *d)
+{
+    /* Tables are small (a dozen keys); a fixed array of their names. */
+    enum { MAX_KEYS = 64 };
+    const char *names[MAX_KEYS + 1];
+    size_t n = 0;
+
+    for (const struct herald__key *k = s->keys; k->opt.name && n < MAX_KEYS;
+         k++) {
+        names[n++] = k->opt.name;
+    }
+    names[n] = NULL;
+    return herald__node_check_keys(map, names, d);
+}
+
+/* The key, or an error that the caller asked for a key its table lacks (a
+ * bug, reported rather than crashed on). */
+static const struct herald__key *need_key(const struct herald__node *map,
+                                          const struct herald__section *s,
+                                          const char *name,
+                                          struct herald__diag *d)
+{
+    const struct herald__key *k = herald__section_key(s, name);
+
+    if (!k) {
+        herald__diag_add(d, map, "internal error: '%s' is not a key of '%s'",
+                         name, s->name);
+    }
+    return k;
+}
+
+static void bad_number(const struct herald__key *k,
+                       const struct herald__node *at, struct herald__diag *d)
+{
+    const char *name = k->opt.name;
+
+    switch (k->opt.type) {
+    case HERALD_OPT_INT:
+        if (k->max) {
+            herald__diag_add(
+                d, at, "'%s' expects an integer from %" PRId64 " to %" PRId64,
+                name, k->min, k->max);
+        } else {
+            herald__diag_add(d, at, "'%s' expects an integer >= %" PRId64, name,
+                             k->min);
+        }
+        break;
+    case HERALD_OPT_DURATION:
+        herald__diag_add(d, at, "invalid duration for '%s' (use e.g. %s)", name,
+                         k->example ? k->example : DURATION_EXAMPLE);
+        break;
+    case HERALD_OPT_SIZE:
+        herald__diag_add(d, at, "invalid size for '%s' (use e.g. %s)", name,
+                         k->example ? k->example : SIZE_EXAMPLE);
+        break;
+    default:
+        herald__diag_add(d, at, "'%s' expects true or false", name);
+        break;
+    }
+}
+
+int herald__section_num(const struct herald__node *map,
+                        const struct herald__section *s, const char *name,
+                        int64_t *out, struct herald__diag *d)
+{
+    const struct herald__key *k = need_key(map, s, name, d);
+    const struct herald__node *n = herald__node_get(map, name);
+    int64_t v = 0;
+
+    *out = 0;
+    if (!k) {
+        return -1;
+    }
+    if (k->opt.default_value &&
+        herald__config_parse_number(k->opt.type, k->opt.default_value, out) !=
+            0) {
+        herald__diag_add(d, map, "internal error: bad default '%s' for '%s'",
+                         k->opt.default_value, name);
+        return -1;
+    }
+    if (!n) {
+        return 0;
+    }
+    if (n->type != HERALD_NODE_SCALAR ||
+        herald__config_parse_number(k->opt.type, n->scalar, &v) != 0 ||
+        (k->opt.type != HERALD_OPT_BOOL &&
+         (v < k->min || (k->max && v > k->max)))) {
+        bad_number(k, n, d);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int herald__section_enum(const struct herald__node *map,
+                         const struct herald__section *s, const char *name,
+                         const char **out, struct herald__diag *d)
+{
+    const struct herald__key *k = need_key(map, s, name, d);
+    const struct herald__node *n = herald__node_get(map, name);
+    char *shown;
+    char *all;
+
+    *out = k ? k->opt.default_value : NULL;
+    if (!k) {
+        return -1;
+    }
+    if (!n || (n->type == HERALD_NODE_SCALAR && n->null_value)) {
+        return 0;
+    }
+    if (n->type == HERALD_NODE_SCALAR &&
+        herald__config_in_list(n->scalar, k->opt.enum_values)) {
+        *out = n->scalar;
+        return 0;
+    }
+    /* The value as it may be printed: what ${env:}/${file:} produced is
+     * "<redacted>", however short. */
+    shown = n->type == HERALD_NODE_SCALAR ? herald__node_display(n) : NULL;
+    all = herald__config_join_list(k->opt.enum_values);
+    herald__diag_add(d, n, "invalid %s '%s' (expected one of: %s)",
+                     k->example ? k->example : name, shown ? shown : "?",
+                     all ? all : "?");
+    free(all);
+    free(shown);
+    return -1;
+}
+
+static void walk(const struct herald__section *s, const char *prefix,
+                 void (*fn)(const char *, const struct herald__key *, void *),
+                 void *ctx)
+{
+    for (const struct herald__key *k = s->keys; k->opt.name; k++) {
+        char path[PATH_MAX_LEN];
+        char sub[PATH_MAX_LEN];
+
+        int n = snprintf(path, sizeof path, "%s%s%s", prefix,
+                         prefix[0] ? "." : "", k->opt.name);
+
+        if (n < 0 || (size_t)n >= sizeof path) {
+            continue; /* deeper than any table goes */
+        }
+        fn(path, k, ctx);
+        if (!k->section) {
+            continue;
+        }
+        n = snprintf(sub, sizeof sub, "%s%s", path,
+                     k->shape == HERALD__SHAPE_SECTIONS ? "[]" : "");
+        if (n > 0 && (size_t)n < sizeof sub) {
+            walk(k->section, sub, fn, ctx);
+        }
+    }
+}
+
+void herald__section_walk(const struct herald__section *s, const char *prefix,
+                          void (*fn)(const char *path,
+                                     const struct herald__key *k, void *ctx),
+                          void *ctx)
+{
+    walk(s, prefix ? prefix : "", fn, ctx);
+}
+
+/* "integer >= 1", "duration (e.g. 250ms, 30s)", "one of: a, b", ... */
+static void type_text(const struct herald__key *k, struct herald__buf *b)
+{
+    switch (k->shape) {
+    case HERALD__SHAPE_SECTION:
+        herald__buf_puts(b, "section");
+        return;
+    case HERALD__SHAPE_SECTIONS:
+        herald__buf_puts(b, "list of sections");
+        return;
+    case HERALD__SHAPE_PROPERTIES:
+        herald__buf_puts(b, "map of properties, passed through");
+        return;
+    case HERALD__SHAPE_INSTANCES:
+        herald__buf_puts(b, "map of NAME: plugin instance (plugin: NAME and "
+                            "its options, see `herald plugins describe`)");
+        return;
+    case HERALD__SHAPE_INSTANCE:
+        herald__buf_puts(b, "plugin instance (plugin: NAME and its options, "
+                            "see `herald plugins describe`)");
+        return;
+    case HERALD__SHAPE_MESSAGE:
+        herald__buf_puts(b, "section, plus the fields the channel's plugin "
+                            "declares (see `herald plugins describe`)");
+        return;
+    default:
+        break;
+    }
+    switch (k->opt.type) {
+    case HERALD_OPT_INT:
+        if (k->max) {
+            herald__buf_printf(b, "integer from %" PRId64 " to %" PRId64,
+                               k->min, k->max);
+        } else {
+            herald__buf_printf(b, "integer >= %" PRId64, k->min);
+        }
+        break;
+    case HERALD_OPT_BOOL:
+        herald__buf_puts(b, "true or false");
+        break;
+    case HERALD_OPT_DURATION:
+        herald__buf_printf(b, "duration (e.g. %s)",
+                           k->example ? k->example : DURATION_EXAMPLE);
+        break;
+    case HERALD_OPT_SIZE:
+        herald__buf_printf(b, "size (e.g. %s)",
+                           k->example ? k->example : SIZE_EXAMPLE);
+        break;
+    case HERALD_OPT_ENUM: {
+        char *all = herald__config_join_list(k->opt.enum_values);
+
+        herald__buf_printf(b, "one of: %s", all ? all : "?");
+        free(all);
+        break;
+    }
+    case HERALD_OPT_LIST:
+        herald__buf_puts(b, "list of strings (or one string)");
+        break;
+    default:
+        herald__buf_puts(b, "string");
+        break;
+    }
+}
+
+static void describe_key(const char *path, const struct herald__key *k,
+                         void *ctx)
+{
+    FILE *out = ctx;
+    struct herald__buf b = HERALD__BUF_INIT;
+    char *line;
+
+    herald__buf_printf(&b, "%s\n    ", path);
+    if (k->opt.secret) {
+        herald__buf_puts(&b, "secret ");
+    }
+    type_text(k, &b);
+    if (k->opt.required) {
+        herald__buf_puts(&b, "; required");
+    }
+    if (k->opt.default_value) {
+        herald__buf_printf(&b, "; default %s", k->opt.default_value);
+    }
+    if (k->opt.help) {
+        herald__buf_printf(&b, "\n    %s", k->opt.help);
+    }
+    herald__buf_puts(&b, "\n");
+    line = herald__buf_take(&b);
+    fputs(line ? line : "(out of memory)\n", out);
+    free(line);
+}
+
+void herald__section_describe(const struct herald__section *s, FILE *out)
+{
+    herald__section_walk(s, "", describe_key, out);
+}

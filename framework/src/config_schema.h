@@ -1,0 +1,114 @@
+/*
+ * config_schema.h - the declarative description of herald's own
+ * configuration (config_schema.c), built from the same struct
+ * herald_option that plugins declare their options with.
+ *
+ * A section (a YAML map herald owns: the top level, schema_registry, a
+ * connector, its batch, errors, ...) is a table of keys. Each key carries
+ * its name, type, default, allowed values and one line of help (the struct
+ * herald_option), plus what a plugin option does not need: its shape (a
+ * plain value, a nested section, a list of sections, free-form
+ * properties, plugin instances), bounds, and the example its error shows.
+ * From one table come the unknown-key check (with the shared "did you
+ * mean", textdist.h), each value's validation and default, and the
+ * reference `herald check --describe` prints; so a key cannot be accepted
+ * without being described, nor described without being accepted.
+ *
+ * Errors keep the framework's wording ("'max_in_flight' expects an integer
+ * >= 1", "invalid duration for 'linger' (use e.g. 250ms, 30s, 5m, 1h)",
+ * "invalid log level 'x' (expected one of: ...)"), each at its node's
+ * file:line:col.
+ *
+ * Tables are static and read-only; the functions only read the tree and
+ * add to the diagnostics: any thread, the caller's.
+ */
+#ifndef HERALD_CONFIG_SCHEMA_H
+#define HERALD_CONFIG_SCHEMA_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* What a key holds. */
+enum herald__key_shape {
+    HERALD__SHAPE_VALUE = 0,  /* a scalar of opt.type (LIST: a list or one) */
+    HERALD__SHAPE_SECTION,    /* a map of `section`'s keys */
+    HERALD__SHAPE_SECTIONS,   /* a list of such maps */
+    HERALD__SHAPE_PROPERTIES, /* a map of free-form properties */
+    HERALD__SHAPE_INSTANCES,  /* a map of names to plugin instances */
+    HERALD__SHAPE_INSTANCE,   /* a map: `plugin: NAME` and its options */
+    HERALD__SHAPE_MESSAGE,    /* `section`'s keys plus the channel's fields */
+};
+
+struct herald__section;
+
+/* One key of a section. */
+struct herald__key {
+    struct herald_option opt; /* name, type, default, required, secret,
+                                 enum values, help */
+    enum herald__key_shape shape;
+    const struct herald__section *section; /* SECTION(S), MESSAGE */
+    /* INT, DURATION (ms), SIZE (bytes): smallest value allowed, and the
+     * largest (0: no upper bound). */
+    int64_t min;
+    int64_t max;
+    /* DURATION, SIZE: the examples of "(use e.g. ...)"; ENUM: the words
+     * of "invalid <label> 'x'"; SECTION: the example of "must be a map,
+     * e.g. ...". NULL: the type's own. */
+    const char *example;
+};
+
+/* The entry that ends a table of keys. */
+#define HERALD__KEY_END                                                        \
+    {                                                                          \
+        .opt = {.name = NULL }                                                 \
+    }
+
+/* A map herald owns: its keys, terminated by a key whose opt.name is
+ * NULL. */
+struct herald__section {
+    const char *name; /* for the reference: "errors.retry" */
+    const char *help;
+    const struct herald__key *keys;
+};
+
+/* The key `name` of s, or NULL. */
+const struct herald__key *herald__section_key(const struct herald__section *s,
+                                              const char *name);
+
+/* Adds an "unknown key" error (with "did you mean") for every key of map
+ * that s does not describe; a map that is not a map gets "expected a map,
+ * got ...". Returns the number of errors added; NULL map: 0. */
+int herald__section_check_keys(const struct herald__node *map,
+                               const struct herald__section *s,
+                               struct herald__diag *d);
+
+/* Reads the INT, DURATION (ms), SIZE (bytes) or BOOL (0/1) key `name` of
+ * s from map (map may be NULL: absent). Absent: the table's default (0
+ * without one). Sets *out either way. Returns 0, or -1 with one error in
+ * d at the value's position (wrong type, malformed, out of bounds). */
+int herald__section_num(const struct herald__node *map,
+                        const struct herald__section *s, const char *name,
+                        int64_t *out, struct herald__diag *d);
+
+/* Reads the ENUM key `name`: *out is the value given (borrowed from the
+ * tree) or the table's default (static). Returns 0, or -1 with "invalid
+ * <label> 'x' (expected one of: ...)" in d (*out: the default). */
+int herald__section_enum(const struct herald__node *map,
+                         const struct herald__section *s, const char *name,
+                         const char **out, struct herald__diag *d);
+
+/* Calls fn for every key reachable from s, depth first, with its dotted
+ * path ("connectors[].errors.retry.initial"; `prefix` is prepended).
+ * For tests and the reference. */
+void herald__section_walk(const struct herald__section *s, const char *prefix,
+                          void (*fn)(const char *path,
+                                     const struct herald__key *k, void *ctx),
+                          void *ctx);
+
+/* Prints the reference of s and everything under it: one block per key,
+ * "path: type, default X" then its allowed values, unit and help. */
+void herald__section_describe(const struct herald__section *s, FILE *out);
+
+#endif
