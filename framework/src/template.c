@@ -6,10 +6,11 @@
  */
 #include "template.h"
 
+#include "tz.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,11 @@
 #define DECIMAL_MAX_PLACES 30
 #define MASK_MAX_VISIBLE 64
 #define DATETIME_DEFAULT_FORMAT "%Y-%m-%d %H:%M:%S %Z"
+/* A strftime field width beyond this is read as this (glibc caps widths
+ * far lower in practice; the output buffer is what bounds the result). */
+#define STRFTIME_MAX_WIDTH 1024
+/* Room for the digits of any long long, its sign and the NUL. */
+#define EPOCH_DIGITS_MAX 24
 
 enum filter_kind {
     F_LAST4,
@@ -63,9 +69,9 @@ static const struct filter_spec filter_specs[] = {
 
 struct filter {
     const struct filter_spec *spec;
-    char *s1; /* default text, datetime format, join separator */
-    char *s2; /* datetime zone, NULL for UTC */
-    long n;   /* mask visible characters, decimal places */
+    char *s1;                /* default text, datetime format, join separator */
+    struct herald__tz *zone; /* datetime zone, NULL for UTC */
+    long n;                  /* mask visible characters, decimal places */
 };
 
 /* A literal run (path NULL) or one substitution. */
@@ -689,8 +695,14 @@ static int build_filter(struct compiler *c, const struct filter_spec *spec,
                 return -1;
             }
             if (!is_utc(args[1].text)) {
-                f->s2 = args[1].text;
-                args[1].text = NULL;
+                f->zone = herald__tz_open(args[1].text);
+                if (!f->zone) {
+                    cerr(c, args[1].off,
+                         "filter 'datetime': cannot load time zone '%s' "
+                         "from %s",
+                         args[1].text, zoneinfo_dir());
+                    return -1;
+                }
             }
         }
         break;
@@ -706,7 +718,7 @@ static void part_cleanup(struct part *p)
     free(p->path);
     for (size_t k = 0; k < p->n_filters; k++) {
         free(p->filters[k].s1);
-        free(p->filters[k].s2);
+        herald__tz_close(p->filters[k].zone);
     }
     free(p->filters);
 }
@@ -800,7 +812,7 @@ static int parse_filter(struct compiler *c, size_t *i, struct part *p)
     memset(&fs[p->n_filters], 0, sizeof fs[0]);
     if (build_filter(c, spec, name_off, args, n_args, &fs[p->n_filters]) != 0) {
         free(fs[p->n_filters].s1);
-        free(fs[p->n_filters].s2);
+        herald__tz_close(fs[p->n_filters].zone);
         goto done;
     }
     if (spec->kind == F_RAW) {
@@ -1287,8 +1299,6 @@ done:
     return out;
 }
 
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* The format comes from the template and was checked when it was compiled
  * (check_strftime), hence the non-literal format. */
 #pragma GCC diagnostic push
@@ -1300,45 +1310,60 @@ static size_t format_tm(char *out, size_t outlen, const char *fmt,
 }
 #pragma GCC diagnostic pop
 
-/* Non-UTC zones: glibc has no per-call zone, so set TZ, convert, format,
- * and restore TZ, all under tz_lock. Render runs on the loop thread and no
- * other herald thread reads TZ (the logger uses gmtime_r), so the brief
- * change of the environment is not observed elsewhere. */
-static int datetime_zone(time_t secs, const char *fmt, const char *zone,
-                         char *out, size_t outlen, size_t *n)
+/* strftime's %s converts tm back with mktime, in the zone TZ names, not
+ * the zone tm was broken down in (and mktime reads the environment). The
+ * instant is known, so write it into the format instead: each
+ * %[flags][width]s becomes the number padded on the left as glibc pads
+ * it (spaces by default and with '_', zeros with '0', none with '-').
+ * Returns a malloc'd format or NULL. */
+static char *expand_epoch(const char *fmt, long long secs)
 {
-    struct tm tm;
-    char *saved = NULL;
-    char tzval[256];
-    int rc = -1;
+    struct buf b = {0};
 
-    snprintf(tzval, sizeof tzval, ":%s", zone);
-    pthread_mutex_lock(&tz_lock);
-    const char *old = getenv("TZ");
-    if (old != NULL) {
-        saved = strdup(old);
-        if (saved == NULL) {
-            goto unlock;
+    for (size_t i = 0; fmt[i] != '\0'; i++) {
+        if (fmt[i] != '%') {
+            buf_chr(&b, fmt[i]);
+            continue;
         }
+        size_t at = i++;
+        char pad = ' ';
+        while (fmt[i] != '\0' && strchr("_-0^#", fmt[i])) {
+            if (fmt[i] == '_') {
+                pad = ' ';
+            } else if (fmt[i] == '-') {
+                pad = '\0';
+            } else if (fmt[i] == '0') {
+                pad = '0';
+            }
+            i++;
+        }
+        int width = 0;
+        while (isdigit((unsigned char)fmt[i]) && width < STRFTIME_MAX_WIDTH) {
+            width = width * 10 + (fmt[i] - '0');
+            i++;
+        }
+        while (isdigit((unsigned char)fmt[i])) {
+            i++;
+        }
+        if (fmt[i] == 'E' || fmt[i] == 'O') {
+            i++;
+        }
+        if (fmt[i] != 's') {
+            /* Not %s: copy the directive through for strftime. */
+            buf_add(&b, fmt + at, i - at + (fmt[i] != '\0'));
+            if (fmt[i] == '\0') {
+                break;
+            }
+            continue;
+        }
+        char num[EPOCH_DIGITS_MAX];
+        int n = snprintf(num, sizeof num, "%lld", secs);
+        for (int k = n; pad != '\0' && k < width; k++) {
+            buf_chr(&b, pad);
+        }
+        buf_add(&b, num, (size_t)n);
     }
-    if (setenv("TZ", tzval, 1) != 0) {
-        goto unlock;
-    }
-    tzset();
-    if (localtime_r(&secs, &tm) != NULL) {
-        *n = format_tm(out, outlen, fmt, &tm);
-        rc = 0;
-    }
-    if (saved != NULL) {
-        setenv("TZ", saved, 1);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-unlock:
-    pthread_mutex_unlock(&tz_lock);
-    free(saved);
-    return rc;
+    return buf_take(&b);
 }
 
 /* Render errors name the field: "filter 'x' on field 'y': ...". */
@@ -1394,18 +1419,23 @@ static int apply_datetime(const struct filter *f, const char *path,
     }
     /* Floor division: -1 ms is 1969-12-31 23:59:59. */
     long long secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
-    time_t t = (time_t)secs;
-    if (f->s2 == NULL) {
-        struct tm tm;
-        if (gmtime_r(&t, &tm) == NULL) {
+    struct tm tm;
+    if (!f->zone) {
+        time_t t = (time_t)secs;
+        if (!gmtime_r(&t, &tm)) {
             return ferr(err, errlen, f, path, "time %lld out of range", ms);
         }
         tm.tm_zone = "UTC";
         tm.tm_gmtoff = 0;
-        n = format_tm(out, sizeof out, f->s1, &tm);
-    } else if (datetime_zone(t, f->s1, f->s2, out, sizeof out, &n) != 0) {
+    } else if (herald__tz_localtime(f->zone, secs, &tm) != 0) {
         return ferr(err, errlen, f, path, "time %lld out of range", ms);
     }
+    char *fmt = expand_epoch(f->s1, secs);
+    if (!fmt) {
+        return ferr(err, errlen, f, path, "out of memory");
+    }
+    n = format_tm(out, sizeof out, fmt, &tm);
+    free(fmt);
     if (n == 0) {
         out[0] = '\0';
     }

@@ -37,9 +37,9 @@
  *                   integer epoch milliseconds (or a string of digits) to
  *                   strftime(FMT) in the IANA zone ZONE (default UTC, format
  *                   default "%Y-%m-%d %H:%M:%S %Z"). The zone must exist
- *                   under /usr/share/zoneinfo. UTC is computed with
- *                   gmtime_r; other zones briefly set TZ under one mutex
- *                   (see datetime_zone in template.c).
+ *                   under $TZDIR or /usr/share/zoneinfo; it is loaded
+ *                   once, at compile, and converted in by tz.h without
+ *                   touching TZ. %s is the instant itself, in any zone.
  *   decimal N       a number or decimal string to exactly N places
  *                   (0..30), by string arithmetic, rounding half up (away
  *                   from zero): "2.345" -> "2.35", "-2.345" -> "-2.35".
@@ -50,8 +50,8 @@
  * HTML bodies (html_escape non-zero) escape & < > " ' in every
  * substitution, after all filters, unless the expression uses `raw`.
  *
- * Threads: a compiled template is immutable; render may run on any thread
- * (datetime with a non-UTC zone serializes on a process-wide mutex).
+ * Threads: a compiled template is immutable; render may run on any thread,
+ * concurrently, and changes no process-wide state (no TZ, no locale).
  */
 #ifndef HERALD_TEMPLATE_H
 #define HERALD_TEMPLATE_H
