@@ -4,7 +4,6 @@
  * The only file that includes avro-c. Contract in avro_decode.h.
  */
 #include "avro_decode.h"
-#include "decode.h"
 
 #include <avro.h>
 #include <errno.h>
@@ -15,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bytes.h"
+#include "decode_budget.h"
 
 #define MAX_SCHEMA_DEPTH 64
 #define MAX_DECODE_DEPTH 128

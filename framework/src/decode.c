@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "avro_decode.h"
+#include "bytes.h"
 #include "record.h"
 #include "registry.h"
 
@@ -78,136 +79,7 @@ const char *herald__format_name(enum herald__format f)
     return "?";
 }
 
-size_t herald__utf8_check(const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        uint32_t cp;
-        size_t k;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n) {
-            return i;
-        }
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return i;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        /* overlong, surrogate, beyond U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-            return i;
-        }
-        i += n + 1;
-    }
-    return len;
-}
-
-json_t *herald__bytes_json(const void *buf, size_t len)
-{
-    const unsigned char *b = buf;
-    char *s = malloc(len * 2 + 1);
-    json_t *j;
-    size_t o = 0;
-    size_t i;
-
-    if (s == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < len; i++) {
-        if (b[i] < 0x80) {
-            s[o++] = (char)b[i];
-        } else {
-            s[o++] = (char)(0xc0 | (b[i] >> 6));
-            s[o++] = (char)(0x80 | (b[i] & 0x3f));
-        }
-    }
-    j = json_stringn(s, o);
-    free(s);
-    return j;
-}
-
-/* ---- output budget --------------------------------------------------- */
-
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-    return a + b < a ? UINT64_MAX : a + b;
-}
-
-static uint64_t per_input(size_t len, uint64_t per_byte, uint64_t base,
-                          uint64_t cap)
-{
-    uint64_t v = (uint64_t)len > (UINT64_MAX - base) / per_byte
-                     ? UINT64_MAX
-                     : (uint64_t)len * per_byte + base;
-    return v < cap ? v : cap;
-}
-
-void herald__decode_budget_init(struct herald__decode_budget *b,
-                                size_t input_len, uint64_t max_nodes,
-                                uint64_t max_bytes)
-{
-    memset(b, 0, sizeof(*b));
-    b->input = input_len;
-    b->cap_nodes = max_nodes ? max_nodes : HERALD__DECODE_MAX_NODES_DEFAULT;
-    b->cap_bytes = max_bytes ? max_bytes : HERALD__DECODE_MAX_BYTES_DEFAULT;
-    b->max_nodes = per_input(input_len, HERALD__DECODE_NODES_PER_BYTE,
-                             HERALD__DECODE_NODES_BASE, b->cap_nodes);
-    b->max_bytes = per_input(input_len, HERALD__DECODE_BYTES_PER_BYTE,
-                             HERALD__DECODE_BYTES_BASE, b->cap_bytes);
-}
-
-int herald__decode_budget_fits(const struct herald__decode_budget *b,
-                               uint64_t nodes, uint64_t bytes, char *err,
-                               size_t errlen)
-{
-    if (add_sat(b->nodes, nodes) <= b->max_nodes &&
-        add_sat(b->bytes, bytes) <= b->max_bytes) {
-        return 0;
-    }
-    set_err(err, errlen,
-            "decoded output would exceed its budget of %" PRIu64
-            " values and %" PRIu64 " string bytes for %zu input bytes "
-            "(%u values + %u per input byte, max_nodes %" PRIu64
-            "; %u bytes + %u per input byte, max_bytes %" PRIu64 ")",
-            b->max_nodes, b->max_bytes, b->input, HERALD__DECODE_NODES_BASE,
-            HERALD__DECODE_NODES_PER_BYTE, b->cap_nodes,
-            HERALD__DECODE_BYTES_BASE, HERALD__DECODE_BYTES_PER_BYTE,
-            b->cap_bytes);
-    return -1;
-}
-
-int herald__decode_budget_take(struct herald__decode_budget *b, uint64_t nodes,
-                               uint64_t bytes, char *err, size_t errlen)
-{
-    if (herald__decode_budget_fits(b, nodes, bytes, err, errlen) != 0) {
-        return -1;
-    }
-    b->nodes += nodes;
-    b->bytes += bytes;
-    return 0;
-}
+/* ---- output size ----------------------------------------------------- */
 
 void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
 {

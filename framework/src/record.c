@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "bytes.h"
 
 /* Copy len bytes and a NUL after them: raw keys and header values are
  * handed to plugins as STRING values (record_field), which the ABI
