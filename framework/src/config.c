@@ -19,7 +19,9 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "redact.h"
+#include "textdist.h"
 
 /* Largest file a ${file:} reference or a config file may name. */
 #define MAX_FILE_BYTES (4 * 1024 * 1024)
@@ -76,63 +78,6 @@ static char *dup_n(const char *s, size_t n)
 static char *dup_s(const char *s)
 {
     return s == NULL ? NULL : dup_n(s, strlen(s));
-}
-
-/* A growable string. On allocation failure `failed` is set and further
- * appends are ignored, so callers check once at the end. */
-struct sbuf {
-    char *p;
-    size_t len;
-    size_t cap;
-    int failed;
-};
-
-static void sb_append(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *np;
-
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        np = realloc(b->p, cap);
-        if (np == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_append(b, s, strlen(s));
-}
-
-/* Takes the buffer's string (never NULL unless allocation failed). */
-static char *sb_take(struct sbuf *b)
-{
-    char *p;
-
-    if (b->failed) {
-        free(b->p);
-        b->p = NULL;
-        return NULL;
-    }
-    if (b->p == NULL) {
-        return dup_s("");
-    }
-    p = b->p;
-    b->p = NULL;
-    return p;
 }
 
 /* An array of n elements, grown when n reaches a power of two (4 at
@@ -469,7 +414,7 @@ static char *read_secret_file(const char *path, const struct herald__node *at,
                               struct herald__diag *d)
 {
     FILE *f = NULL;
-    struct sbuf b = {0};
+    struct herald__buf b = HERALD__BUF_INIT;
     char buf[4096];
     size_t got;
     char *out = NULL;
@@ -490,7 +435,7 @@ static char *read_secret_file(const char *path, const struct herald__node *at,
                              MAX_FILE_BYTES);
             goto out;
         }
-        sb_append(&b, buf, got);
+        herald__buf_add(&b, buf, got);
     }
     if (ferror(f)) {
         herald__diag_add(d, at, "cannot read file '%s': %s", path,
@@ -503,7 +448,7 @@ static char *read_secret_file(const char *path, const struct herald__node *at,
             b.p[--b.len] = '\0';
         }
     }
-    out = sb_take(&b);
+    out = herald__buf_take(&b);
     if (out == NULL) {
         herald__diag_add(d, at, "out of memory");
     }
@@ -520,7 +465,8 @@ out:
  * the scalar); on any problem the scalar keeps its written text. */
 /* Records that b's bytes from `from` to its end came from a substitution
  * and registers them as a secret for every printed line (redact.h). */
-static int add_span(struct herald__node *n, const struct sbuf *b, size_t from)
+static int add_span(struct herald__node *n, const struct herald__buf *b,
+                    size_t from)
 {
     struct herald__span *grown;
 
@@ -563,7 +509,7 @@ static char *config_relative_path(const char *file, const char *path)
 static void substitute(struct herald__node *n, struct herald__diag *d)
 {
     const char *s = n->scalar;
-    struct sbuf b = {0};
+    struct herald__buf b = HERALD__BUF_INIT;
     int errors = 0;
     int secret = 0;
     size_t from;
@@ -577,12 +523,12 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
         size_t blen;
 
         if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
-            sb_append(&b, "${", 2);
+            herald__buf_add(&b, "${", 2);
             s += 3;
             continue;
         }
         if (s[0] != '$' || s[1] != '{') {
-            sb_append(&b, s, 1);
+            herald__buf_add(&b, s, 1);
             s++;
             continue;
         }
@@ -627,12 +573,12 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
              * default is text of the config file, not a secret. */
             if (val != NULL && (val[0] != '\0' || def == NULL)) {
                 from = b.len;
-                sb_puts(&b, val);
+                herald__buf_puts(&b, val);
                 if (add_span(n, &b, from) != 0) {
                     b.failed = 1;
                 }
             } else if (def != NULL) {
-                sb_append(&b, def, (size_t)(end - def));
+                herald__buf_add(&b, def, (size_t)(end - def));
             } else {
                 herald__diag_add(d, n,
                                  "environment variable '%s' is not set (use "
@@ -672,7 +618,7 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
                 errors++;
             } else {
                 from = b.len;
-                sb_puts(&b, val);
+                herald__buf_puts(&b, val);
                 free(val);
                 if (add_span(n, &b, from) != 0) {
                     b.failed = 1;
@@ -704,7 +650,7 @@ static void substitute(struct herald__node *n, struct herald__diag *d)
         return;
     }
     free(n->scalar);
-    n->scalar = sb_take(&b);
+    n->scalar = herald__buf_take(&b);
     if (n->scalar == NULL) {
         n->scalar = dup_s("");
     }
@@ -1211,7 +1157,7 @@ struct herald__node *herald__config_load_file(const char *path,
                                               struct herald__diag *d)
 {
     FILE *f;
-    struct sbuf b = {0};
+    struct herald__buf b = HERALD__BUF_INIT;
     char buf[8192];
     size_t got;
     struct herald__node *root = NULL;
@@ -1228,7 +1174,7 @@ struct herald__node *herald__config_load_file(const char *path,
                     MAX_FILE_BYTES);
             goto out;
         }
-        sb_append(&b, buf, got);
+        herald__buf_add(&b, buf, got);
     }
     if (ferror(f)) {
         diag_at(d, path, 0, 0, "cannot read configuration: %s",
@@ -1344,67 +1290,6 @@ int herald__parse_size(const char *s, int64_t *out)
 
 /* ---- Unknown keys -------------------------------------------------- */
 
-static size_t levenshtein(const char *a, const char *b)
-{
-    size_t row[65];
-    size_t la = strlen(a);
-    size_t lb = strlen(b);
-    size_t i;
-    size_t j;
-
-    if (lb > 64 || la > 64) {
-        return (size_t)-1;
-    }
-    for (j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
-/* The allowed name closest to key (edit distance <= 2, or one is a prefix
- * of the other with at least 3 characters in common), or NULL. */
-static const char *suggest(const char *key, const char *const *allowed)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-    size_t klen = strlen(key);
-    size_t i;
-
-    for (i = 0; allowed[i] != NULL; i++) {
-        size_t dist = levenshtein(key, allowed[i]);
-        size_t alen = strlen(allowed[i]);
-        size_t common = klen < alen ? klen : alen;
-
-        if (dist < best_d) {
-            best_d = dist;
-            best = allowed[i];
-        }
-        if (best == NULL && common >= 3 &&
-            strncmp(key, allowed[i], common) == 0) {
-            best = allowed[i];
-        }
-    }
-    return best;
-}
-
 static int in_list(const char *s, const char *const *list)
 {
     size_t i;
@@ -1423,22 +1308,22 @@ static int in_list(const char *s, const char *const *list)
 /* "a, b, c" of a NULL-terminated list; NULL if out of memory. */
 static char *join_list(const char *const *list)
 {
-    struct sbuf b = {0};
+    struct herald__buf b = HERALD__BUF_INIT;
     size_t i;
 
     for (i = 0; list != NULL && list[i] != NULL; i++) {
         if (i > 0) {
-            sb_puts(&b, ", ");
+            herald__buf_puts(&b, ", ");
         }
-        sb_puts(&b, list[i]);
+        herald__buf_puts(&b, list[i]);
     }
-    return sb_take(&b);
+    return herald__buf_take(&b);
 }
 
 static void unknown_key(const struct herald__node *at, const char *key,
                         const char *const *allowed, struct herald__diag *d)
 {
-    const char *near = suggest(key, allowed);
+    const char *near = herald__suggest_from(key, allowed);
     char *all;
 
     if (near != NULL) {
@@ -1661,7 +1546,7 @@ static int slot_from_node(struct opt_slot *slot,
                           struct herald__node *v, struct herald__diag *d)
 {
     size_t i;
-    struct sbuf joined = {0};
+    struct herald__buf joined = HERALD__BUF_INIT;
 
     if (opt->type == HERALD_OPT_LIST) {
         if (v->type == HERALD_NODE_MAP) {
@@ -1693,11 +1578,11 @@ static int slot_from_node(struct opt_slot *slot,
                 goto oom;
             }
             if (i > 0) {
-                sb_puts(&joined, ", ");
+                herald__buf_puts(&joined, ", ");
             }
-            sb_puts(&joined, it->scalar);
+            herald__buf_puts(&joined, it->scalar);
         }
-        slot->raw = sb_take(&joined);
+        slot->raw = herald__buf_take(&joined);
         if (slot->raw == NULL) {
             goto oom;
         }
@@ -1730,13 +1615,13 @@ static int slot_from_default(struct opt_slot *slot,
     if (opt->type == HERALD_OPT_LIST && v[0] == '[') {
         /* A flow list as it would be written in YAML: parse it as such. */
         struct herald__diag tmp;
-        struct sbuf doc = {0};
+        struct herald__buf doc = HERALD__BUF_INIT;
         struct herald__node *root;
         int rc = -1;
 
         herald__diag_init(&tmp);
-        sb_puts(&doc, "v: ");
-        sb_puts(&doc, v);
+        herald__buf_puts(&doc, "v: ");
+        herald__buf_puts(&doc, v);
         if (doc.failed) {
             free(doc.p);
             return -1;
@@ -2145,7 +2030,7 @@ static void out_quoted(const struct printer *p, const char *s, int esc_dollar)
 
 char *herald__node_display(const struct herald__node *n)
 {
-    struct sbuf b = {0};
+    struct herald__buf b = HERALD__BUF_INIT;
     size_t at = 0;
 
     if (n == NULL || n->type != HERALD_NODE_SCALAR || n->scalar == NULL) {
@@ -2156,12 +2041,12 @@ char *herald__node_display(const struct herald__node *n)
     }
     /* Spans are in order and apart: substitution appends left to right. */
     for (size_t i = 0; i < n->n_spans; i++) {
-        sb_append(&b, n->scalar + at, n->spans[i].off - at);
-        sb_puts(&b, HERALD__REDACTED);
+        herald__buf_add(&b, n->scalar + at, n->spans[i].off - at);
+        herald__buf_puts(&b, HERALD__REDACTED);
         at = n->spans[i].off + n->spans[i].len;
     }
-    sb_puts(&b, n->scalar + at);
-    return sb_take(&b);
+    herald__buf_puts(&b, n->scalar + at);
+    return herald__buf_take(&b);
 }
 
 static void out_scalar(const struct printer *p, const struct herald__node *n,

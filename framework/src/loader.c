@@ -1,6 +1,7 @@
 /* loader.c - plugin search, dlopen, ABI and definition checks, init. */
 #include "loader.h"
 #include "notify.h"
+#include "textdist.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -905,40 +906,6 @@ int herald__loader_check_file(const char *path, char *summary,
     return 0;
 }
 
-static size_t min3(size_t a, size_t b, size_t c)
-{
-    size_t m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
-/* Edit distance, for "did you mean"; names are short. SIZE_MAX if too
- * long to bother. */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[64];
-
-    if (la >= 63 || lb >= 63) {
-        return SIZE_MAX;
-    }
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-
-            row[j] =
-                min3(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1]));
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static int is_so_name(const struct dirent *e)
 {
     size_t len = strlen(e->d_name);
@@ -947,13 +914,14 @@ static int is_so_name(const struct dirent *e)
            strcmp(e->d_name + len - 3, ".so") == 0;
 }
 
-/* The closest plugin file name on the search path within 2 edits, written
- * into best (empty if none). */
+/* The closest plugin file name on the search path (textdist.h's rule),
+ * written into best (empty if none). */
 static void suggest(const struct herald__loader *l, const char *name,
                     char *best, size_t bestlen)
 {
-    size_t best_d = 3;
+    struct herald__suggest s;
 
+    herald__suggest_init(&s, name);
     best[0] = '\0';
     for (size_t i = 0; i < l->n_view; i++) {
         struct dirent **ents = NULL;
@@ -961,12 +929,9 @@ static void suggest(const struct herald__loader *l, const char *name,
 
         for (int k = 0; k < n; k++) {
             char *base = ents[k]->d_name;
-            size_t d;
 
             base[strlen(base) - 3] = '\0';
-            d = distance(name, base);
-            if (d < best_d && d < strlen(name)) {
-                best_d = d;
+            if (herald__suggest_offer(&s, base)) {
                 snprintf(best, bestlen, "%s", base);
             }
             free(ents[k]);
