@@ -61,7 +61,7 @@ json_t *herald__bytes_json(const void *buf, size_t len)
     size_t o = 0;
     size_t i;
 
-    if (s == NULL) {
+    if (!s) {
         return NULL;
     }
     for (i = 0; i < len; i++) {

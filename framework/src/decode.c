@@ -16,6 +16,12 @@
 #include "record.h"
 #include "registry.h"
 
+/* A window bound in a ksqlDB windowed key: 8 bytes, big-endian ms. */
+#define WINDOW_BOUND_SIZE 8
+/* Confluent framing: the magic byte 0x00, then a 4-byte schema id. */
+#define CONFLUENT_MAGIC 0
+#define CONFLUENT_HEADER_SIZE 5
+
 struct herald__decoder {
     struct herald__format_spec key;
     struct herald__format_spec value;
@@ -31,7 +37,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0) {
+    if (!err || errlen == 0) {
         return;
     }
     va_start(ap, fmt);
@@ -47,8 +53,7 @@ int herald__format_parse(const char *s, enum herald__format *out)
 {
     size_t i;
 
-    for (i = 0; s != NULL && i < sizeof(format_names) / sizeof(*format_names);
-         i++) {
+    for (i = 0; s && i < sizeof format_names / sizeof *format_names; i++) {
         if (strcmp(s, format_names[i]) == 0) {
             *out = (enum herald__format)i;
             return 0;
@@ -61,8 +66,7 @@ int herald__window_parse(const char *s, enum herald__window *out)
 {
     size_t i;
 
-    for (i = 0; s != NULL && i < sizeof(window_names) / sizeof(*window_names);
-         i++) {
+    for (i = 0; s && i < sizeof window_names / sizeof *window_names; i++) {
         if (strcmp(s, window_names[i]) == 0) {
             *out = (enum herald__window)i;
             return 0;
@@ -73,7 +77,7 @@ int herald__window_parse(const char *s, enum herald__window *out)
 
 const char *herald__format_name(enum herald__format f)
 {
-    if ((size_t)f < sizeof(format_names) / sizeof(*format_names)) {
+    if ((size_t)f < sizeof format_names / sizeof *format_names) {
         return format_names[f];
     }
     return "?";
@@ -87,7 +91,7 @@ void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
     json_t *v;
     size_t i;
 
-    if (j == NULL) {
+    if (!j) {
         return;
     }
     (*nodes)++;
@@ -150,7 +154,7 @@ static int64_t be64(const unsigned char *p)
     uint64_t v = 0;
     int i;
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < WINDOW_BOUND_SIZE; i++) {
         v = (v << 8) | p[i];
     }
     return (int64_t)v;
@@ -161,7 +165,8 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
                          int64_t *start, int64_t *end, char *err, size_t errlen)
 {
     const unsigned char *p = key;
-    size_t suffix = w == HERALD__WINDOW_SESSION ? 16 : 8;
+    size_t suffix =
+        w == HERALD__WINDOW_SESSION ? 2 * WINDOW_BOUND_SIZE : WINDOW_BOUND_SIZE;
 
     if (w == HERALD__WINDOW_NONE) {
         set_err(err, errlen, "key is not windowed");
@@ -175,9 +180,9 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
         return -1;
     }
     *inner_len = len - suffix;
-    *start = be64(p + len - 8);
+    *start = be64(p + len - WINDOW_BOUND_SIZE);
     if (w == HERALD__WINDOW_SESSION) {
-        *end = be64(p + len - 16);
+        *end = be64(p + len - 2 * WINDOW_BOUND_SIZE);
     } else if (size_ms > 0) {
         /* A forged suffix near INT64_MAX must not overflow (undefined
          * behaviour): such a window cannot be real. */
@@ -200,12 +205,13 @@ int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
 {
     const unsigned char *p = buf;
 
-    if (len < 5) {
+    if (len < CONFLUENT_HEADER_SIZE) {
         set_err(err, errlen,
-                "truncated Confluent framing: %zu bytes, need at least 5", len);
+                "truncated Confluent framing: %zu bytes, need at least %d", len,
+                CONFLUENT_HEADER_SIZE);
         return -1;
     }
-    if (p[0] != 0) {
+    if (p[0] != CONFLUENT_MAGIC) {
         set_err(err, errlen,
                 "unknown magic byte 0x%02x (expected 0x00 Confluent framing)",
                 p[0]);
@@ -272,7 +278,7 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
         }
         *out = json_loadb((const char *)p, len,
                           JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-        if (*out == NULL) {
+        if (!*out) {
             set_err(err, errlen, "invalid JSON at line %d col %d: %s",
                     jerr.line, jerr.column, jerr.text);
             return -1;
@@ -283,7 +289,7 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
                 herald__format_name(f));
         return -1;
     }
-    if (*out == NULL) {
+    if (!*out) {
         set_err(err, errlen, "out of memory");
         return -1;
     }
@@ -296,7 +302,7 @@ static void on_schema(void *ctx, int32_t id, int status)
 
     (void)id;
     (void)status;
-    if (d->ready != NULL) {
+    if (d->ready) {
         d->ready(d->ctx);
     }
 }
@@ -317,15 +323,15 @@ herald__decoder_new(const struct herald__format_spec *key,
         set_err(err, errlen, "window size must not be negative");
         return NULL;
     }
-    if (reg == NULL && (key->format == HERALD__FORMAT_AVRO ||
-                        value->format == HERALD__FORMAT_AVRO)) {
+    if (!reg && (key->format == HERALD__FORMAT_AVRO ||
+                 value->format == HERALD__FORMAT_AVRO)) {
         set_err(err, errlen,
                 "format avro needs schema_registry (url or "
                 "schemas_dir)");
         return NULL;
     }
-    d = calloc(1, sizeof(*d));
-    if (d == NULL) {
+    d = calloc(1, sizeof *d);
+    if (!d) {
         set_err(err, errlen, "out of memory");
         return NULL;
     }
@@ -339,10 +345,10 @@ herald__decoder_new(const struct herald__format_spec *key,
 
 void herald__decoder_destroy(struct herald__decoder *d)
 {
-    if (d == NULL) {
+    if (!d) {
         return;
     }
-    if (d->reg != NULL) {
+    if (d->reg) {
         herald__registry_cancel(d->reg, on_schema, d);
     }
     free(d);
@@ -370,18 +376,18 @@ static int decode_part(struct herald__decoder *d,
         return HERALD__DECODE_POISON;
     }
     *schema_id = id;
-    rc = herald__registry_get(d->reg, id, &schema,
-                              d->ready != NULL ? on_schema : NULL, d, err,
-                              errlen);
+    rc = herald__registry_get(d->reg, id, &schema, d->ready ? on_schema : NULL,
+                              d, err, errlen);
     if (rc == HERALD__REGISTRY_WAIT) {
         return HERALD__DECODE_WAIT;
     }
     if (rc != HERALD__REGISTRY_OK) {
         return HERALD__DECODE_POISON;
     }
-    if (herald__avro_decode_budget(schema, (const unsigned char *)buf + 5,
-                                   len - 5, 5, &budget, out, err,
-                                   errlen) != 0) {
+    if (herald__avro_decode_budget(
+            schema, (const unsigned char *)buf + CONFLUENT_HEADER_SIZE,
+            len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, out,
+            err, errlen) != 0) {
         return HERALD__DECODE_POISON;
     }
     return HERALD__DECODE_OK;
@@ -409,26 +415,26 @@ int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
 
     reset(r);
     why[0] = '\0';
-    if (r->key != NULL) {
+    if (r->key) {
         if (d->key.window != HERALD__WINDOW_NONE) {
             if (herald__window_split(d->key.window, d->key.window_size_ms,
                                      r->key, r->key_len, &key_len,
                                      &r->window_start, &r->window_end, why,
-                                     sizeof(why)) != 0) {
+                                     sizeof why) != 0) {
                 rc = HERALD__DECODE_POISON;
                 goto key_fail;
             }
             r->has_window = 1;
         }
         rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree, &key_id,
-                         why, sizeof(why));
+                         why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             goto key_fail;
         }
     }
-    if (r->value != NULL) {
+    if (r->value) {
         rc = decode_part(d, &d->value, r->value, r->value_len, &r->value_tree,
-                         &r->schema_id, why, sizeof(why));
+                         &r->schema_id, why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             if (rc == HERALD__DECODE_POISON) {
                 set_err(err, errlen, "value: %s", why);
