@@ -21,16 +21,14 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-import it5lib as L
-import it6lib as T
-import pylib
-from it5lib import P
+import itlib
+from itlib import P
 
-rid = pylib.run_id("it6dlq")
+rid = itlib.run_id("it6dlq")
 domain = rid + ".example"
 topic, dlq = rid, rid + ".dlq"
 NAME = "it6dlq"
-work = os.path.dirname(pylib.write_config(""))
+work = os.path.dirname(itlib.write_config(""))
 plog = os.path.join(work, "testnotify.log")
 
 channel = """    plugin: testnotify
@@ -42,39 +40,39 @@ errors = """    errors:
       dead_letter_topic: %s
       retry: { initial: 100ms, max: 1s, timeout: 30s }
 """ % dlq
-cfg_text = T.notify_config(topic, rid, channel, errors, name=NAME)
-cfg = pylib.write_config(cfg_text, work)
+cfg_text = itlib.notify_config(topic, rid, channel, errors, name=NAME)
+cfg = itlib.write_config(cfg_text, work)
 
 # ---- herald check: the dead-letter topic must exist ------------------------
-T.create_topic(topic, 1)
+itlib.producer_create_topic(topic, 1)
 lines = cfg_text.splitlines()
 [ln] = [i + 1 for i, s in enumerate(lines) if "dead_letter_topic:" in s]
 col = lines[ln - 1].index(dlq) + 1
 
 
 def check_cfg():
-    r = subprocess.run([pylib.HERALD, "check", "-c", cfg], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, **L.herald_env()))
+    r = subprocess.run([itlib.HERALD, "check", "-c", cfg], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, **itlib.herald_env()))
     return r.returncode, r.stdout + r.stderr
 
 
 rc, out = check_cfg()
-pylib.check_eq("check with a missing dead-letter topic: exit code", 1, rc)
+itlib.check_eq("check with a missing dead-letter topic: exit code", 1, rc)
 want = "%s:%d:%d:" % (cfg, ln, col)
 hit = [s for s in out.splitlines() if s.startswith(want)]
-pylib.check("check names %s at %s" % (dlq, want),
+itlib.check("check names %s at %s" % (dlq, want),
             len(hit) == 1 and ("'%s'" % dlq) in hit[0] and "does not exist" in hit[0], out)
-T.create_topic(dlq, 1)
+itlib.producer_create_topic(dlq, 1)
 rc, out = check_cfg()
-pylib.check_eq("check once the dead-letter topic exists: exit code", 0, rc)
+itlib.check_eq("check once the dead-letter topic exists: exit code", 0, rc)
 
 # ---- records: poison, then rejects with headers -------------------------
-poison = pylib.produce("poison", "--topic", topic)
+poison = itlib.produce("poison", "--topic", topic)
 kinds = {r["kind"]: r for r in poison["records"]}
-pylib.check_eq("poison records at offsets 0..10", list(range(11)),
+itlib.check_eq("poison records at offsets 0..10", list(range(11)),
                [r["offset"] for r in poison["records"]])
 
-st = L.producer_stack()
+st = itlib.producer_stack()
 ser = st.serializer(P.POSSIBLE_ANOMALY_SCHEMA, P.ANOMALY_SUBJECT)
 ctx = P.SerializationContext(topic, P.MessageField.VALUE)
 card, start = "4000123412341234", 1_700_000_010_000 - 1_700_000_010_000 % P.WINDOW_MS
@@ -105,16 +103,16 @@ for kind, v, hdrs in extra:
 st.flush(reps)
 for r in reps:
     kinds[r["kind"]] = r
-pylib.check_eq("extra records at offsets 11..14", [11, 12, 13, 14],
+itlib.check_eq("extra records at offsets 11..14", [11, 12, 13, 14],
                [r["offset"] for r in reps])
 END = 15
 
-h = T.start(cfg_text)
-T.wait_committed(rid, topic, [END], timeout=60, alive=[h])
-err = T.stop(h, "herald")
+h = itlib.start(cfg_text)
+itlib.wait_committed(rid, topic, [END], timeout=60, alive=[h])
+err = itlib.stop(h, "herald")
 
 # ---- read the dead-letter topic back -------------------------------------
-c = Consumer({"bootstrap.servers": pylib.BOOTSTRAP, "group.id": rid + "-reader",
+c = Consumer({"bootstrap.servers": itlib.BOOTSTRAP, "group.id": rid + "-reader",
               "enable.auto.commit": False})
 c.assign([TopicPartition(dlq, 0, OFFSET_BEGINNING)])
 got, deadline = [], time.time() + 30
@@ -124,7 +122,7 @@ while time.time() < deadline and len(got) < 20:
         if len(got) >= 9 and time.time() > deadline - 25:
             break  # expected count reached and quiet: late extras still show
         continue
-    pylib.check("dead-letter read without error", m.error() is None, str(m.error()))
+    itlib.check("dead-letter read without error", m.error() is None, str(m.error()))
     got.append(m)
 c.close()
 
@@ -150,7 +148,7 @@ EXPECT = [
     ("channel_reject", "channel_reject",
      "rejected by testnotify: script rule 1 (reject:offset==13)"),
 ]
-pylib.check_eq("dead letters, by source offset, in order",
+itlib.check_eq("dead letters, by source offset, in order",
                [kinds[k]["offset"] for k, _, _ in EXPECT],
                [int(dict(m.headers())["__connect.errors.offset"]) for m in got])
 CONNECT = ["__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
@@ -159,21 +157,21 @@ CONNECT = ["__connect.errors.topic", "__connect.errors.partition", "__connect.er
            "__connect.errors.exception.class.name", "__connect.errors.exception.message"]
 for (kind, cls, msg), m in zip(EXPECT, got):
     src = kinds[kind]
-    pylib.check_eq("%s: key bytes" % kind, bytes.fromhex(src["key_hex"]), m.key())
-    pylib.check_eq("%s: value bytes" % kind, bytes.fromhex(src["value_hex"]), m.value())
+    itlib.check_eq("%s: key bytes" % kind, bytes.fromhex(src["key_hex"]), m.key())
+    itlib.check_eq("%s: value bytes" % kind, bytes.fromhex(src["value_hex"]), m.value())
     hdrs = m.headers() or []
     orig = [(k, v) for k, v in (src.get("headers") or [])]
-    pylib.check_eq("%s: original headers first, unchanged" % kind, orig, hdrs[:len(orig)])
-    pylib.check_eq("%s: then exactly Connect's context headers" % kind, CONNECT,
+    itlib.check_eq("%s: original headers first, unchanged" % kind, orig, hdrs[:len(orig)])
+    itlib.check_eq("%s: then exactly Connect's context headers" % kind, CONNECT,
                    [k for k, _ in hdrs[len(orig):]])
     hv = dict(hdrs[len(orig):])
     stage, cname, exc = STAGE[cls]
-    pylib.check_eq("%s: context values" % kind,
+    itlib.check_eq("%s: context values" % kind,
                    [topic, "0", str(src["offset"]), NAME, "0", stage, cname, exc],
                    [hv[k].decode() for k in CONNECT[:8]])
     text = hv[CONNECT[8]].decode()
     exact = cls != "poison"
-    pylib.check("%s: exception.message %s %r (got %r)" % (
+    itlib.check("%s: exception.message %s %r (got %r)" % (
         kind, "is" if exact else "starts with", msg, text),
         text == msg if exact else text.startswith(msg))
 
@@ -182,10 +180,10 @@ with open(plog) as f:
     for line in f:
         t, part, off, outcome = line.split()[:4]
         plugin.setdefault(int(off), []).append(outcome)
-pylib.check_eq("channel outcomes (tombstone 6 skipped; unwindowed and null keys decode)",
+itlib.check_eq("channel outcomes (tombstone 6 skipped; unwindowed and null keys decode)",
                {8: ["OK"], 9: ["OK"], 10: ["OK"], 12: ["OK"], 13: ["REJECT"], 14: ["OK"]},
                plugin)
-pylib.check_eq("log lines 'written to dead-letter topic'", len(EXPECT),
+itlib.check_eq("log lines 'written to dead-letter topic'", len(EXPECT),
                err.count("written to dead-letter topic " + dlq))
-pylib.check_eq("committed offset past every record", [END], T.committed(rid, topic, 1))
-pylib.done("it6_dead_letters")
+itlib.check_eq("committed offset past every record", [END], itlib.committed(rid, topic, 1))
+itlib.done("dead_letters")

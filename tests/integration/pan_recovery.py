@@ -89,5 +89,5 @@ check("HMAC under a wrong key: no card found",
       search(keyed("a-wrong-key-of-enough-length-42")) == [])
 check("HMAC under the demo's key: exactly the demo card found",
       search(keyed(demo_key)) == ["358579699410099"])
-print("%d checks failed" % len(FAILED) if FAILED else "it10_pan_recovery: all checks passed")
+print("%d checks failed" % len(FAILED) if FAILED else "pan_recovery: all checks passed")
 sys.exit(1 if FAILED else 0)

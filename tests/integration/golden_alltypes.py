@@ -13,19 +13,18 @@ as a number that reads back to the same 64-bit double."""
 import decimal
 import struct
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
-T = pylib.run_id("it4-alltypes")
+T = itlib.run_id("it4-alltypes")
 N = 12
-doc = pylib.produce("alltypes", "--topic", T, "--partitions", "1",
+doc = itlib.produce("alltypes", "--topic", T, "--partitions", "1",
                     "--count", str(N), "--seed", "4")
 reps = doc["records"]
 check_eq("records produced", N, len(reps))
 fields = [f["name"] for f in doc["schema"]["fields"]]
 
-cfg = pylib.write_config("""\
+cfg = itlib.write_config("""\
 kafka: {{ bootstrap.servers: "{bs}" }}
 schema_registry: {{ url: "{sr}" }}
 connectors:
@@ -34,8 +33,8 @@ connectors:
     key: {{ format: string }}
     value: {{ format: avro }}
     sink: {{ plugin: null }}
-""".format(bs=pylib.BOOTSTRAP, sr=pylib.SR_URL, t=T))
-got, _ = it4lib.tail(cfg, "at", N)
+""".format(bs=itlib.BOOTSTRAP, sr=itlib.SR_URL, t=T))
+got, _ = itlib.tail(cfg, "at", N)
 check_eq("records printed", N, len(got))
 by = {r["offset"]: r for r in got}
 
@@ -89,17 +88,17 @@ check_eq("f_opt_decimal null and present", [None, "-1.500"],
          [by[1]["value"]["f_opt_decimal"], by[0]["value"]["f_opt_decimal"]])
 
 # ---- two versions of one subject's schema in one partition -------------
-T2 = pylib.run_id("it4-versions")
-pylib.create_topic(T2, 1)
+T2 = itlib.run_id("it4-versions")
+itlib.create_topic(T2, 1)
 V1 = {"type": "record", "name": "Evt", "namespace": "herald.it4",
       "fields": [{"name": "a", "type": "int"}, {"name": "b", "type": "string"}]}
 V2 = {"type": "record", "name": "Evt", "namespace": "herald.it4",
       "fields": [{"name": "b", "type": "string"},
                  {"name": "c", "type": ["null", "long"], "default": None},
                  {"name": "a", "type": "long"}]}
-s1 = it4lib.serializer(V1, T2 + "-value")
-s2 = it4lib.serializer(V2, T2 + "-value")
-bulk = it4lib.Bulk()
+s1 = itlib.serializer(V1, T2 + "-value")
+s2 = itlib.serializer(V2, T2 + "-value")
+bulk = itlib.Bulk()
 expected = []
 for i in range(8):
     if i % 2 == 0:
@@ -110,11 +109,11 @@ for i in range(8):
              "a": 2 ** 35 + i}
         framed = s2(v, T2)
     bulk.send(T2, b"k", framed, partition=0)
-    expected.append((it4lib.schema_id(framed), v))
+    expected.append((itlib.schema_id(framed), v))
 bulk.flush()
 ids = sorted({e[0] for e in expected})
 check_eq("two schema ids in the topic", 2, len(ids))
-cfg2 = pylib.write_config("""\
+cfg2 = itlib.write_config("""\
 kafka: {{ bootstrap.servers: "{bs}" }}
 schema_registry: {{ url: "{sr}" }}
 connectors:
@@ -123,10 +122,10 @@ connectors:
     key: {{ format: string }}
     value: {{ format: avro }}
     sink: {{ plugin: null }}
-""".format(bs=pylib.BOOTSTRAP, sr=pylib.SR_URL, t=T2))
-got2, _ = it4lib.tail(cfg2, "ver", len(expected))
+""".format(bs=itlib.BOOTSTRAP, sr=itlib.SR_URL, t=T2))
+got2, _ = itlib.tail(cfg2, "ver", len(expected))
 check_eq("versioned records printed", len(expected), len(got2))
 check_eq("each record decoded with its own writer schema (values and field "
          "order)", [list(v.items()) for _, v in expected],
          [list(r["value"].items()) for r in sorted(got2, key=lambda r: r["offset"])])
-pylib.done("it4_golden_alltypes")
+itlib.done("golden_alltypes")

@@ -4,27 +4,26 @@ KAFKA key) decode in `herald tail` to exactly the values produced: decimals
 as exact strings, nulls inside tx_ids kept, null fields null, the windowed
 key split into the card number and the window (start == start_boundary)."""
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
-T = pylib.run_id("it4-decode")
+T = itlib.run_id("it4-decode")
 PARTS = 4
-pylib.create_topic(T, PARTS)
-ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
+itlib.create_topic(T, PARTS)
+ser = itlib.serializer(itlib.SCHEMA, T + "-value")
 
 base = 1587525570000
 rows = []
-g = dict(it4lib.sp.GOLDEN)
-rows.append(it4lib.anomaly(g["card_number"], g["start_boundary"], 3, "232.41",
+g = dict(itlib.sp.GOLDEN)
+rows.append(itlib.anomaly(g["card_number"], g["start_boundary"], 3, "232.41",
                            g["tx_ids"], g["email_address"]))
 amounts = ["0.00", "0.01", "-0.01", "-5.10", "9999999999.99", "-9999999999.99",
            "100.00", "1.50", "42949672.96", "-128.00", "127.99", "255.00"]
 for i in range(36):
     card = "4%015d" % (1000003 * i + 7)
-    start = base + i * it4lib.WINDOW_MS
+    start = base + i * itlib.WINDOW_MS
     tx = [None if j % 3 == i % 3 else "tx-%d-%d" % (i, j) for j in range(i % 5)]
-    v = it4lib.anomaly(card, start, 3 + i % 4, amounts[i % len(amounts)], tx)
+    v = itlib.anomaly(card, start, 3 + i % 4, amounts[i % len(amounts)], tx)
     if i % 6 == 1:
         v["tx_ids"] = None
     if i % 7 == 2:
@@ -34,13 +33,13 @@ for i in range(36):
         v["total_amount"] = None
     rows.append(v)
 
-bulk = it4lib.Bulk()
+bulk = itlib.Bulk()
 for v in rows:
     framed = ser(v, T)
-    key = it4lib.sp.window_key(v["card_number"], v["start_boundary"])
-    bulk.send(T, key, framed, value=it4lib.sp.jsonable(v),
+    key = itlib.sp.window_key(v["card_number"], v["start_boundary"])
+    bulk.send(T, key, framed, value=itlib.sp.jsonable(v),
               card=v["card_number"], start=v["start_boundary"],
-              schema_id=it4lib.schema_id(framed))
+              schema_id=itlib.schema_id(framed))
 reps = bulk.flush()
 check("records spread over %d partitions" % PARTS,
       len({r["partition"] for r in reps}) >= 3)
@@ -48,7 +47,7 @@ check_eq("one writer schema", 1, len({r["schema_id"] for r in reps}))
 check("some tx_ids hold nulls",
       any(r["value"]["tx_ids"] and None in r["value"]["tx_ids"] for r in reps))
 
-cfg = pylib.write_config("""\
+cfg = itlib.write_config("""\
 kafka: {{ bootstrap.servers: "{bs}" }}
 schema_registry: {{ url: "{sr}" }}
 connectors:
@@ -57,8 +56,8 @@ connectors:
     key: {{ format: string, window: tumbling, window_size: 30s }}
     value: {{ format: avro }}
     sink: {{ plugin: null }}
-""".format(bs=pylib.BOOTSTRAP, sr=pylib.SR_URL, t=T))
-got, h = it4lib.tail(cfg, "anomalies", len(reps))
+""".format(bs=itlib.BOOTSTRAP, sr=itlib.SR_URL, t=T))
+got, h = itlib.tail(cfg, "anomalies", len(reps))
 check_eq("records printed by herald tail", len(reps), len(got))
 by = {(r["partition"], r["offset"]): r for r in got}
 check_eq("distinct (partition, offset) printed", len(reps), len(by))
@@ -92,4 +91,4 @@ with_null = next(r for r in reps if r["value"]["tx_ids"] and None in r["value"][
 check_eq("tx_ids with a null kept in place", with_null["value"]["tx_ids"],
          by[(with_null["partition"], with_null["offset"])]["value"]["tx_ids"])
 check("herald logged no error", "level=error" not in h.stderr(), h.stderr()[-2000:])
-pylib.done("it4_decode_anomalies")
+itlib.done("decode_anomalies")

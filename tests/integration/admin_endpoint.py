@@ -30,33 +30,32 @@ import uuid
 
 from confluent_kafka import Producer
 
-import it4lib
-import pylib
+import itlib
 
-rid = pylib.run_id("it7admin")
+rid = itlib.run_id("it7admin")
 PARTS, N = 3, 300
 SECRET_ENV = "it7-env-secret-" + uuid.uuid4().hex
 SECRET_FILE = "it7-file-secret-" + uuid.uuid4().hex
-work = os.path.dirname(pylib.write_config(""))
+work = os.path.dirname(itlib.write_config(""))
 secret_path = os.path.join(work, "smtp_user")
 with open(secret_path, "w") as f:
     f.write(SECRET_FILE)
 
-pylib.create_topic(rid, PARTS)
-p = Producer({"bootstrap.servers": pylib.BOOTSTRAP, "linger.ms": 5})
+itlib.create_topic(rid, PARTS)
+p = Producer({"bootstrap.servers": itlib.BOOTSTRAP, "linger.ms": 5})
 nbytes = 0
 for i in range(N):
     k, v = b"key-%d" % i, b"value-%05d" % i
     nbytes += len(k) + len(v)
     p.produce(rid, key=k, value=v, partition=i % PARTS)
-pylib.check_eq("records produced", 0, p.flush(30))
+itlib.check_eq("records produced", 0, p.flush(30))
 PER_PART = N // PARTS
 
 strict_topic = rid + "-strict"
-pylib.create_topic(strict_topic, 1)
+itlib.create_topic(strict_topic, 1)
 for i in range(20):
     p.produce(strict_topic, key=b"s%d" % i, value=b"v%d" % i, partition=0)
-pylib.check_eq("strict records produced", 0, p.flush(30))
+itlib.check_eq("strict records produced", 0, p.flush(30))
 
 def config(admin, strict=False):
     text = """\
@@ -79,7 +78,7 @@ connectors:
     value: {{ format: string }}
     commit_interval: 200ms
     sink: {{ plugin: null }}
-""".format(bs=pylib.BOOTSTRAP, pp=pylib.TEST_PLUGIN_DIR, admin=admin,
+""".format(bs=itlib.BOOTSTRAP, pp=itlib.TEST_PLUGIN_DIR, admin=admin,
            smtp=os.environ.get("MAILPIT_SMTP", "127.0.0.1:31025"),
            userfile=secret_path, rid=rid)
     if strict:
@@ -99,15 +98,15 @@ connectors:
 
 
 def start(cfg):
-    return pylib.start_herald(pylib.write_config(cfg, work),
+    return itlib.start_herald(itlib.write_config(cfg, work),
                               env={"HERALD_PLUGIN_PATH": "", "IT7_SECRET": SECRET_ENV})
 
 
 def admin_port(h):
-    m = pylib.wait_for("admin: listening on 127.0.0.1:PORT in the log",
+    m = itlib.wait_for("admin: listening on 127.0.0.1:PORT in the log",
                        lambda: re.search(r"admin: listening on 127\.0\.0\.1:(\d+)",
                                          h.stderr()) or not h.alive(), timeout=30)
-    pylib.check("herald is running", h.alive(), h.stderr()[-2000:])
+    itlib.check("herald is running", h.alive(), h.stderr()[-2000:])
     return int(m.group(1))
 
 
@@ -168,22 +167,22 @@ def samples(text):
             continue
         m = re.fullmatch(r'([a-z_]+(?:\{[^}]*\})?) (-?\d+)', line)
         if m is None:
-            pylib.check("metrics line is a sample: %r" % line, False)
+            itlib.check("metrics line is a sample: %r" % line, False)
         out[m.group(1)] = int(m.group(2))
     return out
 
 
 def no_secret(what, text):
-    pylib.check("%s shows neither secret" % what,
+    itlib.check("%s shows neither secret" % what,
                 SECRET_ENV not in text and SECRET_FILE not in text)
 
 
 # ---- 1. one connector, null sink --------------------------------------------
 h = start(config("admin: { listen: 127.0.0.1:0 }\n"))
 port = admin_port(h)
-pylib.check_eq("1: the process listens on exactly the logged port",
+itlib.check_eq("1: the process listens on exactly the logged port",
                [("127.0.0.1", port)], listening(h.proc.pid))
-pylib.check_eq("1: GET /healthz, whole answer",
+itlib.check_eq("1: GET /healthz, whole answer",
                b"HTTP/1.1 200 OK\r\n"
                b"Content-Type: text/plain; charset=utf-8\r\n"
                b"Content-Length: 3\r\n"
@@ -200,12 +199,12 @@ def scrape():
 
 
 C = '{connector="c"}'
-pylib.wait_for("1: consumed_total reaches N",
+itlib.wait_for("1: consumed_total reaches N",
                lambda: scrape().get("herald_records_consumed_total" + C) == N
                and scrape().get("herald_records_in_flight" + C) == 0, timeout=90)
 st, hdr, body = request(port, "/metrics")
-pylib.check_eq("1: /metrics status", 200, st)
-pylib.check_eq("1: /metrics content type", "text/plain; version=0.0.4; charset=utf-8",
+itlib.check_eq("1: /metrics status", 200, st)
+itlib.check_eq("1: /metrics content type", "text/plain; version=0.0.4; charset=utf-8",
                hdr["Content-Type"])
 m = samples(body)
 want = {
@@ -226,71 +225,71 @@ want = {
     'herald_plugin_counter_total{kind="sink",instance="c",plugin="null",counter="bytes"}': nbytes,
 }
 for k, v in want.items():
-    pylib.check_eq("1: " + k, v, m.get(k))
-pylib.check_eq("1: no other samples than these and herald_info",
+    itlib.check_eq("1: " + k, v, m.get(k))
+itlib.check_eq("1: no other samples than these and herald_info",
                sorted(want), sorted(k for k in m if not k.startswith("herald_info")))
 for fam in ("herald_records_consumed_total", "herald_records_in_flight",
             "herald_plugin_counter_total"):
     kind = "gauge" if fam == "herald_records_in_flight" else "counter"
-    pylib.check("1: # TYPE %s %s" % (fam, kind), "# TYPE %s %s\n" % (fam, kind) in body)
+    itlib.check("1: # TYPE %s %s" % (fam, kind), "# TYPE %s %s\n" % (fam, kind) in body)
 no_secret("1: /metrics", body)
 
 
 def connectors():
     st, hdr, body = request(port, "/connectors")
-    pylib.check_eq("/connectors status", 200, st)
-    pylib.check_eq("/connectors content type", "application/json", hdr["Content-Type"])
+    itlib.check_eq("/connectors status", 200, st)
+    itlib.check_eq("/connectors content type", "application/json", hdr["Content-Type"])
     no_secret("/connectors", body)
     return json.loads(body)
 
 
-pylib.wait_for("1: every partition committed to its end", lambda: all(
+itlib.wait_for("1: every partition committed to its end", lambda: all(
     q["committed"] == PER_PART for q in connectors()["connectors"][0]["partitions"]),
     timeout=30)
 doc = connectors()
 con = doc["connectors"][0]
-pylib.check_eq("1: /connectors has one connector", 1, len(doc["connectors"]))
+itlib.check_eq("1: /connectors has one connector", 1, len(doc["connectors"]))
 for k, v in (("name", "c"), ("state", "running"), ("group_id", rid), ("topics", [rid]),
              ("sink", "c")):
-    pylib.check_eq("1: /connectors " + k, v, con[k])
-pylib.check_eq("1: /connectors partitions",
+    itlib.check_eq("1: /connectors " + k, v, con[k])
+itlib.check_eq("1: /connectors partitions",
                [{"topic": rid, "partition": q, "committed": PER_PART, "next": PER_PART,
                  "in_doubt": 0, "paused": False} for q in range(PARTS)],
                sorted(con["partitions"], key=lambda q: q["partition"]))
-pylib.check_eq("1: /connectors counters",
+itlib.check_eq("1: /connectors counters",
                {"consumed": N, "delivered": N, "rejected": 0, "retried": 0,
                 "unavailable": 0, "poison": 0, "deduped": 0, "in_flight": 0}, con["counters"])
-pylib.check_eq("1: /connectors channel_unavailable", None, con["channel_unavailable"])
-pylib.check_eq("1: /connectors instances",
+itlib.check_eq("1: /connectors channel_unavailable", None, con["channel_unavailable"])
+itlib.check_eq("1: /connectors instances",
                [{"name": "mail", "plugin": "smtp", "kind": "notify", "counters": {}},
                 {"name": "c", "plugin": "null", "kind": "sink",
                  "counters": {"records": N, "bytes": nbytes}}], doc["instances"])
-pylib.check_eq("1: the broker has the offsets /connectors reports",
-               [PER_PART] * PARTS, pylib.committed(rid, rid, PARTS))
+itlib.check_eq("1: the broker has the offsets /connectors reports",
+               [PER_PART] * PARTS, itlib.committed(rid, rid, PARTS))
 
 st, hdr, body = request(port, "/readyz")
-pylib.check_eq("1: /readyz", (200, "application/json", {"status": "ready"}),
+itlib.check_eq("1: /readyz", (200, "application/json", {"status": "ready"}),
                (st, hdr["Content-Type"], json.loads(body)))
 st, hdr, body = request(port, "/readyz", "HEAD")
-pylib.check_eq("1: HEAD /readyz", (200, "24", ""), (st, hdr["Content-Length"], body))
+itlib.check_eq("1: HEAD /readyz", (200, "24", ""), (st, hdr["Content-Length"], body))
 st, hdr, body = request(port, "/metrics", "POST")
-pylib.check_eq("1: POST /metrics", (405, "GET, HEAD"), (st, hdr["Allow"]))
+itlib.check_eq("1: POST /metrics", (405, "GET, HEAD"), (st, hdr["Allow"]))
 st, hdr, body = request(port, "/config")
-pylib.check_eq("1: GET /config", 404, st)
+itlib.check_eq("1: GET /config", 404, st)
 no_secret("1: the 404 page", body)
-pylib.check_eq("1: garbage gets 400",
+itlib.check_eq("1: garbage gets 400",
                b"HTTP/1.1 400 Bad Request\r\n",
                raw(port, b"\x16\x03\x01\x00\xff garbage\r\n\r\n")[:26])
-pylib.check("1: herald still runs", h.alive())
+itlib.check("1: herald still runs", h.alive())
 rc, _ = h.stop(signal.SIGTERM, 60)
-pylib.check_eq("1: exit code after SIGTERM", 0, rc)
+itlib.check_eq("1: exit code after SIGTERM", 0, rc)
 no_secret("1: the log", h.stderr())
 try:
     socket.create_connection(("127.0.0.1", port), timeout=5).close()
     refused = False
 except ConnectionRefusedError:
     refused = True
-pylib.check("1: nothing listens on the port after exit", refused)
+itlib.check("1: nothing listens on the port after exit", refused)
 
 # ---- 2. a connector that stops on an error: not ready -----------------------
 h = start(config("admin: { listen: \"127.0.0.1:0\" }\n", strict=True))
@@ -304,35 +303,35 @@ def strict_state():
     return None
 
 
-pylib.wait_for("2: connector strict failed", lambda: strict_state() == "failed"
+itlib.wait_for("2: connector strict failed", lambda: strict_state() == "failed"
                or not h.alive(), timeout=60)
 st, hdr, body = request(port, "/readyz")
-pylib.check_eq("2: /readyz status", 503, st)
-pylib.check_eq("2: /readyz body",
+itlib.check_eq("2: /readyz status", 503, st)
+itlib.check_eq("2: /readyz body",
                {"status": "not ready", "connectors": [
                    {"name": "strict", "state": "failed",
                     "reason": "stopped on an error (errors.tolerance: none, or a fatal "
                               "Kafka error); see the log"}]},
                json.loads(body))
 m = samples(request(port, "/metrics")[2])
-pylib.check_eq("2: herald_connector_up strict", 0, m['herald_connector_up{connector="strict"}'])
-pylib.check_eq("2: herald_connector_up c", 1, m['herald_connector_up{connector="c"}'])
-pylib.check_eq("2: rejected strict", 1, m['herald_records_rejected_total{connector="strict"}'])
-pylib.check_eq("2: the one rejected record is offset 5",
-               [(0, 5)], sorted(k for k, v in it4lib.read_plugin_log(
+itlib.check_eq("2: herald_connector_up strict", 0, m['herald_connector_up{connector="strict"}'])
+itlib.check_eq("2: herald_connector_up c", 1, m['herald_connector_up{connector="c"}'])
+itlib.check_eq("2: rejected strict", 1, m['herald_records_rejected_total{connector="strict"}'])
+itlib.check_eq("2: the one rejected record is offset 5",
+               [(0, 5)], sorted(k for k, v in itlib.read_plugin_log(
                    os.path.join(work, "strict.log")).items() if "REJECT" in v))
 rc, _ = h.stop(signal.SIGTERM, 60)
-pylib.check_eq("2: exit code (a connector failed)", 3, rc)
+itlib.check_eq("2: exit code (a connector failed)", 3, rc)
 no_secret("2: the log", h.stderr())
 
 # ---- 3. no admin: nothing listens ---------------------------------------------
 h = start(config(""))
-pylib.wait_for("3: connector c started", lambda: "started: group" in h.stderr()
+itlib.wait_for("3: connector c started", lambda: "started: group" in h.stderr()
                or not h.alive(), timeout=30)
 time.sleep(1)
-pylib.check("3: herald is running", h.alive(), h.stderr()[-2000:])
-pylib.check_eq("3: listening sockets without admin:", [], listening(h.proc.pid))
-pylib.check("3: no admin line in the log", "admin:" not in h.stderr())
+itlib.check("3: herald is running", h.alive(), h.stderr()[-2000:])
+itlib.check_eq("3: listening sockets without admin:", [], listening(h.proc.pid))
+itlib.check("3: no admin line in the log", "admin:" not in h.stderr())
 rc, _ = h.stop(signal.SIGTERM, 60)
-pylib.check_eq("3: exit code", 0, rc)
-pylib.done("it7_admin")
+itlib.check_eq("3: exit code", 0, rc)
+itlib.done("admin_endpoint")

@@ -1,11 +1,11 @@
 """Issue 6, acceptance 4: a service of the stack goes away mid-stream and
 comes back; herald recovers by itself.
 
-  it6_faults.py mailpit   Mailpit (the SMTP server) stopped for 20 s
-  it6_faults.py registry  the schema registry stopped for 20 s, and herald
+  service_faults.py mailpit   Mailpit (the SMTP server) stopped for 20 s
+  service_faults.py registry  the schema registry stopped for 20 s, and herald
                           restarted inside the outage, so its schema cache is
                           empty and every record needs the registry
-  it6_faults.py broker    the Kafka broker restarted: stopped for 12 s (longer
+  service_faults.py broker    the Kafka broker restarted: stopped for 12 s (longer
                           than the session timeout), started on the same log
                           directory
 
@@ -25,9 +25,7 @@ import re
 import sys
 import time
 
-import it5lib as L
-import it6lib as T
-import pylib
+import itlib
 
 PARTS = 4
 NWIN = 600
@@ -36,64 +34,64 @@ MAX_IN_FLIGHT = 32
 OUTAGE_S = {"mailpit": 20, "registry": 20, "broker": 12}
 
 what = sys.argv[1]
-rid = pylib.run_id("it6fault-" + what)
+rid = itlib.run_id("it6fault-" + what)
 domain = rid + ".example"
-L.own(domain)
+itlib.own(domain)
 service = {"mailpit": "mailpit", "registry": "registry", "broker": "kafka"}[what]
 down = []
 
 
 def restore():
     if down:
-        T.service("start", service)
+        itlib.service("start", service)
         down.clear()
 
 
 atexit.register(restore)
 
-wins = T.windows(NWIN, domain, seed=44)
-T.create_topic(rid, PARTS)
-cfg = T.notify_config(
-    rid, rid, T.smtp_plain_channel(max_connections=2),
+wins = itlib.windows(NWIN, domain, seed=44)
+itlib.producer_create_topic(rid, PARTS)
+cfg = itlib.notify_config(
+    rid, rid, itlib.smtp_plain_channel(max_connections=2),
     "    max_in_flight: %d\n    dedup: { ttl: 7d }\n"
     "    batch: { max_records: 16, linger: 5ms }\n"
     "    errors: { tolerance: all, retry: { initial: 200ms, max: 2s, timeout: 10m } }\n"
     % MAX_IN_FLIGHT, subject="it6 fault n={{n_attempts}}")
-sampler = T.CommitSampler(rid, rid, PARTS)
+sampler = itlib.CommitSampler(rid, rid, PARTS)
 t0 = time.time()
-runs = [T.start(cfg)]
-stream = T.Stream(rid, T.stream_plan(wins, STEPS), every=1.0)
-pylib.wait_for("herald sends mail", lambda: T.mail_count(domain) > 0, timeout=60)
+runs = [itlib.start(cfg)]
+stream = itlib.Stream(rid, itlib.stream_plan(wins, STEPS), every=1.0)
+itlib.wait_for("herald sends mail", lambda: itlib.mail_count(domain) > 0, timeout=60)
 time.sleep(3)
-pylib.check("stream still running at the fault", stream.alive())
-before = T.mail_count(domain)
+itlib.check("stream still running at the fault", stream.alive())
+before = itlib.mail_count(domain)
 
 t_down = time.time()
 down.append(service)
-T.service("stop", service)
+itlib.service("stop", service)
 if what == "registry":
     # A new process inside the outage: nothing cached, every record needs
     # the registry.
     time.sleep(2)
-    T.stop(runs[-1], "run 1 (stopped inside the registry outage)")
-    runs.append(T.start(cfg))
+    itlib.stop(runs[-1], "run 1 (stopped inside the registry outage)")
+    runs.append(itlib.start(cfg))
 time.sleep(max(0.0, OUTAGE_S[what] - (time.time() - t_down)))
-pylib.check("herald kept running through the outage", runs[-1].alive(),
+itlib.check("herald kept running through the outage", runs[-1].alive(),
             runs[-1].stderr()[-2000:])
 restore()
 print("# %s down for %.1f s" % (service, time.time() - t_down))
 t_up = time.time()
 
 ends = stream.join(PARTS)
-pylib.check_eq("records produced", 3 * NWIN, sum(ends))
-T.wait_committed(rid, rid, ends, timeout=180, alive=runs[-1:])
-T.stop(runs[-1], "last run")
+itlib.check_eq("records produced", 3 * NWIN, sum(ends))
+itlib.wait_committed(rid, rid, ends, timeout=180, alive=runs[-1:])
+itlib.stop(runs[-1], "last run")
 samples = sampler.stop()
 err = "".join(h.stderr() for h in runs)
 
-msgs = T.settle(domain, NWIN)
-rcpt = T.by_recipient(msgs)
-delivered = T.mailpit_delivered(msgs)
+msgs = itlib.settle(domain, NWIN)
+rcpt = itlib.by_recipient(msgs)
+delivered = itlib.mailpit_delivered(msgs)
 missing = [w[0][2]["email_address"] for w in wins if w[0][2]["email_address"] not in rcpt]
 dups = len(msgs) - len(rcpt)
 after = sum(1 for t in delivered.values() if t >= t_up)
@@ -101,26 +99,26 @@ retries = err.count("delivery will be retried")
 print("# %s: %d messages for %d windows, %d duplicate(s); %d before the fault, %d after it; "
       "%d retries logged; %d commit samples failed while the broker was away"
       % (what, len(msgs), NWIN, dups, before, after, retries, sampler.errors))
-pylib.check_eq("windows without an email", [], missing[:10])
-pylib.check("duplicates %d <= max_in_flight %d" % (dups, MAX_IN_FLIGHT), dups <= MAX_IN_FLIGHT)
-pylib.check_eq("subjects other than the first refinement's", [],
+itlib.check_eq("windows without an email", [], missing[:10])
+itlib.check("duplicates %d <= max_in_flight %d" % (dups, MAX_IN_FLIGHT), dups <= MAX_IN_FLIGHT)
+itlib.check_eq("subjects other than the first refinement's", [],
                sorted({m["Subject"] for m in msgs} - {"it6 fault n=3"}))
-pylib.check_eq("records rejected", 0, err.count("record rejected"))
-pylib.check("windows mailed after the fault ended (%d)" % after, after > 0)
+itlib.check_eq("records rejected", 0, err.count("record rejected"))
+itlib.check("windows mailed after the fault ended (%d)" % after, after > 0)
 if what == "mailpit":
-    pylib.check("sends were retried while Mailpit was away (%d)" % retries, retries > 0,
+    itlib.check("sends were retried while Mailpit was away (%d)" % retries, retries > 0,
                 err[-2000:])
-    pylib.check_eq("messages Mailpit received while it was stopped", [],
+    itlib.check_eq("messages Mailpit received while it was stopped", [],
                    [a for a, t in delivered.items() if t_down + 0.5 < t < t_up - 0.5])
 if what == "registry":
     waits = len(re.findall(r"schema registry request for id \d+ failed.*retrying in",
                            runs[-1].stderr()))
-    pylib.check("the run started inside the outage retried the registry (%d)" % waits,
+    itlib.check("the run started inside the outage retried the registry (%d)" % waits,
                 waits > 0, runs[-1].stderr()[-2000:])
 if what == "broker":
     lost = len(re.findall(r"kafka: .*(Connection refused|Disconnected|brokers are down)",
                           runs[-1].stderr()))
-    pylib.check("herald logged the broker's absence (%d lines)" % lost, lost > 0,
+    itlib.check("herald logged the broker's absence (%d lines)" % lost, lost > 0,
                 runs[-1].stderr()[-2000:])
-T.check_commits_delivered(what, samples, stream.where, delivered, PARTS)
-pylib.done("it6_faults " + what)
+itlib.check_commits_delivered(what, samples, stream.where, delivered, PARTS)
+itlib.done("service_faults " + what)

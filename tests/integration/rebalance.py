@@ -11,9 +11,8 @@ import re
 import sys
 import time
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
 PARTS = 6
 N = 1800
@@ -22,24 +21,24 @@ ser_cache = {}
 
 
 def scenario(strategy):
-    T = pylib.run_id("it4-reb-%s" % ("coop" if strategy else "eager"))
+    T = itlib.run_id("it4-reb-%s" % ("coop" if strategy else "eager"))
     G = T + "-g"
-    pylib.create_topic(T, PARTS)
-    ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
-    vals = [ser(it4lib.anomaly("8%015d" % i, 1587525570000, 3, "9.99", ["r"]), T)
+    itlib.create_topic(T, PARTS)
+    ser = itlib.serializer(itlib.SCHEMA, T + "-value")
+    vals = [ser(itlib.anomaly("8%015d" % i, 1587525570000, 3, "9.99", ["r"]), T)
             for i in range(4)]
-    bulk = it4lib.Bulk()
+    bulk = itlib.Bulk()
     for i in range(N):
-        bulk.send(T, it4lib.sp.window_key("8%015d" % (i % 4), 1587525570000),
+        bulk.send(T, itlib.sp.window_key("8%015d" % (i % 4), 1587525570000),
                   vals[i % 4], partition=i % PARTS)
     reps = bulk.flush()
-    work = os.path.dirname(pylib.write_config(""))
+    work = os.path.dirname(itlib.write_config(""))
     logs = {n: os.path.join(work, "plugin-%s.log" % n) for n in "AB"}
     kafka = ("    kafka: { partition.assignment.strategy: %s }\n" % strategy
              if strategy else "")
 
     def cfg(n):
-        return pylib.write_config(it4lib.testplug_config(
+        return itlib.write_config(itlib.testplug_config(
             T, G, logs[n], "", name="reb",
             extra_connector=kafka + (
                 "    batch: { max_records: 10, linger: 5ms }\n"
@@ -49,7 +48,7 @@ def scenario(strategy):
             sink_extra="      delay: 300ms\n"), directory=work if n == "A" else None)
 
     def log(n):
-        return it4lib.read_plugin_log(logs[n])
+        return itlib.read_plugin_log(logs[n])
 
     label = strategy or "eager (range)"
     procs = []
@@ -62,28 +61,28 @@ def scenario(strategy):
 
 
 def run(label, T, G, reps, cfg, log, procs):
-    a = pylib.Herald(cfg("A"))
+    a = itlib.Herald(cfg("A"))
     procs.append(a)
-    pylib.wait_for("%s: A delivering" % label, lambda: it4lib.ok_count(log("A")) >= 100,
+    itlib.wait_for("%s: A delivering" % label, lambda: itlib.ok_count(log("A")) >= 100,
                    timeout=60)
-    b = pylib.Herald(cfg("B"))
+    b = itlib.Herald(cfg("B"))
     procs.append(b)
-    pylib.wait_for("%s: B took partitions and delivers" % label,
-                   lambda: it4lib.ok_count(log("B")) >= 150, timeout=60)
+    itlib.wait_for("%s: B took partitions and delivers" % label,
+                   lambda: itlib.ok_count(log("B")) >= 150, timeout=60)
     b_parts = {p for (p, _) in log("B")}
     t_stop = time.time()
     rc_b, _ = b.stop()
     check_eq("%s: B exit code on SIGTERM" % label, 0, rc_b)
     b_done = log("B")
     check("%s: B stopped mid-stream (%d of %d delivered overall)"
-          % (label, len(it4lib.finals(log("A"))) + len(b_done), N),
-          len(it4lib.finals(log("A"))) + len(b_done) < N)
-    pylib.wait_for("%s: every record delivered" % label,
-                   lambda: len(it4lib.finals(log("A")) | it4lib.finals(log("B"))) == N,
+          % (label, len(itlib.finals(log("A"))) + len(b_done), N),
+          len(itlib.finals(log("A"))) + len(b_done) < N)
+    itlib.wait_for("%s: every record delivered" % label,
+                   lambda: len(itlib.finals(log("A")) | itlib.finals(log("B"))) == N,
                    timeout=60, interval=0.2)
     check("%s: A still running" % label, a.alive())
-    pylib.wait_for("%s: end committed" % label,
-                   lambda: pylib.committed(G, T, PARTS) == [N // PARTS] * PARTS,
+    itlib.wait_for("%s: end committed" % label,
+                   lambda: itlib.committed(G, T, PARTS) == [N // PARTS] * PARTS,
                    timeout=20, interval=0.3)
     rc_a, _ = a.stop()
     check_eq("%s: A exit code on SIGTERM" % label, 0, rc_a)
@@ -110,10 +109,10 @@ def run(label, T, G, reps, cfg, log, procs):
           len(drained) >= 1, err[-2000:])
 
 
-# it4_rebalance.py [eager|coop]: one scenario only (for debugging).
+# rebalance.py [eager|coop]: one scenario only (for debugging).
 only = sys.argv[1] if len(sys.argv) > 1 else None
 if only in (None, "eager"):
     scenario(None)
 if only in (None, "coop"):
     scenario("cooperative-sticky")
-pylib.done("it4_rebalance")
+itlib.done("rebalance")

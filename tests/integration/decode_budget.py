@@ -20,12 +20,11 @@ import time
 
 from confluent_kafka.schema_registry import Schema
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
-RID = pylib.run_id("it4-budget")
-st = it4lib.stack()
+RID = itlib.run_id("it4-budget")
+st = itlib.stack()
 
 
 def register(name, schema):
@@ -41,42 +40,42 @@ def all_null_array(n):
 
 # ---- amplification -------------------------------------------------------
 T = RID + "-amp"
-pylib.create_topic(T, 1)
+itlib.create_topic(T, 1)
 id10 = register("amp10", all_null_array(10))
 id100 = register("amp100", all_null_array(100))
 BLOCK = b"\x80\x89\x7a\x00"  # 1,000,000 items, then the end of the array
 amp10 = b"\x00" + struct.pack(">I", id10) + BLOCK
 amp100 = b"\x00" + struct.pack(">I", id100) + BLOCK
 check_eq("amplification values are 9 bytes", [9, 9], [len(amp10), len(amp100)])
-ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
-good = ser(it4lib.anomaly("4000000000000002", 1587525570000, 3, "1.25",
+ser = itlib.serializer(itlib.SCHEMA, T + "-value")
+good = ser(itlib.anomaly("4000000000000002", 1587525570000, 3, "1.25",
                           ["x"]), T)
-bulk = it4lib.Bulk()
+bulk = itlib.Bulk()
 for kind, v in (("good", good), ("amp10", amp10), ("good", good),
                 ("amp100", amp100), ("good", good)):
     bulk.send(T, b"k", v, partition=0, kind=kind)
 reps = bulk.flush()
 
-work = os.path.dirname(pylib.write_config(""))
+work = os.path.dirname(itlib.write_config(""))
 plog = os.path.join(work, "plugin-amp.log")
-cfg = pylib.write_config(it4lib.testplug_config(
+cfg = itlib.write_config(itlib.testplug_config(
     T, T + "-g", plog, "", key="{ format: string }",
     extra_connector="    errors: { tolerance: all }\n"
                     "    commit_interval: 200ms\n"), work)
 t0 = time.time()
-h = pylib.Herald(cfg)
-pylib.wait_for("all 5 offsets committed",
-               lambda: pylib.committed(T + "-g", T, 1) == [5],
+h = itlib.Herald(cfg)
+itlib.wait_for("all 5 offsets committed",
+               lambda: itlib.committed(T + "-g", T, 1) == [5],
                timeout=60, interval=0.2)
 took = time.time() - t0
-rss = it4lib.herald_rss_kb(h.proc.pid)
+rss = itlib.herald_rss_kb(h.proc.pid)
 check("herald still running", h.alive())
 rc, _ = h.stop()
 check_eq("exit code on SIGTERM", 0, rc)
 print("# 5 records final in %.1f s, herald VmHWM %s kB" % (took, rss))
 check("herald's peak RSS under 64 MB", rss is not None and rss < 64 * 1024,
       "(VmHWM %s kB)" % rss)
-log = it4lib.read_plugin_log(plog)
+log = itlib.read_plugin_log(plog)
 check_eq("the plugin got exactly the good records, once each",
          {(0, 0): ["OK"], (0, 2): ["OK"], (0, 4): ["OK"]}, log)
 err = h.stderr()
@@ -93,7 +92,7 @@ check_eq("rejections with the budget as the reason", {1: WANT, 3: WANT}, seen)
 
 # ---- 404 then 200 --------------------------------------------------------
 T2 = RID + "-404"
-pylib.create_topic(T2, 1)
+itlib.create_topic(T2, 1)
 base = register("base", {"type": "record", "name": "Base",
                          "namespace": RID.replace("-", "_"),
                          "fields": [{"name": "a", "type": "string"}]})
@@ -101,42 +100,42 @@ late_id = base + 1  # what the registry hands out next
 late_schema = {"type": "record", "name": "Late",
                "namespace": RID.replace("-", "_"),
                "fields": [{"name": "n", "type": "long"}]}
-bulk = it4lib.Bulk()
+bulk = itlib.Bulk()
 for n in (21, 22, 23):  # long n: zigzag varint
     bulk.send(T2, b"k", b"\x00" + struct.pack(">I", late_id) + bytes([2 * n]),
               partition=0)
 bulk.flush()
 plog2 = os.path.join(work, "plugin-404.log")
-text = it4lib.testplug_config(
+text = itlib.testplug_config(
     T2, T2 + "-g", plog2, "", key="{ format: string }",
     extra_connector="    errors: { tolerance: all }\n"
                     "    commit_interval: 200ms\n")
 check("config sets not_found_wait", "not_found_wait: 2s" in text)
-cfg2 = pylib.write_config(text.replace("not_found_wait: 2s",
+cfg2 = itlib.write_config(text.replace("not_found_wait: 2s",
                                        "not_found_wait: 60s"), work)
-h = pylib.Herald(cfg2)
-pylib.wait_for("herald waiting on the 404",
+h = itlib.Herald(cfg2)
+itlib.wait_for("herald waiting on the 404",
                lambda: ("schema id %d not found in registry (404) yet"
                         % late_id) in h.stderr(), timeout=30, interval=0.2)
 time.sleep(2)
 check_eq("nothing delivered while the id is unknown", {},
-         it4lib.read_plugin_log(plog2))
+         itlib.read_plugin_log(plog2))
 check("nothing committed while the id is unknown",
-      pylib.committed(T2 + "-g", T2, 1)[0] <= 0,
-      "(committed %s)" % pylib.committed(T2 + "-g", T2, 1))
+      itlib.committed(T2 + "-g", T2, 1)[0] <= 0,
+      "(committed %s)" % itlib.committed(T2 + "-g", T2, 1))
 got = register("late", late_schema)
 check_eq("the registry handed out the id the records carry", late_id, got)
-pylib.wait_for("all 3 records delivered",
-               lambda: it4lib.ok_count(it4lib.read_plugin_log(plog2)) >= 3,
+itlib.wait_for("all 3 records delivered",
+               lambda: itlib.ok_count(itlib.read_plugin_log(plog2)) >= 3,
                timeout=60, interval=0.2)
-pylib.wait_for("all 3 offsets committed",
-               lambda: pylib.committed(T2 + "-g", T2, 1) == [3],
+itlib.wait_for("all 3 offsets committed",
+               lambda: itlib.committed(T2 + "-g", T2, 1) == [3],
                timeout=20, interval=0.2)
 rc, _ = h.stop()
 check_eq("exit code on SIGTERM", 0, rc)
 check_eq("every record delivered once",
          {(0, 0): ["OK"], (0, 1): ["OK"], (0, 2): ["OK"]},
-         it4lib.read_plugin_log(plog2))
+         itlib.read_plugin_log(plog2))
 check("no record rejected", "record rejected" not in h.stderr(),
       [l for l in h.stderr().splitlines() if "rejected" in l][:3])
-pylib.done("it4_decode_budget")
+itlib.done("decode_budget")

@@ -11,15 +11,14 @@ and non-ASCII values that are legitimate arrive intact and folded/encoded."""
 import decimal
 import re
 
-import it5lib as L
-import pylib
+import itlib
 
-rid = pylib.run_id("it5inj")
+rid = itlib.run_id("it5inj")
 D = rid + ".example"
-L.own(D)
+itlib.own(D)
 EVIL = "x@evil-%s.example" % rid
 topic = rid
-api = L.MAILPIT_API
+api = itlib.MAILPIT_API
 START = 1_700_000_010_000 - (1_700_000_010_000 % 30_000)
 LONG_TX = "T" * 2000
 UNI_TX = "Z\u00fcrich \u2603 \u6771\u4eac"
@@ -63,17 +62,17 @@ CASES = [
 ]
 N = len(CASES)
 rows = [(v["card_number"], START, v, START + 1000) for v, _ in CASES]
-rep = L.produce_rows(topic, rows)
+rep = itlib.produce_rows(topic, rows)
 offsets = [r["offset"] for r in rep["records"]]
-pylib.check_eq("offsets", list(range(N)), offsets)
+itlib.check_eq("offsets", list(range(N)), offsets)
 
 notify_extra = '''      headers:
         X-Customer: "{{email_address}}"
         X-Tx: "{{tx_ids | join \\", \\"}}"
 '''
-cfg = L.config(topic, rid, L.smtp_plain_channel(), notify_extra=notify_extra)
-rc, out, err = L.run_herald(cfg, N, timeout=120)
-pylib.check_eq("herald exit code", 0, rc)
+cfg = itlib.config(topic, rid, itlib.smtp_plain_channel(), notify_extra=notify_extra)
+rc, out, err = itlib.run_herald(cfg, N, timeout=120)
+itlib.check_eq("herald exit code", 0, rc)
 
 # The log: one REJECT per bad record, with its offset and a reason.
 rejects = {}
@@ -82,22 +81,22 @@ for ln in err.splitlines():
         m = re.search(r"\boffset=(\d+)\b", ln)
         rejects[int(m.group(1))] = ln
 bad = [i for i, (_, want) in enumerate(CASES) if want != "ok"]
-pylib.check_eq("rejected offsets (log)", bad, sorted(rejects))
+itlib.check_eq("rejected offsets (log)", bad, sorted(rejects))
 for i in bad:
     want = CASES[i][1]
-    pylib.check("offset %d rejected: %s" % (i, want),
+    itlib.check("offset %d rejected: %s" % (i, want),
                 ('msg="record rejected: %s"' % want) in rejects[i], rejects[i])
-pylib.check("no log line starts with an injected header",
+itlib.check("no log line starts with an injected header",
             not any(ln.startswith(("Bcc", "RCPT")) for ln in err.splitlines()))
 
 good = ["good%d@%s" % (i, D) for i, (_, w) in enumerate(CASES) if w == "ok"]
-msgs = L.mailpit_search(api, 'to:"@%s"' % D, expect=len(good))
-pylib.check_eq("recipients that got mail", sorted(good),
+msgs = itlib.mailpit_search(api, 'to:"@%s"' % D, expect=len(good))
+itlib.check_eq("recipients that got mail", sorted(good),
                sorted(a["Address"] for m in msgs for a in m["To"]))
-pylib.check_eq("messages mentioning the attacker's domain", 0,
-               len(L.mailpit_search(api, '"evil-%s"' % rid)))
-pylib.check_eq("messages to the attacker", 0,
-               len(L.mailpit_search(api, 'to:"evil-%s"' % rid)))
+itlib.check_eq("messages mentioning the attacker's domain", 0,
+               len(itlib.mailpit_search(api, '"evil-%s"' % rid)))
+itlib.check_eq("messages to the attacker", 0,
+               len(itlib.mailpit_search(api, 'to:"evil-%s"' % rid)))
 
 EXPECTED_HEADERS = ["Content-Type", "Date", "From", "MIME-Version", "Message-ID",
                     "Received", "Return-Path", "Subject", "To", "X-Customer",
@@ -106,34 +105,34 @@ for m in msgs:
     to = m["To"][0]["Address"]
     i = int(re.match(r"good(\d+)@", to).group(1))
     v = CASES[i][0]
-    raw = L.mailpit_raw(api, m["ID"])
-    full = L.mailpit_message(api, m["ID"])
+    raw = itlib.mailpit_raw(api, m["ID"])
+    full = itlib.mailpit_message(api, m["ID"])
     head = raw.split(b"\r\n\r\n", 1)[0]
     head = head[head.index(b"\r\nDate: ") + 2:]  # herald's headers (after Mailpit's)
-    pm = L.parse_raw(raw)
+    pm = itlib.parse_raw(raw)
     names = sorted({k for k in pm.keys()})
-    pylib.check_eq("%s: header names" % to, EXPECTED_HEADERS, names)
-    pylib.check_eq("%s: each header once" % to, len(pm.keys()), len(names))
-    pylib.check_eq("%s: envelope recipients (To, Cc, Bcc)" % to, ([to], [], []),
+    itlib.check_eq("%s: header names" % to, EXPECTED_HEADERS, names)
+    itlib.check_eq("%s: each header once" % to, len(pm.keys()), len(names))
+    itlib.check_eq("%s: envelope recipients (To, Cc, Bcc)" % to, ([to], [], []),
                    ([a["Address"] for a in full["To"]], full["Cc"] or [], full["Bcc"] or []))
-    pylib.check("%s: attacker absent from the raw message" % to,
+    itlib.check("%s: attacker absent from the raw message" % to,
                 b"evil-" + rid.encode() not in raw)
-    pylib.check("%s: only CRLF line ends" % to,
+    itlib.check("%s: only CRLF line ends" % to,
                 b"\r" not in raw.replace(b"\r\n", b"") and b"\n" not in raw.replace(b"\r\n", b""))
-    pylib.check("%s: herald's header lines <= 78 octets, all lines <= 998" % to,
+    itlib.check("%s: herald's header lines <= 78 octets, all lines <= 998" % to,
                 max(len(x) for x in head.split(b"\r\n")) <= 78 and
                 max(len(x) for x in raw.split(b"\r\n")) <= 998)
-    pylib.check("%s: X-Tx decodes to the record's tx ids (%d characters)"
+    itlib.check("%s: X-Tx decodes to the record's tx ids (%d characters)"
                 % (to, len(", ".join(v["tx_ids"]))), ", ".join(v["tx_ids"]) == str(pm["X-Tx"]),
                 repr(str(pm["X-Tx"])[:200]))
-    pylib.check_eq("%s: X-Customer" % to, to, str(pm["X-Customer"]))
-    pylib.check("%s: no NUL anywhere" % to, b"\x00" not in raw)
+    itlib.check_eq("%s: X-Customer" % to, to, str(pm["X-Customer"]))
+    itlib.check("%s: no NUL anywhere" % to, b"\x00" not in raw)
     if i == 7:
-        pylib.check_eq("%s: Message-ID from topic-partition-offset" % to,
-                       "<%s@herald>" % pylib.keyed_hash("%s-0-7" % topic)[:32],
+        itlib.check_eq("%s: Message-ID from topic-partition-offset" % to,
+                       "<%s@herald>" % itlib.keyed_hash("%s-0-7" % topic)[:32],
                        pm["Message-ID"])
-        pylib.check_eq("%s: subject" % to, "Suspicious activity on your card ending mple",
+        itlib.check_eq("%s: subject" % to, "Suspicious activity on your card ending mple",
                        str(pm["Subject"]))
 
-L.mailpit_delete(api, [m["ID"] for m in msgs])
-pylib.done("it5_injection")
+itlib.mailpit_delete(api, [m["ID"] for m in msgs])
+itlib.done("header_injection")

@@ -35,15 +35,13 @@ import urllib.request
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-import it5lib as L
-import it6lib as T
-import pylib
+import itlib
 
-rid = pylib.run_id("it10sec")
+rid = itlib.run_id("it10sec")
 domain = rid + ".example"
 topic, dlq = rid, rid + ".dlq"
 marks = {"smtp": rid + ".marks-smtp", "sg": rid + ".marks-sg"}
-L.own(domain)
+itlib.own(domain)
 work = tempfile.mkdtemp(prefix="herald-it10sec-")
 
 HASH_KEY = "it10-hash-" + secrets.token_hex(16)
@@ -81,9 +79,9 @@ def connector(name, channel, group, marks_topic):
       tolerance: all
       dead_letter_topic: %s
       retry: { initial: 200ms, max: 2s, timeout: 1m }
-""" % (name, topic, group, channel, json.dumps(L.SUBJECT_TMPL),
-       os.path.join(L.TEMPLATES, "possible_anomaly.txt"),
-       os.path.join(L.TEMPLATES, "possible_anomaly.html"), marks_topic, dlq)
+""" % (name, topic, group, channel, json.dumps(itlib.SUBJECT_TMPL),
+       os.path.join(itlib.TEMPLATES, "possible_anomaly.txt"),
+       os.path.join(itlib.TEMPLATES, "possible_anomaly.html"), marks_topic, dlq)
 
 
 cfg_text = """kafka:
@@ -111,21 +109,21 @@ channels:
     from: "%s"
     categories: [fraud-alert]
 connectors:
-%s%s""" % (pylib.BOOTSTRAP, pylib.SR_URL, hk_path, ADMIN, os.environ["MAILPIT_SMTP_TLS"],
-           os.environ["MAILPIT_CA"], os.environ["MAILPIT_USER"], pw_path, L.FROM, L.WIREMOCK,
-           L.FROM, connector("it10-smtp", "mail", rid + "-smtp", marks["smtp"]),
+%s%s""" % (itlib.BOOTSTRAP, itlib.SR_URL, hk_path, ADMIN, os.environ["MAILPIT_SMTP_TLS"],
+           os.environ["MAILPIT_CA"], os.environ["MAILPIT_USER"], pw_path, itlib.FROM, itlib.WIREMOCK,
+           itlib.FROM, connector("it10-smtp", "mail", rid + "-smtp", marks["smtp"]),
            connector("it10-sg", "sg", rid + "-sg", marks["sg"]))
 
 # ---- records: 4 windows with a refinement each, one bad address ----------
-wins = T.windows(4, domain, seed=10, refinements=1)
+wins = itlib.windows(4, domain, seed=10, refinements=1)
 bad_card = "4999888877776666"
 bad = wins[0][0][2].copy()
 bad.update(card_number=bad_card, email_address="not an address")
 rows = [w[0] for w in wins] + [w[1] for w in wins] + [
     (bad_card, wins[0][0][1], bad, wins[0][0][3])]
-T.create_topic(topic, 1)
-T.create_topic(dlq, 1)
-rep = T.produce(topic, rows)
+itlib.producer_create_topic(topic, 1)
+itlib.producer_create_topic(dlq, 1)
+rep = itlib.produce_checked(topic, rows)
 END = len(rows)
 src = {r["offset"]: r for r in rep["records"]}
 CARDS = sorted({r[0] for r in rows})
@@ -169,15 +167,15 @@ def sweep(what, data):
     leaks = leaks_in(data)
     if isinstance(data, bytes):
         data = data.decode("latin-1")
-    pylib.check("%s: no card number and no secret (%d bytes)" % (what, len(data)),
+    itlib.check("%s: no card number and no secret (%d bytes)" % (what, len(data)),
                 not leaks, leaks[:5])
 
 
 # ---- run ------------------------------------------------------------------
-cfg = pylib.write_config(cfg_text, work)
-h = pylib.start_herald(cfg, env=dict(L.herald_env(), IT10_SG_KEY=SG_KEY))
-T.wait_committed(rid + "-smtp", topic, [END], timeout=120, alive=[h])
-T.wait_committed(rid + "-sg", topic, [END], timeout=120, alive=[h])
+cfg = itlib.write_config(cfg_text, work)
+h = itlib.start_herald(cfg, env=dict(itlib.herald_env(), IT10_SG_KEY=SG_KEY))
+itlib.wait_committed(rid + "-smtp", topic, [END], timeout=120, alive=[h])
+itlib.wait_committed(rid + "-sg", topic, [END], timeout=120, alive=[h])
 
 admin = {}
 for path in ("/healthz", "/readyz", "/metrics", "/connectors"):
@@ -186,35 +184,35 @@ for path in ("/healthz", "/readyz", "/metrics", "/connectors"):
 for path, body in admin.items():
     sweep("admin %s" % path, body)
 rc, out = h.stop(timeout=60)
-pylib.check_eq("herald exit code after SIGTERM", 0, rc)
+itlib.check_eq("herald exit code after SIGTERM", 0, rc)
 err = h.stderr()
-pylib.check("herald logged at debug", "level=debug" in err or '"debug"' in err, err[-500:])
+itlib.check("herald logged at debug", "level=debug" in err or '"debug"' in err, err[-500:])
 sweep("herald stdout", out)
 sweep("herald stderr (log level debug)", err)
 
 # ---- emails: 4 windows, one each ------------------------------------------
-msgs = T.mail(domain, api=L.MAILPIT_TLS_API, expect=4, timeout=30)
-pylib.check_eq("emails in Mailpit (one per window)", 4, len(msgs))
+msgs = itlib.mail(domain, api=itlib.MAILPIT_TLS_API, expect=4, timeout=30)
+itlib.check_eq("emails in Mailpit (one per window)", 4, len(msgs))
 for m in msgs:
-    raw = L.mailpit_raw(L.MAILPIT_TLS_API, m["ID"])
+    raw = itlib.mailpit_raw(itlib.MAILPIT_TLS_API, m["ID"])
     to = m["To"][0]["Address"]
     card = [w[0][0] for w in wins if w[0][2]["email_address"] == to][0]
     sweep("raw email to %s" % to, raw)
-    sweep("decoded email to %s" % to, L.all_text(raw))
-    pylib.check("email to %s shows the last four digits" % to, card[-4:] in L.all_text(raw))
+    sweep("decoded email to %s" % to, itlib.all_text(raw))
+    itlib.check("email to %s shows the last four digits" % to, card[-4:] in itlib.all_text(raw))
     start = [w[0][1] for w in wins if w[0][2]["email_address"] == to][0]
-    pylib.check_eq("email to %s: Message-ID is the keyed hash" % to,
-                   "<%s@herald>" % pylib.keyed_hash("%s@%d" % (card, start), HASH_KEY)[:32],
-                   L.parse_raw(raw)["Message-ID"])
+    itlib.check_eq("email to %s: Message-ID is the keyed hash" % to,
+                   "<%s@herald>" % itlib.keyed_hash("%s@%d" % (card, start), HASH_KEY)[:32],
+                   itlib.parse_raw(raw)["Message-ID"])
 
 # ---- WireMock journal -----------------------------------------------------
-events = L.wm_serve_events(domain)
-pylib.check_eq("SendGrid requests (one per window)", 4, len(events))
+events = itlib.wm_serve_events(domain)
+itlib.check_eq("SendGrid requests (one per window)", 4, len(events))
 for e in events:
     req = e["request"]
     hdrs = dict(req.get("headers") or {})
     auth = hdrs.pop("Authorization", None)
-    pylib.check_eq("request carries the API key only in Authorization", "Bearer " + SG_KEY, auth)
+    itlib.check_eq("request carries the API key only in Authorization", "Bearer " + SG_KEY, auth)
     sweep("SendGrid request body", req.get("body") or "")
     sweep("SendGrid request headers but Authorization", json.dumps(hdrs))
     sweep("SendGrid request URL", req.get("url") or "")
@@ -223,7 +221,7 @@ for e in events:
 
 # ---- Kafka: marks and dead letters ----------------------------------------
 def read_all(t, want):
-    c = Consumer({"bootstrap.servers": pylib.BOOTSTRAP, "group.id": rid + "-reader-" + t,
+    c = Consumer({"bootstrap.servers": itlib.BOOTSTRAP, "group.id": rid + "-reader-" + t,
                   "enable.auto.commit": False})
     c.assign([TopicPartition(t, 0, OFFSET_BEGINNING)])
     got, deadline = [], time.time() + 30
@@ -235,10 +233,10 @@ def read_all(t, want):
     return got
 
 
-want_keys = sorted(pylib.keyed_hash("%s@%d" % (w[0][0], w[0][1]), HASH_KEY) for w in wins)
+want_keys = sorted(itlib.keyed_hash("%s@%d" % (w[0][0], w[0][1]), HASH_KEY) for w in wins)
 for name, t in marks.items():
     got = read_all(t, 4)
-    pylib.check_eq("%s marks: keys are HMAC(hash key, card@start)" % name, want_keys,
+    itlib.check_eq("%s marks: keys are HMAC(hash key, card@start)" % name, want_keys,
                    sorted(m.key().decode() for m in got))
     for m in got:
         sweep("%s mark key" % name, m.key())
@@ -246,19 +244,19 @@ for name, t in marks.items():
         sweep("%s mark headers" % name, repr(m.headers() or []))
 
 dl = read_all(dlq, 2)
-pylib.check_eq("dead letters (the bad address, once per connector)", 2, len(dl))
+itlib.check_eq("dead letters (the bad address, once per connector)", 2, len(dl))
 for m in dl:
     hd = m.headers() or []
     off = [v for k, v in hd if k == "__connect.errors.offset"]
     s = src[int(off[0])] if off else None
     sweep("dead-letter headers", repr(hd))
-    pylib.check("dead letter: key and value are the source record's bytes, unchanged",
+    itlib.check("dead letter: key and value are the source record's bytes, unchanged",
                 s is not None and m.key().hex() == s["key_hex"]
                 and m.value().hex() == s["value_hex"])
     # The sweep can fail: it finds the card in the (by design unchanged)
     # source key and value.
-    pylib.check("the sweep finds the card in the dead letter's key and value",
+    itlib.check("the sweep finds the card in the dead letter's key and value",
                 any(bad_card in x for x in leaks_in(m.key()))
                 and any(bad_card[-4:] in x for x in leaks_in(m.value())), leaks_in(m.value()))
 
-pylib.done("it10_no_secrets")
+itlib.done("no_secrets")

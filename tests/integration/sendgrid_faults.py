@@ -24,9 +24,7 @@ import json
 import threading
 import time
 
-import it5lib as L
-import it6lib as T
-import pylib
+import itlib
 
 NWIN = 300
 PARTS = 4
@@ -36,9 +34,9 @@ PRODUCE_S = 30.0
 BLACKOUT_AT, BLACKOUT_S = 6.0, 20.0  # seconds after production starts
 MAX_IN_FLIGHT = 64
 
-rid = pylib.run_id("it6sgf")
+rid = itlib.run_id("it6sgf")
 domain = rid + ".example"
-L.own(domain)
+itlib.own(domain)
 key = "SG.it6-" + rid
 print("# %d windows x %d records, %d partitions, %d chunks over %.0f s, blackout %.0f s"
       % (NWIN, REFINEMENTS + 1, PARTS, CHUNKS, PRODUCE_S, BLACKOUT_S))
@@ -66,7 +64,7 @@ def cleanup():
         if h.alive():
             h.kill()
     for mid in list(kind):
-        L.wm_remove(mid)
+        itlib.wm_remove(mid)
 
 
 atexit.register(cleanup)
@@ -77,13 +75,13 @@ def state(n):
 
 
 for n, (what, resp) in enumerate(CYCLE):
-    kind[L.wm_add({"priority": 2, "name": "%s cycle %d (%s)" % (rid, n, what),
+    kind[itlib.wm_add({"priority": 2, "name": "%s cycle %d (%s)" % (rid, n, what),
                    "scenarioName": rid + "-cycle", "requiredScenarioState": state(n),
                    "newScenarioState": state(n + 1), "request": RUN,
                    "response": resp})] = what
 # A request that races a state change matches no state: it gets this 202,
 # not the shared default's, so every request of the run is answered here.
-kind[L.wm_add({"priority": 3, "name": rid + " between states", "request": RUN,
+kind[itlib.wm_add({"priority": 3, "name": rid + " between states", "request": RUN,
                "response": OK})] = "ok"
 
 journal = []  # this run's serve events, taken from WireMock as they come
@@ -93,7 +91,7 @@ journal_lock = threading.Lock()
 def harvest():
     """Move this run's journal entries here, so a journal shared with other
     tests (10,000 entries at most) never drops ours."""
-    got = L.wm_take(domain)
+    got = itlib.wm_take(domain)
     with journal_lock:
         journal.extend(got)
 
@@ -105,39 +103,39 @@ def harvester(stop):
 # ---------------------------------------------------------------- data
 
 
-wins = T.windows(NWIN, domain, seed=61, refinements=REFINEMENTS)
-T.create_topic(rid, PARTS)
-cfg = T.notify_config(
-    rid, rid, L.sendgrid_channel(key, extra="    timeout: 30s\n"),
+wins = itlib.windows(NWIN, domain, seed=61, refinements=REFINEMENTS)
+itlib.producer_create_topic(rid, PARTS)
+cfg = itlib.notify_config(
+    rid, rid, itlib.sendgrid_channel(key, extra="    timeout: 30s\n"),
     "    max_in_flight: %d\n    dedup: { ttl: 7d }\n"
     "    batch: { max_records: 16, linger: 5ms }\n    commit_interval: 500ms\n"
     "    errors:\n      tolerance: all\n"
     "      retry: { initial: 200ms, max: 2s, timeout: 10m }\n" % MAX_IN_FLIGHT)
-h = T.start(cfg)
+h = itlib.start(cfg)
 herald.append(h)
-sampler = T.CommitSampler(rid, rid, PARTS)
+sampler = itlib.CommitSampler(rid, rid, PARTS)
 stop_harvest = threading.Event()
 threading.Thread(target=harvester, args=(stop_harvest,), daemon=True).start()
 
 t0 = time.time()
 # refinements arrive steps after their window's first record, as in ksqlDB
-stream = T.Stream(rid, T.stream_plan(wins, CHUNKS), every=PRODUCE_S / (CHUNKS + REFINEMENTS))
+stream = itlib.Stream(rid, itlib.stream_plan(wins, CHUNKS), every=PRODUCE_S / (CHUNKS + REFINEMENTS))
 time.sleep(max(0.0, t0 + BLACKOUT_AT - time.time()))
-blackout = L.wm_add({"priority": 1, "name": rid + " blackout", "request": RUN,
+blackout = itlib.wm_add({"priority": 1, "name": rid + " blackout", "request": RUN,
                      "response": RESET})
 kind[blackout] = "blackout"
 b_on = time.time()
 print("# blackout from %.1f s" % (b_on - t0))
 time.sleep(BLACKOUT_S)
 b_off = time.time()
-L.wm_remove(blackout)
+itlib.wm_remove(blackout)
 print("# blackout over at %.1f s" % (b_off - t0))
 
 ends = stream.join(PARTS, timeout=PRODUCE_S + 60)
-pylib.check_eq("records produced", NWIN * (REFINEMENTS + 1), sum(ends))
-T.wait_committed(rid, rid, ends, timeout=120, alive=[h])
+itlib.check_eq("records produced", NWIN * (REFINEMENTS + 1), sum(ends))
+itlib.wait_committed(rid, rid, ends, timeout=120, alive=[h])
 print("# all committed after %.1f s" % (time.time() - t0))
-err = T.stop(h, "herald")
+err = itlib.stop(h, "herald")
 samples = sampler.stop()
 stop_harvest.set()
 time.sleep(0.5)
@@ -146,15 +144,15 @@ events = sorted(journal, key=lambda e: e["request"]["loggedDate"])
 
 # ---------------------------------------------------------------- checks
 
-pylib.check_eq("committed offsets = end of each partition", ends,
-               T.committed(rid, rid, PARTS))
-pylib.check_eq("requests without this run's key", 0,
+itlib.check_eq("committed offsets = end of each partition", ends,
+               itlib.committed(rid, rid, PARTS))
+itlib.check_eq("requests without this run's key", 0,
                sum(e["request"]["headers"].get("Authorization") != "Bearer " + key
                    for e in events))
 kinds = [kind.get((e.get("stubMapping") or {}).get("id"), "other") for e in events]
 count = {k: kinds.count(k) for k in ("ok", "429", "500", "reset", "blackout", "other")}
-accepted = [e for e in events if T.wiremock_accepted(e)]
-dups = len(accepted) - len({T.wiremock_recipient(e) for e in accepted})
+accepted = [e for e in events if itlib.wiremock_accepted(e)]
+dups = len(accepted) - len({itlib.wiremock_recipient(e) for e in accepted})
 outside = len(events) - count["blackout"]
 faults = count["429"] + count["500"] + count["reset"]
 print("# %d requests: %d accepted, faults: %d x 429, %d x 500, %d resets (%.0f %% of %d "
@@ -163,24 +161,24 @@ print("# %d requests: %d accepted, faults: %d x 429, %d x 500, %d resets (%.0f %
          100.0 * faults / max(1, outside), outside, count["blackout"], dups, len(samples)))
 others = [(e["request"]["loggedDate"], (e.get("stubMapping") or {}).get("name"),
            e["response"].get("status")) for e, k in zip(events, kinds) if k == "other"]
-pylib.check_eq("requests answered by another stub than this run's", [], others)
-pylib.check_eq("accepted requests = those the 202 states answered", count["ok"], len(accepted))
+itlib.check_eq("requests answered by another stub than this run's", [], others)
+itlib.check_eq("accepted requests = those the 202 states answered", count["ok"], len(accepted))
 
 # The faults fired.
 for k in ("429", "500", "reset"):
-    pylib.check("%s answers: %d >= 15" % (k, count[k]), count[k] >= 15)
-pylib.check("faults outside the blackout are ~30 %% (%d of %d)" % (faults, outside),
+    itlib.check("%s answers: %d >= 15" % (k, count[k]), count[k] >= 15)
+itlib.check("faults outside the blackout are ~30 %% (%d of %d)" % (faults, outside),
             0.2 * outside <= faults <= 0.4 * outside)
 in_b = [e["request"]["loggedDate"] / 1000.0 for e, k in zip(events, kinds) if k == "blackout"]
-pylib.check("blackout resets: %d >= 30" % len(in_b), len(in_b) >= 30)
-pylib.check("herald kept trying through the blackout (resets from %.1f s to %.1f s)"
+itlib.check("blackout resets: %d >= 30" % len(in_b), len(in_b) >= 30)
+itlib.check("herald kept trying through the blackout (resets from %.1f s to %.1f s)"
             % (min(in_b) - t0, max(in_b) - t0),
             min(in_b) - b_on < 3.0 and b_off - max(in_b) < 3.0)
 during = [e for e in accepted if b_on + 0.2 < e["request"]["loggedDate"] / 1000.0 < b_off - 0.2]
-pylib.check_eq("requests accepted during the blackout", 0, len(during))
+itlib.check_eq("requests accepted during the blackout", 0, len(during))
 before = sum(e["request"]["loggedDate"] / 1000.0 < b_on for e in accepted)
 after = sum(e["request"]["loggedDate"] / 1000.0 > b_off for e in accepted)
-pylib.check("windows accepted both before (%d) and after (%d) the blackout" % (before, after),
+itlib.check("windows accepted both before (%d) and after (%d) the blackout" % (before, after),
             before >= 10 and after >= 10)
 
 # herald retried every fault (none REJECTed, none given up) and waited for
@@ -199,16 +197,16 @@ for ln in lines:
         seen[ln.split("HTTP ")[1][:3]] += 1
 print("# herald retried %d times: %d x 429, %d x 500, %d resets, %d timeouts"
       % (len(lines), seen["429"], seen["500"], seen["reset"], seen["timeout"]))
-pylib.check_eq("records rejected", 0, err.count("record rejected"))
-pylib.check_eq("herald retried each 429 and each 500", [count["429"], count["500"]],
+itlib.check_eq("records rejected", 0, err.count("record rejected"))
+itlib.check_eq("herald retried each 429 and each 500", [count["429"], count["500"]],
                [seen["429"], seen["500"]])
 resets = count["reset"] + count["blackout"]
-pylib.check("herald retried most resets (%d of %d)" % (seen["reset"], resets),
+itlib.check("herald retried most resets (%d of %d)" % (seen["reset"], resets),
             resets // 2 <= seen["reset"] <= resets)
-pylib.check_eq("retries for other reasons", 0, len(lines) - sum(seen.values()))
+itlib.check_eq("retries for other reasons", 0, len(lines) - sum(seen.values()))
 by_to = {}
 for e in events:
-    by_to.setdefault(T.wiremock_recipient(e), []).append(e)
+    by_to.setdefault(itlib.wiremock_recipient(e), []).append(e)
 early = []
 for rs in by_to.values():
     for a, b in zip(rs, rs[1:]):
@@ -216,7 +214,7 @@ for rs in by_to.values():
             gap = b["request"]["loggedDate"] - a["request"]["loggedDate"]
             if gap < 1000:
                 early.append(gap)
-pylib.check_eq("retries sooner than a 429's Retry-After: 1 (gaps in ms)", [], early)
+itlib.check_eq("retries sooner than a 429's Retry-After: 1 (gaps in ms)", [], early)
 
 # Every window got its email: the first refinement's, accepted at least once.
 first = {}  # recipient -> (partition, offset) of its window's first record
@@ -224,29 +222,29 @@ for rep in stream.reports:
     for r in rep["records"]:
         if r["value"]["n_attempts"] == 3:
             first[r["value"]["email_address"]] = (r["partition"], r["offset"])
-delivered = T.wiremock_delivered(events)
+delivered = itlib.wiremock_delivered(events)
 missing = [w[0][2]["email_address"] for w in wins if w[0][2]["email_address"] not in delivered]
-pylib.check_eq("windows without an accepted request (first 10)", [], missing[:10])
-pylib.check_eq("recipients outside the windows", set(),
+itlib.check_eq("windows without an accepted request (first 10)", [], missing[:10])
+itlib.check_eq("recipients outside the windows", set(),
                set(by_to) - {w[0][2]["email_address"] for w in wins})
 wrong = []
 for w in wins:
     v = w[0][2]
-    want = L.expected_sendgrid_body(v, rid, *first[v["email_address"]])
+    want = itlib.expected_sendgrid_body(v, rid, *first[v["email_address"]])
     wrong += [(v["email_address"], want, got) for got in
               (json.loads(e["request"]["body"]) for e in by_to[v["email_address"]])
               if got != want]
 if wrong:
     print("first mismatch: %r" % (wrong[0],))
-pylib.check_eq("requests whose body is not the first refinement's (n_attempts 3)", 0,
+itlib.check_eq("requests whose body is not the first refinement's (n_attempts 3)", 0,
                len(wrong))
-codes = [L.prism_send(accepted[i]["request"]["body"])[0] // 100
+codes = [itlib.prism_send(accepted[i]["request"]["body"])[0] // 100
          for i in (0, len(accepted) // 2, -1)]
-pylib.check_eq("Prism accepts accepted bodies from the start, middle and end (status / 100)",
+itlib.check_eq("Prism accepts accepted bodies from the start, middle and end (status / 100)",
                [2] * 3, codes)
-pylib.check("duplicates %d <= timeouts herald saw %d" % (dups, seen["timeout"]),
+itlib.check("duplicates %d <= timeouts herald saw %d" % (dups, seen["timeout"]),
             dups <= seen["timeout"])
 
 # No commit ever passed a record whose window had no 202 yet.
-T.check_commits_delivered("sendgrid faults", samples, stream.where, delivered, PARTS)
-pylib.done("it6_sendgrid_faults")
+itlib.check_commits_delivered("sendgrid faults", samples, stream.where, delivered, PARTS)
+itlib.done("sendgrid_faults")

@@ -2,20 +2,19 @@
 status 0, once N records are final (the benchmark depends on `run -n`).
 Both stop inside the pipeline (the N-th record's completion), unlike SIGTERM."""
 
-import it4lib
-import pylib
-from pylib import check_eq
+import itlib
+from itlib import check_eq
 
-T = pylib.run_id("it4-stopafter")
-pylib.create_topic(T, 2)
-ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
-bulk = it4lib.Bulk()
+T = itlib.run_id("it4-stopafter")
+itlib.create_topic(T, 2)
+ser = itlib.serializer(itlib.SCHEMA, T + "-value")
+bulk = itlib.Bulk()
 for i in range(300):
-    v = it4lib.anomaly("5%015d" % i, 1587525570000, 3, "1.00", ["a"])
-    bulk.send(T, it4lib.sp.window_key(v["card_number"], v["start_boundary"]),
+    v = itlib.anomaly("5%015d" % i, 1587525570000, 3, "1.00", ["a"])
+    bulk.send(T, itlib.sp.window_key(v["card_number"], v["start_boundary"]),
               ser(v, T))
 bulk.flush()
-cfg = pylib.write_config("""\
+cfg = itlib.write_config("""\
 kafka: {{ bootstrap.servers: "{bs}" }}
 schema_registry: {{ url: "{sr}" }}
 connectors:
@@ -26,10 +25,10 @@ connectors:
     value: {{ format: avro }}
     batch: {{ max_records: 100 }}
     sink: {{ plugin: null }}
-""".format(bs=pylib.BOOTSTRAP, sr=pylib.SR_URL, t=T))
+""".format(bs=itlib.BOOTSTRAP, sr=itlib.SR_URL, t=T))
 for args, extra, n in ((("tail",), ("s", "-n", "300"), 300),
                        (("run",), ("-n", "300"), 300)):
-    h = pylib.Herald(cfg, args=args, extra=extra)
+    h = itlib.Herald(cfg, args=args, extra=extra)
     try:
         rc, out = h.wait(30)
     except Exception:
@@ -38,5 +37,5 @@ for args, extra, n in ((("tail",), ("s", "-n", "300"), 300),
     if args[0] == "tail":
         check_eq("lines printed by tail -n", n, len(out.splitlines()))
 check_eq("committed offsets after run -n 300", 300,
-         sum(pylib.committed(T, T, 2)))
-pylib.done("it4_stop_after")
+         sum(itlib.committed(T, T, 2)))
+itlib.done("stop_after")

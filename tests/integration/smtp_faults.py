@@ -13,15 +13,14 @@ import asyncio
 import re
 import threading
 
-import it5lib as L
-import pylib
+import itlib
 
-rid = pylib.run_id("it5smtpf")
+rid = itlib.run_id("it5smtpf")
 D = rid + ".example"
 topic = rid
 N = 12
-rows = L.anomaly_rows(N, D, seed=13)
-rep = L.produce_rows(topic, rows)
+rows = itlib.anomaly_rows(N, D, seed=13)
+rep = itlib.produce_rows(topic, rows)
 offset_of = {r["value"]["email_address"]: r["offset"] for r in rep["records"]}
 
 # recipient index -> script
@@ -113,10 +112,10 @@ def serve():
 threading.Thread(target=serve, daemon=True).start()
 ready.wait(10)
 
-cfg = L.config(topic, rid, L.smtp_plain_channel("127.0.0.1:%d" % port[0], max_connections=2),
+cfg = itlib.config(topic, rid, itlib.smtp_plain_channel("127.0.0.1:%d" % port[0], max_connections=2),
                retry="{ initial: 100ms, max: 1s, timeout: 1m }")
-rc, out, err = L.run_herald(cfg, N, timeout=120)
-pylib.check_eq("herald exit code", 0, rc)
+rc, out, err = itlib.run_herald(cfg, N, timeout=120)
+itlib.check_eq("herald exit code", 0, rc)
 loop.call_soon_threadsafe(loop.stop)
 
 
@@ -124,21 +123,21 @@ def addr(i):
     return "user%d@%s" % (i, D)
 
 
-pylib.check_eq("accepted exactly once each", sorted(addr(i) for i in range(N) if i not in (2, 3)),
+itlib.check_eq("accepted exactly once each", sorted(addr(i) for i in range(N) if i not in (2, 3)),
                sorted(accepted))
-pylib.check_eq("451 on RCPT, then delivered", [451, 250],
+itlib.check_eq("451 on RCPT, then delivered", [451, 250],
                [o for a, o in attempts if a == addr(0)])
-pylib.check_eq("452 after DATA, then delivered", [452, 250],
+itlib.check_eq("452 after DATA, then delivered", [452, 250],
                [o for a, o in attempts if a == addr(1)])
-pylib.check_eq("550 on RCPT: tried once", [550], [o for a, o in attempts if a == addr(2)])
-pylib.check_eq("554 after DATA: tried once", [554], [o for a, o in attempts if a == addr(3)])
-pylib.check_eq("dropped mid-DATA, then delivered", ["drop", 250],
+itlib.check_eq("550 on RCPT: tried once", [550], [o for a, o in attempts if a == addr(2)])
+itlib.check_eq("554 after DATA: tried once", [554], [o for a, o in attempts if a == addr(3)])
+itlib.check_eq("dropped mid-DATA, then delivered", ["drop", 250],
                [o for a, o in attempts if a == addr(4)])
-pylib.check_eq("MAIL commands answered 503", 1, mails.count(503))
+itlib.check_eq("MAIL commands answered 503", 1, mails.count(503))
 rejected = {int(re.search(r"offset=(\d+)", ln).group(1)): ln
             for ln in err.splitlines() if "record rejected" in ln}
-pylib.check_eq("rejected offsets", sorted([offset_of[addr(2)], offset_of[addr(3)]]),
+itlib.check_eq("rejected offsets", sorted([offset_of[addr(2)], offset_of[addr(3)]]),
                sorted(rejected))
-pylib.check("550 reason logged", "550" in rejected[offset_of[addr(2)]], rejected)
-pylib.check("554 reason logged", "554" in rejected[offset_of[addr(3)]], rejected)
-pylib.done("it5_smtp_faults")
+itlib.check("550 reason logged", "550" in rejected[offset_of[addr(2)]], rejected)
+itlib.check("554 reason logged", "554" in rejected[offset_of[addr(3)]], rejected)
+itlib.done("smtp_faults")

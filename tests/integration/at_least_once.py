@@ -15,34 +15,33 @@ import signal
 import threading
 import time
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
-T = pylib.run_id("it4-alo")
+T = itlib.run_id("it4-alo")
 G = T + "-g"
 PARTS = 4
 N = 6000
 MAX_IN_FLIGHT = 200
 BATCH = 20
-pylib.create_topic(T, PARTS)
-ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
-values = [ser(it4lib.anomaly("6%015d" % i, 1587525570000, 3, "%d.%02d" % (i, i),
+itlib.create_topic(T, PARTS)
+ser = itlib.serializer(itlib.SCHEMA, T + "-value")
+values = [ser(itlib.anomaly("6%015d" % i, 1587525570000, 3, "%d.%02d" % (i, i),
                              ["t%d" % i, None]), T) for i in range(16)]
-bulk = it4lib.Bulk()
+bulk = itlib.Bulk()
 for i in range(N):
-    bulk.send(T, it4lib.sp.window_key("6%015d" % (i % 16), 1587525570000),
+    bulk.send(T, itlib.sp.window_key("6%015d" % (i % 16), 1587525570000),
               values[i % 16], partition=i % PARTS)
 reps = bulk.flush()
 end = [N // PARTS] * PARTS
 
-work = os.path.dirname(pylib.write_config(""))
+work = os.path.dirname(itlib.write_config(""))
 logs = [os.path.join(work, "plugin-run%d.log" % k) for k in (1, 2)]
 SCRIPT = "retry:offset%13==5:2:30"
 
 
 def config(log):
-    return pylib.write_config(it4lib.testplug_config(
+    return itlib.write_config(itlib.testplug_config(
         T, G, log, SCRIPT,
         extra_connector=("    batch: { max_records: %d, linger: 5ms }\n"
                          "    max_in_flight: %d\n"
@@ -56,7 +55,7 @@ def config(log):
 def merged():
     m = {}
     for path in logs:
-        for k, v in it4lib.read_plugin_log(path).items():
+        for k, v in itlib.read_plugin_log(path).items():
             m.setdefault(k, []).extend(v)
     return m
 
@@ -68,8 +67,8 @@ stop_sampling = threading.Event()
 
 def sampler():
     while not stop_sampling.is_set():
-        c = pylib.committed(G, T, PARTS)
-        fin = it4lib.finals(merged())  # read after the commit was seen
+        c = itlib.committed(G, T, PARTS)
+        fin = itlib.finals(merged())  # read after the commit was seen
         for p in range(PARTS):
             if c[p] >= 0:
                 missing = [o for o in range(c[p]) if (p, o) not in fin]
@@ -83,38 +82,38 @@ th = threading.Thread(target=sampler, daemon=True)
 th.start()
 
 # Run 1: SIGKILL once about a third is through.
-h1 = pylib.Herald(config(logs[0]))
-pylib.wait_for("run 1 delivered 2000 records",
-               lambda: it4lib.ok_count(it4lib.read_plugin_log(logs[0])) >= 2000,
+h1 = itlib.Herald(config(logs[0]))
+itlib.wait_for("run 1 delivered 2000 records",
+               lambda: itlib.ok_count(itlib.read_plugin_log(logs[0])) >= 2000,
                timeout=60, interval=0.05)
 h1.proc.send_signal(signal.SIGKILL)
 h1.proc.wait()
 time.sleep(0.3)  # the last appended lines are on disk; commits are over
-run1 = it4lib.read_plugin_log(logs[0])
-c_kill = pylib.committed(G, T, PARTS)
-print("# committed at kill: %s; OK lines in run 1: %d" % (c_kill, it4lib.ok_count(run1)))
+run1 = itlib.read_plugin_log(logs[0])
+c_kill = itlib.committed(G, T, PARTS)
+print("# committed at kill: %s; OK lines in run 1: %d" % (c_kill, itlib.ok_count(run1)))
 check("run 1 committed something before the kill", sum(max(c, 0) for c in c_kill) > 0)
-check("run 1 did not finish before the kill", it4lib.ok_count(run1) < N)
+check("run 1 did not finish before the kill", itlib.ok_count(run1) < N)
 check_eq("RETRY answers in run 1 are only for offset%13==5", [],
          [k for k, v in run1.items() if "RETRY" in v and k[1] % 13 != 5][:5])
 
 # Run 2: until every record has been delivered at least once.
-h2 = pylib.Herald(config(logs[1]))
-pylib.wait_for("every record delivered at least once over both runs",
-               lambda: len(it4lib.finals(merged())) == N, timeout=90, interval=0.2)
+h2 = itlib.Herald(config(logs[1]))
+itlib.wait_for("every record delivered at least once over both runs",
+               lambda: len(itlib.finals(merged())) == N, timeout=90, interval=0.2)
 time.sleep(0.5)
 stop_sampling.set()
 th.join(30)
 rc, _ = h2.stop()
 check_eq("run 2 exit code on SIGTERM", 0, rc)
-run2 = it4lib.read_plugin_log(logs[1])
+run2 = itlib.read_plugin_log(logs[1])
 allm = merged()
 
 check("committed offsets were sampled while herald ran (%d samples)" % samples[0],
       samples[0] >= 10)
 check_eq("samples where a committed offset passed a record not yet OK'd",
          [], violations[:3])
-check_eq("committed offsets at the end", end, pylib.committed(G, T, PARTS))
+check_eq("committed offsets at the end", end, itlib.committed(G, T, PARTS))
 expected_keys = {(r["partition"], r["offset"]) for r in reps}
 check_eq("records never OK'd", [], sorted(expected_keys - {k for k, v in allm.items() if "OK" in v})[:5])
 check_eq("REJECTs", 0, sum(v.count("REJECT") for v in allm.values()))
@@ -147,4 +146,4 @@ retried = [k for k in expected_keys if k[1] % 13 == 5]
 twice = [k for k in retried if allm[k].count("RETRY") >= 2]
 check_eq("every offset%13==5 answered RETRY at least twice before OK",
          len(retried), len(twice))
-pylib.done("it4_at_least_once")
+itlib.done("at_least_once")

@@ -17,9 +17,7 @@ import random
 import signal
 import time
 
-import it5lib as L
-import it6lib as T
-import pylib
+import itlib
 
 RECORDS = int(os.environ.get("IT6_CRASH_RECORDS", "50000"))
 PARTS = int(os.environ.get("IT6_CRASH_PARTITIONS", "8"))
@@ -28,23 +26,23 @@ MAX_IN_FLIGHT = int(os.environ.get("IT6_CRASH_MAX_IN_FLIGHT", "16"))
 REFINEMENTS = 2
 NWIN = RECORDS // (REFINEMENTS + 1)
 
-rid = pylib.run_id("it6crash")
+rid = itlib.run_id("it6crash")
 domain = rid + ".example"
-L.own(domain)
+itlib.own(domain)
 rng = random.Random(os.getpid())
 print("# %d windows x %d records, %d partitions, %d kills, max_in_flight %d"
       % (NWIN, REFINEMENTS + 1, PARTS, KILLS, MAX_IN_FLIGHT))
 
-wins = T.windows(NWIN, domain, seed=66, refinements=REFINEMENTS)
-T.create_topic(rid, PARTS)
+wins = itlib.windows(NWIN, domain, seed=66, refinements=REFINEMENTS)
+itlib.producer_create_topic(rid, PARTS)
 
 # One segment per run (refinements later than their window's first record,
 # as ksqlDB emits them), so every run has new windows to mail.
-plan = T.stream_plan(wins, KILLS + 1)
+plan = itlib.stream_plan(wins, KILLS + 1)
 reports = []
 
-cfg = T.notify_config(
-    rid, rid, T.smtp_plain_channel(max_connections=4),
+cfg = itlib.notify_config(
+    rid, rid, itlib.smtp_plain_channel(max_connections=4),
     "    max_in_flight: %d\n    dedup: { ttl: 7d }\n"
     "    batch: { max_records: 16, linger: 5ms }\n" % MAX_IN_FLIGHT,
     subject="it6 crash n={{n_attempts}}",
@@ -53,42 +51,42 @@ cfg = T.notify_config(
 t0 = time.time()
 at_kill = []
 for k in range(KILLS):
-    before = T.mail_count(domain)
-    h = T.start(cfg)
-    reports.append(T.produce(rid, plan[k]))
-    pylib.wait_for("run %d sends mail before it is killed" % (k + 1),
-                   lambda: T.mail_count(domain) > before or not h.alive(), timeout=60)
+    before = itlib.mail_count(domain)
+    h = itlib.start(cfg)
+    reports.append(itlib.produce_checked(rid, plan[k]))
+    itlib.wait_for("run %d sends mail before it is killed" % (k + 1),
+                   lambda: itlib.mail_count(domain) > before or not h.alive(), timeout=60)
     time.sleep(rng.uniform(0.1, 1.5))
-    pylib.check("run %d still running when killed" % (k + 1), h.alive(), h.stderr()[-2000:])
+    itlib.check("run %d still running when killed" % (k + 1), h.alive(), h.stderr()[-2000:])
     h.proc.send_signal(signal.SIGKILL)
     h.proc.wait()
-    n = T.mail_count(domain)
+    n = itlib.mail_count(domain)
     at_kill.append(n)
     print("# kill %d at %.1f s: %d messages so far" % (k + 1, time.time() - t0, n))
-pylib.check("every kill hit before all %d windows were mailed: %r" % (NWIN, at_kill),
+itlib.check("every kill hit before all %d windows were mailed: %r" % (NWIN, at_kill),
             max(at_kill) < NWIN)
 
-h = T.start(cfg)
+h = itlib.start(cfg)
 for rows in plan[KILLS:]:
-    reports.append(T.produce(rid, rows))
-ends = T.ends(reports, PARTS)
-pylib.check_eq("records produced", NWIN * (REFINEMENTS + 1), sum(ends))
-T.wait_committed(rid, rid, ends, timeout=300, alive=[h])
-err = T.stop(h, "final run")
+    reports.append(itlib.produce_checked(rid, rows))
+ends = itlib.ends(reports, PARTS)
+itlib.check_eq("records produced", NWIN * (REFINEMENTS + 1), sum(ends))
+itlib.wait_committed(rid, rid, ends, timeout=300, alive=[h])
+err = itlib.stop(h, "final run")
 print("# all committed after %.1f s" % (time.time() - t0))
 
-msgs = T.settle(domain, NWIN, quiet=3.0, timeout=120)
-rcpt = T.by_recipient(msgs)
+msgs = itlib.settle(domain, NWIN, quiet=3.0, timeout=120)
+rcpt = itlib.by_recipient(msgs)
 missing = [w[0][2]["email_address"] for w in wins if w[0][2]["email_address"] not in rcpt]
 dups = len(msgs) - len(rcpt)
 worst = max(len(v) for v in rcpt.values()) if rcpt else 0
 print("# %d messages for %d windows: %d duplicate(s), at most %d for one window"
       % (len(msgs), NWIN, dups, worst))
-pylib.check_eq("windows without an email", [], missing[:10])
-pylib.check_eq("messages to addresses outside the windows", set(),
+itlib.check_eq("windows without an email", [], missing[:10])
+itlib.check_eq("messages to addresses outside the windows", set(),
                set(rcpt) - {w[0][2]["email_address"] for w in wins})
-pylib.check("duplicates %d <= kills x max_in_flight = %d" % (dups, KILLS * MAX_IN_FLIGHT),
+itlib.check("duplicates %d <= kills x max_in_flight = %d" % (dups, KILLS * MAX_IN_FLIGHT),
             dups <= KILLS * MAX_IN_FLIGHT)
-pylib.check_eq("subjects other than the first refinement's (n=3)", [],
+itlib.check_eq("subjects other than the first refinement's (n=3)", [],
                sorted({m["Subject"] for m in msgs} - {"it6 crash n=3"}))
-pylib.done("it6_crash")
+itlib.done("crash_recovery")

@@ -9,20 +9,19 @@ import os
 import re
 import struct
 
-import it4lib
-import pylib
-from pylib import check, check_eq
+import itlib
+from itlib import check, check_eq
 
-T = pylib.run_id("it4-poison")
+T = itlib.run_id("it4-poison")
 G = T + "-g"
 PARTS = 2
 GOOD = 10000
 BAD = 100
-pylib.create_topic(T, PARTS)
-ser = it4lib.serializer(it4lib.SCHEMA, T + "-value")
-goods = [ser(it4lib.anomaly("7%015d" % i, 1587525570000, 3 + i, "%d.25" % i,
+itlib.create_topic(T, PARTS)
+ser = itlib.serializer(itlib.SCHEMA, T + "-value")
+goods = [ser(itlib.anomaly("7%015d" % i, 1587525570000, 3 + i, "%d.25" % i,
                             ["x", None, "y%d" % i]), T) for i in range(8)]
-sid = it4lib.schema_id(goods[0])
+sid = itlib.schema_id(goods[0])
 g = goods[0]
 # An id the registry does not have: far above anything registered.
 unknown = struct.pack(">I", 900000000 + os.getpid())
@@ -36,13 +35,13 @@ REASON = {  # what herald's log must say for each kind
     "unknown_schema_id": r"^value: schema id %d not found" % struct.unpack(">I", unknown)[0],
     "truncated_avro": r"^value: truncated avro",
 }
-bulk = it4lib.Bulk()
+bulk = itlib.Bulk()
 kinds = list(KINDS)
 bad_at = set(range(50, GOOD + BAD, (GOOD + BAD) // BAD))
 assert len(bad_at) == BAD
 b = 0
 for i in range(GOOD + BAD):
-    key = it4lib.sp.window_key("7%015d" % (i % 8), 1587525570000)
+    key = itlib.sp.window_key("7%015d" % (i % 8), 1587525570000)
     if i in bad_at:
         kind = kinds[b % 3]
         b += 1
@@ -56,23 +55,23 @@ check_eq("broken kinds", {"bad_magic": 34, "unknown_schema_id": 33,
                           "truncated_avro": 33},
          {k: sum(1 for r in bad if r["kind"] == k) for k in KINDS})
 
-work = os.path.dirname(pylib.write_config(""))
+work = os.path.dirname(itlib.write_config(""))
 plog = os.path.join(work, "plugin.log")
-cfg = pylib.write_config(it4lib.testplug_config(
+cfg = itlib.write_config(itlib.testplug_config(
     T, G, plog, "", extra_connector="    errors: { tolerance: all }\n"
                                     "    commit_interval: 200ms\n"))
-h = pylib.Herald(cfg)
-pylib.wait_for("10,000 good records delivered",
-               lambda: it4lib.ok_count(it4lib.read_plugin_log(plog)) >= GOOD,
+h = itlib.Herald(cfg)
+itlib.wait_for("10,000 good records delivered",
+               lambda: itlib.ok_count(itlib.read_plugin_log(plog)) >= GOOD,
                timeout=90, interval=0.2)
-pylib.wait_for("the end of both partitions committed",
-               lambda: pylib.committed(G, T, PARTS) == [(GOOD + BAD) // PARTS] * PARTS,
+itlib.wait_for("the end of both partitions committed",
+               lambda: itlib.committed(G, T, PARTS) == [(GOOD + BAD) // PARTS] * PARTS,
                timeout=20, interval=0.3)
 check("herald still running", h.alive())
 rc, _ = h.stop()
 check_eq("exit code on SIGTERM", 0, rc)
 
-log = it4lib.read_plugin_log(plog)
+log = itlib.read_plugin_log(plog)
 good_keys = {(r["partition"], r["offset"]) for r in reps if r["kind"] == "good"}
 check_eq("records the plugin saw", len(good_keys), len(log))
 check_eq("good records not delivered exactly once (first 5)", [],
@@ -98,4 +97,4 @@ for kind in KINDS:
                                  seen[(r["partition"], r["offset"])][0]))
 check("no error-level log line", "level=error" not in err,
       [l for l in err.splitlines() if "level=error" in l][:3])
-pylib.done("it4_poison")
+itlib.done("poison_records")
