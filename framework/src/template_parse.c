@@ -18,6 +18,7 @@
 #include "template_text.h"
 
 #define TEMPLATE_FILE_MAX (1024 * 1024)
+#define LITERAL_OPEN_ESCAPE "{{{{"
 /* An array index of more digits than this is refused. */
 #define PATH_INDEX_MAX_DIGITS 9
 /* Reasons and names kept while compiling. */
@@ -84,6 +85,12 @@ static const char *const record_attrs[] = {
     "timestamp", "window", "headers", NULL,
 };
 
+/* Whether the n bytes at p are exactly the string s. */
+static int is_rest(const char *p, size_t n, const char *s)
+{
+    return n == strlen(s) && strncmp(p, s, n) == 0;
+}
+
 /* Validate a path; on error *bad is the byte offset of the offending
  * character and err says why. */
 static int path_check(const char *p, size_t len, size_t *bad, char *err,
@@ -122,8 +129,8 @@ static int path_check(const char *p, size_t len, size_t *bad, char *err,
         }
         const char *attr = record_attrs[known];
         if (strcmp(attr, "window") == 0) {
-            if ((len - i == 6 && strncmp(p + i, ".start", 6) == 0) ||
-                (len - i == 4 && strncmp(p + i, ".end", 4) == 0)) {
+            if (is_rest(p + i, len - i, ".start") ||
+                is_rest(p + i, len - i, ".end")) {
                 return 0;
             }
             *bad = i;
@@ -590,9 +597,12 @@ struct herald__template *herald__template_compile(const char *text,
             i++;
             continue;
         }
-        if (i + 3 < c.len && c.text[i + 2] == '{' && c.text[i + 3] == '{') {
-            herald__buf_add(&lit, "{{", 2);
-            i += 4;
+        /* `{{{{` is a literal `{{`. */
+        if (c.len - i >= strlen(LITERAL_OPEN_ESCAPE) &&
+            strncmp(c.text + i, LITERAL_OPEN_ESCAPE,
+                    strlen(LITERAL_OPEN_ESCAPE)) == 0) {
+            herald__buf_puts(&lit, "{{");
+            i += strlen(LITERAL_OPEN_ESCAPE);
             continue;
         }
         if (!has_close(&c, i + 2)) {
