@@ -31,8 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-import it5lib as L  # noqa: E402
-import pylib  # noqa: E402
+import itlib as L  # noqa: E402  (tests/integration/itlib.py)
+import itlib as pylib  # noqa: E402
 
 SG_N = int(os.environ.get("BENCH_SG_N", "5000"))
 SMTP_N = int(os.environ.get("BENCH_SMTP_N", "2000"))

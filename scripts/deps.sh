@@ -6,6 +6,9 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       librdkafka-dev libavro-dev libcurl4-openssl-dev libyaml-dev libuv1-dev
       libjansson-dev libssl-dev libcmocka-dev kcat valgrind binutils)
+# The datetime filter's named zones (framework/src/tz.c): GLib's GTimeZone
+# converts without setenv("TZ"), which is unsafe beside librdkafka's threads.
+pkgs+=(libglib2.0-dev)
 # make fuzz / make format-check: clang with libFuzzer and the ASan/UBSan
 # runtimes (libclang-rt-14-dev is only a Recommends of clang, which
 # --no-install-recommends skips), llvm-symbolizer for readable crash stacks.

@@ -1,6 +1,6 @@
 /*
- * admin.h - the admin HTTP endpoint (admin.c: the server on the loop;
- * admin_render.c: what each route answers). Read-only and without
+ * admin.h - the admin HTTP endpoint (admin.c: the server on the loop and
+ * the routing; admin_render.h: what each route answers). Read-only and without
  * authentication: /healthz, /readyz, /metrics (Prometheus text 0.0.4),
  * /connectors (JSON). Everything runs on the loop thread; a request is
  * answered from a snapshot taken when its head is complete, so it never
@@ -13,21 +13,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "connector.h"
+#include "admin_render.h"
 
 struct herald__loop;
-struct herald_instance;
 struct herald__admin;
 struct herald__admin_request;
-
-/* What the routes report: borrowed for one request. */
-struct herald__admin_snapshot {
-    const struct herald__connector_status *connectors;
-    size_t n_connectors;
-    /* Every plugin instance: the channels, then the sinks. */
-    const struct herald_instance *const *instances;
-    size_t n_instances;
-};
 
 /* The worker's side: fill a snapshot (and release it after the answer is
  * built). Called on the loop thread. */
@@ -65,18 +55,6 @@ struct herald__admin_reply {
 int herald__admin_route(const struct herald__admin_request *req,
                         const struct herald__admin_snapshot *snap,
                         struct herald__admin_reply *reply);
-
-/* The bodies (admin_render.c). Each returns a heap string (NUL-terminated;
- * its length in *len) or NULL when out of memory. Pure. readyz also says
- * whether the worker is ready (1) or not (0) through *ready. */
-char *herald__admin_render_readyz(const struct herald__admin_snapshot *snap,
-                                  int *ready, size_t *len);
-char *herald__admin_render_metrics(const struct herald__admin_snapshot *snap,
-                                   size_t *len);
-char *herald__admin_render_connectors(const struct herald__admin_snapshot *snap,
-                                      size_t *len);
-/* "created", "running", "stopping", "stopped", "failed". */
-const char *herald__admin_state_name(enum herald__connector_state s);
 
 /* Listen on `at` and serve on loop l. The source must outlive the server.
  * Returns NULL with a message in err (e.g. the address is in use). */

@@ -7,7 +7,7 @@
  * in the snapshot. The one text from a plugin is the reason its channel
  * is unavailable, which the ABI forbids to carry a secret.
  */
-#include "admin.h"
+#include "admin_render.h"
 
 #include <inttypes.h>
 #include <jansson.h>

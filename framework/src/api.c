@@ -531,12 +531,25 @@ const struct herald_host_api *herald__host_api(void)
     return &host_api;
 }
 
+static struct herald__http *instance_http(const struct herald_instance *inst)
+{
+    return inst->http;
+}
+
 struct herald_instance *herald__instance_new(const char *name,
                                              const struct herald_plugin *def,
                                              const char *plugin_path,
                                              struct herald_options *opts,
                                              struct herald__http *http)
 {
+    static const struct herald__json_post_host json_post_host = {&host_api,
+                                                                 instance_http};
+    static int json_post_bound;
+    if (!json_post_bound) {
+        /* Instances are created on the loop thread before any runs. */
+        herald__json_post_bind(&json_post_host);
+        json_post_bound = 1;
+    }
     struct herald_instance *inst = calloc(1, sizeof *inst);
     if (!inst) {
         herald__options_destroy(opts);

@@ -4,7 +4,6 @@
  * The only file that includes avro-c. Contract in avro_decode.h.
  */
 #include "avro_decode.h"
-#include "decode.h"
 
 #include <avro.h>
 #include <errno.h>
@@ -16,10 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "decode_budget.h"
+
 #define MAX_SCHEMA_DEPTH 64
 #define MAX_DECODE_DEPTH 128
 #define MAX_DECIMAL_BYTES 1024
 #define MAX_DECIMAL_SCALE 1000
+/* Avro float and double: 4 and 8 bytes, little-endian IEEE 754. */
+#define AVRO_FLOAT_SIZE 4
+#define AVRO_DOUBLE_SIZE 8
+/* A varint carries 7 bits per byte; the high bit says more follow. */
+#define VARINT_BITS 7
+#define VARINT_MORE 0x80
+#define VARINT_PAYLOAD 0x7f
+/* The last shift of a 64-bit varint, whose byte may carry only bit 0. */
+#define VARINT_LAST_SHIFT 63
+#define VARINT_LAST_EXTRA 0x7e
+/* Decimal digits per byte of a two's-complement decimal, rounded up
+ * (2.41). */
+#define DIGITS_PER_BYTE 3
+/* The unscaled value is divided by 10^9 at a time, nine digits a pass. */
+#define DIGIT_CHUNK 1000000000u
+#define DIGIT_CHUNK_DIGITS 9
+/* Sign, point and NUL around a decimal's digits. */
+#define DECIMAL_EXTRA_CHARS 3
+/* A float's shortest round-trip decimal has 6 to 9 significant digits. */
+#define FLOAT_MIN_PRECISION 6
+#define FLOAT_MAX_PRECISION 9
+#define FLOAT_TEXT_MAX 32
+/* Room for a budget error from decode_budget.c. */
+#define BUDGET_ERR_MAX 384
+/* The first size of the schema's node array; doubled from there. */
+#define NODES_FIRST_CAP 16
 
 enum kind {
     K_NULL,
@@ -72,7 +100,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0) {
+    if (!err || errlen == 0) {
         return;
     }
     va_start(ap, fmt);
@@ -87,16 +115,16 @@ static struct node *node_add(struct herald__avro_schema *s, enum kind k)
     struct node *n;
 
     if (s->n_nodes == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        struct node **nodes = realloc(s->nodes, cap * sizeof(*nodes));
-        if (nodes == NULL) {
+        size_t cap = s->cap ? s->cap * 2 : NODES_FIRST_CAP;
+        struct node **nodes = realloc(s->nodes, cap * sizeof *nodes);
+        if (!nodes) {
             return NULL;
         }
         s->nodes = nodes;
         s->cap = cap;
     }
-    n = calloc(1, sizeof(*n));
-    if (n == NULL) {
+    n = calloc(1, sizeof *n);
+    if (!n) {
         return NULL;
     }
     n->kind = k;
@@ -108,10 +136,10 @@ static void node_free(struct node *n)
 {
     size_t i;
 
-    if (n == NULL) {
+    if (!n) {
         return;
     }
-    if (n->names != NULL) {
+    if (n->names) {
         for (i = 0; i < n->n; i++) {
             free(n->names[i]);
         }
@@ -126,7 +154,7 @@ void herald__avro_schema_destroy(struct herald__avro_schema *s)
 {
     size_t i;
 
-    if (s == NULL) {
+    if (!s) {
         return;
     }
     for (i = 0; i < s->n_nodes; i++) {
@@ -149,7 +177,7 @@ static int primitive_kind(const char *name, enum kind *out)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(primitives) / sizeof(primitives[0]); i++) {
+    for (i = 0; i < sizeof primitives / sizeof primitives[0]; i++) {
         if (strcmp(name, primitives[i].name) == 0) {
             *out = primitives[i].kind;
             return 0;
@@ -164,8 +192,7 @@ static struct node *find_named(const struct herald__avro_schema *s,
     size_t i;
 
     for (i = 0; i < s->n_nodes; i++) {
-        if (s->nodes[i]->name != NULL &&
-            strcmp(s->nodes[i]->name, fullname) == 0) {
+        if (s->nodes[i]->name && strcmp(s->nodes[i]->name, fullname) == 0) {
             return s->nodes[i];
         }
     }
@@ -179,12 +206,12 @@ static char *full_name(const char *name, const char *ns)
     char *out;
     size_t len;
 
-    if (strchr(name, '.') != NULL || ns == NULL || ns[0] == '\0') {
+    if (strchr(name, '.') || !ns || ns[0] == '\0') {
         return strdup(name);
     }
     len = strlen(ns) + 1 + strlen(name) + 1;
     out = malloc(len);
-    if (out != NULL) {
+    if (out) {
         snprintf(out, len, "%s.%s", ns, name);
     }
     return out;
@@ -195,7 +222,7 @@ static char *name_space(const char *fullname)
 {
     const char *dot = strrchr(fullname, '.');
 
-    if (dot == NULL) {
+    if (!dot) {
         return strdup("");
     }
     return strndup(fullname, (size_t)(dot - fullname));
@@ -208,12 +235,12 @@ static struct node *resolve_ref(const struct herald__avro_schema *s,
     char *full;
 
     full = full_name(name, ns);
-    if (full == NULL) {
+    if (!full) {
         return NULL;
     }
     n = find_named(s, full);
     free(full);
-    if (n == NULL) {
+    if (!n) {
         n = find_named(s, name);
     }
     return n;
@@ -229,7 +256,7 @@ static void parse_logical(struct node *n, json_t *j)
     json_int_t p;
     json_int_t sc = 0;
 
-    if (lt == NULL || strcmp(lt, "decimal") != 0) {
+    if (!lt || strcmp(lt, "decimal") != 0) {
         return;
     }
     if (n->kind != K_BYTES && n->kind != K_FIXED) {
@@ -239,7 +266,7 @@ static void parse_logical(struct node *n, json_t *j)
         return;
     }
     p = json_integer_value(prec);
-    if (scale != NULL) {
+    if (scale) {
         if (!json_is_integer(scale)) {
             return;
         }
@@ -270,9 +297,9 @@ static int parse_record(struct herald__avro_schema *s, struct node *n,
     }
     inner_ns = name_space(n->name);
     n->n = json_array_size(fields);
-    n->sub = calloc(n->n ? n->n : 1, sizeof(*n->sub));
-    n->names = calloc(n->n ? n->n : 1, sizeof(*n->names));
-    if (inner_ns == NULL || n->sub == NULL || n->names == NULL) {
+    n->sub = calloc(n->n ? n->n : 1, sizeof *n->sub);
+    n->names = calloc(n->n ? n->n : 1, sizeof *n->names);
+    if (!inner_ns || !n->sub || !n->names) {
         set_err(err, errlen, "out of memory");
         goto out;
     }
@@ -281,19 +308,19 @@ static int parse_record(struct herald__avro_schema *s, struct node *n,
         const char *fname = json_string_value(json_object_get(f, "name"));
         json_t *ftype = json_object_get(f, "type");
 
-        if (fname == NULL || ftype == NULL) {
+        if (!fname || !ftype) {
             set_err(err, errlen, "record %s: field %zu has no name or type",
                     n->name, i);
             goto out;
         }
         n->names[i] = strdup(fname);
         n->names_len += strlen(fname);
-        if (n->names[i] == NULL) {
+        if (!n->names[i]) {
             set_err(err, errlen, "out of memory");
             goto out;
         }
         n->sub[i] = parse_node(s, ftype, inner_ns, depth + 1, err, errlen);
-        if (n->sub[i] == NULL) {
+        if (!n->sub[i]) {
             goto out;
         }
     }
@@ -313,20 +340,20 @@ static int parse_enum(struct node *n, json_t *j, char *err, size_t errlen)
         return -1;
     }
     n->n = json_array_size(symbols);
-    n->names = calloc(n->n ? n->n : 1, sizeof(*n->names));
-    if (n->names == NULL) {
+    n->names = calloc(n->n ? n->n : 1, sizeof *n->names);
+    if (!n->names) {
         set_err(err, errlen, "out of memory");
         return -1;
     }
     for (i = 0; i < n->n; i++) {
         const char *sym = json_string_value(json_array_get(symbols, i));
-        if (sym == NULL) {
+        if (!sym) {
             set_err(err, errlen, "enum %s: symbol %zu is not a string", n->name,
                     i);
             return -1;
         }
         n->names[i] = strdup(sym);
-        if (n->names[i] == NULL) {
+        if (!n->names[i]) {
             set_err(err, errlen, "out of memory");
             return -1;
         }
@@ -345,25 +372,25 @@ static struct node *parse_named(struct herald__avro_schema *s, json_t *j,
     char *fullname;
     struct node *n;
 
-    if (name == NULL) {
+    if (!name) {
         set_err(err, errlen, "named type without a name");
         return NULL;
     }
-    fullname = full_name(name, own_ns != NULL ? own_ns : ns);
-    if (fullname == NULL) {
+    fullname = full_name(name, own_ns ? own_ns : ns);
+    if (!fullname) {
         set_err(err, errlen, "out of memory");
         return NULL;
     }
     /* A name defined twice is invalid Avro, and avro-c 1.11.1 leaks the
      * half-built schema when it refuses one (fuzz_schema found it), so it
      * is refused here, before avro-c sees the schema. */
-    if (find_named(s, fullname) != NULL) {
+    if (find_named(s, fullname)) {
         set_err(err, errlen, "named type %s is defined twice", fullname);
         free(fullname);
         return NULL;
     }
     n = node_add(s, k);
-    if (n == NULL) {
+    if (!n) {
         set_err(err, errlen, "out of memory");
         free(fullname);
         return NULL;
@@ -398,17 +425,17 @@ static struct node *parse_object(struct herald__avro_schema *s, json_t *j,
     struct node *n;
     enum kind k;
 
-    if (type == NULL) {
+    if (!type) {
         set_err(err, errlen, "schema object without a type");
         return NULL;
     }
-    if (t == NULL) {
+    if (!t) {
         /* {"type": {...}} or {"type": [...]}: the inner schema. */
         return parse_node(s, type, ns, depth + 1, err, errlen);
     }
     if (primitive_kind(t, &k) == 0) {
         n = node_add(s, k);
-        if (n == NULL) {
+        if (!n) {
             set_err(err, errlen, "out of memory");
             return NULL;
         }
@@ -427,21 +454,21 @@ static struct node *parse_object(struct herald__avro_schema *s, json_t *j,
     if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0) {
         int is_array = t[0] == 'a';
         json_t *inner = json_object_get(j, is_array ? "items" : "values");
-        if (inner == NULL) {
+        if (!inner) {
             set_err(err, errlen, "%s without %s", t,
                     is_array ? "items" : "values");
             return NULL;
         }
         n = node_add(s, is_array ? K_ARRAY : K_MAP);
-        if (n == NULL) {
+        if (!n) {
             set_err(err, errlen, "out of memory");
             return NULL;
         }
         n->items = parse_node(s, inner, ns, depth + 1, err, errlen);
-        return n->items != NULL ? n : NULL;
+        return n->items ? n : NULL;
     }
     n = resolve_ref(s, t, ns);
-    if (n == NULL) {
+    if (!n) {
         set_err(err, errlen, "unknown type name %s", t);
     }
     return n;
@@ -463,33 +490,33 @@ static struct node *parse_node(struct herald__avro_schema *s, json_t *j,
         const char *t = json_string_value(j);
         if (primitive_kind(t, &k) == 0) {
             n = node_add(s, k);
-            if (n == NULL) {
+            if (!n) {
                 set_err(err, errlen, "out of memory");
             }
             return n;
         }
         n = resolve_ref(s, t, ns);
-        if (n == NULL) {
+        if (!n) {
             set_err(err, errlen, "unknown type name %s", t);
         }
         return n;
     }
     if (json_is_array(j)) {
         n = node_add(s, K_UNION);
-        if (n == NULL) {
+        if (!n) {
             set_err(err, errlen, "out of memory");
             return NULL;
         }
         n->n = json_array_size(j);
-        n->sub = calloc(n->n ? n->n : 1, sizeof(*n->sub));
-        if (n->sub == NULL) {
+        n->sub = calloc(n->n ? n->n : 1, sizeof *n->sub);
+        if (!n->sub) {
             set_err(err, errlen, "out of memory");
             return NULL;
         }
         for (i = 0; i < n->n; i++) {
             n->sub[i] =
                 parse_node(s, json_array_get(j, i), ns, depth + 1, err, errlen);
-            if (n->sub[i] == NULL) {
+            if (!n->sub[i]) {
                 return NULL;
             }
         }
@@ -522,10 +549,10 @@ static size_t min_size(struct node *n)
         total = 0;
         break;
     case K_FLOAT:
-        total = 4;
+        total = AVRO_FLOAT_SIZE;
         break;
     case K_DOUBLE:
-        total = 8;
+        total = AVRO_DOUBLE_SIZE;
         break;
     case K_FIXED:
         total = n->size;
@@ -624,18 +651,18 @@ struct herald__avro_schema *herald__avro_schema_parse(const char *json,
     size_t i;
 
     root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
-    if (root == NULL) {
+    if (!root) {
         set_err(err, errlen, "invalid schema JSON at line %d col %d: %s",
                 jerr.line, jerr.column, jerr.text);
         goto out;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    s = calloc(1, sizeof *s);
+    if (!s) {
         set_err(err, errlen, "out of memory");
         goto out;
     }
     s->root = parse_node(s, root, "", 0, err, errlen);
-    if (s->root == NULL) {
+    if (!s->root) {
         goto out;
     }
     /* avro-c validates what herald's own walk accepted: it leaks on some
@@ -656,7 +683,7 @@ struct herald__avro_schema *herald__avro_schema_parse(const char *json,
 out:
     herald__avro_schema_destroy(s);
     json_decref(root);
-    if (validated != NULL) {
+    if (validated) {
         avro_schema_decref(validated);
     }
     return ret;
@@ -681,10 +708,10 @@ char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale)
     }
     neg = (b[0] & 0x80) != 0;
     mag = malloc(n);
-    /* 2.41 decimal digits per byte, rounded up; plus one. */
-    cap = n * 3 + 1;
+    /* Enough decimal digits for n bytes, plus one. */
+    cap = n * DIGITS_PER_BYTE + 1;
     digits = malloc(cap);
-    if (mag == NULL || digits == NULL) {
+    if (!mag || !digits) {
         goto out;
     }
     memcpy(mag, b, n);
@@ -710,10 +737,10 @@ char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale)
         }
         for (i = start; i < n; i++) {
             uint64_t cur = (rem << 8) | mag[i];
-            mag[i] = (unsigned char)(cur / 1000000000u);
-            rem = cur % 1000000000u;
+            mag[i] = (unsigned char)(cur / DIGIT_CHUNK);
+            rem = cur % DIGIT_CHUNK;
         }
-        for (d = 0; d < 9 && nd < cap; d++) {
+        for (d = 0; d < DIGIT_CHUNK_DIGITS && nd < cap; d++) {
             digits[nd++] = (char)('0' + rem % 10);
             rem /= 10;
         }
@@ -730,8 +757,8 @@ char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale)
         size_t pos = 0;
         size_t k;
 
-        out = malloc(width + 3);
-        if (out == NULL) {
+        out = malloc(width + DECIMAL_EXTRA_CHARS);
+        if (!out) {
             goto out;
         }
         if (neg) {
@@ -766,9 +793,9 @@ struct rd {
 /* Charge what is about to be built at byte at (see decode.h). */
 static int charge(struct rd *r, uint64_t nodes, uint64_t bytes, size_t at)
 {
-    char why[384];
+    char why[BUDGET_ERR_MAX];
 
-    if (herald__decode_budget_take(r->budget, nodes, bytes, why, sizeof(why)) ==
+    if (herald__decode_budget_take(r->budget, nodes, bytes, why, sizeof why) ==
         0) {
         return 0;
     }
@@ -820,17 +847,17 @@ static int read_long(struct rd *r, int64_t *out)
             return -1;
         }
         c = r->p[r->pos++];
-        if (shift == 63 && (c & 0x7e) != 0) {
+        if (shift == VARINT_LAST_SHIFT && (c & VARINT_LAST_EXTRA) != 0) {
             set_err(r->err, r->errlen,
                     "avro varint at byte %zu overflows 64 bits", r->base + at);
             return -1;
         }
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if ((c & 0x80) == 0) {
+        v |= (uint64_t)(c & VARINT_PAYLOAD) << shift;
+        if ((c & VARINT_MORE) == 0) {
             break;
         }
-        shift += 7;
-        if (shift > 63) {
+        shift += VARINT_BITS;
+        if (shift > VARINT_LAST_SHIFT) {
             set_err(r->err, r->errlen,
                     "avro varint at byte %zu is longer than 10 bytes",
                     r->base + at);
@@ -898,7 +925,7 @@ static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
             return NULL;
         }
         j = herald__bytes_json(b, len);
-        return j != NULL ? j : oom(r);
+        return j ? j : oom(r);
     }
     if (len == 0 || len > MAX_DECIMAL_BYTES) {
         set_err(r->err, r->errlen,
@@ -909,7 +936,7 @@ static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
     /* At most ~3.3 KB (MAX_DECIMAL_BYTES, MAX_DECIMAL_SCALE): measured
      * before it becomes part of the output. */
     s = herald__avro_decimal_string(b, len, n->scale);
-    if (s == NULL) {
+    if (!s) {
         return oom(r);
     }
     if (charge(r, 1, strlen(s), at) != 0) {
@@ -918,19 +945,19 @@ static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
     }
     j = json_string(s);
     free(s);
-    return j != NULL ? j : oom(r);
+    return j ? j : oom(r);
 }
 
 /* A float widened to the double its shortest decimal form denotes, so
  * 1.1f reads as 1.1 rather than 1.100000023841858. */
 static double float_to_double(float f)
 {
-    char buf[32];
+    char buf[FLOAT_TEXT_MAX];
     int prec;
 
-    for (prec = 6; prec <= 9; prec++) {
+    for (prec = FLOAT_MIN_PRECISION; prec <= FLOAT_MAX_PRECISION; prec++) {
         double d;
-        snprintf(buf, sizeof(buf), "%.*g", prec, (double)f);
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
         d = strtod(buf, NULL);
         if ((float)d == f) {
             return d;
@@ -948,7 +975,7 @@ static json_t *real_or_null(struct rd *r, double d)
     } else {
         j = json_real(d);
     }
-    return j != NULL ? j : oom(r);
+    return j ? j : oom(r);
 }
 
 static json_t *decode_node(struct rd *r, const struct node *n, int depth);
@@ -964,12 +991,12 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
         return NULL;
     }
     out = is_map ? json_object() : json_array();
-    if (out == NULL) {
+    if (!out) {
         return oom(r);
     }
     for (;;) {
         size_t at = r->pos;
-        char why[384];
+        char why[BUDGET_ERR_MAX];
         int64_t count;
         int64_t i;
 
@@ -1012,7 +1039,7 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
         if (herald__decode_budget_fits(
                 r->budget, sat_mul((uint64_t)count, n->items->min_nodes),
                 sat_mul((uint64_t)count, n->items->min_bytes), why,
-                sizeof(why)) != 0) {
+                sizeof why) != 0) {
             set_err(r->err, r->errlen,
                     "%s block count %" PRId64 " at byte %zu: %s",
                     is_map ? "map" : "array", count, r->base + at, why);
@@ -1033,7 +1060,7 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
                 }
                 r->pos += klen;
                 v = decode_node(r, n->items, depth + 1);
-                if (v == NULL) {
+                if (!v) {
                     goto fail;
                 }
                 if (json_object_setn_new(out, key, klen, v) != 0) {
@@ -1044,7 +1071,7 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
                 }
             } else {
                 v = decode_node(r, n->items, depth + 1);
-                if (v == NULL) {
+                if (!v) {
                     goto fail;
                 }
                 if (json_array_append_new(out, v) != 0) {
@@ -1070,12 +1097,12 @@ static json_t *decode_record(struct rd *r, const struct node *n, int depth)
         return NULL;
     }
     out = json_object();
-    if (out == NULL) {
+    if (!out) {
         return oom(r);
     }
     for (i = 0; i < n->n; i++) {
         json_t *v = decode_node(r, n->sub[i], depth + 1);
-        if (v == NULL) {
+        if (!v) {
             json_decref(out);
             return NULL;
         }
@@ -1139,19 +1166,19 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
             return NULL;
         }
         j = json_integer(v);
-        return j != NULL ? j : oom(r);
+        return j ? j : oom(r);
     case K_FLOAT: {
         uint32_t u = 0;
         float f;
         int i;
-        if (need(r, 4) != 0) {
+        if (need(r, AVRO_FLOAT_SIZE) != 0) {
             return NULL;
         }
-        for (i = 3; i >= 0; i--) {
+        for (i = AVRO_FLOAT_SIZE - 1; i >= 0; i--) {
             u = (u << 8) | r->p[r->pos + (size_t)i];
         }
-        r->pos += 4;
-        memcpy(&f, &u, sizeof(f));
+        r->pos += AVRO_FLOAT_SIZE;
+        memcpy(&f, &u, sizeof f);
         if (isnan(f) || isinf(f)) {
             return real_or_null(r, (double)f);
         }
@@ -1161,14 +1188,14 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
         uint64_t u = 0;
         double d;
         int i;
-        if (need(r, 8) != 0) {
+        if (need(r, AVRO_DOUBLE_SIZE) != 0) {
             return NULL;
         }
-        for (i = 7; i >= 0; i--) {
+        for (i = AVRO_DOUBLE_SIZE - 1; i >= 0; i--) {
             u = (u << 8) | r->p[r->pos + (size_t)i];
         }
-        r->pos += 8;
-        memcpy(&d, &u, sizeof(d));
+        r->pos += AVRO_DOUBLE_SIZE;
+        memcpy(&d, &u, sizeof d);
         return real_or_null(r, d);
     }
     case K_BYTES:
@@ -1182,7 +1209,7 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
             return NULL;
         }
         j = json_stringn((const char *)r->p + r->pos, len);
-        if (j == NULL) {
+        if (!j) {
             set_err(r->err, r->errlen, "string at byte %zu is not valid UTF-8",
                     r->base + at);
             return NULL;
@@ -1210,7 +1237,7 @@ static json_t *decode_node(struct rd *r, const struct node *n, int depth)
             return NULL;
         }
         j = json_string(n->names[v]);
-        return j != NULL ? j : oom(r);
+        return j ? j : oom(r);
     case K_UNION:
         if (read_long(r, &v) != 0) {
             return NULL;
@@ -1258,12 +1285,12 @@ int herald__avro_decode_budget(const struct herald__avro_schema *s,
     r.budget = b;
     r.err = err;
     r.errlen = errlen;
-    if (buf == NULL && len > 0) {
+    if (!buf && len > 0) {
         set_err(err, errlen, "no input");
         return -1;
     }
     v = decode_node(&r, s->root, 0);
-    if (v == NULL) {
+    if (!v) {
         return -1;
     }
     if (r.pos != r.len) {

@@ -12,8 +12,15 @@
 #include <string.h>
 
 #include "avro_decode.h"
+#include "bytes.h"
 #include "record.h"
 #include "registry.h"
+
+/* A window bound in a ksqlDB windowed key: 8 bytes, big-endian ms. */
+#define WINDOW_BOUND_SIZE 8
+/* Confluent framing: the magic byte 0x00, then a 4-byte schema id. */
+#define CONFLUENT_MAGIC 0
+#define CONFLUENT_HEADER_SIZE 5
 
 struct herald__decoder {
     struct herald__format_spec key;
@@ -30,7 +37,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0) {
+    if (!err || errlen == 0) {
         return;
     }
     va_start(ap, fmt);
@@ -46,8 +53,7 @@ int herald__format_parse(const char *s, enum herald__format *out)
 {
     size_t i;
 
-    for (i = 0; s != NULL && i < sizeof(format_names) / sizeof(*format_names);
-         i++) {
+    for (i = 0; s && i < sizeof format_names / sizeof *format_names; i++) {
         if (strcmp(s, format_names[i]) == 0) {
             *out = (enum herald__format)i;
             return 0;
@@ -60,8 +66,7 @@ int herald__window_parse(const char *s, enum herald__window *out)
 {
     size_t i;
 
-    for (i = 0; s != NULL && i < sizeof(window_names) / sizeof(*window_names);
-         i++) {
+    for (i = 0; s && i < sizeof window_names / sizeof *window_names; i++) {
         if (strcmp(s, window_names[i]) == 0) {
             *out = (enum herald__window)i;
             return 0;
@@ -72,142 +77,13 @@ int herald__window_parse(const char *s, enum herald__window *out)
 
 const char *herald__format_name(enum herald__format f)
 {
-    if ((size_t)f < sizeof(format_names) / sizeof(*format_names)) {
+    if ((size_t)f < sizeof format_names / sizeof *format_names) {
         return format_names[f];
     }
     return "?";
 }
 
-size_t herald__utf8_check(const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        uint32_t cp;
-        size_t k;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n) {
-            return i;
-        }
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return i;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        /* overlong, surrogate, beyond U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-            return i;
-        }
-        i += n + 1;
-    }
-    return len;
-}
-
-json_t *herald__bytes_json(const void *buf, size_t len)
-{
-    const unsigned char *b = buf;
-    char *s = malloc(len * 2 + 1);
-    json_t *j;
-    size_t o = 0;
-    size_t i;
-
-    if (s == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < len; i++) {
-        if (b[i] < 0x80) {
-            s[o++] = (char)b[i];
-        } else {
-            s[o++] = (char)(0xc0 | (b[i] >> 6));
-            s[o++] = (char)(0x80 | (b[i] & 0x3f));
-        }
-    }
-    j = json_stringn(s, o);
-    free(s);
-    return j;
-}
-
-/* ---- output budget --------------------------------------------------- */
-
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-    return a + b < a ? UINT64_MAX : a + b;
-}
-
-static uint64_t per_input(size_t len, uint64_t per_byte, uint64_t base,
-                          uint64_t cap)
-{
-    uint64_t v = (uint64_t)len > (UINT64_MAX - base) / per_byte
-                     ? UINT64_MAX
-                     : (uint64_t)len * per_byte + base;
-    return v < cap ? v : cap;
-}
-
-void herald__decode_budget_init(struct herald__decode_budget *b,
-                                size_t input_len, uint64_t max_nodes,
-                                uint64_t max_bytes)
-{
-    memset(b, 0, sizeof(*b));
-    b->input = input_len;
-    b->cap_nodes = max_nodes ? max_nodes : HERALD__DECODE_MAX_NODES_DEFAULT;
-    b->cap_bytes = max_bytes ? max_bytes : HERALD__DECODE_MAX_BYTES_DEFAULT;
-    b->max_nodes = per_input(input_len, HERALD__DECODE_NODES_PER_BYTE,
-                             HERALD__DECODE_NODES_BASE, b->cap_nodes);
-    b->max_bytes = per_input(input_len, HERALD__DECODE_BYTES_PER_BYTE,
-                             HERALD__DECODE_BYTES_BASE, b->cap_bytes);
-}
-
-int herald__decode_budget_fits(const struct herald__decode_budget *b,
-                               uint64_t nodes, uint64_t bytes, char *err,
-                               size_t errlen)
-{
-    if (add_sat(b->nodes, nodes) <= b->max_nodes &&
-        add_sat(b->bytes, bytes) <= b->max_bytes) {
-        return 0;
-    }
-    set_err(err, errlen,
-            "decoded output would exceed its budget of %" PRIu64
-            " values and %" PRIu64 " string bytes for %zu input bytes "
-            "(%u values + %u per input byte, max_nodes %" PRIu64
-            "; %u bytes + %u per input byte, max_bytes %" PRIu64 ")",
-            b->max_nodes, b->max_bytes, b->input, HERALD__DECODE_NODES_BASE,
-            HERALD__DECODE_NODES_PER_BYTE, b->cap_nodes,
-            HERALD__DECODE_BYTES_BASE, HERALD__DECODE_BYTES_PER_BYTE,
-            b->cap_bytes);
-    return -1;
-}
-
-int herald__decode_budget_take(struct herald__decode_budget *b, uint64_t nodes,
-                               uint64_t bytes, char *err, size_t errlen)
-{
-    if (herald__decode_budget_fits(b, nodes, bytes, err, errlen) != 0) {
-        return -1;
-    }
-    b->nodes += nodes;
-    b->bytes += bytes;
-    return 0;
-}
+/* ---- output size ----------------------------------------------------- */
 
 void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
 {
@@ -215,7 +91,7 @@ void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
     json_t *v;
     size_t i;
 
-    if (j == NULL) {
+    if (!j) {
         return;
     }
     (*nodes)++;
@@ -278,7 +154,7 @@ static int64_t be64(const unsigned char *p)
     uint64_t v = 0;
     int i;
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < WINDOW_BOUND_SIZE; i++) {
         v = (v << 8) | p[i];
     }
     return (int64_t)v;
@@ -289,7 +165,8 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
                          int64_t *start, int64_t *end, char *err, size_t errlen)
 {
     const unsigned char *p = key;
-    size_t suffix = w == HERALD__WINDOW_SESSION ? 16 : 8;
+    size_t suffix =
+        w == HERALD__WINDOW_SESSION ? 2 * WINDOW_BOUND_SIZE : WINDOW_BOUND_SIZE;
 
     if (w == HERALD__WINDOW_NONE) {
         set_err(err, errlen, "key is not windowed");
@@ -303,9 +180,9 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
         return -1;
     }
     *inner_len = len - suffix;
-    *start = be64(p + len - 8);
+    *start = be64(p + len - WINDOW_BOUND_SIZE);
     if (w == HERALD__WINDOW_SESSION) {
-        *end = be64(p + len - 16);
+        *end = be64(p + len - 2 * WINDOW_BOUND_SIZE);
     } else if (size_ms > 0) {
         /* A forged suffix near INT64_MAX must not overflow (undefined
          * behaviour): such a window cannot be real. */
@@ -328,12 +205,13 @@ int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
 {
     const unsigned char *p = buf;
 
-    if (len < 5) {
+    if (len < CONFLUENT_HEADER_SIZE) {
         set_err(err, errlen,
-                "truncated Confluent framing: %zu bytes, need at least 5", len);
+                "truncated Confluent framing: %zu bytes, need at least %d", len,
+                CONFLUENT_HEADER_SIZE);
         return -1;
     }
-    if (p[0] != 0) {
+    if (p[0] != CONFLUENT_MAGIC) {
         set_err(err, errlen,
                 "unknown magic byte 0x%02x (expected 0x00 Confluent framing)",
                 p[0]);
@@ -400,7 +278,7 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
         }
         *out = json_loadb((const char *)p, len,
                           JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-        if (*out == NULL) {
+        if (!*out) {
             set_err(err, errlen, "invalid JSON at line %d col %d: %s",
                     jerr.line, jerr.column, jerr.text);
             return -1;
@@ -411,7 +289,7 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
                 herald__format_name(f));
         return -1;
     }
-    if (*out == NULL) {
+    if (!*out) {
         set_err(err, errlen, "out of memory");
         return -1;
     }
@@ -424,7 +302,7 @@ static void on_schema(void *ctx, int32_t id, int status)
 
     (void)id;
     (void)status;
-    if (d->ready != NULL) {
+    if (d->ready) {
         d->ready(d->ctx);
     }
 }
@@ -445,15 +323,15 @@ herald__decoder_new(const struct herald__format_spec *key,
         set_err(err, errlen, "window size must not be negative");
         return NULL;
     }
-    if (reg == NULL && (key->format == HERALD__FORMAT_AVRO ||
-                        value->format == HERALD__FORMAT_AVRO)) {
+    if (!reg && (key->format == HERALD__FORMAT_AVRO ||
+                 value->format == HERALD__FORMAT_AVRO)) {
         set_err(err, errlen,
                 "format avro needs schema_registry (url or "
                 "schemas_dir)");
         return NULL;
     }
-    d = calloc(1, sizeof(*d));
-    if (d == NULL) {
+    d = calloc(1, sizeof *d);
+    if (!d) {
         set_err(err, errlen, "out of memory");
         return NULL;
     }
@@ -467,10 +345,10 @@ herald__decoder_new(const struct herald__format_spec *key,
 
 void herald__decoder_destroy(struct herald__decoder *d)
 {
-    if (d == NULL) {
+    if (!d) {
         return;
     }
-    if (d->reg != NULL) {
+    if (d->reg) {
         herald__registry_cancel(d->reg, on_schema, d);
     }
     free(d);
@@ -498,18 +376,18 @@ static int decode_part(struct herald__decoder *d,
         return HERALD__DECODE_POISON;
     }
     *schema_id = id;
-    rc = herald__registry_get(d->reg, id, &schema,
-                              d->ready != NULL ? on_schema : NULL, d, err,
-                              errlen);
+    rc = herald__registry_get(d->reg, id, &schema, d->ready ? on_schema : NULL,
+                              d, err, errlen);
     if (rc == HERALD__REGISTRY_WAIT) {
         return HERALD__DECODE_WAIT;
     }
     if (rc != HERALD__REGISTRY_OK) {
         return HERALD__DECODE_POISON;
     }
-    if (herald__avro_decode_budget(schema, (const unsigned char *)buf + 5,
-                                   len - 5, 5, &budget, out, err,
-                                   errlen) != 0) {
+    if (herald__avro_decode_budget(
+            schema, (const unsigned char *)buf + CONFLUENT_HEADER_SIZE,
+            len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, out,
+            err, errlen) != 0) {
         return HERALD__DECODE_POISON;
     }
     return HERALD__DECODE_OK;
@@ -537,26 +415,26 @@ int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
 
     reset(r);
     why[0] = '\0';
-    if (r->key != NULL) {
+    if (r->key) {
         if (d->key.window != HERALD__WINDOW_NONE) {
             if (herald__window_split(d->key.window, d->key.window_size_ms,
                                      r->key, r->key_len, &key_len,
                                      &r->window_start, &r->window_end, why,
-                                     sizeof(why)) != 0) {
+                                     sizeof why) != 0) {
                 rc = HERALD__DECODE_POISON;
                 goto key_fail;
             }
             r->has_window = 1;
         }
         rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree, &key_id,
-                         why, sizeof(why));
+                         why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             goto key_fail;
         }
     }
-    if (r->value != NULL) {
+    if (r->value) {
         rc = decode_part(d, &d->value, r->value, r->value_len, &r->value_tree,
-                         &r->schema_id, why, sizeof(why));
+                         &r->schema_id, why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             if (rc == HERALD__DECODE_POISON) {
                 set_err(err, errlen, "value: %s", why);

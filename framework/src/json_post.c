@@ -15,7 +15,6 @@
 
 #include <curl/curl.h>
 
-#include "api.h"
 #include "channel_error.h"
 #include "http.h"
 
@@ -26,6 +25,14 @@
 #define RESPONSE_MAX (16 * 1024)
 #define RETRY_AFTER_LEN 80
 #define MAX_IN_FLIGHT_LIMIT 10000
+
+/* The host side of the ABI, bound by api.c (herald__json_post_bind). */
+static struct herald__json_post_host host;
+
+void herald__json_post_bind(const struct herald__json_post_host *h)
+{
+    host = *h;
+}
 
 struct jp_job {
     struct jp_job *next;
@@ -178,7 +185,7 @@ static void job_free(struct jp_job *j)
 static void job_finish(struct jp_job *j, enum herald_outcome o,
                        int64_t retry_after_ms, const char *reason)
 {
-    const struct herald_host_api *api = herald__host_api();
+    const struct herald_host_api *api = host.api;
 
     api->counter_add(j->p->inst,
                      o == HERALD_OK            ? "sent"
@@ -260,7 +267,7 @@ static void pump(struct herald_json_post *p);
 
 static void on_done(void *ctx, CURL *easy, int curl_code)
 {
-    const struct herald_host_api *api = herald__host_api();
+    const struct herald_host_api *api = host.api;
     struct jp_job *j = ctx;
     struct herald_json_post *p = j->p;
     struct herald__json_post_answer a = {0};
@@ -328,8 +335,8 @@ static int job_start(struct jp_job *j)
         SET(CURLOPT_CAINFO, p->ca_file);
     }
 #undef SET
-    if (rc != CURLE_OK || p->inst->http == NULL ||
-        herald__http_submit_tagged(p->inst->http, e, on_done, j, p) != 0) {
+    if (rc != CURLE_OK || host.http(p->inst) == NULL ||
+        herald__http_submit_tagged(host.http(p->inst), e, on_done, j, p) != 0) {
         return -1;
     }
     p->in_flight++;
@@ -346,8 +353,8 @@ static void pump(struct herald_json_post *p)
         }
         j->next = NULL;
         if (job_start(j) != 0) {
-            herald__host_api()->log(p->inst, HERALD_LOG_WARN,
-                                    "could not start a transfer");
+            host.api->log(p->inst, HERALD_LOG_WARN,
+                          "could not start a transfer");
             job_finish(j, HERALD_RETRY, 0, "could not start the transfer");
         }
     }
@@ -518,9 +525,9 @@ void herald__json_post_destroy(struct herald_json_post *p)
         return;
     }
     p->closing = 1;
-    if (p->inst->http != NULL) {
+    if (host.http(p->inst) != NULL) {
         /* each running transfer's on_done reports its item RETRY */
-        herald__http_abort_tag(p->inst->http, p);
+        herald__http_abort_tag(host.http(p->inst), p);
     }
     fail_queue(p, "channel closing");
     curl_slist_free_all(p->headers);

@@ -12,6 +12,8 @@
 
 #include "herald/plugin.h"
 
+struct herald__http;
+
 /* The longest wait a Retry-After may ask for (1 h): a bigger value, or a
  * date further off, is taken as this. */
 #define HERALD__JSON_POST_RETRY_AFTER_MAX_MS (3600 * 1000)
@@ -38,6 +40,20 @@ struct herald__json_post_verdict {
 void herald__json_post_classify(const struct herald__json_post_answer *a,
                                 int64_t now_ms,
                                 struct herald__json_post_verdict *v);
+
+/* What the helper uses of the host side of the ABI, which api.c owns and
+ * binds here (it also puts the functions below in its host API table):
+ * the table (log, counter_add, complete) and an instance's HTTP engine.
+ * Bound this way, json_post.c does not include api.h and the two modules
+ * do not include each other. */
+struct herald__json_post_host {
+    const struct herald_host_api *api;
+    struct herald__http *(*http)(const struct herald_instance *inst);
+};
+
+/* Bind the host (copied). api.c calls it before it creates the first
+ * instance, on the loop thread, before any sender exists. */
+void herald__json_post_bind(const struct herald__json_post_host *host);
 
 /* The host API members (plugin.h has their contracts). */
 struct herald_json_post *

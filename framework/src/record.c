@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "bytes.h"
 
 /* Copy len bytes and a NUL after them: raw keys and header values are
  * handed to plugins as STRING values (record_field), which the ABI
@@ -19,11 +19,11 @@ static void *dup_bytes(const void *src, size_t len)
 {
     char *p;
 
-    if (src == NULL || len == SIZE_MAX) {
+    if (!src || len == SIZE_MAX) {
         return NULL;
     }
     p = malloc(len + 1);
-    if (p != NULL) {
+    if (p) {
         if (len > 0) {
             memcpy(p, src, len);
         }
@@ -37,23 +37,22 @@ struct herald_record *herald__record_new(const char *topic, int32_t partition,
                                          const void *key, size_t key_len,
                                          const void *value, size_t value_len)
 {
-    struct herald_record *r = calloc(1, sizeof(*r));
+    struct herald_record *r = calloc(1, sizeof *r);
 
-    if (r == NULL) {
+    if (!r) {
         return NULL;
     }
-    r->topic = strdup(topic != NULL ? topic : "");
+    r->topic = strdup(topic ? topic : "");
     r->partition = partition;
     r->offset = offset;
     r->timestamp = timestamp;
     r->key = dup_bytes(key, key_len);
-    r->key_len = key != NULL ? key_len : 0;
+    r->key_len = key ? key_len : 0;
     r->value = dup_bytes(value, value_len);
-    r->value_len = value != NULL ? value_len : 0;
+    r->value_len = value ? value_len : 0;
     r->window_end = -1;
     r->schema_id = -1;
-    if (r->topic == NULL || (key != NULL && r->key == NULL) ||
-        (value != NULL && r->value == NULL)) {
+    if (!r->topic || (key && !r->key) || (value && !r->value)) {
         herald__record_destroy(r);
         return NULL;
     }
@@ -65,16 +64,16 @@ int herald__record_add_header(struct herald_record *r, const char *name,
 {
     struct herald__header *h;
 
-    h = realloc(r->headers, (r->n_headers + 1) * sizeof(*h));
-    if (h == NULL) {
+    h = realloc(r->headers, (r->n_headers + 1) * sizeof *h);
+    if (!h) {
         return -1;
     }
     r->headers = h;
     h = &r->headers[r->n_headers];
     h->name = strdup(name);
     h->value = dup_bytes(value, len);
-    h->len = value != NULL ? len : 0;
-    if (h->name == NULL || (value != NULL && h->value == NULL)) {
+    h->len = value ? len : 0;
+    if (!h->name || (value && !h->value)) {
         free(h->name);
         free(h->value);
         return -1;
@@ -87,7 +86,7 @@ void herald__record_destroy(struct herald_record *r)
 {
     size_t i;
 
-    if (r == NULL) {
+    if (!r) {
         return;
     }
     for (i = 0; i < r->n_headers; i++) {
@@ -107,7 +106,7 @@ void herald__record_destroy(struct herald_record *r)
  * string of code points U+0000..U+00FF. NULL bytes -> null. */
 static json_t *raw_json(const void *buf, size_t len)
 {
-    if (buf == NULL) {
+    if (!buf) {
         return json_null();
     }
     if (herald__utf8_check(buf, len) == len) {
@@ -145,7 +144,7 @@ static int walk(json_t *node, const char *p, int first, json_t **out)
             if (*p == '"') {
                 p++;
                 while (*p != '\0' && *p != '"') {
-                    if (n + 1 >= sizeof(name)) {
+                    if (n + 1 >= sizeof name) {
                         return -1;
                     }
                     name[n++] = *p++;
@@ -182,7 +181,7 @@ static int walk(json_t *node, const char *p, int first, json_t **out)
                 p++;
             }
             while (*p != '\0' && *p != '.' && *p != '[' && *p != ']') {
-                if (n + 1 >= sizeof(name)) {
+                if (n + 1 >= sizeof name) {
                     return -1;
                 }
                 name[n++] = *p++;
@@ -232,7 +231,7 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
 
     *out = NULL;
     *owned = NULL;
-    if (path == NULL || path[0] == '\0') {
+    if (!path || path[0] == '\0') {
         return -1;
     }
     if (path[0] != '@') {
@@ -240,7 +239,7 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
     }
     if (starts(path, "@key", &rest) &&
         (*rest == '\0' || *rest == '.' || *rest == '[')) {
-        if (r->key_tree != NULL) {
+        if (r->key_tree) {
             return walk(r->key_tree, rest, 0, out);
         }
         /* Not decoded: the raw key, which has no inner structure. */
@@ -256,7 +255,7 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
     if (starts(path, "@value", &rest) &&
         (*rest == '\0' || *rest == '.' || *rest == '[')) {
         if (*rest == '\0') {
-            *out = r->value_tree != NULL ? r->value_tree : json_null();
+            *out = r->value_tree ? r->value_tree : json_null();
             return 0;
         }
         return walk(r->value_tree, rest, 0, out);
@@ -299,7 +298,7 @@ int herald__record_lookup(const struct herald_record *r, const char *path,
             return -1;
         }
         h = find_header(r, rest);
-        if (h == NULL) {
+        if (!h) {
             return 0;
         }
         return leaf(raw_json(h->value, h->len), "", out, owned);
@@ -316,7 +315,7 @@ json_t *herald__record_to_json(const struct herald_record *r)
 
     /* json_object_set_new takes the value even when it fails, so each
      * piece is handed over as soon as it is made. */
-    if (o == NULL || headers == NULL) {
+    if (!o || !headers) {
         json_decref(headers);
         goto fail;
     }
@@ -330,9 +329,8 @@ json_t *herald__record_to_json(const struct herald_record *r)
         goto fail;
     }
     if (json_object_set_new(o, "key",
-                            r->key_tree != NULL
-                                ? json_incref(r->key_tree)
-                                : raw_json(r->key, r->key_len)) != 0) {
+                            r->key_tree ? json_incref(r->key_tree)
+                                        : raw_json(r->key, r->key_len)) != 0) {
         json_decref(headers);
         goto fail;
     }
@@ -357,8 +355,8 @@ json_t *herald__record_to_json(const struct herald_record *r)
         }
     }
     if (json_object_set_new(o, "value",
-                            r->value_tree != NULL ? json_incref(r->value_tree)
-                                                  : json_null()) != 0) {
+                            r->value_tree ? json_incref(r->value_tree)
+                                          : json_null()) != 0) {
         goto fail;
     }
     return o;
@@ -369,7 +367,7 @@ fail:
 
 static void fill(json_t *j, struct herald_value *out)
 {
-    switch (j != NULL ? json_typeof(j) : JSON_NULL) {
+    switch (j ? json_typeof(j) : JSON_NULL) {
     case JSON_OBJECT:
         out->type = HERALD_VALUE_OBJECT;
         out->count = json_object_size(j);
@@ -397,7 +395,7 @@ static void fill(json_t *j, struct herald_value *out)
         out->boolean = json_is_true(j);
         break;
     case JSON_NULL:
-        out->type = j != NULL ? HERALD_VALUE_NULL : HERALD_VALUE_MISSING;
+        out->type = j ? HERALD_VALUE_NULL : HERALD_VALUE_MISSING;
         break;
     }
 }
@@ -405,7 +403,7 @@ static void fill(json_t *j, struct herald_value *out)
 /* Raw bytes (header value, undecoded key) as a borrowed value. */
 static void fill_raw(const void *buf, size_t len, struct herald_value *out)
 {
-    if (buf == NULL) {
+    if (!buf) {
         out->type = HERALD_VALUE_NULL;
         return;
     }
@@ -423,23 +421,23 @@ int herald__record_field(const struct herald_record *r, const char *path,
     json_t *owned = NULL;
     const char *rest;
 
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, sizeof *out);
     /* Strings that exist only as raw bytes point into the record itself,
      * so that the view lives as long as the record. */
-    if (path != NULL && strcmp(path, "@topic") == 0) {
+    if (path && strcmp(path, "@topic") == 0) {
         out->type = HERALD_VALUE_STRING;
         out->str = r->topic;
         out->len = strlen(r->topic);
         return 0;
     }
-    if (path != NULL && starts(path, "@headers.", &rest) && *rest != '\0') {
+    if (path && starts(path, "@headers.", &rest) && *rest != '\0') {
         h = find_header(r, rest);
-        if (h != NULL) {
+        if (h) {
             fill_raw(h->value, h->len, out);
         }
         return 0;
     }
-    if (path != NULL && strcmp(path, "@key") == 0 && r->key_tree == NULL) {
+    if (path && strcmp(path, "@key") == 0 && !r->key_tree) {
         fill_raw(r->key, r->key_len, out);
         return 0;
     }
@@ -459,16 +457,16 @@ long herald__record_json(const struct herald_record *r, char *buf,
     char *s;
     size_t len;
 
-    if (j == NULL) {
+    if (!j) {
         return -1;
     }
     s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(j);
-    if (s == NULL) {
+    if (!s) {
         return -1;
     }
     len = strlen(s);
-    if (buf != NULL && buflen > 0) {
+    if (buf && buflen > 0) {
         size_t n = len < buflen - 1 ? len : buflen - 1;
         memcpy(buf, s, n);
         buf[n] = '\0';

@@ -30,6 +30,28 @@
 #define NOT_FOUND_TTL_MS 60000
 #define CACHE_SIZE 1000
 #define MAX_FETCHES 16
+#define CONNECT_TIMEOUT_MS 10000
+#define REQUEST_TIMEOUT_MS 30000
+/* The bucket array never grows past this many. */
+#define MAX_BUCKETS ((size_t)1 << 30)
+/* The first read buffer of a schemas_dir file; doubled from there. */
+#define FILE_FIRST_CAP 4096
+#define PATH_MAX_LEN 4096
+#define URL_MAX_LEN 2048
+/* Room kept in an entry's error for the words around a parse error. */
+#define ERR_CONTEXT_LEN 64
+#define HTTP_OK 200
+#define HTTP_NOT_FOUND 404
+/* The Confluent registry API's error_code for "schema not found":
+ * a 404 without it is a wrong URL, not a missing schema. */
+#define REGISTRY_SCHEMA_NOT_FOUND 40403
+#define MS_PER_SEC 1000u
+#define NS_PER_MS 1000000u
+/* Base64: 3 input bytes make 4 output characters of 6 bits each. */
+#define B64_IN_GROUP 3
+#define B64_OUT_GROUP 4
+#define B64_BITS 6
+#define B64_MASK 63
 
 enum state { S_FETCHING, S_READY, S_NOT_FOUND, S_BACKOFF };
 
@@ -91,7 +113,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0) {
+    if (!err || errlen == 0) {
         return;
     }
     va_start(ap, fmt);
@@ -101,7 +123,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 static char *dup_opt(const char *s)
 {
-    return s != NULL ? strdup(s) : NULL;
+    return s ? strdup(s) : NULL;
 }
 
 /* ---- pure helpers ---------------------------------------------------- */
@@ -110,7 +132,7 @@ int herald__registry_url(const char *base, int32_t id, char *buf, size_t buflen)
 {
     size_t n;
 
-    if (base == NULL) {
+    if (!base) {
         return -1;
     }
     n = strlen(base);
@@ -130,25 +152,25 @@ static size_t base64(const unsigned char *in, size_t n, char *out)
     size_t o = 0;
     size_t i;
 
-    for (i = 0; i + 2 < n; i += 3) {
+    for (i = 0; i + 2 < n; i += B64_IN_GROUP) {
         uint32_t v =
             ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
+        out[o++] = tab[(v >> (3 * B64_BITS)) & B64_MASK];
+        out[o++] = tab[(v >> (2 * B64_BITS)) & B64_MASK];
+        out[o++] = tab[(v >> B64_BITS) & B64_MASK];
+        out[o++] = tab[v & B64_MASK];
     }
     if (n - i == 1) {
         uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> (3 * B64_BITS)) & B64_MASK];
+        out[o++] = tab[(v >> (2 * B64_BITS)) & B64_MASK];
         out[o++] = '=';
         out[o++] = '=';
     } else if (n - i == 2) {
         uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[(v >> (3 * B64_BITS)) & B64_MASK];
+        out[o++] = tab[(v >> (2 * B64_BITS)) & B64_MASK];
+        out[o++] = tab[(v >> B64_BITS) & B64_MASK];
         out[o++] = '=';
     }
     out[o] = '\0';
@@ -162,10 +184,11 @@ int herald__registry_auth_header(const struct herald__registry_config *cfg,
     size_t n;
     int rc;
 
-    if (cfg->basic_auth != NULL && cfg->basic_auth[0] != '\0') {
+    if (cfg->basic_auth && cfg->basic_auth[0] != '\0') {
         n = strlen(cfg->basic_auth);
-        enc = malloc(n / 3 * 4 + 5);
-        if (enc == NULL) {
+        /* Whole groups, one padded group, the NUL. */
+        enc = malloc(n / B64_IN_GROUP * B64_OUT_GROUP + B64_OUT_GROUP + 1);
+        if (!enc) {
             return -1;
         }
         base64((const unsigned char *)cfg->basic_auth, n, enc);
@@ -175,7 +198,7 @@ int herald__registry_auth_header(const struct herald__registry_config *cfg,
         free(enc);
         return rc;
     }
-    if (cfg->bearer != NULL && cfg->bearer[0] != '\0') {
+    if (cfg->bearer && cfg->bearer[0] != '\0') {
         return snprintf(buf, buflen, "Authorization: Bearer %s", cfg->bearer);
     }
     return snprintf(buf, buflen, "%s", "");
@@ -207,10 +230,10 @@ int herald__registry_parse_response(int32_t id, int curl_code, long status,
                 curl_easy_strerror((CURLcode)curl_code));
         goto out;
     }
-    j = json_loadb(body != NULL ? body : "", len, 0, NULL);
-    msg = j != NULL ? error_message(j, &code) : NULL;
-    if (status == 404) {
-        if (code == 40403) {
+    j = json_loadb(body ? body : "", len, 0, NULL);
+    msg = j ? error_message(j, &code) : NULL;
+    if (status == HTTP_NOT_FOUND) {
+        if (code == REGISTRY_SCHEMA_NOT_FOUND) {
             set_err(err, errlen,
                     "schema id %" PRId32 " not found in registry (404)", id);
             rc = HERALD__REGISTRY_NOT_FOUND;
@@ -223,14 +246,14 @@ int herald__registry_parse_response(int32_t id, int curl_code, long status,
         }
         goto out;
     }
-    if (status != 200) {
+    if (status != HTTP_OK) {
         set_err(err, errlen,
                 "schema registry answered HTTP %ld for id %" PRId32 "%s%.200s",
-                status, id, msg != NULL ? ": " : "", msg != NULL ? msg : "");
+                status, id, msg ? ": " : "", msg ? msg : "");
         goto out;
     }
     schema = json_string_value(json_object_get(j, "schema"));
-    if (schema == NULL) {
+    if (!schema) {
         set_err(err, errlen,
                 "schema registry answered 200 for id %" PRId32
                 " without a \"schema\" string: check schema_registry.url",
@@ -238,14 +261,14 @@ int herald__registry_parse_response(int32_t id, int curl_code, long status,
         goto out;
     }
     type = json_string_value(json_object_get(j, "schemaType"));
-    if (type != NULL && strcmp(type, "AVRO") != 0) {
+    if (type && strcmp(type, "AVRO") != 0) {
         set_err(err, errlen, "schema id %" PRId32 " is %.32s, not AVRO", id,
                 type);
         rc = HERALD__REGISTRY_NOT_FOUND;
         goto out;
     }
     *schema_json = strdup(schema);
-    if (*schema_json == NULL) {
+    if (!*schema_json) {
         set_err(err, errlen, "out of memory");
         goto out;
     }
@@ -262,7 +285,7 @@ static uint64_t now_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * MS_PER_SEC + (uint64_t)ts.tv_nsec / NS_PER_MS;
 }
 
 static struct entry **bucket(struct herald__registry *reg, int32_t id)
@@ -280,7 +303,7 @@ static struct entry *find(struct herald__registry *reg, int32_t id)
 {
     struct entry *e;
 
-    for (e = *bucket(reg, id); e != NULL; e = e->next) {
+    for (e = *bucket(reg, id); e; e = e->next) {
         if (e->id == id) {
             return e;
         }
@@ -290,12 +313,12 @@ static struct entry *find(struct herald__registry *reg, int32_t id)
 
 static void lru_unlink(struct herald__registry *reg, struct entry *e)
 {
-    if (e->lru_prev != NULL) {
+    if (e->lru_prev) {
         e->lru_prev->lru_next = e->lru_next;
     } else if (reg->lru_head == e) {
         reg->lru_head = e->lru_next;
     }
-    if (e->lru_next != NULL) {
+    if (e->lru_next) {
         e->lru_next->lru_prev = e->lru_prev;
     } else if (reg->lru_tail == e) {
         reg->lru_tail = e->lru_prev;
@@ -307,11 +330,11 @@ static void lru_push(struct herald__registry *reg, struct entry *e)
 {
     e->lru_prev = NULL;
     e->lru_next = reg->lru_head;
-    if (reg->lru_head != NULL) {
+    if (reg->lru_head) {
         reg->lru_head->lru_prev = e;
     }
     reg->lru_head = e;
-    if (reg->lru_tail == NULL) {
+    if (!reg->lru_tail) {
         reg->lru_tail = e;
     }
 }
@@ -323,7 +346,7 @@ static int is_busy(const struct entry *e)
 
 static void free_waiters(struct waiter *w)
 {
-    while (w != NULL) {
+    while (w) {
         struct waiter *next = w->next;
         free(w);
         w = next;
@@ -332,13 +355,13 @@ static void free_waiters(struct waiter *w)
 
 static void entry_free(struct entry *e)
 {
-    if (e == NULL) {
+    if (!e) {
         return;
     }
     herald__avro_schema_destroy(e->schema);
     free_waiters(e->waiters);
     herald__timer_destroy(e->timer);
-    if (e->easy != NULL) {
+    if (e->easy) {
         curl_easy_cleanup(e->easy);
     }
     free(e->body);
@@ -349,7 +372,7 @@ static void entry_remove(struct herald__registry *reg, struct entry *e)
 {
     struct entry **pp;
 
-    for (pp = bucket(reg, e->id); *pp != NULL; pp = &(*pp)->next) {
+    for (pp = bucket(reg, e->id); *pp; pp = &(*pp)->next) {
         if (*pp == e) {
             *pp = e->next;
             break;
@@ -371,11 +394,11 @@ static struct entry *entry_add(struct herald__registry *reg, int32_t id)
 {
     struct entry *e;
 
-    if (reg->n_entries >= reg->cache_size && reg->lru_tail != NULL) {
+    if (reg->n_entries >= reg->cache_size && reg->lru_tail) {
         entry_remove(reg, reg->lru_tail);
     }
-    e = calloc(1, sizeof(*e));
-    if (e == NULL) {
+    e = calloc(1, sizeof *e);
+    if (!e) {
         return NULL;
     }
     e->reg = reg;
@@ -401,7 +424,7 @@ static void notify_list(struct herald__registry *reg, struct waiter *list,
                         int32_t id, int status)
 {
     reg->notifying = list;
-    while (reg->notifying != NULL) {
+    while (reg->notifying) {
         struct waiter *w = reg->notifying;
         reg->notifying = w->next;
         w->fn(w->ctx, id, status);
@@ -429,13 +452,13 @@ static int add_waiter(struct waiter **list, herald__registry_fn fn, void *ctx)
 {
     struct waiter *w;
 
-    for (w = *list; w != NULL; w = w->next) {
+    for (w = *list; w; w = w->next) {
         if (w->fn == fn && w->ctx == ctx) {
             return 0;
         }
     }
-    w = calloc(1, sizeof(*w));
-    if (w == NULL) {
+    w = calloc(1, sizeof *w);
+    if (!w) {
         return -1;
     }
     w->fn = fn;
@@ -449,15 +472,15 @@ static int add_waiter(struct waiter **list, herald__registry_fn fn, void *ctx)
  * schema never changes, so neither will the parse error). */
 static void settle(struct entry *e, const char *json, size_t len)
 {
-    char why[ERRLEN - 64];
+    char why[ERRLEN - ERR_CONTEXT_LEN];
 
-    e->schema = herald__avro_schema_parse(json, len, why, sizeof(why));
-    if (e->schema != NULL) {
+    e->schema = herald__avro_schema_parse(json, len, why, sizeof why);
+    if (e->schema) {
         e->state = S_READY;
         return;
     }
     e->state = S_NOT_FOUND;
-    set_err(e->error, sizeof(e->error),
+    set_err(e->error, sizeof e->error,
             "schema id %" PRId32 " is not a usable Avro schema: %s", e->id,
             why);
 }
@@ -469,7 +492,7 @@ static void settle(struct entry *e, const char *json, size_t len)
 static int load_file(struct herald__registry *reg, int32_t id,
                      struct entry **out, char *err, size_t errlen)
 {
-    char path[4096];
+    char path[PATH_MAX_LEN];
     char *buf = NULL;
     size_t len = 0;
     size_t cap = 0;
@@ -478,25 +501,25 @@ static int load_file(struct herald__registry *reg, int32_t id,
     int rc = -1;
 
     *out = NULL;
-    snprintf(path, sizeof(path), "%s/%" PRId32 ".avsc", reg->dir, id);
+    snprintf(path, sizeof path, "%s/%" PRId32 ".avsc", reg->dir, id);
     f = fopen(path, "rb");
-    if (f == NULL && errno != ENOENT) {
+    if (!f && errno != ENOENT) {
         set_err(err, errlen, "schema id %" PRId32 ": cannot read %s: %s", id,
                 path, strerror(errno));
         goto out;
     }
     e = entry_add(reg, id);
-    if (e == NULL) {
+    if (!e) {
         set_err(err, errlen, "out of memory");
         goto out;
     }
     *out = e;
     rc = 0;
-    if (f == NULL) {
+    if (!f) {
         /* The file may be added later: asked again after the TTL. */
         e->state = S_NOT_FOUND;
         e->expires = now_ms() + (uint64_t)reg->nf_ttl_ms;
-        set_err(e->error, sizeof(e->error),
+        set_err(e->error, sizeof e->error,
                 "schema id %" PRId32 " not found in schemas_dir (%s)", id,
                 path);
         goto out;
@@ -507,14 +530,14 @@ static int load_file(struct herald__registry *reg, int32_t id,
             char *nb;
             if (cap >= MAX_BODY) {
                 e->state = S_NOT_FOUND;
-                set_err(e->error, sizeof(e->error),
+                set_err(e->error, sizeof e->error,
                         "schema id %" PRId32 ": %s is larger than %u bytes", id,
                         path, MAX_BODY);
                 goto out;
             }
-            cap = cap ? cap * 2 : 4096;
+            cap = cap ? cap * 2 : FILE_FIRST_CAP;
             nb = realloc(buf, cap);
-            if (nb == NULL) {
+            if (!nb) {
                 entry_remove(reg, e);
                 *out = NULL;
                 set_err(err, errlen, "out of memory");
@@ -531,10 +554,10 @@ static int load_file(struct herald__registry *reg, int32_t id,
     }
     settle(e, buf, len);
 out:
-    if (*out != NULL) {
+    if (*out) {
         entry_settled(reg, *out);
     }
-    if (f != NULL) {
+    if (f) {
         fclose(f);
     }
     free(buf);
@@ -556,7 +579,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
         return 0;
     }
     nb = realloc(e->body, e->body_len + n + 1);
-    if (nb == NULL) {
+    if (!nb) {
         return 0;
     }
     memcpy(nb + e->body_len, data, n);
@@ -577,7 +600,7 @@ static void on_timer(void *ctx)
     }
     /* Nobody waits any more: forget the failure entirely, and let those
      * waiting for a fetch slot have this one. */
-    if (e->waiters == NULL) {
+    if (!e->waiters) {
         entry_remove(reg, e);
         queued = reg->queued;
         reg->queued = NULL;
@@ -607,10 +630,10 @@ static void backoff(struct entry *e, uint64_t max_ms)
         delay = max_ms;
     }
     herald__warn("%s; retrying in %" PRIu64 " ms", e->error, delay);
-    if (e->timer == NULL && reg->loop != NULL) {
+    if (!e->timer && reg->loop) {
         e->timer = herald__timer_new(reg->loop, on_timer, e);
     }
-    if (e->timer != NULL) {
+    if (e->timer) {
         herald__timer_start(e->timer, delay, 0);
     }
 }
@@ -632,14 +655,14 @@ static void on_done(void *ctx, CURL *easy, int result)
     curl_easy_cleanup(easy);
     if (e->too_big) {
         rc = HERALD__REGISTRY_NOT_FOUND;
-        set_err(e->error, sizeof(e->error),
+        set_err(e->error, sizeof e->error,
                 "schema id %" PRId32 ": registry response larger than %u "
                 "bytes",
                 e->id, MAX_BODY);
     } else {
         rc = herald__registry_parse_response(e->id, result, status, e->body,
                                              e->body_len, &json, e->error,
-                                             sizeof(e->error));
+                                             sizeof e->error);
     }
     free(e->body);
     e->body = NULL;
@@ -648,7 +671,7 @@ static void on_done(void *ctx, CURL *easy, int result)
         backoff(e, BACKOFF_MAX_MS);
         return;
     }
-    if (rc == HERALD__REGISTRY_NOT_FOUND && status == 404) {
+    if (rc == HERALD__REGISTRY_NOT_FOUND && status == HTTP_NOT_FOUND) {
         /* 40403: maybe a registration this follower has not seen yet.
          * Wait for it like for an outage, up to not_found_wait from the
          * first 404; then the answer is kept for the TTL only. */
@@ -659,7 +682,7 @@ static void on_done(void *ctx, CURL *easy, int result)
             e->nf_since = now;
         }
         if (!e->nf_waited && now - e->nf_since < wait) {
-            set_err(e->error, sizeof(e->error),
+            set_err(e->error, sizeof e->error,
                     "schema id %" PRId32 " not found in registry (404) yet; "
                     "waiting up to %" PRIu64 " ms for it to appear",
                     e->id, wait);
@@ -669,7 +692,7 @@ static void on_done(void *ctx, CURL *easy, int result)
         e->nf_waited = 1;
         e->expires = now + (uint64_t)reg->nf_ttl_ms;
         if (wait > 0) {
-            set_err(e->error, sizeof(e->error),
+            set_err(e->error, sizeof e->error,
                     "schema id %" PRId32 " not found in registry (404, "
                     "still after %" PRIu64 " ms)",
                     e->id, wait);
@@ -694,19 +717,19 @@ static void on_done(void *ctx, CURL *easy, int result)
 static void start_fetch(struct entry *e)
 {
     struct herald__registry *reg = e->reg;
-    char url[2048];
+    char url[URL_MAX_LEN];
     CURL *easy = NULL;
 
     e->state = S_FETCHING;
     e->too_big = 0;
-    if (herald__registry_url(reg->url, e->id, url, sizeof(url)) < 0 ||
-        strlen(url) + 1 >= sizeof(url)) {
-        set_err(e->error, sizeof(e->error), "schema registry URL too long");
+    if (herald__registry_url(reg->url, e->id, url, sizeof url) < 0 ||
+        strlen(url) + 1 >= sizeof url) {
+        set_err(e->error, sizeof e->error, "schema registry URL too long");
         goto fail;
     }
     easy = curl_easy_init();
-    if (easy == NULL) {
-        set_err(e->error, sizeof(e->error), "cannot create a curl handle");
+    if (!easy) {
+        set_err(e->error, sizeof e->error, "cannot create a curl handle");
         goto fail;
     }
     curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -721,13 +744,13 @@ static void start_fetch(struct entry *e)
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    if (reg->ca_file != NULL) {
+    if (reg->ca_file) {
         curl_easy_setopt(easy, CURLOPT_CAINFO, reg->ca_file);
     }
-    if (reg->cert_file != NULL) {
+    if (reg->cert_file) {
         curl_easy_setopt(easy, CURLOPT_SSLCERT, reg->cert_file);
     }
-    if (reg->key_file != NULL) {
+    if (reg->key_file) {
         curl_easy_setopt(easy, CURLOPT_SSLKEY, reg->key_file);
     }
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, reg->insecure ? 0L : 1L);
@@ -735,13 +758,13 @@ static void start_fetch(struct entry *e)
     e->easy = easy;
     if (herald__http_submit_tagged(reg->http, easy, on_done, e, reg) != 0) {
         e->easy = NULL;
-        set_err(e->error, sizeof(e->error),
+        set_err(e->error, sizeof e->error,
                 "cannot start a schema registry request");
         goto fail;
     }
     return;
 fail:
-    if (easy != NULL) {
+    if (easy) {
         curl_easy_cleanup(easy);
     }
     backoff(e, BACKOFF_MAX_MS);
@@ -758,37 +781,37 @@ herald__registry_new(const struct herald__registry_config *cfg,
     char *auth = NULL;
     int n;
 
-    if ((cfg->url == NULL) == (cfg->schemas_dir == NULL)) {
+    if ((!cfg->url) == (!cfg->schemas_dir)) {
         set_err(err, errlen,
                 "schema_registry needs exactly one of url and "
                 "schemas_dir");
         goto fail;
     }
-    if (cfg->url != NULL && strncmp(cfg->url, "http://", 7) != 0 &&
-        strncmp(cfg->url, "https://", 8) != 0) {
+    if (cfg->url && strncmp(cfg->url, "http://", strlen("http://")) != 0 &&
+        strncmp(cfg->url, "https://", strlen("https://")) != 0) {
         set_err(err, errlen,
                 "schema_registry.url must start with http:// "
                 "or https://");
         goto fail;
     }
-    if (cfg->url != NULL && (loop == NULL || http == NULL)) {
+    if (cfg->url && (!loop || !http)) {
         set_err(err, errlen, "schema_registry.url needs the event loop");
         goto fail;
     }
-    if (cfg->basic_auth != NULL && cfg->bearer != NULL) {
+    if (cfg->basic_auth && cfg->bearer) {
         set_err(err, errlen,
                 "schema_registry: set basic_auth or bearer, "
                 "not both");
         goto fail;
     }
-    if (cfg->basic_auth != NULL && strchr(cfg->basic_auth, ':') == NULL) {
+    if (cfg->basic_auth && !strchr(cfg->basic_auth, ':')) {
         set_err(err, errlen,
                 "schema_registry.basic_auth must be "
                 "user:password");
         goto fail;
     }
-    reg = calloc(1, sizeof(*reg));
-    if (reg == NULL) {
+    reg = calloc(1, sizeof *reg);
+    if (!reg) {
         set_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -806,39 +829,40 @@ herald__registry_new(const struct herald__registry_config *cfg,
     /* Load factor at most 1/2: chains stay O(1). */
     reg->n_buckets = MIN_BUCKETS;
     while (reg->n_buckets < 2 * reg->cache_size &&
-           reg->n_buckets < ((size_t)1 << 30)) {
+           reg->n_buckets < MAX_BUCKETS) {
         reg->n_buckets *= 2;
     }
-    reg->buckets = calloc(reg->n_buckets, sizeof(*reg->buckets));
-    if (reg->buckets == NULL) {
+    reg->buckets = calloc(reg->n_buckets, sizeof *reg->buckets);
+    if (!reg->buckets) {
         set_err(err, errlen, "out of memory");
         goto fail;
     }
     reg->insecure = cfg->insecure;
-    reg->connect_timeout_ms =
-        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
-    reg->request_timeout_ms =
-        cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 30000;
+    reg->connect_timeout_ms = cfg->connect_timeout_ms > 0
+                                  ? cfg->connect_timeout_ms
+                                  : CONNECT_TIMEOUT_MS;
+    reg->request_timeout_ms = cfg->request_timeout_ms > 0
+                                  ? cfg->request_timeout_ms
+                                  : REQUEST_TIMEOUT_MS;
     reg->url = dup_opt(cfg->url);
     reg->dir = dup_opt(cfg->schemas_dir);
     reg->ca_file = dup_opt(cfg->ca_file);
     reg->cert_file = dup_opt(cfg->cert_file);
     reg->key_file = dup_opt(cfg->key_file);
-    if ((cfg->url != NULL && reg->url == NULL) ||
-        (cfg->schemas_dir != NULL && reg->dir == NULL) ||
-        (cfg->ca_file != NULL && reg->ca_file == NULL) ||
-        (cfg->cert_file != NULL && reg->cert_file == NULL) ||
-        (cfg->key_file != NULL && reg->key_file == NULL)) {
+    if ((cfg->url && !reg->url) || (cfg->schemas_dir && !reg->dir) ||
+        (cfg->ca_file && !reg->ca_file) ||
+        (cfg->cert_file && !reg->cert_file) ||
+        (cfg->key_file && !reg->key_file)) {
         set_err(err, errlen, "out of memory");
         goto fail;
     }
-    if (reg->url != NULL) {
+    if (reg->url) {
         struct curl_slist *l;
         l = curl_slist_append(NULL,
                               "Accept: application/vnd.schemaregistry.v1+json,"
                               " application/vnd.schemaregistry+json,"
                               " application/json");
-        if (l == NULL) {
+        if (!l) {
             set_err(err, errlen, "out of memory");
             goto fail;
         }
@@ -846,7 +870,7 @@ herald__registry_new(const struct herald__registry_config *cfg,
         n = herald__registry_auth_header(cfg, NULL, 0);
         if (n > 0) {
             auth = malloc((size_t)n + 1);
-            if (auth == NULL) {
+            if (!auth) {
                 set_err(err, errlen, "out of memory");
                 goto fail;
             }
@@ -854,7 +878,7 @@ herald__registry_new(const struct herald__registry_config *cfg,
             l = curl_slist_append(reg->headers, auth);
             memset(auth, 0, (size_t)n);
             free(auth);
-            if (l == NULL) {
+            if (!l) {
                 set_err(err, errlen, "out of memory");
                 goto fail;
             }
@@ -871,14 +895,14 @@ void herald__registry_destroy(struct herald__registry *reg)
     struct curl_slist *l;
     size_t i;
 
-    if (reg == NULL) {
+    if (!reg) {
         return;
     }
-    if (reg->http != NULL) {
+    if (reg->http) {
         herald__http_abort_tag(reg->http, reg);
     }
-    for (i = 0; reg->buckets != NULL && i < reg->n_buckets; i++) {
-        while (reg->buckets[i] != NULL) {
+    for (i = 0; reg->buckets && i < reg->n_buckets; i++) {
+        while (reg->buckets[i]) {
             struct entry *e = reg->buckets[i];
             reg->buckets[i] = e->next;
             entry_free(e);
@@ -887,7 +911,7 @@ void herald__registry_destroy(struct herald__registry *reg)
     free(reg->buckets);
     free_waiters(reg->queued);
     /* Wipe the Authorization header before the memory is reused. */
-    for (l = reg->headers; l != NULL; l = l->next) {
+    for (l = reg->headers; l; l = l->next) {
         memset(l->data, 0, strlen(l->data));
     }
     curl_slist_free_all(reg->headers);
@@ -913,9 +937,9 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
     }
     e = find(reg, id);
     /* A not-found answer is kept for the TTL only: then ask again. */
-    if (e != NULL && e->state == S_NOT_FOUND && e->expires != 0 &&
+    if (e && e->state == S_NOT_FOUND && e->expires != 0 &&
         now_ms() >= e->expires) {
-        if (reg->dir != NULL) {
+        if (reg->dir) {
             entry_remove(reg, e);
             e = NULL;
         } else if (reg->n_busy < reg->max_fetches) {
@@ -925,15 +949,15 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
             start_fetch(e);
         }
     }
-    if (e == NULL) {
-        if (reg->dir != NULL) {
+    if (!e) {
+        if (reg->dir) {
             if (load_file(reg, id, &e, err, errlen) != 0) {
                 return HERALD__REGISTRY_NOT_FOUND;
             }
         } else if (reg->n_busy >= reg->max_fetches) {
             /* Bounded: this id waits for a free fetch slot, and costs
              * nothing until it has one. */
-            if (fn != NULL && add_waiter(&reg->queued, fn, ctx) != 0) {
+            if (fn && add_waiter(&reg->queued, fn, ctx) != 0) {
                 set_err(err, errlen, "out of memory");
                 return HERALD__REGISTRY_WAIT;
             }
@@ -944,11 +968,11 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
             return HERALD__REGISTRY_WAIT;
         } else {
             e = entry_add(reg, id);
-            if (e == NULL) {
+            if (!e) {
                 set_err(err, errlen, "out of memory");
                 return HERALD__REGISTRY_WAIT;
             }
-            snprintf(e->error, sizeof(e->error), "fetching schema id %" PRId32,
+            snprintf(e->error, sizeof e->error, "fetching schema id %" PRId32,
                      id);
             start_fetch(e);
         }
@@ -968,7 +992,7 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
     case S_BACKOFF:
         break;
     }
-    if (fn != NULL && add_waiter(&e->waiters, fn, ctx) != 0) {
+    if (fn && add_waiter(&e->waiters, fn, ctx) != 0) {
         set_err(err, errlen, "out of memory");
         return HERALD__REGISTRY_WAIT;
     }
@@ -979,7 +1003,7 @@ int herald__registry_get(struct herald__registry *reg, int32_t id,
 
 static void cancel_list(struct waiter **pp, herald__registry_fn fn, void *ctx)
 {
-    while (*pp != NULL) {
+    while (*pp) {
         struct waiter *w = *pp;
         if (w->fn == fn && w->ctx == ctx) {
             *pp = w->next;
@@ -996,13 +1020,13 @@ void herald__registry_cancel(struct herald__registry *reg,
     struct entry *e;
     size_t i;
 
-    if (reg == NULL) {
+    if (!reg) {
         return;
     }
     cancel_list(&reg->notifying, fn, ctx);
     cancel_list(&reg->queued, fn, ctx);
     for (i = 0; i < reg->n_buckets; i++) {
-        for (e = reg->buckets[i]; e != NULL; e = e->next) {
+        for (e = reg->buckets[i]; e; e = e->next) {
             cancel_list(&e->waiters, fn, ctx);
         }
     }

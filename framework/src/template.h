@@ -37,9 +37,9 @@
  *                   integer epoch milliseconds (or a string of digits) to
  *                   strftime(FMT) in the IANA zone ZONE (default UTC, format
  *                   default "%Y-%m-%d %H:%M:%S %Z"). The zone must exist
- *                   under /usr/share/zoneinfo. UTC is computed with
- *                   gmtime_r; other zones briefly set TZ under one mutex
- *                   (see datetime_zone in template.c).
+ *                   under $TZDIR or /usr/share/zoneinfo; it is loaded
+ *                   once, at compile, and converted in by tz.h without
+ *                   touching TZ. %s is the instant itself, in any zone.
  *   decimal N       a number or decimal string to exactly N places
  *                   (0..30), by string arithmetic, rounding half up (away
  *                   from zero): "2.345" -> "2.35", "-2.345" -> "-2.35".
@@ -50,8 +50,13 @@
  * HTML bodies (html_escape non-zero) escape & < > " ' in every
  * substitution, after all filters, unless the expression uses `raw`.
  *
- * Threads: a compiled template is immutable; render may run on any thread
- * (datetime with a non-UTC zone serializes on a process-wide mutex).
+ * Threads: a compiled template is immutable; render may run on any thread,
+ * concurrently, and changes no process-wide state (no TZ, no locale).
+ *
+ * Files: template_parse.c compiles (and frees) templates, template.c
+ * renders them, template_filter.c holds the filters and template_text.c
+ * the text and number helpers. This header is the engine's whole API: it
+ * includes the compiler's and the helpers' headers.
  */
 #ifndef HERALD_TEMPLATE_H
 #define HERALD_TEMPLATE_H
@@ -59,9 +64,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "config.h"
-
-struct herald__template;
+#include "template_parse.h"
+#include "template_text.h"
 
 /* Resolves path (as written in the template) for render. Returns 0 with
  * *out the value or NULL when missing; when the value had to be built,
@@ -70,47 +74,12 @@ struct herald__template;
 typedef int (*herald__lookup_fn)(void *ctx, const char *path, json_t **out,
                                  json_t **owned);
 
-/* Compile `text`. file/line/col is where text starts, so every error
- * points at the offending character: "file:line:col: message" added to d
- * (for a quoted YAML scalar pass the column after the quote; columns count
- * code points, like libyaml). html_escape non-zero for HTML bodies.
- * Returns the template (caller destroys) or NULL after adding errors. */
-struct herald__template *herald__template_compile(const char *text,
-                                                  const char *file, int line,
-                                                  int col, int html_escape,
-                                                  struct herald__diag *d);
-
-/* Read and compile a template file (at most 1 MiB, no NUL bytes); errors
- * inside point at the file's own line:col, an unreadable file is reported
- * at `at` (the YAML node naming it; may be NULL). Returns NULL on error. */
-struct herald__template *
-herald__template_compile_file(const char *path, const struct herald__node *at,
-                              int html_escape, struct herald__diag *d);
-
-void herald__template_destroy(struct herald__template *t);
-
 /* Render t, resolving paths through lookup(ctx, ...). Returns 0 and *out
  * (malloc'd, NUL-terminated; the caller frees), or -1 with the reason in
- * err (e.g. "field 'email_address' is missing") and *out NULL. */
+ * err (e.g. "field 'email_address' is missing") and *out NULL. Thread:
+ * any, concurrently on the same t. */
 int herald__template_render(const struct herald__template *t,
                             herald__lookup_fn lookup, void *ctx, char **out,
                             char *err, size_t errlen);
-
-/* The number of substitutions in t (0: constant text). */
-size_t herald__template_n_exprs(const struct herald__template *t);
-
-/* Check a path's syntax as the template compiler does. Returns 0, or -1
- * with the reason in err. */
-int herald__template_check_path(const char *path, char *err, size_t errlen);
-
-/* A lookup over a plain JSON tree: ctx is the json_t * root; `@` paths are
- * missing. For tests and for callers that have no record. */
-int herald__template_lookup_json(void *ctx, const char *path, json_t **out,
-                                 json_t **owned);
-
-/* The string form a substitution gives a value (see "Values" above).
- * Returns a malloc'd string or NULL on allocation failure; NULL value and
- * JSON null give "". */
-char *herald__template_value_string(const json_t *v);
 
 #endif

@@ -33,18 +33,16 @@ import re
 import sys
 import time
 
-import it5lib as L
-import it6lib as T
-import pylib
+import itlib
 
 WHICH = sys.argv[1] if len(sys.argv) > 1 else "smtp"
 NWIN, PARTS = 12, 2
 REFUSED_S = 8.0
 PROBE_WINDOW_S, PROBES_MAX = 5.0, 5  # probes back off 0.5 s .. 2 s
 
-rid = pylib.run_id("chun" + WHICH[:2])
+rid = itlib.run_id("chun" + WHICH[:2])
 domain = rid + ".example"
-L.own(domain)
+itlib.own(domain)
 secret = "pw-%s-Zq7x" % rid if WHICH == "smtp" else "SG.chun-%s-Zq7x" % rid
 user = "rotated-" + rid
 extra_auth = os.path.join(os.environ["STACK_DIR"], "mailpit", "auth.extra")
@@ -56,51 +54,51 @@ print("# %s: %d windows, %d partitions, refused for %.0f s after it goes down"
 def restore():
     """Leave the shared stack as it was, pass or fail."""
     for mid in stubs:
-        L.wm_remove(mid)
+        itlib.wm_remove(mid)
     if WHICH == "smtp" and os.path.exists(extra_auth):
         os.unlink(extra_auth)
-        T.service("restart", "mailpit_tls")
+        itlib.service("restart", "mailpit_tls")
 
 
 atexit.register(restore)
 
 if WHICH == "smtp":
-    api = L.MAILPIT_TLS_API
-    channel = L.smtp_tls_channel(max_connections=2, username=user, password=secret)
+    api = itlib.MAILPIT_TLS_API
+    channel = itlib.smtp_tls_channel(max_connections=2, username=user, password=secret)
     want_reason = "authentication failed (check username and password) (SMTP 535, curl 67: "
 else:
     run = {"method": "POST", "urlPath": "/v3/mail/send",
            "headers": {"Authorization": {"equalTo": "Bearer " + secret}}}
-    stubs.append(L.wm_add({"priority": 2, "name": rid + " accepted", "request": run,
+    stubs.append(itlib.wm_add({"priority": 2, "name": rid + " accepted", "request": run,
                            "response": {"status": 202, "headers": {"X-Message-Id": rid}}}))
-    refused = L.wm_add({"priority": 1, "name": rid + " revoked key", "request": run,
+    refused = itlib.wm_add({"priority": 1, "name": rid + " revoked key", "request": run,
                         "response": {"status": 401, "jsonBody": {"errors": [
                             {"message": "The provided authorization grant is invalid, "
                                         "expired, or revoked", "field": None,
                              "help": None}]}}})
     stubs.append(refused)
-    channel = L.sendgrid_channel(secret, extra="    timeout: 30s\n")
+    channel = itlib.sendgrid_channel(secret, extra="    timeout: 30s\n")
     want_reason = ("API key refused (check api_key and its mail send permission): HTTP 401: "
                    "The provided authorization grant is invalid, expired, or revoked")
 
-wins = T.windows(NWIN, domain, seed=1010, refinements=0)
+wins = itlib.windows(NWIN, domain, seed=1010, refinements=0)
 rows = [w[0] for w in wins]
-T.create_topic(rid, PARTS)
-cfg = T.notify_config(
+itlib.producer_create_topic(rid, PARTS)
+cfg = itlib.notify_config(
     rid, rid, channel,
     "    commit_interval: 200ms\n"
     "    errors:\n      tolerance: all\n"
     "      retry: { initial: 200ms, max: 2s, timeout: 10m }\n"
     "      channel_probe: { initial: 500ms, max: 2s }\n",
     name="chun") + "admin: { listen: 127.0.0.1:0 }\n"
-h = T.start(cfg)
-port = int(pylib.wait_for("admin port in the log", lambda: (re.findall(
+h = itlib.start(cfg)
+port = int(itlib.wait_for("admin port in the log", lambda: (re.findall(
     r"admin: listening on 127\.0\.0\.1:(\d+)", h.stderr()) or [None])[0], timeout=30))
 base = "http://127.0.0.1:%d" % port
 
 
 def admin(path):
-    st, _, body = L.http("GET", base + path)
+    st, _, body = itlib.http("GET", base + path)
     return st, body.decode()
 
 
@@ -109,10 +107,10 @@ def connector():
     return json.loads(admin("/connectors")[1])["connectors"][0]
 
 
-sampler = T.CommitSampler(rid, rid, PARTS)
-rep = T.produce(rid, rows)
-where = T.index_records(rows, rep, {})
-ends = T.ends([rep], PARTS)
+sampler = itlib.CommitSampler(rid, rid, PARTS)
+rep = itlib.produce_checked(rid, rows)
+where = itlib.index_records(rows, rep, {})
+ends = itlib.ends([rep], PARTS)
 
 # ---------------------------------------------------------------- refused
 
@@ -137,9 +135,9 @@ while not c and time.time() < deadline and h.alive():
     c = all_held()
 if not c:
     print(last[0], h.stderr()[-3000:])
-pylib.check("the channel is unavailable and every record taken is held", c)
+itlib.check("the channel is unavailable and every record taken is held", c)
 t_held = time.time()
-pylib.check_eq("channel_unavailable.reason starts with", want_reason,
+itlib.check_eq("channel_unavailable.reason starts with", want_reason,
                c["channel_unavailable"]["reason"][:len(want_reason)])
 u0 = c["counters"]["unavailable"]
 u0_consumed = c["counters"]["consumed"]
@@ -151,21 +149,21 @@ c = connector()
 u2 = c["counters"]["unavailable"]
 print("# UNAVAILABLE answers: %d when all were held, %d, then %d %.0f s later"
       % (u0, u1, u2, PROBE_WINDOW_S))
-pylib.check("herald keeps probing (%d -> %d)" % (u1, u2), u2 > u1)
-pylib.check("one record at a time: %d probes in %.0f s <= %d"
+itlib.check("herald keeps probing (%d -> %d)" % (u1, u2), u2 > u1)
+itlib.check("one record at a time: %d probes in %.0f s <= %d"
             % (u2 - u1, PROBE_WINDOW_S, PROBES_MAX), u2 - u1 <= PROBES_MAX)
-pylib.check_eq("nothing delivered, rejected or retried while refused",
+itlib.check_eq("nothing delivered, rejected or retried while refused",
                (0, 0, 0), (c["counters"]["delivered"], c["counters"]["rejected"],
                            c["counters"]["retried"]))
-pylib.check_eq("nothing more taken from Kafka while refused (consumed, held + in flight)",
+itlib.check_eq("nothing more taken from Kafka while refused (consumed, held + in flight)",
                (u0_consumed, u0_consumed),
                (c["counters"]["consumed"],
                 c["channel_unavailable"]["held"] + c["counters"]["in_flight"]))
-pylib.check_eq("every partition paused", [True] * PARTS,
+itlib.check_eq("every partition paused", [True] * PARTS,
                [p["paused"] for p in c["partitions"]])
 st, ready = admin("/readyz")
-pylib.check_eq("/readyz status while refused", 503, st)
-pylib.check("/readyz names the channel and why: %s" % ready,
+itlib.check_eq("/readyz status while refused", 503, st)
+itlib.check("/readyz names the channel and why: %s" % ready,
             ("channel email is unavailable (every partition waits; nothing is committed "
              "past the held records): " + want_reason) in ready.replace('\\"', '"'))
 st, metrics = admin("/metrics")
@@ -174,21 +172,21 @@ for line in ('herald_connector_channel_unavailable{connector="chun"} 1',
              % c["channel_unavailable"]["held"],
              'herald_connector_channel_unavailable_info{connector="chun",channel="email",'
              'reason="' + want_reason):
-    pylib.check("/metrics has %s" % line, line in metrics)
+    itlib.check("/metrics has %s" % line, line in metrics)
 if WHICH == "smtp":
-    pylib.check_eq("messages in Mailpit while refused", 0, T.mail_count(domain, api))
+    itlib.check_eq("messages in Mailpit while refused", 0, itlib.mail_count(domain, api))
 else:
-    pylib.check_eq("requests WireMock accepted while refused", 0,
-                   sum(T.wiremock_accepted(e) for e in L.wm_serve_events(domain)))
+    itlib.check_eq("requests WireMock accepted while refused", 0,
+                   sum(itlib.wiremock_accepted(e) for e in itlib.wm_serve_events(domain)))
 log = h.stderr()
-pylib.check_eq("log lines saying the channel is unavailable", 1,
+itlib.check_eq("log lines saying the channel is unavailable", 1,
                log.count("channel email is unavailable"))
-pylib.check_eq("log lines per record or probe (still unavailable: once a minute)", 0,
+itlib.check_eq("log lines per record or probe (still unavailable: once a minute)", 0,
                log.count("still unavailable"))
-pylib.check_eq("records rejected", 0, log.count("record rejected"))
+itlib.check_eq("records rejected", 0, log.count("record rejected"))
 for what, text in (("log", log), ("/readyz", ready), ("/metrics", metrics),
                    ("/connectors", admin("/connectors")[1])):
-    pylib.check("the secret is not in %s" % what, secret not in text)
+    itlib.check("the secret is not in %s" % what, secret not in text)
 
 # ---------------------------------------------------------------- fixed
 
@@ -196,44 +194,44 @@ t_fix = time.time()
 if WHICH == "smtp":
     with open(extra_auth, "w") as f:
         f.write("%s:%s\n" % (user, secret))
-    T.service("restart", "mailpit_tls")
+    itlib.service("restart", "mailpit_tls")
 else:
-    L.wm_remove(refused)
+    itlib.wm_remove(refused)
     stubs.remove(refused)
 print("# fixed %.1f s after the channel went down" % (t_fix - t_held))
-T.wait_committed(rid, rid, ends, timeout=90, alive=[h])
+itlib.wait_committed(rid, rid, ends, timeout=90, alive=[h])
 st, ready = admin("/readyz")
-pylib.check_eq("/readyz after the fix", (200, '{\n  "status": "ready"\n}\n'), (st, ready))
-pylib.check("/metrics: the channel is available",
+itlib.check_eq("/readyz after the fix", (200, '{\n  "status": "ready"\n}\n'), (st, ready))
+itlib.check("/metrics: the channel is available",
             'herald_connector_channel_unavailable{connector="chun"} 0' in admin("/metrics")[1])
-err = T.stop(h, "herald")
+err = itlib.stop(h, "herald")
 samples = sampler.stop()
 
 if WHICH == "smtp":
-    msgs = T.settle(domain, NWIN, api)
-    per = T.by_recipient(msgs)
-    delivered = T.mailpit_delivered(msgs)
+    msgs = itlib.settle(domain, NWIN, api)
+    per = itlib.by_recipient(msgs)
+    delivered = itlib.mailpit_delivered(msgs)
     counts = sorted({len(per.get(r[2]["email_address"], [])) for r in rows})
 else:
     time.sleep(0.5)
-    events = L.wm_take(domain)
-    accepted = [e for e in events if T.wiremock_accepted(e)]
-    delivered = T.wiremock_delivered(events)
-    counts = sorted({sum(T.wiremock_recipient(e) == r[2]["email_address"] for e in accepted)
+    events = itlib.wm_take(domain)
+    accepted = [e for e in events if itlib.wiremock_accepted(e)]
+    delivered = itlib.wiremock_delivered(events)
+    counts = sorted({sum(itlib.wiremock_recipient(e) == r[2]["email_address"] for e in accepted)
                      for r in rows})
     print("# %d requests: %d answered 401, %d accepted"
           % (len(events), sum(e["response"].get("status") == 401 for e in events),
              len(accepted)))
-pylib.check_eq("deliveries per window (distinct counts)", [1], counts)
+itlib.check_eq("deliveries per window (distinct counts)", [1], counts)
 early = sorted(r for r, t in delivered.items() if t < t_fix - 0.05)
-pylib.check_eq("windows delivered before the credential was fixed", [], early)
-pylib.check_eq("committed offsets = end of each partition", ends,
-               T.committed(rid, rid, PARTS))
+itlib.check_eq("windows delivered before the credential was fixed", [], early)
+itlib.check_eq("committed offsets = end of each partition", ends,
+               itlib.committed(rid, rid, PARTS))
 before = [offs for t, offs in samples if t < t_fix and any(o > 0 for o in offs)]
-pylib.check_eq("commit samples before the fix with an offset committed", [], before[:5])
-T.check_commits_delivered("channel unavailable (%s)" % WHICH, samples, where, delivered, PARTS)
-pylib.check_eq("records rejected", 0, err.count("record rejected"))
-pylib.check("log: the channel is available again",
+itlib.check_eq("commit samples before the fix with an offset committed", [], before[:5])
+itlib.check_commits_delivered("channel unavailable (%s)" % WHICH, samples, where, delivered, PARTS)
+itlib.check_eq("records rejected", 0, err.count("record rejected"))
+itlib.check("log: the channel is available again",
             "channel email is available again after" in err)
-pylib.check("the secret is not in the log", secret not in err)
-pylib.done("channel_unavailable_" + WHICH)
+itlib.check("the secret is not in the log", secret not in err)
+itlib.done("channel_unavailable_" + WHICH)

@@ -27,14 +27,13 @@ import shutil
 import subprocess
 import tempfile
 
-import it5lib as L
-import pylib
+import itlib
 
 from confluent_kafka import Producer
 
-BUILD = pylib.BUILD
-REPO = pylib.REPO
-rid = pylib.run_id("oot")
+BUILD = itlib.BUILD
+REPO = itlib.REPO
+rid = itlib.run_id("oot")
 tmp = tempfile.mkdtemp(prefix="herald-oot-")
 os.chmod(tmp, 0o700)
 prefix = os.path.join(tmp, "prefix")
@@ -45,7 +44,7 @@ def run(cmd, **kw):
                        text=True, **kw)
     if p.returncode != 0:
         print(p.stdout[-4000:])
-    pylib.check_eq("exit code of %s" % " ".join(cmd[:3]), 0, p.returncode)
+    itlib.check_eq("exit code of %s" % " ".join(cmd[:3]), 0, p.returncode)
     return p.stdout
 
 
@@ -64,25 +63,25 @@ for name in ("webhook", "pagerduty"):
     run(["cmake", "--build", bdir])
     with open(os.path.join(bdir, "compile_commands.json")) as f:
         cc = f.read()
-    pylib.check("%s compiles with nothing of the source tree" % name, REPO not in cc, cc)
-    pylib.check("%s compiles against the prefix's headers" % name,
+    itlib.check("%s compiles with nothing of the source tree" % name, REPO not in cc, cc)
+    itlib.check("%s compiles against the prefix's headers" % name,
                 "-I" + os.path.join(prefix, "include") in cc
                 or "-isystem " + os.path.join(prefix, "include") in cc, cc)
     so = os.path.join(bdir, name + ".so")
     syms = run(["nm", "-D", "--defined-only", so]).split()
-    pylib.check_eq("%s.so exports one symbol" % name, "herald_plugin", syms[-1])
+    itlib.check_eq("%s.so exports one symbol" % name, "herald_plugin", syms[-1])
     shutil.copy(so, plugdir)
 
-env = {"HERALD_PLUGIN_PATH": plugdir, "HERALD_HASH_KEY": pylib.HASH_KEY}
+env = {"HERALD_PLUGIN_PATH": plugdir, "HERALD_HASH_KEY": itlib.HASH_KEY}
 base_env = dict(os.environ, **env)
 
 out = run([herald, "plugins", "describe", "webhook"], env=base_env)
-pylib.check("describe webhook lists its one field", out.endswith(
+itlib.check("describe webhook lists its one field", out.endswith(
     "fields:\n"
     "  body (json, required)\n"
     "      the JSON document to POST; string leaves are templates\n"), out)
 out = run([herald, "plugins", "describe", "pagerduty"], env=base_env)
-pylib.check("describe pagerduty lists its fields", out.endswith(
+itlib.check("describe pagerduty lists its fields", out.endswith(
     "fields:\n"
     "  summary (one line, required)\n"
     "      one line: what happened (cut at 1024 characters)\n"
@@ -105,16 +104,16 @@ secrets = {"SLACK_WEBHOOK_URL": "https://hooks.example/services/T0/B0/" + rid + 
            "PAGERDUTY_ROUTING_KEY": "R" + rid.replace("-", ""),
            "SMTP_PASSWORD": rid + "-smtp"}
 examples = sorted(glob.glob(os.path.join(REPO, "config", "examples", "channels", "*.yaml")))
-pylib.check_eq("channel examples", ["anomaly-alerts-pagerduty.yaml", "anomaly-alerts-slack.yaml",
+itlib.check_eq("channel examples", ["anomaly-alerts-pagerduty.yaml", "anomaly-alerts-slack.yaml",
                                     "anomaly-alerts-teams.yaml"],
                [os.path.basename(x) for x in examples])
 for path in examples:
     p = subprocess.run([herald, "check", "-c", path], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True,
-                       env=dict(base_env, KAFKA_BOOTSTRAP=pylib.BOOTSTRAP, **secrets))
-    pylib.check_eq("herald check %s" % os.path.basename(path), 0, p.returncode)
+                       env=dict(base_env, KAFKA_BOOTSTRAP=itlib.BOOTSTRAP, **secrets))
+    itlib.check_eq("herald check %s" % os.path.basename(path), 0, p.returncode)
     leaked = [k for k, v in secrets.items() if v in p.stdout]
-    pylib.check_eq("no secret printed by check %s" % os.path.basename(path), [], leaked)
+    itlib.check_eq("no secret printed by check %s" % os.path.basename(path), [], leaked)
 
 # ---- a notify section that does not fit its channel
 bad = """kafka: { bootstrap.servers: %s }
@@ -144,13 +143,13 @@ connectors:
     notify:
       channel: nosuch
       body: { text: "{{x}}" }
-""" % (pylib.BOOTSTRAP, plugdir, pylib.HASH_KEY)
-cfg = pylib.write_config(bad)
+""" % (itlib.BOOTSTRAP, plugdir, itlib.HASH_KEY)
+cfg = itlib.write_config(bad)
 p = subprocess.run([herald, "check", "-c", cfg], stdout=subprocess.PIPE,
                    stderr=subprocess.STDOUT, text=True, env=base_env)
-pylib.check_eq("check of a misfit notify section: exit 1", 1, p.returncode)
+itlib.check_eq("check of a misfit notify section: exit 1", 1, p.returncode)
 errs = [ln for ln in p.stdout.splitlines() if ln.startswith(cfg)]
-pylib.check_eq("file:line:col errors", [
+itlib.check_eq("file:line:col errors", [
     "%s:13:7: unknown field 'to' for channel 'hook' (plugin webhook takes: body)" % cfg,
     "%s:14:7: unknown field 'subject' for channel 'hook' (plugin webhook takes: body)" % cfg,
     "%s:12:7: 'body' is required by channel 'hook' (plugin webhook): the JSON document to "
@@ -164,19 +163,19 @@ pylib.check_eq("file:line:col errors", [
 # ---- records through both channels against WireMock
 N = 8
 topic = rid
-pylib.create_topic(topic, 1)
+itlib.create_topic(topic, 1)
 rows = []
 for i in range(N):
     card = "4%015d" % (1234567890123 + i * 7919)
     rows.append({"card_number": card, "n_attempts": 3 + i,
                  "total_amount": "%d.%02d" % (100 + i, i),
                  "note": 'he said "stop"\nline %d' % i, "marker": "%s-r%d" % (rid, i)})
-prod = Producer({"bootstrap.servers": pylib.BOOTSTRAP})
+prod = Producer({"bootstrap.servers": itlib.BOOTSTRAP})
 for r in rows:
     prod.produce(topic, key=r["card_number"], value=json.dumps(r))
 prod.flush(30)
 
-WM = L.WIREMOCK
+WM = itlib.WIREMOCK
 hook_path = "/%s/hook" % rid
 pd_path = "/%s/v2/enqueue" % rid
 token = "tok-" + rid
@@ -184,7 +183,7 @@ stubs = []
 
 
 def stub(m):
-    stubs.append(L.wm_add(m))
+    stubs.append(itlib.wm_add(m))
 
 
 stub({"priority": 5, "request": {"method": "POST", "urlPath": hook_path},
@@ -256,37 +255,37 @@ connectors:
       custom_details: { total: "{{total_amount}}", note: "{{note}}", marker: "{{marker}}" }
     errors: { tolerance: all, retry: { initial: 100ms, max: 1s, timeout: 2m } }
 log: { level: info }
-""" % {"bootstrap": pylib.BOOTSTRAP, "plugdir": plugdir, "hash_key": pylib.HASH_KEY,
+""" % {"bootstrap": itlib.BOOTSTRAP, "plugdir": plugdir, "hash_key": itlib.HASH_KEY,
        "wm": WM, "hook_path": hook_path, "pd_path": pd_path, "rid": rid, "topic": topic}
 routing_key = "R" + rid.replace("-", "")[:31]
 try:
-    pylib.HERALD = herald  # the installed binary, not the build tree's
-    path = pylib.write_config(config, tempfile.mkdtemp(prefix="herald-oot-cfg-"))
-    h = pylib.Herald(path, args=("run",), extra=("-n", str(N)),  # per connector
+    itlib.HERALD = herald  # the installed binary, not the build tree's
+    path = itlib.write_config(config, tempfile.mkdtemp(prefix="herald-oot-cfg-"))
+    h = itlib.Herald(path, args=("run",), extra=("-n", str(N)),  # per connector
                      env={"OOT_TOKEN": token, "OOT_ROUTING_KEY": routing_key,
                           "HERALD_PLUGIN_PATH": ""})
     rc, _ = h.wait(120)
     err = h.stderr()
-    pylib.check_eq("herald run -n %d exit code" % N, 0, rc)
+    itlib.check_eq("herald run -n %d exit code" % N, 0, rc)
 finally:
     for s in stubs:
-        L.wm_remove(s)
+        itlib.wm_remove(s)
 
 rejected = [ln for ln in err.splitlines() if "record rejected" in ln]
-pylib.check_eq("two records rejected (the 400s)", 2, len(rejected))
-pylib.check("webhook's 400 rejected with the answer",
+itlib.check_eq("two records rejected (the 400s)", 2, len(rejected))
+itlib.check("webhook's 400 rejected with the answer",
             any("connector=hook" in ln and "offset=3 " in ln and "HTTP 400: invalid_payload" in ln
                 for ln in rejected), rejected)
-pylib.check("pagerduty's 400 rejected with the answer",
+itlib.check("pagerduty's 400 rejected with the answer",
             any("connector=pd" in ln and "offset=3 " in ln and "Event object is invalid" in ln
                 for ln in rejected), rejected)
-pylib.check_eq("no secret in herald's log", [],
+itlib.check_eq("no secret in herald's log", [],
                [s for s in (token, routing_key) if s in err])
 
-journal = L.http_json("GET", "%s/__admin/requests?limit=100000" % WM)["requests"]
+journal = itlib.http_json("GET", "%s/__admin/requests?limit=100000" % WM)["requests"]
 mine = [e for e in journal if e["request"]["url"] in (hook_path, pd_path)]
 mine.sort(key=lambda e: e["request"]["loggedDate"])
-L.http("POST", "%s/__admin/requests/remove" % WM,
+itlib.http("POST", "%s/__admin/requests/remove" % WM,
        {"method": "POST", "urlPattern": "/%s/.*" % rid})
 
 
@@ -312,7 +311,7 @@ for i, r in enumerate(rows):
         "meta": {"attempts": 3, "ok": True, "none": None, "marker": r["marker"]}})
     want_pd = compact({
         "routing_key": routing_key, "event_action": "trigger",
-        "dedup_key": pylib.keyed_hash("%s-0-%d" % (topic, i)),
+        "dedup_key": itlib.keyed_hash("%s-0-%d" % (topic, i)),
         "payload": {"summary": "%d attempts on card ending %s" % (r["n_attempts"],
                                                                  last4(r["card_number"])),
                     "source": "it-source", "severity": "warning",
@@ -328,15 +327,15 @@ for i, r in enumerate(rows):
                 wrong.append((path, i, want, e["request"]["body"]))
 if wrong:
     print("first mismatch: %r" % (wrong[0],))
-pylib.check_eq("request bodies differing from the expected bytes", 0, len(wrong))
-pylib.check("no full card number sent", all(r["card_number"] not in e["request"]["body"]
+itlib.check_eq("request bodies differing from the expected bytes", 0, len(wrong))
+itlib.check("no full card number sent", all(r["card_number"] not in e["request"]["body"]
                                             for r in rows for e in mine))
 hook_evs = [e for e in mine if e["request"]["url"] == hook_path]
-pylib.check_eq("webhook requests carry the secret header and the run's header",
+itlib.check_eq("webhook requests carry the secret header and the run's header",
                len(hook_evs), sum(e["request"]["headers"].get("Authorization") == "Bearer " + token
                                   and e["request"]["headers"].get("X-Run") == rid
                                   for e in hook_evs))
-pylib.check_eq("every request is JSON", len(mine),
+itlib.check_eq("every request is JSON", len(mine),
                sum(e["request"]["headers"].get("Content-Type") == "application/json"
                    for e in mine))
 
@@ -346,18 +345,18 @@ def statuses(path, i):
 
 
 for path, ok, name in ((hook_path, 200, "webhook"), (pd_path, 202, "pagerduty")):
-    pylib.check_eq("%s: records without a fault, one request each" % name,
+    itlib.check_eq("%s: records without a fault, one request each" % name,
                    [[ok]] * (N - 4), [statuses(path, i) for i in range(4, N)])
-    pylib.check_eq("%s: 429 then delivered" % name, [429, ok], statuses(path, 0))
+    itlib.check_eq("%s: 429 then delivered" % name, [429, ok], statuses(path, 0))
     t = [e["request"]["loggedDate"] for e in events(path, 0)]
-    pylib.check("%s: the retry after 429 waited >= Retry-After 2 s (%d ms)"
+    itlib.check("%s: the retry after 429 waited >= Retry-After 2 s (%d ms)"
                 % (name, t[1] - t[0]), t[1] - t[0] >= 2000)
-    pylib.check_eq("%s: 500, 503, then delivered" % name, [500, 503, ok], statuses(path, 1))
+    itlib.check_eq("%s: 500, 503, then delivered" % name, [500, 503, ok], statuses(path, 1))
     # a reset connection has no response status in the journal
-    pylib.check_eq("%s: reset, then delivered" % name, 2, len(events(path, 2)))
-    pylib.check_eq("%s: ... and the second attempt succeeded" % name, ok,
+    itlib.check_eq("%s: reset, then delivered" % name, 2, len(events(path, 2)))
+    itlib.check_eq("%s: ... and the second attempt succeeded" % name, ok,
                    statuses(path, 2)[-1])
-    pylib.check_eq("%s: 400 once, never retried" % name, [400], statuses(path, 3))
+    itlib.check_eq("%s: 400 once, never retried" % name, [400], statuses(path, 3))
 
 shutil.rmtree(tmp, ignore_errors=True)
-pylib.done("out_of_tree_channels")
+itlib.done("out_of_tree_channels")
