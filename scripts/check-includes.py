@@ -7,6 +7,9 @@ so the file graph alone has none. A module is one .c file with what it
 implements; a header belongs to the module(s) whose .c file defines the
 functions it declares (avro_decode.h belongs to avro.c), or, declaring
 none, to the .c file of its own name, or else is a module of its own.
+One module may be split into several files: PREFIX_*.c files that include
+a private header PREFIX_int.h (and PREFIX.c, if it does) are one module,
+PREFIX (config_yaml.c, config_diag.c ... share config_int.h).
 `#include "x.h"` in any file of module A makes the edge A -> B for each
 module B that x.h belongs to (other than A). Any strongly connected set of
 two or more modules is a cycle; each is printed with one path round it.
@@ -42,23 +45,31 @@ def modules(src):
     files = sorted(f for f in os.listdir(src) if f.endswith((".c", ".h")))
     text = {f: read(os.path.join(src, f)) for f in files}
     cfiles = [f for f in files if f.endswith(".c")]
+    group = {}  # .c file's stem -> its module's name
+    for c in cfiles:
+        stem = c[:-2]
+        group[stem] = stem
+        for inc in INCLUDE.findall(text[c]):
+            prefix = inc[:-len("_int.h")] if inc.endswith("_int.h") else None
+            if prefix and (stem == prefix or stem.startswith(prefix + "_")):
+                group[stem] = prefix
     owner = {}  # header -> set of module names
     for h in (f for f in files if f.endswith(".h")):
         names = set(DECLARED.findall(
             re.sub(r"/\*.*?\*/", "", text[h], flags=re.S)))
-        impl = {c[:-2] for c in cfiles
+        impl = {group[c[:-2]] for c in cfiles
                 if any(defines(text[c], n) for n in names)}
         if not impl:
-            impl = {h[:-2]}
+            impl = {group.get(h[:-2], h[:-2])}
         owner[h] = impl
-    return files, text, owner
+    return files, text, owner, group
 
 
 def graph(src):
-    files, text, owner = modules(src)
+    files, text, owner, group = modules(src)
     edges = {}
     for f in files:
-        froms = owner[f] if f.endswith(".h") else {f[:-2]}
+        froms = owner[f] if f.endswith(".h") else {group[f[:-2]]}
         for inc in INCLUDE.findall(text[f]):
             if inc not in owner:  # system, SDK or plugins/common header
                 continue
