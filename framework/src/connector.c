@@ -1,7 +1,6 @@
 /*
  * connector.c - one connector: Kafka -> decode -> [notify render] -> plugin
- * -> outcome -> offsets. The only file besides producer.c that includes
- * rdkafka.h.
+ * -> outcome -> offsets. Kafka is reached through kafka.h only.
  *
  * Delivery is at-least-once. Every consumed record is tracked per partition
  * (offsets.c) until its outcome is final: OK, or REJECT handled by the error
@@ -18,25 +17,21 @@
  */
 #include "connector.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include "api.h"
 #include "connector_config.h"
 #include "decode.h"
 #include "dedup.h"
+#include "kafka.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
 #include "offsets.h"
-#include "producer.h"
 #include "record.h"
 #include "registry.h"
 
@@ -59,6 +54,25 @@ enum {
 
 /* How often the marks being read back are polled (loop ms). */
 #define MARKS_POLL_MS 20
+/* Records taken off the consumer per loop turn before yielding. */
+#define PUMP_MAX_PER_TURN 5000
+/* Dedup marks taken per loop turn. */
+#define MARKS_MAX_PER_TURN 2000
+/* A revoke or stop checks its drain this often. */
+#define DRAIN_CHECK_MS 20
+/* Backpressure pauses after a quarter of max.poll.interval.ms, at most
+ * this long. */
+#define PRESSURE_GRACE_MAX_MS 2000
+/* After the consumer closed, writes still in flight (dead letters, marks)
+ * get this long to be acknowledged. */
+#define FLUSH_TIMEOUT_MS 5000
+/* A closing consumer that does not finish is given up after this. */
+#define CLOSE_TIMEOUT_MS 10000
+/* A record waiting for another with the same dedup key looks again after
+ * this. */
+#define DEDUP_PARK_MS 50
+/* A failed dead-letter or mark write is tried again no sooner than this. */
+#define WRITE_RETRY_MIN_MS 100
 
 struct job;
 
@@ -117,7 +131,7 @@ struct herald__connector {
     int64_t in_flight;
 
     /* errors */
-    struct herald__producer *producer; /* dead letters, dedup marks */
+    struct herald__kafka_producer *producer; /* dead letters, dedup marks */
     int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
     int64_t marks_waiting;             /* jobs whose dedup mark is not acked */
@@ -139,26 +153,27 @@ struct herald__connector {
     } ch;
 
     /* kafka */
-    rd_kafka_t *rk;
-    rd_kafka_queue_t *queue;
-    int pipefd[2];
-    struct herald__watch *watch;
-    struct herald__timer *poll_timer;
+    struct herald__kafka *k; /* the consumer; NULL before start, after stop */
+    int starting;            /* the dedup marks topic is being prepared */
     struct herald__timer *more_timer;
     struct herald__timer *commit_timer;
     struct herald__timer *drain_timer;
-    int cooperative;
     struct part *parts;
 
-    /* revoke in progress */
-    rd_kafka_topic_partition_list_t *revoking;
+    /* revoke in progress (topics owned) */
+    struct herald__tp *revoking;
+    size_t n_revoking;
+    int revoke_lost;
     uint64_t revoke_deadline;
 
     /* stop */
     int stopping;
-    int stopped;
+    int stopped;  /* drained: the consumer is closing or closed */
+    int finished; /* on_stopped was called */
+    int at_once;  /* a second stop: nothing more is waited for */
     int failed;
     uint64_t stop_deadline;
+    uint64_t flush_deadline; /* waiting for the producer's last writes */
 
     struct herald__connector_stats stats;
     int64_t finals;
@@ -168,7 +183,6 @@ struct herald__connector {
     uint64_t throttled_since; /* loop ms, 0: not throttled */
     int paused_for_pressure;
     uint64_t pressure_grace_ms;
-    uint64_t last_rebalance_ms; /* loop ms of the last rebalance callback */
 };
 
 static void pump(struct herald__connector *c);
@@ -235,14 +249,7 @@ static struct part *part_add(struct herald__connector *c, const char *topic,
  * (a pause outlives an unassign/assign cycle in librdkafka). */
 static void apply_pause(struct herald__connector *c, struct part *p)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-    if (p->pause_mask) {
-        rd_kafka_pause_partitions(c->rk, l);
-    } else {
-        rd_kafka_resume_partitions(c->rk, l);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    herald__kafka_pause(c->k, p->topic, p->partition, p->pause_mask != 0);
 }
 
 /* Free revoked partitions no job points to any more. */
@@ -267,7 +274,7 @@ static void set_paused(struct herald__connector *c, struct part *p, int bit,
 {
     int before = p->pause_mask;
     p->pause_mask = on ? (before | bit) : (before & ~bit);
-    if (!c->rk || p->revoked || (before != 0) == (p->pause_mask != 0)) {
+    if (!c->k || p->revoked || (before != 0) == (p->pause_mask != 0)) {
         return;
     }
     apply_pause(c, p);
@@ -304,7 +311,7 @@ static void pressure_update(struct herald__connector *c)
         if (c->paused_for_pressure) {
             pressure_pause(c, 0);
         }
-        if (c->rk && !c->stopping) {
+        if (c->k && !c->stopping) {
             herald__timer_start(c->more_timer, 0, 0);
         }
     }
@@ -312,69 +319,61 @@ static void pressure_update(struct herald__connector *c)
 
 /* ---- commits ----------------------------------------------------------- */
 
-/* Commit what is final for the partitions that pass `filter` (NULL: all
- * owned). Synchronous on revoke and shutdown, asynchronous otherwise. */
-static void commit_parts(struct herald__connector *c,
-                         const rd_kafka_topic_partition_list_t *only, int sync)
+static int tp_in(const struct herald__tp *l, size_t n, const char *topic,
+                 int32_t partition)
 {
-    if (!c->rk || c->env->tail) {
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].partition == partition && strcmp(l[i].topic, topic) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Commit what is final for the partitions in only (NULL: all owned).
+ * Synchronous on revoke and shutdown, asynchronous otherwise. */
+static void commit_parts(struct herald__connector *c,
+                         const struct herald__tp *only, size_t n_only, int sync)
+{
+    if (!c->k || c->env->tail) {
         return; /* tail reads with a throwaway group and commits nothing */
     }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    size_t cap = 0, n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked) {
-            continue;
-        }
-        if (only &&
-            !rd_kafka_topic_partition_list_find(only, p->topic, p->partition)) {
+        cap++;
+    }
+    struct herald__tp *l = cap ? calloc(cap, sizeof *l) : NULL;
+    if (!l) {
+        return; /* out of memory: the next commit tries again */
+    }
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (p->revoked ||
+            (only && !tp_in(only, n_only, p->topic, p->partition))) {
             continue;
         }
         int64_t off = herald__partoffsets_committable(&p->offs);
         if (off < 0 || off == p->offs.committed) {
             continue;
         }
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
-            off;
+        l[n++] = (struct herald__tp){p->topic, p->partition, off};
         p->offs.committed = off;
     }
-    if (l->cnt > 0) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, !sync);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "commit failed: %s",
-                      rd_kafka_err2str(err));
-            for (int i = 0; i < l->cnt; i++) {
-                struct part *p =
-                    part_find(c, l->elems[i].topic, l->elems[i].partition);
-                if (p) {
-                    p->offs.committed = -1; /* try again next time */
-                }
-            }
-        } else {
-            for (int i = 0; i < l->cnt; i++) {
-                logf_part(HERALD_LOG_DEBUG, c, NULL,
-                          "commit %s [%" PRId32 "] offset %" PRId64 "%s",
-                          l->elems[i].topic, l->elems[i].partition,
-                          l->elems[i].offset, sync ? " (sync)" : "");
+    if (n > 0 && herald__kafka_commit(c->k, l, n, sync) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            struct part *p = part_find(c, l[i].topic, l[i].partition);
+            if (p) {
+                p->offs.committed = -1; /* try again next time */
             }
         }
     }
-    rd_kafka_topic_partition_list_destroy(l);
+    free(l);
 }
 
-static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+static void on_commit_failed(void *ctx, const struct herald__tp *l, size_t n)
 {
-    (void)rk;
-    struct herald__connector *c = opaque;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
-        err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        return;
-    }
-    logf_part(HERALD_LOG_WARN, c, NULL, "async commit failed: %s",
-              rd_kafka_err2str(err));
-    for (int i = 0; offsets && i < offsets->cnt; i++) {
-        struct part *p =
-            part_find(c, offsets->elems[i].topic, offsets->elems[i].partition);
+    struct herald__connector *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_find(c, l[i].topic, l[i].partition);
         if (p) {
             p->offs.committed = -1;
         }
@@ -384,18 +383,10 @@ static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void on_commit_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
-    /* A cooperative rebalance runs in several rounds, and librdkafka
-     * (2.0.2 and 2.8.0 alike) treats an async commit that meets the next
-     * round's generation as lost partitions (ILLEGAL_GENERATION): their
-     * records since the last commit come again (it4_rebalance without
-     * this pause: 180 duplicates for 60 in flight on 2.8.0). Periodic
-     * commits pause for a few seconds after a rebalance; revoke and
-     * shutdown still commit synchronously. */
-    if (c->cooperative && c->last_rebalance_ms &&
-        herald__loop_now_ms(c->env->loop) - c->last_rebalance_ms < 5000) {
+    if (c->k && herald__kafka_commit_paused(c->k)) {
         return;
     }
-    commit_parts(c, NULL, 0);
+    commit_parts(c, NULL, 0, 0);
 }
 
 /* ---- outcomes ---------------------------------------------------------- */
@@ -492,8 +483,8 @@ static void finish_job(struct herald__connector *c, struct job *j)
     }
     c->finals++;
     job_destroy(j);
-    if (c->env->stop_after > 0 && c->finals >= c->env->stop_after &&
-        !c->stopping) {
+    if (c->env->hooks.final &&
+        c->env->hooks.final(c->env->hooks.ctx, c, c->finals) && !c->stopping) {
         herald__connector_stop(c);
     }
     check_drain(c);
@@ -524,8 +515,8 @@ static void write_again(struct herald__connector *c, struct job *j,
 {
     (*attempts)++;
     int64_t wait = backoff_ms(c, *attempts);
-    if (wait < 100) {
-        wait = 100;
+    if (wait < WRITE_RETRY_MIN_MS) {
+        wait = WRITE_RETRY_MIN_MS;
     }
     logf_part(HERALD_LOG_ERROR, c, j->rec,
               "cannot write %s (attempt %d, again in %" PRId64 " ms): %s", what,
@@ -1083,21 +1074,6 @@ static void batch_add(struct herald__connector *c, struct job *j)
     }
 }
 
-/* ---- tail mode --------------------------------------------------------- */
-
-static void tail_print(struct job *j)
-{
-    json_t *o = herald__record_to_json(j->rec);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
-    }
-    free(s);
-    json_decref(o);
-}
-
 /* ---- the pipeline ------------------------------------------------------ */
 
 /* Decode, skip tombstones, render, batch. Returns with the job owned by the
@@ -1129,7 +1105,9 @@ static void process(struct herald__connector *c, struct job *j)
         return;
     }
     if (c->env->tail) {
-        tail_print(j);
+        if (c->env->hooks.decoded) {
+            c->env->hooks.decoded(c->env->hooks.ctx, j->rec);
+        }
         finish_job(c, j);
         return;
     }
@@ -1182,7 +1160,7 @@ static void dedup_gate(struct herald__connector *c, struct job *j)
         }
         c->dedup_parked++;
         timed_add(c, j);
-        herald__timer_start(j->dedup_timer, 50, 0);
+        herald__timer_start(j->dedup_timer, DEDUP_PARK_MS, 0);
         /* not ours: keep job_destroy from clearing the other's turn */
         {
             char *k = j->dedup_key;
@@ -1232,49 +1210,22 @@ static void on_schema_ready(void *ctx)
     batch_flush(c);
 }
 
-static void take_message(struct herald__connector *c, rd_kafka_message_t *m)
+static void on_message(void *ctx, const struct herald__kafka_msg *m)
 {
-    if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "consumer: %s",
-                      rd_kafka_message_errstr(m));
-            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-                fail_connector(c);
-            }
-        }
-        return;
-    }
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    struct part *p = part_find(c, topic, m->partition);
+    struct herald__connector *c = ctx;
+    struct part *p = part_find(c, m->topic, m->partition);
     if (!p || (p->pause_mask & PAUSE_REVOKE) || c->stopping) {
         return; /* not ours any more, or stopping: refetched later */
     }
     if (herald__partoffsets_track(&p->offs, m->offset) != 0) {
         return; /* already seen (refetch after resume) */
     }
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     struct job *j = calloc(1, sizeof *j);
-    struct herald_record *r =
-        j ? herald__record_new(topic, m->partition, m->offset, ts, m->key,
-                               m->key_len, m->payload, m->len)
-          : NULL;
+    struct herald_record *r = j ? herald__kafka_msg_record(m) : NULL;
     if (!r) {
         free(j);
         logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
         return; /* stays in doubt: never committed past */
-    }
-    rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char *name;
-        const void *val;
-        size_t len;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
-             RD_KAFKA_RESP_ERR_NO_ERROR;
-             i++) {
-            herald__record_add_header(r, name, val, len);
-        }
     }
     j->c = c;
     j->rec = r;
@@ -1291,14 +1242,19 @@ static void take_message(struct herald__connector *c, rd_kafka_message_t *m)
     process(c, j);
 }
 
+static void on_fatal(void *ctx)
+{
+    fail_connector(ctx);
+}
+
 /* Drain the consumer queue until empty (bounded per turn to keep the loop
  * fair; a zero timer continues). */
 static void pump(struct herald__connector *c)
 {
-    if (!c->rk) {
+    if (!c->k) {
         return;
     }
-    for (int n = 0; n < 5000; n++) {
+    for (int n = 0; n < PUMP_MAX_PER_TURN; n++) {
         if (pressure_full(c) && !c->paused_for_pressure) {
             uint64_t now = herald__loop_now_ms(c->env->loop);
             if (!c->throttled_since) {
@@ -1314,14 +1270,11 @@ static void pump(struct herald__connector *c)
              * within max.poll.interval.ms. */
             pressure_pause(c, 1);
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
-        if (!m) {
+        if (!herald__kafka_poll(c->k)) {
             batch_flush(c);
             return;
         }
-        take_message(c, m);
-        rd_kafka_message_destroy(m);
-        if (!c->rk) {
+        if (!c->k) {
             return;
         }
     }
@@ -1329,12 +1282,8 @@ static void pump(struct herald__connector *c)
     herald__timer_start(c->more_timer, 0, 0);
 }
 
-static void on_queue_readable(void *ctx, int fd, int events)
+static void on_wake(void *ctx)
 {
-    (void)events;
-    char buf[64];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
     pump(ctx);
 }
 
@@ -1346,12 +1295,11 @@ static void on_pump_timer(void *ctx)
 /* ---- rebalance --------------------------------------------------------- */
 
 static size_t pending_in(struct herald__connector *c,
-                         const rd_kafka_topic_partition_list_t *l)
+                         const struct herald__tp *l, size_t n_l)
 {
     size_t n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
-        if (!p->revoked &&
-            rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+        if (!p->revoked && tp_in(l, n_l, p->topic, p->partition)) {
             /* Records held for an unavailable channel cannot finish:
              * waiting for them would only stall the group. */
             n += herald__partoffsets_pending(&p->offs) - p->channel_held;
@@ -1360,17 +1308,27 @@ static size_t pending_in(struct herald__connector *c,
     return n;
 }
 
+static void free_tps(struct herald__tp *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) {
+        free((char *)l[i].topic);
+    }
+    free(l);
+}
+
 /* Give up the partitions being revoked: commit what is final first. */
 static void finish_revoke(struct herald__connector *c)
 {
-    rd_kafka_topic_partition_list_t *l = c->revoking;
+    struct herald__tp *l = c->revoking;
+    size_t n = c->n_revoking;
     c->revoking = NULL;
+    c->n_revoking = 0;
     herald__timer_stop(c->drain_timer);
-    if (!rd_kafka_assignment_lost(c->rk)) {
-        commit_parts(c, l, 1);
+    if (!c->revoke_lost) {
+        commit_parts(c, l, n, 1);
     }
     for (struct part *p = c->parts; p; p = p->next) {
-        if (rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+        if (tp_in(l, n, p->topic, p->partition)) {
             /* Jobs still in flight see revoked and are dropped on return;
              * held records are dropped now. */
             while (p->held_head) {
@@ -1383,8 +1341,8 @@ static void finish_revoke(struct herald__connector *c)
         }
     }
     if (c->dedup) {
-        for (int i = 0; i < l->cnt; i++) {
-            int32_t pn = l->elems[i].partition;
+        for (size_t i = 0; i < n; i++) {
+            int32_t pn = l[i].partition;
             int still = 0;
             for (struct part *p = c->parts; p; p = p->next) {
                 still |= !p->revoked && p->partition == pn;
@@ -1409,18 +1367,8 @@ static void finish_revoke(struct herald__connector *c)
             jj = &j->next;
         }
     }
-    logf_part(HERALD_LOG_INFO, c, NULL, "released %d partition(s)", l->cnt);
-    if (c->cooperative) {
-        rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, l);
-        if (e) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "unassign: %s",
-                      rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        }
-    } else {
-        rd_kafka_assign(c->rk, NULL);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    herald__kafka_release(c->k, l, n);
+    free_tps(l, n);
     parts_gc(c);
 }
 
@@ -1430,7 +1378,7 @@ static void on_drain_timer(void *ctx)
     if (!c->revoking) {
         return;
     }
-    size_t left = pending_in(c, c->revoking);
+    size_t left = pending_in(c, c->revoking, c->n_revoking);
     if (left == 0 || herald__loop_now_ms(c->env->loop) >= c->revoke_deadline) {
         if (left) {
             logf_part(HERALD_LOG_WARN, c, NULL,
@@ -1485,7 +1433,8 @@ static void on_marks_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
     /* Bounded per turn; a zero timeout continues when there is more. */
-    int more = herald__dedup_poll(c->dedup, 2000, on_marks_failed, c);
+    int more =
+        herald__dedup_poll(c->dedup, MARKS_MAX_PER_TURN, on_marks_failed, c);
     int waiting = 0;
     for (struct part *p = c->parts; p; p = p->next) {
         if (p->revoked || !(p->pause_mask & PAUSE_MARKS) ||
@@ -1506,146 +1455,137 @@ static void on_marks_timer(void *ctx)
     }
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
 {
-    struct herald__connector *c = opaque;
-    c->last_rebalance_ms = herald__loop_now_ms(c->env->loop);
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        int marks_missing = 0;
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_add(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p && herald__dedup_active(c->dedup) &&
-                load_marks(c, p, 1) != 0) {
-                marks_missing = 1;
-            }
+    struct herald__connector *c = ctx;
+    int marks_missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_add(c, parts[i].topic, parts[i].partition);
+        if (!p) {
+            logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
+            continue;
         }
-        logf_part(HERALD_LOG_INFO, c, NULL, "assigned %d partition(s) (%s)",
-                  parts->cnt, rd_kafka_rebalance_protocol(rk));
-        if (c->cooperative) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-            if (e) {
-                logf_part(HERALD_LOG_ERROR, c, NULL, "assign: %s",
-                          rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, parts);
+        if (herald__dedup_active(c->dedup) && load_marks(c, p, 1) != 0) {
+            marks_missing = 1;
         }
         /* librdkafka remembers a pause across unassign/assign: say for
          * every assigned partition whether it runs. Parts whose marks
          * are not in memory yet wait (else they could notify twice); the
          * marks timer reads them and resumes the parts. */
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p) {
-                if (c->paused_for_pressure) {
-                    p->pause_mask |= PAUSE_PRESSURE;
-                }
-                if (c->ch.down) {
-                    p->pause_mask |= PAUSE_CHANNEL;
-                }
-                apply_pause(c, p);
-            }
+        if (c->paused_for_pressure) {
+            p->pause_mask |= PAUSE_PRESSURE;
         }
-        if (marks_missing) {
-            herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
+        if (c->ch.down) {
+            p->pause_mask |= PAUSE_CHANNEL;
         }
-        pressure_update(c);
-        return;
+        apply_pause(c, p);
     }
-    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        if (c->revoking) {
-            /* A second revoke before the first finished: finish now. */
-            finish_revoke(c);
-        }
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p) {
-                set_paused(c, p, PAUSE_REVOKE, 1);
-            }
-        }
-        batch_flush(c);
-        c->revoking = rd_kafka_topic_partition_list_copy(parts);
-        c->revoke_deadline = herald__loop_now_ms(c->env->loop) +
-                             (uint64_t)c->cfg.drain_timeout_ms;
-        if (rd_kafka_assignment_lost(rk)) {
-            logf_part(HERALD_LOG_WARN, c, NULL,
-                      "%d partition(s) lost (the group moved on without "
-                      "us): records final since the last commit will be "
-                      "delivered again by their next owner",
-                      parts->cnt);
-        }
-        if (rd_kafka_assignment_lost(rk) || pending_in(c, parts) == 0 ||
-            c->stopped) {
-            finish_revoke(c);
-        } else {
-            logf_part(HERALD_LOG_INFO, c, NULL,
-                      "revoking %d partition(s): draining %zu record(s) in "
-                      "flight first",
-                      parts->cnt, pending_in(c, parts));
-            herald__timer_start(c->drain_timer, 20, 20);
-        }
-        return;
+    if (marks_missing) {
+        herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
     }
-    logf_part(HERALD_LOG_ERROR, c, NULL, "rebalance error: %s",
-              rd_kafka_err2str(err));
-    rd_kafka_assign(rk, NULL);
+    pressure_update(c);
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
+static void on_revoked(void *ctx, const struct herald__tp *parts, size_t n,
+                       int lost)
 {
-    (void)rk;
-    enum herald_log_level lv = level <= 3   ? HERALD_LOG_ERROR
-                               : level <= 4 ? HERALD_LOG_WARN
-                               : level <= 6 ? HERALD_LOG_INFO
-                                            : HERALD_LOG_DEBUG;
-    herald__log(lv, "component=librdkafka", "%s: %s", fac, buf);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    struct herald__connector *c = opaque;
-    logf_part(HERALD_LOG_WARN, c, NULL, "kafka: %s: %s",
-              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_fatal_error(rk, buf, sizeof buf);
-        logf_part(HERALD_LOG_ERROR, c, NULL, "fatal kafka error: %s", buf);
+    struct herald__connector *c = ctx;
+    if (c->revoking) {
+        /* A second revoke before the first finished: finish now. */
+        finish_revoke(c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_find(c, parts[i].topic, parts[i].partition);
+        if (p) {
+            set_paused(c, p, PAUSE_REVOKE, 1);
+        }
+    }
+    batch_flush(c);
+    struct herald__tp *copy = calloc(n ? n : 1, sizeof *copy);
+    for (size_t i = 0; copy && i < n; i++) {
+        copy[i] = parts[i];
+        copy[i].topic = strdup(parts[i].topic);
+        if (!copy[i].topic) {
+            free_tps(copy, i);
+            copy = NULL;
+        }
+    }
+    if (!copy) {
+        /* Out of memory: give them up now, committing what is final. */
+        logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
+        if (!lost) {
+            commit_parts(c, parts, n, 1);
+        }
+        herald__kafka_release(c->k, parts, n);
+        return;
+    }
+    c->revoking = copy;
+    c->n_revoking = n;
+    c->revoke_lost = lost;
+    c->revoke_deadline =
+        herald__loop_now_ms(c->env->loop) + (uint64_t)c->cfg.drain_timeout_ms;
+    size_t pending = pending_in(c, parts, n);
+    if (lost || pending == 0 || c->stopped) {
+        finish_revoke(c);
+    } else {
+        logf_part(HERALD_LOG_INFO, c, NULL,
+                  "revoking %zu partition(s): draining %zu record(s) in "
+                  "flight first",
+                  n, pending);
+        herald__timer_start(c->drain_timer, DRAIN_CHECK_MS, DRAIN_CHECK_MS);
     }
 }
 
 /* ---- stop -------------------------------------------------------------- */
 
-static void close_consumer(struct herald__connector *c)
+/* The last step of a stop: the consumer is closed (or given up) and the
+ * producer's last writes are acknowledged (or given up). */
+static void stopped(struct herald__connector *c)
 {
-    if (!c->rk) {
+    if (c->finished) {
         return;
     }
-    herald__timer_stop(c->poll_timer);
-    herald__timer_stop(c->commit_timer);
-    herald__timer_stop(c->more_timer);
-    commit_parts(c, NULL, 1);
-    /* close() runs the revoke callback synchronously: nothing is in flight
-     * any more (or the drain timed out), so it releases at once. */
-    c->stopped = 1;
-    rd_kafka_consumer_close(c->rk);
+    c->finished = 1;
+    herald__timer_stop(c->drain_timer);
     if (c->revoking) {
         finish_revoke(c);
     }
-    herald__watch_destroy(c->watch);
-    c->watch = NULL;
-    rd_kafka_queue_destroy(c->queue);
-    c->queue = NULL;
-    rd_kafka_destroy(c->rk);
-    c->rk = NULL;
-    close(c->pipefd[0]);
-    close(c->pipefd[1]);
-    c->pipefd[0] = c->pipefd[1] = -1;
+    herald__kafka_destroy(c->k);
+    c->k = NULL;
+    if (c->env->on_stopped) {
+        c->env->on_stopped(c->env->ctx, c, c->failed);
+    }
+}
+
+/* The consumer closed: the producer's writes still in flight (a drain
+ * timeout) get FLUSH_TIMEOUT_MS, waited for on the drain timer. */
+static void on_closed(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    if (c->at_once || herald__producer_pending(c->producer) == 0) {
+        stopped(c);
+        return;
+    }
+    c->flush_deadline = herald__loop_now_ms(c->env->loop) + FLUSH_TIMEOUT_MS;
+    herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
+}
+
+/* Commit what is final and close the consumer; on_closed follows. */
+static void close_consumer(struct herald__connector *c)
+{
+    herald__timer_stop(c->commit_timer);
+    herald__timer_stop(c->more_timer);
+    commit_parts(c, NULL, 0, 1);
+    /* The close's revoke callback releases at once: nothing is in flight
+     * any more (or the drain timed out). */
+    c->stopped = 1;
+    c->stop_deadline = herald__loop_now_ms(c->env->loop) + CLOSE_TIMEOUT_MS;
+    herald__timer_start(c->drain_timer, DRAIN_CHECK_MS, DRAIN_CHECK_MS);
+    if (!c->k || c->at_once) {
+        stopped(c);
+        return;
+    }
+    herald__kafka_close(c->k);
 }
 
 static void drop_waiting(struct herald__connector *c)
@@ -1675,40 +1615,57 @@ static void drop_waiting(struct herald__connector *c)
 
 static void finish_stop(struct herald__connector *c)
 {
-    if (c->stopped && !c->rk) {
+    if (c->stopped) {
         return;
     }
     herald__timer_stop(c->drain_timer);
     close_consumer(c);
-    if (c->env->on_stopped) {
-        c->env->on_stopped(c->env->ctx, c, c->failed);
-    }
+}
+
+static int drained(const struct herald__connector *c)
+{
+    return c->in_flight == 0 && c->dlq_waiting == 0 && c->marks_waiting == 0;
 }
 
 static void check_drain(struct herald__connector *c)
 {
-    if (c->revoking && pending_in(c, c->revoking) == 0) {
+    if (c->revoking && pending_in(c, c->revoking, c->n_revoking) == 0) {
         finish_revoke(c);
     }
-    if (c->stopping && !c->stopped && c->in_flight == 0 &&
-        c->dlq_waiting == 0 && c->marks_waiting == 0) {
+    if (c->stopping && !c->stopped && drained(c)) {
         /* Not from here: we may be inside pump() holding a message of the
-         * consumer that finish_stop destroys. The timer finishes it. */
-        herald__timer_start(c->drain_timer, 0, 20);
+         * consumer that finish_stop closes. The timer finishes it. */
+        herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
     }
 }
 
 static void on_stop_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
+    uint64_t now = herald__loop_now_ms(c->env->loop);
     if (c->revoking) {
         on_drain_timer(c);
     }
-    if (!c->stopping || c->stopped) {
+    if (c->finished || !c->stopping) {
         return;
     }
-    if ((c->in_flight == 0 && c->dlq_waiting == 0 && c->marks_waiting == 0) ||
-        herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
+    if (c->stopped) {
+        /* Closing, or flushing the producer after the close. */
+        if (c->flush_deadline) {
+            if (herald__producer_pending(c->producer) == 0 ||
+                now >= c->flush_deadline) {
+                stopped(c);
+            }
+        } else if (now >= c->stop_deadline) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "the consumer did not close in %d ms: leaving the group "
+                      "to its session timeout",
+                      CLOSE_TIMEOUT_MS);
+            stopped(c);
+        }
+        return;
+    }
+    if (drained(c) || now >= c->stop_deadline) {
         if (c->in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
                       "drain timeout: %" PRId64
@@ -1721,14 +1678,18 @@ static void on_stop_timer(void *ctx)
 
 void herald__connector_stop(struct herald__connector *c)
 {
-    if (c->stopped) {
+    if (c->finished) {
         return;
     }
     if (c->stopping) {
         /* Second signal: stop now, committing only what is final. */
         logf_part(HERALD_LOG_WARN, c, NULL, "stopping at once");
-        c->stop_deadline = 0;
-        finish_stop(c);
+        c->at_once = 1;
+        if (c->stopped) {
+            stopped(c); /* closing or flushing: wait no more */
+        } else {
+            finish_stop(c);
+        }
         return;
     }
     c->stopping = 1;
@@ -1741,7 +1702,7 @@ void herald__connector_stop(struct herald__connector *c)
     drop_waiting(c);
     c->stop_deadline =
         herald__loop_now_ms(c->env->loop) + (uint64_t)c->cfg.drain_timeout_ms;
-    herald__timer_start(c->drain_timer, 0, 20);
+    herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
 }
 
 static void fail_connector(struct herald__connector *c)
@@ -1768,7 +1729,6 @@ herald__connector_new(const struct herald__connector_env *env,
         return NULL;
     }
     c->env = env;
-    c->pipefd[0] = c->pipefd[1] = -1;
     struct herald__connector_config *cfg = &c->cfg;
     herald__connector_config_parse(map, env->tail, cfg, d);
     if (!cfg->name) { /* out of memory, reported */
@@ -1832,7 +1792,6 @@ herald__connector_new(const struct herald__connector_env *env,
     }
 
     c->linger_timer = herald__timer_new(env->loop, on_linger, c);
-    c->poll_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
     c->drain_timer = herald__timer_new(env->loop, on_stop_timer, c);
@@ -1844,41 +1803,58 @@ herald__connector_new(const struct herald__connector_env *env,
     return c;
 }
 
-static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    char *err, size_t errlen)
+/* Create the consumer and subscribe: the last step of the start. */
+static int start_consumer(struct herald__connector *c, char *err, size_t errlen)
 {
-    char e[512];
-    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property '%s': %s", k, e);
+    static const struct herald__kafka_cbs cbs = {
+        .wake = on_wake,
+        .message = on_message,
+        .assigned = on_assigned,
+        .revoked = on_revoked,
+        .commit_failed = on_commit_failed,
+        .fatal = on_fatal,
+        .closed = on_closed,
+    };
+    struct herald__kafka_opts o = {
+        .name = c->cfg.name,
+        .group_id = c->cfg.group_id,
+        .topics = c->cfg.topics,
+        .n_topics = c->cfg.n_topics,
+        .global = c->env->kafka,
+        .local = c->cfg.kafka,
+        .notify = c->notify != NULL,
+    };
+    c->k = herald__kafka_new(c->env->loop, &o, &cbs, c, err, errlen);
+    if (!c->k) {
         return -1;
     }
+    /* Poll well within max.poll.interval.ms even when the pipe is quiet:
+     * the module's poll timer does; backpressure waits a quarter of it. */
+    uint64_t quarter = herald__kafka_quarter_poll_interval(c->k);
+    c->pressure_grace_ms =
+        quarter < PRESSURE_GRACE_MAX_MS ? quarter : PRESSURE_GRACE_MAX_MS;
+    herald__timer_start(c->commit_timer, (uint64_t)c->cfg.commit_interval_ms,
+                        (uint64_t)c->cfg.commit_interval_ms);
+    logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
+              c->cfg.group_id, c->cfg.n_topics);
     return 0;
 }
 
-static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
-                       char *err, size_t errlen)
+/* The dedup marks topic is ready (or not): go on with the start. */
+static void on_dedup_ready(void *ctx, int ok, const char *err)
 {
-    for (size_t i = 0; m && i < m->n; i++) {
-        const struct herald__node *v = m->items[i];
-        if (v->type != HERALD_NODE_SCALAR) {
-            snprintf(err, errlen,
-                     "%s:%d:%d: kafka property '%s' must be a "
-                     "scalar",
-                     v->file, v->line, v->col, m->keys[i]);
-            return -1;
-        }
-        if (set_prop(conf, m->keys[i], v->scalar, err, errlen) != 0) {
-            return -1;
-        }
+    struct herald__connector *c = ctx;
+    c->starting = 0;
+    if (c->stopping) {
+        return; /* stopped meanwhile; the stop finishes on its own */
     }
-    return 0;
+    char e[ERR_MAX];
+    if (ok && start_consumer(c, e, sizeof e) == 0) {
+        return;
+    }
+    logf_part(HERALD_LOG_ERROR, c, NULL, "%s", ok ? e : err);
+    fail_connector(c);
 }
-
-/* Prefetch defaults (see herald__connector_start), librdkafka >= 2.2. */
-#define PREFETCH_BACKOFF_MS "5"
-#define PREFETCH_KBYTES "2048"
-#define PREFETCH_BACKOFF_MS_NOTIFY "10"
-#define PREFETCH_KBYTES_NOTIFY "512"
 
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
@@ -1892,97 +1868,25 @@ int herald__connector_start(struct herald__connector *c, char *err,
         }
     }
     if (herald__dedup_active(c->dedup)) {
-        if (herald__dedup_start(c->dedup, c->env->kafka, c->cfg.topics,
-                                c->cfg.n_topics, err, errlen) != 0) {
+        c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
+        if (!c->marks_timer) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
-        c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
+        /* Asynchronous: the consumer starts once the marks topic is there
+         * (on_dedup_ready), and a stop meanwhile is not held up. */
+        int rc = herald__dedup_start(c->dedup, c->env->loop, c->env->kafka,
+                                     c->cfg.topics, c->cfg.n_topics,
+                                     on_dedup_ready, c, err, errlen);
+        if (rc < 0) {
+            return -1;
+        }
+        c->starting = rc > 0;
+        if (c->starting) {
+            return 0;
+        }
     }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[512];
-    /* Prefetch (bench/RESULTS.md): librdkafka fills a queue of up to 64 MB
-     * by default, and once it is full looks again only after
-     * fetch.queue.backoff.ms (1 s by default). A small queue looked at
-     * often costs no throughput: herald drains 2 MB (~7,000 records) in
-     * ~20 ms, longer than the 5 ms backoff, so the fetcher stays ahead at
-     * ~31 MB peak RSS against 78 MB with 16 MB. Notify connectors wait on
-     * a channel of ~1,000 emails/s, so 512 KB (~140,000 records/s, 22 MB)
-     * is plenty. queued.min.messages stays librdkafka's: with these byte
-     * limits it never binds first. A user's kafka: settings come after and
-     * win. */
-    if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_prop(conf, "fetch.queue.backoff.ms",
-                 c->notify ? PREFETCH_BACKOFF_MS_NOTIFY : PREFETCH_BACKOFF_MS,
-                 err, errlen) ||
-        set_prop(conf, "queued.max.messages.kbytes",
-                 c->notify ? PREFETCH_KBYTES_NOTIFY : PREFETCH_KBYTES, err,
-                 errlen) ||
-        apply_props(conf, c->env->kafka, err, errlen) ||
-        apply_props(conf, c->cfg.kafka, err, errlen) ||
-        set_prop(conf, "group.id", c->cfg.group_id, err, errlen) ||
-        set_prop(conf, "enable.auto.commit", "false", err, errlen) ||
-        set_prop(conf, "enable.auto.offset.store", "false", err, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    rd_kafka_conf_set_opaque(conf, c);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_offset_commit_cb(conf, on_commit_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    size_t sz = sizeof e;
-    int64_t poll_ms = 300000;
-    if (rd_kafka_conf_get(conf, "max.poll.interval.ms", e, &sz) ==
-        RD_KAFKA_CONF_OK) {
-        poll_ms = strtoll(e, NULL, 10);
-    }
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!c->rk) {
-        snprintf(err, errlen, "kafka consumer: %s", e);
-        return -1;
-    }
-    const char *proto = rd_kafka_rebalance_protocol(c->rk);
-    (void)proto;
-    size_t psz = sizeof e;
-    const rd_kafka_conf_t *cf = rd_kafka_conf(c->rk);
-    if (rd_kafka_conf_get(cf, "partition.assignment.strategy", e, &psz) ==
-            RD_KAFKA_CONF_OK &&
-        strstr(e, "cooperative")) {
-        c->cooperative = 1;
-    }
-    rd_kafka_poll_set_consumer(c->rk);
-    c->queue = rd_kafka_queue_get_consumer(c->rk);
-    if (pipe2(c->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
-    c->watch =
-        herald__watch_new(c->env->loop, c->pipefd[0], on_queue_readable, c);
-    herald__watch_set(c->watch, HERALD__WATCH_READ);
-
-    rd_kafka_topic_partition_list_t *subs =
-        rd_kafka_topic_partition_list_new((int)c->cfg.n_topics);
-    for (size_t i = 0; i < c->cfg.n_topics; i++) {
-        rd_kafka_topic_partition_list_add(subs, c->cfg.topics[i],
-                                          RD_KAFKA_PARTITION_UA);
-    }
-    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, subs);
-    rd_kafka_topic_partition_list_destroy(subs);
-    if (rerr) {
-        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(rerr));
-        return -1;
-    }
-    /* Poll well within max.poll.interval.ms even when the pipe is quiet:
-     * rebalance and error events arrive through polling. */
-    uint64_t every = poll_ms / 4 < 500 ? (uint64_t)(poll_ms / 4) : 500;
-    c->pressure_grace_ms = poll_ms / 4 < 2000 ? (uint64_t)(poll_ms / 4) : 2000;
-    herald__timer_start(c->poll_timer, every, every);
-    herald__timer_start(c->commit_timer, (uint64_t)c->cfg.commit_interval_ms,
-                        (uint64_t)c->cfg.commit_interval_ms);
-    logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
-              c->cfg.group_id, c->cfg.n_topics);
-    return 0;
+    return start_consumer(c, err, errlen);
 }
 
 void herald__connector_destroy(struct herald__connector *c)
@@ -1990,17 +1894,18 @@ void herald__connector_destroy(struct herald__connector *c)
     if (!c) {
         return;
     }
-    if (c->rk) {
-        c->stopping = 1;
-        drop_waiting(c);
-        close_consumer(c);
-    }
+    c->stopping = 1;
     drop_waiting(c);
+    herald__kafka_destroy(c->k);
+    c->k = NULL;
+    if (c->revoking) {
+        free_tps(c->revoking, c->n_revoking);
+        c->revoking = NULL;
+    }
     /* Items still with the plugin (drain timeout) must not report to a
      * freed connector when they complete or the instance closes. */
     herald__instance_forget_owner(c->inst, c);
     herald__timer_destroy(c->linger_timer);
-    herald__timer_destroy(c->poll_timer);
     herald__timer_destroy(c->more_timer);
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
@@ -2011,7 +1916,7 @@ void herald__connector_destroy(struct herald__connector *c)
     }
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
-    herald__producer_destroy(c->producer, 5000);
+    herald__producer_destroy(c->producer);
     herald__timer_destroy(c->marks_timer);
     herald__dedup_destroy(c->dedup);
     herald__connector_config_cleanup(&c->cfg);
@@ -2066,7 +1971,7 @@ int herald__connector_status(const struct herald__connector *c,
     out->state = c->failed     ? HERALD__CONNECTOR_FAILED
                  : c->stopped  ? HERALD__CONNECTOR_STOPPED
                  : c->stopping ? HERALD__CONNECTOR_STOPPING
-                 : c->rk       ? HERALD__CONNECTOR_RUNNING
+                 : c->k        ? HERALD__CONNECTOR_RUNNING
                                : HERALD__CONNECTOR_CREATED;
     size_t n = 0;
     for (const struct part *p = c->parts; p; p = p->next) {
@@ -2110,7 +2015,7 @@ int herald__connector_check_remote(struct herald__connector *c,
         return 0;
     }
     char err[512];
-    struct herald__producer *w =
+    struct herald__kafka_producer *w =
         herald__producer_new(c->env->loop, c->env->kafka, err, sizeof err);
     if (!w) {
         herald__diag_add(d, c->cfg.dead_letter_node, "%s", err);
@@ -2118,7 +2023,7 @@ int herald__connector_check_remote(struct herald__connector *c,
     }
     int rc = herald__producer_partitions(w, c->cfg.dead_letter_topic, 5000, err,
                                          sizeof err);
-    herald__producer_destroy(w, 0);
+    herald__producer_destroy(w);
     if (rc == 0) {
         herald__diag_add(d, c->cfg.dead_letter_node,
                          "dead-letter topic '%s' does not exist on the "

@@ -12,12 +12,26 @@
 #include "config.h"
 
 struct herald__hash_key;
+struct herald_record;
 
 struct herald__loop;
 struct herald__http;
 struct herald__registry;
 struct herald_instance;
 struct herald__connector;
+
+/* What the command running the connectors adds to them (herald tail
+ * prints records, the demo stops after its two): called on the loop
+ * thread; either may be NULL. */
+struct herald__connector_hooks {
+    /* Tail mode: each decoded record (borrowed for the call), in place of
+     * a plugin; the record is final afterwards. */
+    void (*decoded)(void *ctx, const struct herald_record *r);
+    /* After each record of c whose outcome became final; finals is how
+     * many of c's are. Nonzero: stop c (gracefully). */
+    int (*final)(void *ctx, const struct herald__connector *c, int64_t finals);
+    void *ctx;
+};
 
 /* What a connector needs from the worker around it. */
 struct herald__connector_env {
@@ -38,10 +52,10 @@ struct herald__connector_env {
     /* Called when the connector stopped by itself (errors.tolerance none,
      * fatal consumer error) or finished draining after stop. */
     void (*on_stopped)(void *ctx, struct herald__connector *c, int failed);
-    /* Tail mode: print decoded records as JSON lines, no plugin. */
+    /* Tail mode: a throwaway group, no commits, no plugin: decoded
+     * records go to hooks.decoded. */
     int tail;
-    /* Stop after this many final records (0: never). Used by the demo. */
-    int64_t stop_after;
+    struct herald__connector_hooks hooks;
 };
 
 /* Validate the connector map and build it (no network yet). NULL on error,

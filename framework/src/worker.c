@@ -649,7 +649,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         .ctx = w,
         .on_stopped = on_stopped,
         .tail = o->mode == HERALD__MODE_TAIL,
-        .stop_after = o->stop_after,
+        .hooks = o->hooks,
     };
 
     const struct herald__node *cons = herald__node_get(w->root, "connectors");

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "connector.h"
+
 struct herald__worker;
 
 enum herald__worker_mode {
@@ -20,10 +22,10 @@ enum herald__worker_mode {
 struct herald__worker_opts {
     const char *config_path;
     enum herald__worker_mode mode;
-    const char *only_connector;     /* tail: the connector to print */
-    const char *bootstrap_override; /* demo: the mock cluster */
-    int64_t stop_after;             /* stop once this many are final */
-    const char *log_level;          /* --log-level, wins over config */
+    const char *only_connector;           /* tail: the connector to print */
+    const char *bootstrap_override;       /* demo: the mock cluster */
+    struct herald__connector_hooks hooks; /* given to every connector */
+    const char *log_level;                /* --log-level, wins over config */
 };
 
 /* Load and validate everything. On errors, prints every one of them to
