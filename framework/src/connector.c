@@ -18,37 +18,39 @@
 #include "connector.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "api.h"
+#include "batch.h"
+#include "channel.h"
 #include "connector_config.h"
 #include "decode.h"
 #include "dedup.h"
+#include "dedup_gate.h"
 #include "kafka.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
 #include "offsets.h"
+#include "outcome.h"
 #include "record.h"
 #include "registry.h"
+#include "stage_log.h"
 
 enum {
     PAUSE_RETRY = 1,    /* a record of this partition waits for backoff */
     PAUSE_SCHEMA = 2,   /* a record waits for its schema */
     PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
     PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
-    PAUSE_DLQ = 16,     /* a dead-letter or mark write failed: wait */
+    PAUSE_WRITE = 16,   /* a dead-letter or mark write failed: wait */
     PAUSE_MARKS = 32,   /* dedup marks not read back yet */
     PAUSE_CHANNEL = 64, /* the channel is unavailable (channel_down) */
 };
 
-/* While a channel is unavailable a line about it is logged at most this
- * often (plus one when it goes down and one when it comes back). */
-#define CHANNEL_LOG_INTERVAL_MS 60000
-#define CHANNEL_REASON_MAX 512
 /* Room for a human-readable error from a setup call. */
 #define ERR_MAX 512
 
@@ -68,13 +70,9 @@ enum {
 #define FLUSH_TIMEOUT_MS 5000
 /* A closing consumer that does not finish is given up after this. */
 #define CLOSE_TIMEOUT_MS 10000
-/* A record waiting for another with the same dedup key looks again after
- * this. */
-#define DEDUP_PARK_MS 50
-/* A failed dead-letter or mark write is tried again no sooner than this. */
-#define WRITE_RETRY_MIN_MS 100
-
-struct job;
+/* Room for a reason with its prefix, and for a component's name. */
+#define WHY_MAX 1024
+#define CLASS_MAX 128
 
 struct part {
     char *topic;
@@ -89,68 +87,37 @@ struct part {
     struct part *next;
 };
 
+/* One record's life: each stage keeps its own state in its item. */
 struct job {
     struct herald__connector *c;
     struct part *part;
     struct herald_record *rec;
     struct herald__rendered *msg;
-    int attempts;
-    uint64_t first_ms;
-    struct herald__timer *retry_timer;
-    struct job *next; /* held queue / batch list */
-    int retrying;     /* waiting for its backoff (on c->timed) */
-    uint64_t held_ms; /* loop ms it was held for the channel */
-    /* dead-letter write in progress (or waiting to be tried again) */
-    int dlq;
-    char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
-    struct herald__timer *dlq_timer;
-    int dlq_attempts;
-    /* dedup */
-    char *dedup_key;           /* set when this record holds the key's turn */
-    char *parked_key;          /* set while it waits for another's turn */
-    struct job *tnext, *tprev; /* on c->timed while a timer owns it */
-    int timed;
-    int marked; /* its mark is written */
-    int mark_attempts;
-    struct herald__timer *dedup_timer;
+    struct job *next; /* waiting for a schema, in order */
+    struct herald__batch_item b;
+    struct herald__outcome_item o;
+    struct herald__channel_item ch;
+    struct herald__gate_item g;
 };
+
+#define JOB_OF(ptr, member)                                                    \
+    ((struct job *)(void *)((char *)(ptr)-offsetof(struct job, member)))
 
 struct herald__connector {
     const struct herald__connector_env *env;
     struct herald__connector_config cfg; /* every setting, parsed */
 
+    /* the stages */
     struct herald__decoder *decoder;
     struct herald__notify *notify;
-    struct herald_instance *inst;
-
-    /* batching */
-    struct job *batch_head, *batch_tail;
-    size_t batch_n, batch_bytes;
-    struct herald__timer *linger_timer;
-
-    int64_t in_flight;
-
-    /* errors */
-    struct herald__kafka_producer *producer; /* dead letters, dedup marks */
-    int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
-    int64_t marks_waiting;             /* jobs whose dedup mark is not acked */
-    struct herald__timer *marks_timer; /* reads dedup marks back */
-    int64_t dedup_parked; /* records waiting for a same-key record */
-    struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
-    /* The channel said UNAVAILABLE: records are held (in the order they
-     * came back) and one at a time is sent as a probe. */
-    struct {
-        int down;
-        char reason[CHANNEL_REASON_MAX]; /* the last UNAVAILABLE's */
-        uint64_t since;                  /* loop ms it went down */
-        uint64_t last_log;               /* loop ms of the last line */
-        int probes;                      /* failed probes since then */
-        struct job *probe;               /* in flight as the probe */
-        struct job *head, *tail;         /* held, linked by next */
-        int64_t held;
-        struct herald__timer *timer;
-    } ch;
+    struct herald__gate *gate;
+    struct herald__batcher *batcher;
+    struct herald__outcome *outcome;
+    struct herald__channel *channel;
+    struct herald_instance *inst;
+    struct herald__kafka_producer *producer; /* dead letters, dedup marks */
+    struct herald__timer *marks_timer;       /* reads dedup marks back */
 
     /* kafka */
     struct herald__kafka *k; /* the consumer; NULL before start, after stop */
@@ -178,7 +145,7 @@ struct herald__connector {
     struct herald__connector_stats stats;
     int64_t finals;
     /* backpressure: no more records are taken from the consumer while
-     * in_flight is at max_in_flight; only when that lasts longer than
+     * busy() is at max_in_flight; only when that lasts longer than
      * pressure_grace_ms are the partitions paused, to keep polling. */
     uint64_t throttled_since; /* loop ms, 0: not throttled */
     int paused_for_pressure;
@@ -187,30 +154,11 @@ struct herald__connector {
 
 static void pump(struct herald__connector *c);
 static void process(struct herald__connector *c, struct job *j);
-static void finish_job(struct herald__connector *c, struct job *j);
 static void check_drain(struct herald__connector *c);
+static void fail_connector(struct herald__connector *c);
 
-static void logf_part(enum herald_log_level lv, struct herald__connector *c,
-                      const struct herald_record *r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void logf_part(enum herald_log_level lv, struct herald__connector *c,
-                      const struct herald_record *r, const char *fmt, ...)
-{
-    char msg[1536], fields[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (r) {
-        snprintf(fields, sizeof fields,
-                 "connector=%s topic=%s partition=%" PRId32 " offset=%" PRId64,
-                 c->cfg.name, r->topic, r->partition, r->offset);
-    } else {
-        snprintf(fields, sizeof fields, "connector=%s", c->cfg.name);
-    }
-    herald__log(lv, fields, "%s", msg);
-}
+#define logf_part(lv, c, r, ...)                                               \
+    herald__stage_log((lv), (c)->cfg.name, (r), __VA_ARGS__)
 
 /* ---- partitions -------------------------------------------------------- */
 
@@ -234,10 +182,10 @@ static struct part *part_add(struct herald__connector *c, const char *topic,
         return p;
     }
     p = calloc(1, sizeof *p);
-    if (!p) {
+    if (!p || !(p->topic = strdup(topic))) {
+        free(p);
         return NULL;
     }
-    p->topic = strdup(topic);
     p->partition = partition;
     herald__partoffsets_init(&p->offs);
     p->next = c->parts;
@@ -280,21 +228,31 @@ static void set_paused(struct herald__connector *c, struct part *p, int bit,
     apply_pause(c, p);
 }
 
-static void pressure_pause(struct herald__connector *c, int on)
+static void pause_all(struct herald__connector *c, int bit, int on)
 {
-    c->paused_for_pressure = on;
     for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, PAUSE_PRESSURE, on);
+        set_paused(c, p, bit, on);
     }
 }
 
-/* Records handed on and not final yet: batched, at the plugin, or sent
- * and waiting for their dedup mark or dead letter to be acknowledged. A
- * crash redelivers at most these, so max_in_flight bounds them all. */
+static void pressure_pause(struct herald__connector *c, int on)
+{
+    c->paused_for_pressure = on;
+    pause_all(c, PAUSE_PRESSURE, on);
+}
+
+/* Records handed on and not final yet: batched, at the plugin, held for
+ * the channel, or sent and waiting for their dedup mark or dead letter to
+ * be acknowledged. A crash redelivers at most these, so max_in_flight
+ * bounds them all. */
 static int64_t busy(const struct herald__connector *c)
 {
-    return c->in_flight + (int64_t)c->batch_n + c->marks_waiting +
-           c->dlq_waiting + c->ch.held;
+    struct herald__channel_status cs;
+    herald__channel_status(c->channel, &cs);
+    return herald__batcher_in_flight(c->batcher) +
+           (int64_t)herald__batcher_batched(c->batcher) +
+           herald__gate_writing(c->gate) + herald__outcome_writing(c->outcome) +
+           cs.held;
 }
 
 static int pressure_full(const struct herald__connector *c)
@@ -344,7 +302,7 @@ static void commit_parts(struct herald__connector *c,
     }
     struct herald__tp *l = cap ? calloc(cap, sizeof *l) : NULL;
     if (!l) {
-        return; /* out of memory: the next commit tries again */
+        return; /* nothing owned, or out of memory: the next one tries */
     }
     for (struct part *p = c->parts; p; p = p->next) {
         if (p->revoked ||
@@ -389,53 +347,23 @@ static void on_commit_timer(void *ctx)
     commit_parts(c, NULL, 0, 0);
 }
 
-/* ---- outcomes ---------------------------------------------------------- */
+/* ---- a job's life ------------------------------------------------------ */
 
-/* Jobs whose only owner is a timer (a retry backoff, a dedup wait, a
- * dead-letter or mark write to try again) are listed, so a stop can drop
- * them. */
-static void timed_add(struct herald__connector *c, struct job *j)
+static struct job *job_new(struct herald__connector *c, struct part *p,
+                           struct herald_record *r)
 {
-    if (j->timed) {
-        return;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        return NULL;
     }
-    j->timed = 1;
-    j->tprev = NULL;
-    j->tnext = c->timed;
-    if (c->timed) {
-        c->timed->tprev = j;
-    }
-    c->timed = j;
-}
-
-static void timed_del(struct herald__connector *c, struct job *j)
-{
-    if (!j->timed) {
-        return;
-    }
-    if (j->tprev) {
-        j->tprev->tnext = j->tnext;
-    } else {
-        c->timed = j->tnext;
-    }
-    if (j->tnext) {
-        j->tnext->tprev = j->tprev;
-    }
-    j->tnext = j->tprev = NULL;
-    j->timed = 0;
-}
-
-/* The job's backoff is over (or it goes away): its partition may run. */
-static void retry_unlink(struct herald__connector *c, struct job *j)
-{
-    if (!j->retrying) {
-        return;
-    }
-    timed_del(c, j);
-    j->retrying = 0;
-    if (j->part->retrying > 0 && --j->part->retrying == 0) {
-        set_paused(c, j->part, PAUSE_RETRY, 0);
-    }
+    j->c = c;
+    j->rec = r;
+    j->part = p;
+    j->b.record = j->o.record = j->ch.record = j->g.record = r;
+    j->b.bytes = r->value_len + r->key_len;
+    j->o.first_ms = herald__loop_now_ms(c->env->loop);
+    p->jobs++;
+    return j;
 }
 
 static void job_destroy(struct job *j)
@@ -443,40 +371,28 @@ static void job_destroy(struct job *j)
     if (!j) {
         return;
     }
-    retry_unlink(j->c, j);
-    timed_del(j->c, j);
-    if (j->dedup_key) {
-        if (!j->marked) {
-            /* Never notified: another record with this key may go. */
-            herald__dedup_clear(j->c->dedup, j->dedup_key);
-        }
-        free(j->dedup_key);
-    }
-    if (j->parked_key) {
-        j->c->dedup_parked--;
-        free(j->parked_key);
-    }
-    herald__timer_destroy(j->dedup_timer);
-    if (j->dlq) {
-        j->c->dlq_waiting--;
-        herald__timer_destroy(j->dlq_timer);
-        free(j->dlq_stage);
-        free(j->dlq_class);
-        free(j->dlq_exc);
-        free(j->dlq_reason);
-    }
-    herald__timer_destroy(j->retry_timer);
+    herald__outcome_forget(j->c->outcome, &j->o);
+    herald__gate_forget(j->c->gate, &j->g);
     herald__rendered_destroy(j->msg);
     herald__record_destroy(j->rec);
-    if (j->part) {
-        j->part->jobs--;
-    }
+    j->part->jobs--;
     free(j);
 }
 
-/* The record's outcome is final: its offset may be committed. */
-static void finish_job(struct herald__connector *c, struct job *j)
+/* Let the job go in doubt (stop, revoke): it comes again from the last
+ * commit. */
+static void job_drop(struct job *j)
 {
+    struct herald__connector *c = j->c;
+    job_destroy(j);
+    parts_gc(c);
+    check_drain(c);
+}
+
+/* The record's outcome is final: its offset may be committed. */
+static void job_final(struct job *j)
+{
+    struct herald__connector *c = j->c;
     struct part *p = j->part;
     if (!p->revoked) {
         herald__partoffsets_final(&p->offs, j->rec->offset);
@@ -490,597 +406,322 @@ static void finish_job(struct herald__connector *c, struct job *j)
     check_drain(c);
 }
 
-static void fail_connector(struct herald__connector *c);
-
-static void dlq_send(struct herald__connector *c, struct job *j);
-static int64_t backoff_ms(struct herald__connector *c, int attempts);
+/* Flags of outcome.h for j. */
+static int job_state(const struct job *j)
+{
+    const struct herald__connector *c = j->c;
+    return (j->part->revoked ? HERALD__OUTCOME_REVOKED : 0) |
+           (c->stopping ? HERALD__OUTCOME_STOPPING : 0) |
+           (c->stopped ? HERALD__OUTCOME_STOPPED : 0);
+}
 
 /* One of our own writes to Kafka (a dead letter, a dedup mark) was
  * acknowledged: the record is final. */
-static void write_done(struct herald__connector *c, struct job *j)
+static void job_written(struct job *j)
 {
-    if (j->part->pause_mask & PAUSE_DLQ) {
-        set_paused(c, j->part, PAUSE_DLQ, 0);
+    struct herald__connector *c = j->c;
+    if (j->part->pause_mask & PAUSE_WRITE) {
+        set_paused(c, j->part, PAUSE_WRITE, 0);
     }
-    finish_job(c, j);
+    job_final(j);
     pressure_update(c);
 }
 
-/* ... or it failed: the record stays in doubt and its partition waits, so
- * nothing is dropped; the write is tried again after a backoff on timer t
- * (the job's), unless the partition is gone or the connector stopped. */
-static void write_again(struct herald__connector *c, struct job *j,
-                        int *attempts, struct herald__timer *t,
-                        const char *what, const char *err)
-{
-    (*attempts)++;
-    int64_t wait = backoff_ms(c, *attempts);
-    if (wait < WRITE_RETRY_MIN_MS) {
-        wait = WRITE_RETRY_MIN_MS;
-    }
-    logf_part(HERALD_LOG_ERROR, c, j->rec,
-              "cannot write %s (attempt %d, again in %" PRId64 " ms): %s", what,
-              *attempts, wait, err ? err : "?");
-    set_paused(c, j->part, PAUSE_DLQ, 1);
-    if (j->part->revoked || c->stopped) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    timed_add(c, j);
-    herald__timer_start(t, (uint64_t)wait, 0);
-}
-
-static void on_dlq_done(void *ctx, int ok, const char *err)
-{
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    if (ok) {
-        logf_part(HERALD_LOG_WARN, c, j->rec,
-                  "record rejected, written to dead-letter topic %s: %s",
-                  c->cfg.dead_letter_topic, j->dlq_reason);
-        write_done(c, j);
-        return;
-    }
-    char what[300];
-    snprintf(what, sizeof what, "to dead-letter topic %s",
-             c->cfg.dead_letter_topic);
-    write_again(c, j, &j->dlq_attempts, j->dlq_timer, what, err);
-}
-
-static void on_dlq_timer(void *ctx)
-{
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    timed_del(c, j);
-    if (c->stopped || j->part->revoked) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    dlq_send(c, j);
-}
-
-static void dlq_send(struct herald__connector *c, struct job *j)
-{
-    if (herald__producer_send_dead_letter(c->producer, c->cfg.dead_letter_topic,
-                                          c->cfg.name, j->rec, j->dlq_stage,
-                                          j->dlq_class, j->dlq_exc,
-                                          j->dlq_reason, on_dlq_done, j) != 0) {
-        on_dlq_done(j, 0, "the producer queue refused the write");
-    }
-}
-
-/* REJECT, poison, or retries exhausted. stage, cls and exc describe where
- * it failed, in Kafka Connect's terms, for the dead-letter headers. */
 static void reject_job(struct herald__connector *c, struct job *j,
                        const char *stage, const char *cls, const char *exc,
                        const char *reason)
 {
-    c->stats.rejected++;
-    if (!c->cfg.tolerance_all) {
-        logf_part(HERALD_LOG_ERROR, c, j->rec,
-                  "record rejected and errors.tolerance is none: stopping "
-                  "the connector; nothing past this record is committed: %s",
-                  reason);
-        /* The record stays in doubt, so its offset is never committed. */
-        job_destroy(j);
-        fail_connector(c);
-        return;
-    }
-    if (c->cfg.dead_letter_topic) {
-        j->dlq = 1;
-        c->dlq_waiting++;
-        j->dlq_stage = strdup(stage);
-        j->dlq_class = strdup(cls);
-        j->dlq_exc = strdup(exc);
-        j->dlq_reason = strdup(reason);
-        j->dlq_timer = herald__timer_new(c->env->loop, on_dlq_timer, j);
-        dlq_send(c, j);
-        return;
-    }
-    logf_part(HERALD_LOG_WARN, c, j->rec, "record rejected: %s", reason);
-    finish_job(c, j);
+    herald__outcome_reject(c->outcome, &j->o, stage, cls, exc, reason);
 }
 
-static int64_t backoff_ms(struct herald__connector *c, int attempts)
+/* ---- outcome policy (outcome.h) callbacks ------------------------------ */
+
+static void o_final(void *ctx, struct herald__outcome_item *it)
 {
-    int64_t cap = c->cfg.retry_initial_ms;
-    for (int i = 1; i < attempts && cap < c->cfg.retry_max_ms; i++) {
-        cap *= 2;
-    }
-    if (cap > c->cfg.retry_max_ms) {
-        cap = c->cfg.retry_max_ms;
-    }
-    /* Full jitter: uniform in [0, cap]. */
-    return cap > 0 ? (int64_t)((double)rand() / RAND_MAX * (double)cap) : 0;
+    (void)ctx;
+    job_final(JOB_OF(it, o));
 }
 
-static void batch_add(struct herald__connector *c, struct job *j);
-static void batch_flush(struct herald__connector *c);
-
-static void on_retry_timer(void *ctx)
+static void o_written(void *ctx, struct herald__outcome_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    struct part *p = j->part;
-    retry_unlink(c, j);
-    if (p->revoked || c->stopping) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    batch_add(c, j);
-    batch_flush(c);
+    (void)ctx;
+    job_written(JOB_OF(it, o));
 }
 
-static void retry_job(struct herald__connector *c, struct job *j,
-                      int64_t retry_after_ms, const char *reason)
+static void o_drop(void *ctx, struct herald__outcome_item *it)
 {
-    uint64_t now = herald__loop_now_ms(c->env->loop);
-    c->stats.retried++;
-    j->attempts++;
-    if (c->stopping) {
-        /* Shutting down: leave it in doubt; it is redelivered next run. */
-        job_destroy(j);
-        check_drain(c);
-        return;
-    }
-    if ((int64_t)(now - j->first_ms) >= c->cfg.retry_timeout_ms) {
-        char why[1024];
-        snprintf(why, sizeof why, "retries exhausted after %d attempts: %s",
-                 j->attempts, reason ? reason : "no reason given");
-        char cls[128];
-        snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
-        reject_job(c, j, "TASK_PUT", cls, "herald.RetriesExhausted", why);
-        return;
-    }
-    int64_t wait = backoff_ms(c, j->attempts);
-    if (retry_after_ms > wait) {
-        wait = retry_after_ms;
-    }
-    logf_part(HERALD_LOG_INFO, c, j->rec,
-              "delivery will be retried in %" PRId64 " ms (attempt %d): %s",
-              wait, j->attempts, reason ? reason : "no reason given");
-    if (!j->retry_timer) {
-        j->retry_timer = herald__timer_new(c->env->loop, on_retry_timer, j);
-    }
-    j->part->retrying++;
-    j->retrying = 1;
-    timed_add(c, j);
-    set_paused(c, j->part, PAUSE_RETRY, 1);
-    herald__timer_start(j->retry_timer, (uint64_t)wait, 0);
+    (void)ctx;
+    job_drop(JOB_OF(it, o));
 }
 
-static int64_t wall_ms(void)
+static void o_fail(void *ctx, struct herald__outcome_item *it)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    struct herald__connector *c = ctx;
+    job_destroy(JOB_OF(it, o));
+    fail_connector(c);
 }
 
-static void write_mark(struct herald__connector *c, struct job *j);
-static void dedup_gate(struct herald__connector *c, struct job *j);
-
-/* j->dedup_timer: a mark write to try again, or a record waiting for
- * another record with the same key to finish. */
-static void on_mark_timer(void *ctx)
+static void o_again(void *ctx, struct herald__outcome_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    timed_del(c, j);
-    if (j->part->revoked || c->stopped) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
+    struct herald__connector *c = ctx;
+    herald__batcher_add(c->batcher, &JOB_OF(it, o)->b);
+    herald__batcher_flush(c->batcher);
+}
+
+static void o_retry_pause(void *ctx, struct herald__outcome_item *it, int on)
+{
+    struct herald__connector *c = ctx;
+    struct part *p = JOB_OF(it, o)->part;
+    if (on) {
+        p->retrying++;
+        set_paused(c, p, PAUSE_RETRY, 1);
+    } else if (p->retrying > 0 && --p->retrying == 0) {
+        set_paused(c, p, PAUSE_RETRY, 0);
     }
-    if (j->dedup_key && !j->marked && j->mark_attempts > 0) {
-        write_mark(c, j);
+}
+
+static void o_write_pause(void *ctx, struct herald__outcome_item *it)
+{
+    set_paused(ctx, JOB_OF(it, o)->part, PAUSE_WRITE, 1);
+}
+
+static int o_state(void *ctx, const struct herald__outcome_item *it)
+{
+    (void)ctx;
+    return job_state(JOB_OF(it, o));
+}
+
+/* ---- dedup gate (dedup_gate.h) callbacks ------------------------------- */
+
+static void after_gate(struct herald__connector *c, struct job *j,
+                       enum herald__gate_verdict v);
+
+static void g_again(void *ctx, struct herald__gate_item *it)
+{
+    struct herald__connector *c = ctx;
+    struct job *j = JOB_OF(it, g);
+    after_gate(c, j, herald__gate_decide(c->gate, it, NULL));
+}
+
+static void g_written(void *ctx, struct herald__gate_item *it)
+{
+    (void)ctx;
+    job_written(JOB_OF(it, g));
+}
+
+static void g_drop(void *ctx, struct herald__gate_item *it)
+{
+    (void)ctx;
+    job_drop(JOB_OF(it, g));
+}
+
+static void g_write_pause(void *ctx, struct herald__gate_item *it)
+{
+    set_paused(ctx, JOB_OF(it, g)->part, PAUSE_WRITE, 1);
+}
+
+static int g_state(void *ctx, const struct herald__gate_item *it)
+{
+    (void)ctx;
+    return job_state(JOB_OF(it, g));
+}
+
+/* ---- channel hold (channel.h) callbacks -------------------------------- */
+
+static void ch_pause_all(void *ctx, int on)
+{
+    pause_all(ctx, PAUSE_CHANNEL, on);
+}
+
+static void ch_held(void *ctx, struct herald__channel_item *it, int on,
+                    uint64_t held_for)
+{
+    (void)ctx;
+    struct job *j = JOB_OF(it, ch);
+    if (on) {
+        j->part->channel_held++;
     } else {
-        c->dedup_parked--;
-        j->dedup_key = j->parked_key;
-        j->parked_key = NULL;
-        dedup_gate(c, j);
+        j->part->channel_held--;
+        herald__outcome_hold_time(&j->o, held_for);
     }
 }
 
-static void on_mark_done(void *ctx, int ok, const char *err)
+static int ch_revoked(void *ctx, const struct herald__channel_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    c->marks_waiting--;
-    if (ok) {
-        j->marked = 1;
-        herald__dedup_set_marked(c->dedup, j->dedup_key, wall_ms());
-        write_done(c, j);
-        return;
-    }
-    /* The notification went out but its mark is not written: a crash now
-     * would send it again (the one duplicate window). */
-    if (!j->dedup_timer) {
-        j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
-    }
-    char what[300];
-    snprintf(what, sizeof what, "dedup mark to %s",
-             herald__dedup_topic(c->dedup));
-    write_again(c, j, &j->mark_attempts, j->dedup_timer, what, err);
+    (void)ctx;
+    return JOB_OF(it, ch)->part->revoked;
 }
 
-static void write_mark(struct herald__connector *c, struct job *j)
+static void ch_drop(void *ctx, struct herald__channel_item *it)
 {
-    char val[512];
-    int n =
-        snprintf(val, sizeof val,
-                 "{\"ts\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
-                 ",\"offset\":%" PRId64 "}",
-                 wall_ms(), j->rec->topic, j->rec->partition, j->rec->offset);
-    if (n < 0 || (size_t)n >= sizeof val) {
-        n = snprintf(val, sizeof val, "{\"ts\":%" PRId64 "}", wall_ms());
-    }
-    c->marks_waiting++;
-    if (herald__producer_send(c->producer, herald__dedup_topic(c->dedup),
-                              j->rec->partition, j->dedup_key,
-                              strlen(j->dedup_key), val, (size_t)n,
-                              on_mark_done, j) != 0) {
-        /* Queue full: the failure path tries again shortly. */
-        on_mark_done(j, 0, "the producer queue refused the write");
-    }
+    (void)ctx;
+    job_drop(JOB_OF(it, ch));
 }
 
-/* ---- an unavailable channel ------------------------------------------- */
-
-/* HERALD_UNAVAILABLE: the channel failed (a refused credential, a TLS
- * failure), not the record; every record would fail the same way until
- * someone fixes it. So the record is neither final nor rejected: it is
- * held, every partition pauses, nothing more is sent but one held record
- * at a time as a probe (after errors.channel_probe's initial,
- * doubling up to its max), and the first probe that
- * comes back with any other outcome resumes everything. Held time is not
- * retry time: neither the attempt count nor errors.retry.timeout moves,
- * so an alert waits out a credential fixed two hours later. Commits stop
- * at the first held record, as at any record in doubt. */
-
-static int deliver_list(struct herald__connector *c, struct job *head,
-                        size_t n);
-
-static void channel_hold(struct herald__connector *c, struct job *j,
-                         int at_head)
+static void ch_release(void *ctx, struct herald__channel_item *it)
 {
-    j->held_ms = herald__loop_now_ms(c->env->loop);
-    j->next = NULL;
-    if (at_head) {
-        j->next = c->ch.head;
-        c->ch.head = j;
-        if (!c->ch.tail) {
-            c->ch.tail = j;
-        }
-    } else if (c->ch.tail) {
-        c->ch.tail->next = j;
-        c->ch.tail = j;
-    } else {
-        c->ch.head = c->ch.tail = j;
-    }
-    c->ch.held++;
-    j->part->channel_held++;
+    struct herald__connector *c = ctx;
+    herald__batcher_add(c->batcher, &JOB_OF(it, ch)->b);
 }
 
-/* The first held record, its waiting struck off its retry clock; NULL
- * when none is held. */
-static struct job *channel_unhold(struct herald__connector *c)
+static void ch_released(void *ctx)
 {
-    struct job *j = c->ch.head;
-    if (!j) {
-        return NULL;
-    }
-    c->ch.head = j->next;
-    if (!c->ch.head) {
-        c->ch.tail = NULL;
-    }
-    j->next = NULL;
-    c->ch.held--;
-    j->part->channel_held--;
-    j->first_ms += herald__loop_now_ms(c->env->loop) - j->held_ms;
-    return j;
+    struct herald__connector *c = ctx;
+    parts_gc(c);
+    herald__batcher_flush(c->batcher);
+    pressure_update(c);
 }
 
-/* Stop or destroy: held records stay in doubt and come again next run. */
-static void channel_drop(struct herald__connector *c)
+static int ch_probe(void *ctx, struct herald__channel_item *it)
 {
-    struct job *j;
-    while ((j = channel_unhold(c))) {
-        job_destroy(j);
-    }
-    if (c->ch.timer) {
-        herald__timer_stop(c->ch.timer);
-    }
+    struct herald__connector *c = ctx;
+    return herald__batcher_send_one(c->batcher, &JOB_OF(it, ch)->b);
 }
 
-static void channel_schedule(struct herald__connector *c)
+static int ch_stopping(void *ctx)
 {
-    int64_t wait = c->cfg.probe_initial_ms;
-    for (int i = 0; i < c->ch.probes && wait < c->cfg.probe_max_ms; i++) {
-        wait *= 2;
-    }
-    if (wait > c->cfg.probe_max_ms) {
-        wait = c->cfg.probe_max_ms;
-    }
-    herald__timer_start(c->ch.timer, (uint64_t)wait, 0);
+    return ((struct herald__connector *)ctx)->stopping;
 }
 
-/* A probe (or, with nothing left to probe with, the loss of the last held
- * record) ends the wait: every partition runs and the held records go out
- * in the order they were held. */
-static void channel_up(struct herald__connector *c)
+static size_t ch_partitions(void *ctx)
 {
-    if (!c->ch.down) {
-        return;
-    }
+    struct herald__connector *c = ctx;
     size_t n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
         n += !p->revoked;
     }
-    logf_part(HERALD_LOG_WARN, c, NULL,
-              "channel %s is available again after %" PRIu64
-              " ms (%d failed probe(s)): resuming %zu partition(s), "
-              "%" PRId64 " held record(s) go out",
-              c->inst->name, herald__loop_now_ms(c->env->loop) - c->ch.since,
-              c->ch.probes, n, c->ch.held);
-    c->ch.down = 0;
-    c->ch.probes = 0;
-    c->ch.reason[0] = '\0';
-    herald__timer_stop(c->ch.timer);
-    for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, PAUSE_CHANNEL, 0);
-    }
-    struct job *j;
-    while ((j = channel_unhold(c))) {
-        if (j->part->revoked) {
-            job_destroy(j);
-        } else {
-            batch_add(c, j);
-        }
-    }
-    parts_gc(c);
-    batch_flush(c);
-    pressure_update(c);
+    return n;
 }
 
-/* Send the first held record alone; its outcome decides (on_outcome). */
-static void on_channel_timer(void *ctx)
+/* ---- deliver (batch.h) callbacks --------------------------------------- */
+
+static void b_outcome(void *ctx, struct herald__batch_item *it,
+                      enum herald_outcome outcome, int64_t retry_after_ms,
+                      const char *reason)
 {
     struct herald__connector *c = ctx;
-    if (!c->ch.down || c->ch.probe || c->stopping) {
+    struct job *j = JOB_OF(it, b);
+    int was_probe = herald__channel_took_probe(c->channel, &j->ch);
+    if (c->stopped) {
+        /* After the last commit (a drain timeout, then an instance that
+         * closed): nothing can become final any more. */
+        job_drop(j);
         return;
     }
-    struct job *j;
-    while ((j = channel_unhold(c)) && j->part->revoked) {
-        job_destroy(j);
-    }
-    parts_gc(c);
-    if (!j) {
-        /* Nothing to probe with (its partitions went to another member):
-         * run again; the next record tells. */
-        channel_up(c);
-        return;
-    }
-    c->ch.probe = j;
-    logf_part(HERALD_LOG_DEBUG, c, j->rec, "probing channel %s", c->inst->name);
-    if (deliver_list(c, j, 1) != 0) {
-        c->ch.probe = NULL;
-        channel_hold(c, j, 1);
-        channel_schedule(c);
-    }
-}
-
-/* j came back UNAVAILABLE (was_probe: it was the probe). */
-static void channel_down(struct herald__connector *c, struct job *j,
-                         const char *reason, int was_probe)
-{
-    uint64_t now = herald__loop_now_ms(c->env->loop);
-    c->stats.unavailable++;
-    if (c->stopping) {
-        /* Shutting down: leave it in doubt; it comes again next run. */
-        job_destroy(j);
-        check_drain(c);
-        return;
-    }
-    channel_hold(c, j, was_probe); /* a probe keeps its place in front */
-    snprintf(c->ch.reason, sizeof c->ch.reason, "%s",
-             reason ? reason : "no reason given");
-    /* Shown in JSON, Prometheus labels and logs: printable ASCII only (a
-     * cut UTF-8 sequence or a control character cannot break them). */
-    for (char *q = c->ch.reason; *q; q++) {
-        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) {
-            *q = '?';
-        }
-    }
-    if (!c->ch.down) {
-        c->ch.down = 1;
-        c->ch.since = c->ch.last_log = now;
-        c->ch.probes = 0;
-        for (struct part *p = c->parts; p; p = p->next) {
-            set_paused(c, p, PAUSE_CHANNEL, 1);
-        }
-        logf_part(HERALD_LOG_ERROR, c, j->rec,
-                  "channel %s is unavailable: %s; every partition waits "
-                  "and nothing is committed past the held records; a probe "
-                  "goes out in %" PRId64 " ms, then backs off up to %" PRId64
-                  " ms",
-                  c->inst->name, c->ch.reason, c->cfg.probe_initial_ms,
-                  c->cfg.probe_max_ms);
-        channel_schedule(c);
-        return;
-    }
-    if (!was_probe) {
-        return; /* sent before the channel went down; the probe decides */
-    }
-    c->ch.probes++;
-    if (now - c->ch.last_log >= CHANNEL_LOG_INTERVAL_MS) {
-        c->ch.last_log = now;
-        logf_part(HERALD_LOG_ERROR, c, NULL,
-                  "channel %s is still unavailable after %" PRIu64
-                  " s (%d failed probe(s), %" PRId64 " record(s) held): %s",
-                  c->inst->name, (now - c->ch.since) / 1000, c->ch.probes,
-                  c->ch.held, c->ch.reason);
-    }
-    channel_schedule(c);
-}
-
-static void on_outcome(void *owner, struct herald_batch *b, size_t i,
-                       enum herald_outcome outcome, int64_t retry_after_ms,
-                       const char *reason)
-{
-    struct herald__connector *c = owner;
-    struct job *j = b->items[i].ctx;
-    int was_probe = c->ch.probe == j;
-    if (was_probe) {
-        c->ch.probe = NULL;
-    }
-    c->in_flight--;
-    c->stats.in_flight = c->in_flight;
     if (j->part->revoked) {
         /* Late outcome for a partition given up: another instance owns it
          * now and redelivers from the committed offset. */
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        if (was_probe && outcome == HERALD_UNAVAILABLE && !c->stopping) {
-            c->ch.probes++;
-            channel_schedule(c);
+        job_drop(j);
+        if (was_probe && outcome == HERALD_UNAVAILABLE) {
+            herald__channel_probe_lost(c->channel);
         }
     } else if (outcome == HERALD_UNAVAILABLE) {
-        channel_down(c, j, reason, was_probe);
+        herald__channel_unavailable(c->channel, &j->ch, reason, was_probe);
     } else if (outcome == HERALD_OK) {
         c->stats.delivered_ok++;
-        if (j->dedup_key) {
-            write_mark(c, j);
+        if (herald__gate_holds(&j->g)) {
+            herald__gate_mark(c->gate, &j->g);
         } else {
-            finish_job(c, j);
+            job_final(j);
         }
     } else if (outcome == HERALD_RETRY) {
-        retry_job(c, j, retry_after_ms, reason);
+        herald__outcome_retry(c->outcome, &j->o, retry_after_ms, reason,
+                              c->inst->def->name);
     } else {
-        char why[1024], cls[128];
+        char why[WHY_MAX], cls[CLASS_MAX];
         snprintf(why, sizeof why, "rejected by %s: %s", c->inst->def->name,
                  reason ? reason : "no reason given");
         snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
         reject_job(c, j, "TASK_PUT", cls, "herald.Rejected", why);
     }
     if (was_probe && outcome != HERALD_UNAVAILABLE) {
-        channel_up(c);
+        herald__channel_up(c->channel);
     }
     pressure_update(c);
 }
 
-/* ---- batching ---------------------------------------------------------- */
-
-/* Hand the n jobs linked from head to the plugin as one batch. 0, or -1
- * (nothing changed) when the batch cannot be allocated. */
-static int deliver_list(struct herald__connector *c, struct job *head, size_t n)
+static int b_blocked(void *ctx)
 {
-    struct herald_batch *b = herald__batch_new(c->inst, c, on_outcome, n);
-    if (!b) {
-        return -1;
-    }
-    size_t i = 0;
-    for (struct job *j = head; j && i < n;) {
-        struct job *next = j->next;
-        j->next = NULL;
-        b->items[i].record = j->rec;
-        b->items[i].message = j->msg ? herald__rendered_message(j->msg) : NULL;
-        b->items[i].ctx = j;
-        i++;
-        j = next;
-    }
-    c->in_flight += (int64_t)i;
-    c->stats.in_flight = c->in_flight;
-    herald__batch_deliver(b);
-    return 0;
+    return herald__channel_down(((struct herald__connector *)ctx)->channel);
 }
 
-static void batch_flush(struct herald__connector *c)
+static void b_held(void *ctx, struct herald__batch_item *it)
 {
-    herald__timer_stop(c->linger_timer);
-    if (c->batch_n == 0) {
-        return;
-    }
-    struct job *head = c->batch_head;
-    size_t n = c->batch_n;
-    if (c->ch.down) {
-        /* The channel is unavailable: only probes go out. */
-        c->batch_head = c->batch_tail = NULL;
-        c->batch_n = 0;
-        c->batch_bytes = 0;
-        while (head) {
-            struct job *next = head->next;
-            channel_hold(c, head, 0);
-            head = next;
+    struct herald__connector *c = ctx;
+    herald__channel_hold(c->channel, &JOB_OF(it, b)->ch);
+}
+
+static void b_sent(void *ctx)
+{
+    pressure_update(ctx);
+}
+
+/* ---- the record's path ------------------------------------------------- */
+
+/* The dedup key of j: for notify connectors the message's idempotency
+ * key (notify.h), else dedup.key. NULL after rejecting j. */
+static char *dedup_key(struct herald__connector *c, struct job *j)
+{
+    char err[ERR_MAX * 2] = "";
+    char *key = NULL;
+    if (c->notify) {
+        if (herald__notify_key(c->notify, j->rec, &key, err, sizeof err) != 0) {
+            /* What rendering reports first, as when render came first. */
+            struct herald__rendered *m = NULL;
+            if (herald__notify_render(c->notify, j->rec, &m, err, sizeof err) ==
+                0) {
+                herald__rendered_destroy(m);
+            }
+            reject_job(c, j, "TRANSFORMATION", "herald.notify",
+                       "herald.RenderError", err);
+            return NULL;
         }
-        return;
+        return key;
     }
-    if (deliver_list(c, head, n) != 0) {
-        return; /* retried at the next flush */
+    key = herald__dedup_key(c->dedup, j->rec, NULL, err, sizeof err);
+    if (!key) {
+        char why[WHY_MAX + ERR_MAX];
+        snprintf(why, sizeof why, "dedup key: %s", err);
+        reject_job(c, j, "TRANSFORMATION", "herald.dedup", "herald.RenderError",
+                   why);
     }
-    c->batch_head = c->batch_tail = NULL;
-    c->batch_n = 0;
-    c->batch_bytes = 0;
-    pressure_update(c);
+    return key;
 }
 
-static void on_linger(void *ctx)
+/* Render (notify) and hand over to the deliver stage. */
+static void render_deliver(struct herald__connector *c, struct job *j)
 {
-    batch_flush(ctx);
+    if (c->notify) {
+        char err[ERR_MAX * 2] = "";
+        if (herald__notify_render(c->notify, j->rec, &j->msg, err,
+                                  sizeof err) != 0) {
+            reject_job(c, j, "TRANSFORMATION", "herald.notify",
+                       "herald.RenderError", err);
+            return;
+        }
+        j->b.message = herald__rendered_message(j->msg);
+    }
+    if (c->gate) {
+        herald__gate_hold(c->gate, &j->g);
+    }
+    herald__batcher_add(c->batcher, &j->b);
 }
 
-static void batch_add(struct herald__connector *c, struct job *j)
+static void after_gate(struct herald__connector *c, struct job *j,
+                       enum herald__gate_verdict v)
 {
-    j->next = NULL;
-    if (c->batch_tail) {
-        c->batch_tail->next = j;
-    } else {
-        c->batch_head = j;
-        herald__timer_start(c->linger_timer, (uint64_t)c->cfg.linger_ms, 0);
-    }
-    c->batch_tail = j;
-    c->batch_n++;
-    c->batch_bytes += j->rec->value_len + j->rec->key_len;
-    if ((int64_t)c->batch_n >= c->cfg.batch_max_records ||
-        (int64_t)c->batch_bytes >= c->cfg.batch_max_bytes) {
-        batch_flush(c);
-    }
+    if (v == HERALD__GATE_SKIP) {
+        job_final(j);
+    } else if (v == HERALD__GATE_GO) {
+        render_deliver(c, j);
+    } /* PARKED: the gate has it */
 }
 
-/* ---- the pipeline ------------------------------------------------------ */
-
-/* Decode, skip tombstones, render, batch. Returns with the job owned by the
- * next stage (batch, held queue, or finished). */
+/* Decode, skip tombstones, dedup gate, render, batch. Returns with the job
+ * owned by the next stage (batch, a hold, a timer, or finished). */
 static void process(struct herald__connector *c, struct job *j)
 {
-    char err[1024] = "";
+    char err[ERR_MAX * 2] = "";
     int rc = herald__decode_record(c->decoder, j->rec, err, sizeof err);
     if (rc == HERALD__DECODE_WAIT) {
         /* Hold the partition in order behind this record. */
@@ -1096,7 +737,7 @@ static void process(struct herald__connector *c, struct job *j)
     }
     if (rc != 0) {
         c->stats.poison++;
-        char why[1200];
+        char why[ERR_MAX * 3];
         snprintf(why, sizeof why, "undecodable record: %s", err);
         int is_key = strncmp(err, "key:", 4) == 0;
         reject_job(c, j, is_key ? "KEY_CONVERTER" : "VALUE_CONVERTER",
@@ -1108,71 +749,21 @@ static void process(struct herald__connector *c, struct job *j)
         if (c->env->hooks.decoded) {
             c->env->hooks.decoded(c->env->hooks.ctx, j->rec);
         }
-        finish_job(c, j);
+        job_final(j);
         return;
     }
     if (!j->rec->value_tree && c->cfg.skip_tombstones) {
-        finish_job(c, j);
+        job_final(j);
         return;
     }
-    if (c->notify) {
-        if (herald__notify_render(c->notify, j->rec, &j->msg, err,
-                                  sizeof err) != 0) {
-            reject_job(c, j, "TRANSFORMATION", "herald.notify",
-                       "herald.RenderError", err);
-            return;
-        }
-    }
-    if (herald__dedup_active(c->dedup)) {
-        j->dedup_key = herald__dedup_key(
-            c->dedup, j->rec, j->msg ? herald__rendered_message(j->msg) : NULL,
-            err, sizeof err);
-        if (!j->dedup_key) {
-            char why[1200];
-            snprintf(why, sizeof why, "dedup key: %s", err);
-            reject_job(c, j, "TRANSFORMATION", "herald.dedup",
-                       "herald.RenderError", why);
-            return;
-        }
-        dedup_gate(c, j);
-        return;
-    }
-    batch_add(c, j);
-}
-
-/* One notification per dedup key: a key already notified is skipped (its
- * record is final); a key whose notification is in flight makes this
- * record wait for the outcome; a new key goes on and holds its turn. */
-static void dedup_gate(struct herald__connector *c, struct job *j)
-{
-    switch (herald__dedup_state(c->dedup, j->dedup_key, wall_ms())) {
-    case HERALD__DEDUP_SEEN:
-        c->stats.deduped++;
-        logf_part(HERALD_LOG_DEBUG, c, j->rec,
-                  "already notified for this dedup key: skipped");
-        free(j->dedup_key);
-        j->dedup_key = NULL;
-        finish_job(c, j);
-        return;
-    case HERALD__DEDUP_PENDING:
-        if (!j->dedup_timer) {
-            j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
-        }
-        c->dedup_parked++;
-        timed_add(c, j);
-        herald__timer_start(j->dedup_timer, DEDUP_PARK_MS, 0);
-        /* not ours: keep job_destroy from clearing the other's turn */
-        {
-            char *k = j->dedup_key;
-            j->dedup_key = NULL;
-            j->parked_key = k;
+    if (c->gate) {
+        char *key = dedup_key(c, j);
+        if (key) {
+            after_gate(c, j, herald__gate_decide(c->gate, &j->g, key));
         }
         return;
-    case HERALD__DEDUP_NEW:
-        break;
     }
-    herald__dedup_set_pending(c->dedup, j->dedup_key);
-    batch_add(c, j);
+    render_deliver(c, j);
 }
 
 /* Retry held records of every partition, in order, after the registry
@@ -1193,13 +784,8 @@ static void on_schema_ready(void *ctx)
                 continue;
             }
             process(c, j);
-            if (p->held_head == j) {
+            if (p->held_head == j || p->held_tail == j) {
                 break; /* it waits again */
-            }
-            /* process() may have re-queued j as the new tail: if so, the
-             * partition is still waiting; stop for this partition. */
-            if (p->held_tail == j) {
-                break;
             }
         }
         if (!p->held_head) {
@@ -1207,7 +793,7 @@ static void on_schema_ready(void *ctx)
         }
     }
     parts_gc(c);
-    batch_flush(c);
+    herald__batcher_flush(c->batcher);
 }
 
 static void on_message(void *ctx, const struct herald__kafka_msg *m)
@@ -1220,18 +806,13 @@ static void on_message(void *ctx, const struct herald__kafka_msg *m)
     if (herald__partoffsets_track(&p->offs, m->offset) != 0) {
         return; /* already seen (refetch after resume) */
     }
-    struct job *j = calloc(1, sizeof *j);
-    struct herald_record *r = j ? herald__kafka_msg_record(m) : NULL;
-    if (!r) {
-        free(j);
+    struct herald_record *r = herald__kafka_msg_record(m);
+    struct job *j = r ? job_new(c, p, r) : NULL;
+    if (!j) {
+        herald__record_destroy(r);
         logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
         return; /* stays in doubt: never committed past */
     }
-    j->c = c;
-    j->rec = r;
-    j->part = p;
-    p->jobs++;
-    j->first_ms = herald__loop_now_ms(c->env->loop);
     c->stats.consumed++;
     if (p->held_head) {
         j->next = NULL;
@@ -1263,7 +844,7 @@ static void pump(struct herald__connector *c)
             if (now - c->throttled_since < c->pressure_grace_ms) {
                 /* Leave the records in librdkafka's queue (bounded by
                  * queued.max.messages.kbytes): it stops fetching. */
-                batch_flush(c);
+                herald__batcher_flush(c->batcher);
                 return;
             }
             /* Full for long: pause, and poll on for rebalances and
@@ -1271,14 +852,14 @@ static void pump(struct herald__connector *c)
             pressure_pause(c, 1);
         }
         if (!herald__kafka_poll(c->k)) {
-            batch_flush(c);
+            herald__batcher_flush(c->batcher);
             return;
         }
         if (!c->k) {
             return;
         }
     }
-    batch_flush(c);
+    herald__batcher_flush(c->batcher);
     herald__timer_start(c->more_timer, 0, 0);
 }
 
@@ -1314,6 +895,18 @@ static void free_tps(struct herald__tp *l, size_t n)
         free((char *)l[i].topic);
     }
     free(l);
+}
+
+static int b_keep(void *ctx, struct herald__batch_item *it)
+{
+    (void)ctx;
+    return !JOB_OF(it, b)->part->revoked;
+}
+
+static void b_drop(void *ctx, struct herald__batch_item *it)
+{
+    (void)ctx;
+    job_destroy(JOB_OF(it, b));
 }
 
 /* Give up the partitions being revoked: commit what is final first. */
@@ -1353,20 +946,7 @@ static void finish_revoke(struct herald__connector *c)
         }
     }
     /* Records still batched for revoked partitions never go out. */
-    struct job **jj = &c->batch_head;
-    c->batch_tail = NULL;
-    c->batch_n = 0;
-    while (*jj) {
-        struct job *j = *jj;
-        if (j->part->revoked) {
-            *jj = j->next;
-            job_destroy(j);
-        } else {
-            c->batch_tail = j;
-            c->batch_n++;
-            jj = &j->next;
-        }
-    }
+    herald__batcher_drop(c->batcher, b_keep, b_drop, c);
     herald__kafka_release(c->k, l, n);
     free_tps(l, n);
     parts_gc(c);
@@ -1475,7 +1055,7 @@ static void on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
         if (c->paused_for_pressure) {
             p->pause_mask |= PAUSE_PRESSURE;
         }
-        if (c->ch.down) {
+        if (herald__channel_down(c->channel)) {
             p->pause_mask |= PAUSE_CHANNEL;
         }
         apply_pause(c, p);
@@ -1500,7 +1080,7 @@ static void on_revoked(void *ctx, const struct herald__tp *parts, size_t n,
             set_paused(c, p, PAUSE_REVOKE, 1);
         }
     }
-    batch_flush(c);
+    herald__batcher_flush(c->batcher);
     struct herald__tp *copy = calloc(n ? n : 1, sizeof *copy);
     for (size_t i = 0; copy && i < n; i++) {
         copy[i] = parts[i];
@@ -1600,17 +1180,10 @@ static void drop_waiting(struct herald__connector *c)
         }
         p->held_tail = NULL;
     }
-    while (c->batch_head) {
-        struct job *j = c->batch_head;
-        c->batch_head = j->next;
-        job_destroy(j);
-    }
-    c->batch_tail = NULL;
-    c->batch_n = 0;
-    while (c->timed) {
-        job_destroy(c->timed);
-    }
-    channel_drop(c);
+    herald__batcher_drop(c->batcher, NULL, b_drop, c);
+    herald__outcome_drop_timed(c->outcome);
+    herald__gate_drop_timed(c->gate);
+    herald__channel_drop_all(c->channel);
 }
 
 static void finish_stop(struct herald__connector *c)
@@ -1624,7 +1197,9 @@ static void finish_stop(struct herald__connector *c)
 
 static int drained(const struct herald__connector *c)
 {
-    return c->in_flight == 0 && c->dlq_waiting == 0 && c->marks_waiting == 0;
+    return herald__batcher_in_flight(c->batcher) == 0 &&
+           herald__outcome_writing(c->outcome) == 0 &&
+           herald__gate_writing(c->gate) == 0;
 }
 
 static void check_drain(struct herald__connector *c)
@@ -1666,11 +1241,12 @@ static void on_stop_timer(void *ctx)
         return;
     }
     if (drained(c) || now >= c->stop_deadline) {
-        if (c->in_flight > 0) {
+        int64_t in_flight = herald__batcher_in_flight(c->batcher);
+        if (in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
                       "drain timeout: %" PRId64
                       " record(s) still in flight stay uncommitted",
-                      c->in_flight);
+                      in_flight);
         }
         finish_stop(c);
     }
@@ -1695,7 +1271,7 @@ void herald__connector_stop(struct herald__connector *c)
     c->stopping = 1;
     logf_part(HERALD_LOG_INFO, c, NULL,
               "stopping: draining %" PRId64 " record(s) in flight first",
-              c->in_flight);
+              herald__batcher_in_flight(c->batcher));
     for (struct part *p = c->parts; p; p = p->next) {
         set_paused(c, p, PAUSE_REVOKE, 1);
     }
@@ -1714,6 +1290,81 @@ static void fail_connector(struct herald__connector *c)
 }
 
 /* ---- construction ------------------------------------------------------ */
+
+/* The stages after decode, wired to the job's life. 0, or -1 when out of
+ * memory. */
+static int new_stages(struct herald__connector *c)
+{
+    static const struct herald__outcome_cbs ocbs = {
+        .final = o_final,
+        .written = o_written,
+        .drop = o_drop,
+        .fail = o_fail,
+        .again = o_again,
+        .retry_pause = o_retry_pause,
+        .write_pause = o_write_pause,
+        .state = o_state,
+    };
+    static const struct herald__gate_cbs gcbs = {
+        .again = g_again,
+        .written = g_written,
+        .drop = g_drop,
+        .write_pause = g_write_pause,
+        .state = g_state,
+    };
+    static const struct herald__channel_cbs chcbs = {
+        .pause_all = ch_pause_all,
+        .held = ch_held,
+        .revoked = ch_revoked,
+        .drop = ch_drop,
+        .release = ch_release,
+        .released = ch_released,
+        .probe = ch_probe,
+        .stopping = ch_stopping,
+        .partitions = ch_partitions,
+    };
+    static const struct herald__batch_cbs bcbs = {
+        .outcome = b_outcome,
+        .blocked = b_blocked,
+        .held = b_held,
+        .sent = b_sent,
+    };
+    const struct herald__connector_config *cfg = &c->cfg;
+    struct herald__loop *loop = c->env->loop;
+    struct herald__outcome_opts oo = {
+        .connector = cfg->name,
+        .tolerance_all = cfg->tolerance_all,
+        .dead_letter_topic = cfg->dead_letter_topic,
+        .retry_initial_ms = cfg->retry_initial_ms,
+        .retry_max_ms = cfg->retry_max_ms,
+        .retry_timeout_ms = cfg->retry_timeout_ms,
+    };
+    c->outcome = herald__outcome_new(loop, &oo, &ocbs, c);
+    if (!c->outcome) {
+        return -1;
+    }
+    if (herald__dedup_active(c->dedup)) {
+        struct herald__gate_opts go = {
+            .connector = cfg->name,
+            .retry_initial_ms = cfg->retry_initial_ms,
+            .retry_max_ms = cfg->retry_max_ms,
+        };
+        c->gate = herald__gate_new(loop, c->dedup, &go, &gcbs, c);
+        if (!c->gate) {
+            return -1;
+        }
+    }
+    if (!c->inst) {
+        return 0; /* tail: nothing is delivered */
+    }
+    c->channel = herald__channel_new(loop, cfg->name, c->inst->name,
+                                     cfg->probe_initial_ms, cfg->probe_max_ms,
+                                     &chcbs, c);
+    c->batcher =
+        herald__batcher_new(loop, c->inst, cfg->batch_max_records,
+                            cfg->batch_max_bytes, cfg->linger_ms, &bcbs, c);
+    return c->channel && c->batcher ? 0 : -1;
+}
 
 struct herald__connector *
 herald__connector_new(const struct herald__connector_env *env,
@@ -1791,11 +1442,13 @@ herald__connector_new(const struct herald__connector_env *env,
                                      env->hash_key, env->loop, d);
     }
 
-    c->linger_timer = herald__timer_new(env->loop, on_linger, c);
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
     c->drain_timer = herald__timer_new(env->loop, on_stop_timer, c);
-    c->ch.timer = herald__timer_new(env->loop, on_channel_timer, c);
+    if (d->n == errs && (new_stages(c) != 0 || !c->more_timer ||
+                         !c->commit_timer || !c->drain_timer)) {
+        herald__diag_add(d, map, "out of memory");
+    }
     if (d->n > errs) {
         herald__connector_destroy(c);
         return NULL;
@@ -1866,6 +1519,10 @@ int herald__connector_start(struct herald__connector *c, char *err,
         if (!c->producer) {
             return -1;
         }
+        herald__outcome_set_producer(c->outcome, c->producer);
+        if (c->gate) {
+            herald__gate_set_producer(c->gate, c->producer);
+        }
     }
     if (herald__dedup_active(c->dedup)) {
         c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
@@ -1903,13 +1560,15 @@ void herald__connector_destroy(struct herald__connector *c)
         c->revoking = NULL;
     }
     /* Items still with the plugin (drain timeout) must not report to a
-     * freed connector when they complete or the instance closes. */
-    herald__instance_forget_owner(c->inst, c);
-    herald__timer_destroy(c->linger_timer);
+     * freed connector when they complete or the instance closes: the
+     * batcher forgets its owner at the plugin host. */
+    herald__batcher_destroy(c->batcher);
+    herald__channel_destroy(c->channel);
+    herald__gate_destroy(c->gate);
+    herald__outcome_destroy(c->outcome);
     herald__timer_destroy(c->more_timer);
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
-    herald__timer_destroy(c->ch.timer);
     /* Jobs on retry timers: their timers belong to them. */
     for (struct part *p = c->parts; p; p = p->next) {
         p->revoked = 1;
@@ -1948,7 +1607,13 @@ const char *herald__connector_marks_topic(const struct herald__connector *c)
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out)
 {
+    struct herald__channel_status cs;
     *out = c->stats;
+    herald__outcome_counts(c->outcome, &out->rejected, &out->retried);
+    out->deduped = herald__gate_skipped(c->gate);
+    herald__channel_status(c->channel, &cs);
+    out->unavailable = cs.unavailable;
+    out->in_flight = herald__batcher_in_flight(c->batcher);
 }
 
 int herald__connector_status(const struct herald__connector *c,
@@ -1960,14 +1625,13 @@ int herald__connector_status(const struct herald__connector *c,
     out->topics = c->cfg.topics;
     out->n_topics = c->cfg.n_topics;
     out->inst = c->inst;
-    out->stats = c->stats;
-    out->stats.in_flight = c->in_flight;
-    out->channel_unavailable = c->ch.down;
-    out->channel_reason = c->ch.down ? c->ch.reason : NULL;
-    out->channel_unavailable_ms =
-        c->ch.down ? (int64_t)(herald__loop_now_ms(c->env->loop) - c->ch.since)
-                   : 0;
-    out->channel_held = c->ch.held;
+    herald__connector_stats(c, &out->stats);
+    struct herald__channel_status cs;
+    herald__channel_status(c->channel, &cs);
+    out->channel_unavailable = cs.down;
+    out->channel_reason = cs.reason;
+    out->channel_unavailable_ms = cs.down_ms;
+    out->channel_held = cs.held;
     out->state = c->failed     ? HERALD__CONNECTOR_FAILED
                  : c->stopped  ? HERALD__CONNECTOR_STOPPED
                  : c->stopping ? HERALD__CONNECTOR_STOPPING

@@ -1,7 +1,11 @@
 /*
- * connector.h - one connector (connector.c): a Kafka consumer, the decoder,
- * the notify stage or a sink, batching, retries, and the offset tracker that
- * makes delivery at-least-once. All on the loop thread.
+ * connector.h - one connector (connector.c): the state machine of a record's
+ * life (a job) that wires the stages of docs/architecture.md: the Kafka
+ * module's consumer (kafka.h), decode, the tombstone filter, the dedup gate
+ * (dedup_gate.h), render (notify.h) or a sink, deliver (batch.h), the
+ * outcome policy (outcome.h, channel.h), the dedup mark and the offset
+ * tracker (offsets.h) that makes delivery at-least-once. All on the loop
+ * thread.
  */
 #ifndef HERALD_CONNECTOR_H
 #define HERALD_CONNECTOR_H
@@ -71,6 +75,12 @@ int herald__connector_start(struct herald__connector *c, char *err,
  * Called again (second signal), it stops at once, still committing only
  * final offsets. */
 void herald__connector_stop(struct herald__connector *c);
+/* Free c (NULL-safe; without waiting for the broker). The lifecycle rule
+ * (worker.h): free a connector only once no completion can reach it, that
+ * is after its plugin instance was closed (every item it held reported),
+ * or else it forgets itself as the owner of its batches at the plugin
+ * host first; records still at the plugin then leak rather than dangle.
+ * Loop thread, loop not running. */
 void herald__connector_destroy(struct herald__connector *c);
 /* herald check: what needs the broker. A missing dead-letter topic is an
  * error in d; an unreachable broker only a note. 0 or -1. */

@@ -778,10 +778,11 @@ void herald__worker_destroy(struct herald__worker *w)
         return;
     }
     herald__admin_destroy(w->admin);
-    for (size_t i = 0; i < w->n_connectors; i++) {
-        herald__connector_destroy(w->connectors[i]);
-    }
-    free(w->connectors);
+    /* The lifecycle rule (worker.h): every completion reaches a connector
+     * that is alive. Completions queued so far are dispatched, then each
+     * instance is closed, which reports every item it still holds (the
+     * close rule of plugin.h), and only then are the connectors, which
+     * own those items' records, freed. */
     herald__api_drain();
     for (size_t i = 0; i < w->n_channels; i++) {
         herald__instance_destroy(w->channels[i].inst);
@@ -792,6 +793,11 @@ void herald__worker_destroy(struct herald__worker *w)
         herald__instance_destroy(w->sinks[i]);
     }
     free(w->sinks);
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        herald__connector_destroy(w->connectors[i]);
+    }
+    free(w->connectors);
+    herald__api_drain();
     herald__registry_destroy(w->registry);
     herald__http_destroy(w->http);
     herald__api_stop();

@@ -47,6 +47,15 @@ void herald__worker_stats(const struct herald__worker *w,
 void herald__worker_each_marks_topic(const struct herald__worker *w,
                                      void (*fn)(const char *topic, void *ctx),
                                      void *ctx);
+/* Free everything. The lifecycle rule: nothing reaches a freed connector.
+ * A plugin completes items from any thread, into a queue dispatched on
+ * the loop thread to the batch's owner (a connector's deliver stage). So
+ * the queue is drained first, then every instance is closed, which reports
+ * each item it still holds (RETRY under the close rule; the connectors,
+ * stopped, let those records go in doubt), and only then are the
+ * connectors freed: no batch names them any more. (A connector freed
+ * while its instance lives, e.g. after a failed start, forgets itself as
+ * owner at the plugin host first.) Loop thread, with the loop stopped. */
 void herald__worker_destroy(struct herald__worker *w);
 
 #endif
