@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
@@ -41,6 +43,9 @@
 #define CLOSE_POLL_MS 20
 /* Room for librdkafka's error strings. */
 #define ERR_MAX 512
+/* What librdkafka sends its own threads to end them at once (no other
+ * user in herald: libuv handles SIGINT/SIGTERM/SIGCHLD). */
+#define TERMINATION_SIGNAL SIGIO
 
 struct herald__kafka {
     struct herald__loop *loop;
@@ -89,6 +94,49 @@ static void logf_k(enum herald_log_level lv, const struct herald__kafka *k,
     va_end(ap);
     snprintf(fields, sizeof fields, "connector=%s", k->name);
     herald__log(lv, fields, "%s", msg);
+}
+
+void herald__kafka_conf_init(void *conf)
+{
+    char sig[16];
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, TERMINATION_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+    snprintf(sig, sizeof sig, "%d", TERMINATION_SIGNAL);
+    rd_kafka_conf_set(conf, "internal.termination.signal", sig, NULL, 0);
+}
+
+struct reap {
+    rd_kafka_t *rk;
+    int flags;
+};
+
+static void *reap_main(void *arg)
+{
+    struct reap *r = arg;
+    rd_kafka_destroy_flags(r->rk, r->flags);
+    free(r);
+    return NULL;
+}
+
+void herald__kafka_reap(void *rk, int flags)
+{
+    struct reap *r = malloc(sizeof *r);
+    pthread_attr_t attr;
+    pthread_t t;
+    if (r && pthread_attr_init(&attr) == 0) {
+        r->rk = rk;
+        r->flags = flags;
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, reap_main, r);
+        pthread_attr_destroy(&attr);
+        if (rc == 0) {
+            return;
+        }
+    }
+    free(r);
+    rd_kafka_destroy_flags(rk, flags);
 }
 
 int herald__kafka_set(void *conf, const char *k, const char *v, char *err,
@@ -295,6 +343,7 @@ struct herald__kafka *herald__kafka_new(struct herald__loop *loop,
     k->ctx = ctx;
     k->pipefd[0] = k->pipefd[1] = -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    herald__kafka_conf_init(conf);
     /* Prefetch (bench/RESULTS.md): librdkafka fills a queue of up to 64 MB
      * by default, and once it is full looks again only after
      * fetch.queue.backoff.ms (1 s by default). A small queue looked at
@@ -542,6 +591,7 @@ static void on_close_timer(void *ctx)
     }
     k->closed = 1;
     herald__timer_stop(k->close_timer);
+    logf_k(HERALD_LOG_DEBUG, k, "consumer closed");
     k->cbs.closed(k->ctx);
 }
 
@@ -576,6 +626,9 @@ void herald__kafka_destroy(struct herald__kafka *k)
     herald__timer_destroy(k->close_timer);
     herald__watch_destroy(k->watch);
     if (k->queue) {
+        /* The handle is freed on another thread after the pipe is closed:
+         * nothing may write to the pipe's (reusable) fd any more. */
+        rd_kafka_queue_io_event_enable(k->queue, -1, NULL, 0);
         rd_kafka_queue_destroy(k->queue);
     }
     if (k->close_q) {
@@ -584,7 +637,7 @@ void herald__kafka_destroy(struct herald__kafka *k)
     if (k->rk) {
         /* Closed already, or given up on (a second signal): never wait
          * here for the group. */
-        rd_kafka_destroy_flags(k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        herald__kafka_reap(k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     herald__kafka_close_pipe(k->pipefd);
     free(k->name);

@@ -14,6 +14,18 @@
 struct herald__loop;
 struct herald__watch;
 
+/* herald's settings for every handle: librdkafka wakes its threads with
+ * TERMINATION_SIGNAL on destroy, so that freeing a handle takes
+ * milliseconds, not up to a second of threads timing out their waits
+ * (the signal is blocked in the calling thread, as librdkafka asks). */
+void herald__kafka_conf_init(void *conf);
+/* Free handle rk (an rd_kafka_t) with rd_kafka_destroy_flags(rk, flags)
+ * on a thread of its own, not waited for: a consumer's destroy waits up to
+ * a second for its group handler's next turn, which neither the loop nor
+ * the process's exit should. Nothing is lost: a consumer is closed (or
+ * given up on) and a producer's writes are acknowledged (or purged)
+ * before. Falls back to destroying inline if no thread can be started. */
+void herald__kafka_reap(void *rk, int flags);
 /* Set one property: 0, or -1 with "kafka property 'k': why" in err. */
 int herald__kafka_set(void *conf, const char *k, const char *v, char *err,
                       size_t errlen);

@@ -79,6 +79,7 @@ struct herald__kafka_marks *herald__marks_new(struct herald__loop *loop,
     m->loop = loop;
     m->pipefd[0] = m->pipefd[1] = -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    herald__kafka_conf_init(conf);
     char e[ERR_MAX];
     if (herald__kafka_apply(conf, kafka, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
@@ -348,10 +349,13 @@ void herald__marks_destroy(struct herald__kafka_marks *m)
     herald__timer_destroy(m->timer);
     herald__watch_destroy(m->watch);
     if (m->admin_q) {
+        /* The handle is freed on another thread after the pipe is closed:
+         * nothing may write to the pipe's (reusable) fd any more. */
+        rd_kafka_queue_io_event_enable(m->admin_q, -1, NULL, 0);
         rd_kafka_queue_destroy(m->admin_q);
     }
     if (m->rk) {
-        rd_kafka_destroy_flags(m->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        herald__kafka_reap(m->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     herald__kafka_close_pipe(m->pipefd);
     for (size_t i = 0; i < m->n_topics; i++) {

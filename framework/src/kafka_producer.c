@@ -131,6 +131,7 @@ herald__producer_new(struct herald__loop *loop,
     d->loop = loop;
     d->pipefd[0] = d->pipefd[1] = -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    herald__kafka_conf_init(conf);
     char e[ERR_MAX];
     for (size_t i = 0; kafka && i < kafka->n; i++) {
         const struct herald__node *v = kafka->items[i];
@@ -290,6 +291,9 @@ void herald__producer_destroy(struct herald__kafka_producer *d)
     herald__watch_destroy(d->watch);
     herald__timer_destroy(d->poll_timer);
     if (d->queue) {
+        /* The handle is freed on another thread after the pipe is closed:
+         * nothing may write to the pipe's (reusable) fd any more. */
+        rd_kafka_queue_io_event_enable(d->queue, -1, NULL, 0);
         rd_kafka_queue_destroy(d->queue);
     }
     if (d->rk) {
@@ -299,7 +303,7 @@ void herald__producer_destroy(struct herald__kafka_producer *d)
         rd_kafka_purge(d->rk, RD_KAFKA_PURGE_F_QUEUE |
                                   RD_KAFKA_PURGE_F_INFLIGHT |
                                   RD_KAFKA_PURGE_F_NON_BLOCKING);
-        rd_kafka_destroy(d->rk);
+        herald__kafka_reap(d->rk, 0);
     }
     herald__kafka_close_pipe(d->pipefd);
     free(d);
