@@ -274,8 +274,16 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
     struct herald__worker *w = ctx;
     if (kind == HERALD_PLUGIN_SINK) {
         struct herald_instance *inst = make_instance(w, name, at, kind, d);
+        struct herald_instance **grown =
+            inst ? realloc(w->sinks, (w->n_sinks + 1) * sizeof *w->sinks)
+                 : NULL;
+        if (inst && !grown) {
+            herald__diag_add(d, at, "out of memory");
+            herald__instance_destroy(inst);
+            return NULL;
+        }
         if (inst) {
-            w->sinks = realloc(w->sinks, (w->n_sinks + 1) * sizeof *w->sinks);
+            w->sinks = grown;
             w->sinks[w->n_sinks++] = inst;
         }
         return inst;
@@ -299,9 +307,18 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
     if (!inst) {
         return NULL;
     }
-    w->channels =
-        realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels);
-    w->channels[w->n_channels].name = strdup(name);
+    char *copy = strdup(name);
+    void *grown =
+        copy ? realloc(w->channels, (w->n_channels + 1) * sizeof *w->channels)
+             : NULL;
+    if (!grown) {
+        herald__diag_add(d, at, "out of memory");
+        free(copy);
+        herald__instance_destroy(inst);
+        return NULL;
+    }
+    w->channels = grown;
+    w->channels[w->n_channels].name = copy;
     w->channels[w->n_channels].inst = inst;
     w->n_channels++;
     return inst;
@@ -572,12 +589,16 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     w->opts = *o;
     w->errs = errs;
     char *tmp = strdup(o->config_path);
-    w->config_dir = strdup(dirname(tmp));
+    w->config_dir = tmp ? strdup(dirname(tmp)) : NULL;
     free(tmp);
     w->loop = herald__loop_new();
-    w->http = herald__http_new(w->loop);
+    w->http = w->loop ? herald__http_new(w->loop) : NULL;
     w->loader = herald__loader_new(herald__host_api());
-    herald__api_start(w->loop);
+    if (!w->config_dir || !w->loop || !w->http || !w->loader ||
+        herald__api_start(w->loop) != 0) {
+        herald__diag_add(&d, NULL, "out of memory");
+        goto fail;
+    }
 
     w->root = herald__config_load_file(o->config_path, &d);
     if (!w->root) {
