@@ -9,8 +9,10 @@
  * Every call is made on the loop thread and every callback arrives there:
  * librdkafka's queues wake the loop through a pipe (io events), and the
  * loop polls them; no callback runs inside librdkafka's own threads.
- * Nothing here blocks the loop: the few broker round trips a connector's
- * start needs (metadata, topic creation) are asynchronous too.
+ * The few broker round trips a connector's start needs (metadata, topic
+ * creation) and its stop (the close, freeing handles) do not block the
+ * loop; the synchronous commit (revoke, stop) waits for the broker, and
+ * herald__producer_partitions is for herald check only.
  */
 #ifndef HERALD_KAFKA_H
 #define HERALD_KAFKA_H
