@@ -1,7 +1,6 @@
 /*
  * connector.c - one connector: Kafka -> decode -> [notify render] -> plugin
- * -> outcome -> offsets. The only file besides producer.c that includes
- * rdkafka.h.
+ * -> outcome -> offsets. Kafka is reached through kafka.h only.
  *
  * Delivery is at-least-once. Every consumed record is tracked per partition
  * (offsets.c) until its outcome is final: OK, or REJECT handled by the error
@@ -18,49 +17,62 @@
  */
 #include "connector.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include "api.h"
+#include "batch.h"
+#include "channel.h"
 #include "connector_config.h"
 #include "decode.h"
 #include "dedup.h"
+#include "dedup_gate.h"
+#include "kafka.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
 #include "offsets.h"
-#include "producer.h"
+#include "outcome.h"
 #include "record.h"
 #include "registry.h"
+#include "stage_log.h"
 
 enum {
     PAUSE_RETRY = 1,    /* a record of this partition waits for backoff */
     PAUSE_SCHEMA = 2,   /* a record waits for its schema */
     PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
     PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
-    PAUSE_DLQ = 16,     /* a dead-letter or mark write failed: wait */
+    PAUSE_WRITE = 16,   /* a dead-letter or mark write failed: wait */
     PAUSE_MARKS = 32,   /* dedup marks not read back yet */
     PAUSE_CHANNEL = 64, /* the channel is unavailable (channel_down) */
 };
 
-/* While a channel is unavailable a line about it is logged at most this
- * often (plus one when it goes down and one when it comes back). */
-#define CHANNEL_LOG_INTERVAL_MS 60000
-#define CHANNEL_REASON_MAX 512
 /* Room for a human-readable error from a setup call. */
 #define ERR_MAX 512
 
 /* How often the marks being read back are polled (loop ms). */
 #define MARKS_POLL_MS 20
-
-struct job;
+/* Records taken off the consumer per loop turn before yielding. */
+#define PUMP_MAX_PER_TURN 5000
+/* Dedup marks taken per loop turn. */
+#define MARKS_MAX_PER_TURN 2000
+/* A revoke or stop checks its drain this often. */
+#define DRAIN_CHECK_MS 20
+/* Backpressure pauses after a quarter of max.poll.interval.ms, at most
+ * this long. */
+#define PRESSURE_GRACE_MAX_MS 2000
+/* After the consumer closed, writes still in flight (dead letters, marks)
+ * get this long to be acknowledged. */
+#define FLUSH_TIMEOUT_MS 5000
+/* A closing consumer that does not finish is given up after this. */
+#define CLOSE_TIMEOUT_MS 10000
+/* Room for a reason with its prefix, and for a component's name. */
+#define WHY_MAX 1024
+#define CLASS_MAX 128
 
 struct part {
     char *topic;
@@ -75,128 +87,78 @@ struct part {
     struct part *next;
 };
 
+/* One record's life: each stage keeps its own state in its item. */
 struct job {
     struct herald__connector *c;
     struct part *part;
     struct herald_record *rec;
     struct herald__rendered *msg;
-    int attempts;
-    uint64_t first_ms;
-    struct herald__timer *retry_timer;
-    struct job *next; /* held queue / batch list */
-    int retrying;     /* waiting for its backoff (on c->timed) */
-    uint64_t held_ms; /* loop ms it was held for the channel */
-    /* dead-letter write in progress (or waiting to be tried again) */
-    int dlq;
-    char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
-    struct herald__timer *dlq_timer;
-    int dlq_attempts;
-    /* dedup */
-    char *dedup_key;           /* set when this record holds the key's turn */
-    char *parked_key;          /* set while it waits for another's turn */
-    struct job *tnext, *tprev; /* on c->timed while a timer owns it */
-    int timed;
-    int marked; /* its mark is written */
-    int mark_attempts;
-    struct herald__timer *dedup_timer;
+    struct job *next; /* waiting for a schema, in order */
+    struct herald__batch_item b;
+    struct herald__outcome_item o;
+    struct herald__channel_item ch;
+    struct herald__gate_item g;
 };
+
+#define JOB_OF(ptr, member)                                                    \
+    ((struct job *)(void *)((char *)(ptr)-offsetof(struct job, member)))
 
 struct herald__connector {
     const struct herald__connector_env *env;
     struct herald__connector_config cfg; /* every setting, parsed */
 
+    /* the stages */
     struct herald__decoder *decoder;
     struct herald__notify *notify;
-    struct herald_instance *inst;
-
-    /* batching */
-    struct job *batch_head, *batch_tail;
-    size_t batch_n, batch_bytes;
-    struct herald__timer *linger_timer;
-
-    int64_t in_flight;
-
-    /* errors */
-    struct herald__producer *producer; /* dead letters, dedup marks */
-    int64_t dlq_waiting; /* jobs whose dead-letter write is not acked */
     struct herald__dedup *dedup;
-    int64_t marks_waiting;             /* jobs whose dedup mark is not acked */
-    struct herald__timer *marks_timer; /* reads dedup marks back */
-    int64_t dedup_parked; /* records waiting for a same-key record */
-    struct job *timed;    /* jobs owned by a dedup or dead-letter timer */
-    /* The channel said UNAVAILABLE: records are held (in the order they
-     * came back) and one at a time is sent as a probe. */
-    struct {
-        int down;
-        char reason[CHANNEL_REASON_MAX]; /* the last UNAVAILABLE's */
-        uint64_t since;                  /* loop ms it went down */
-        uint64_t last_log;               /* loop ms of the last line */
-        int probes;                      /* failed probes since then */
-        struct job *probe;               /* in flight as the probe */
-        struct job *head, *tail;         /* held, linked by next */
-        int64_t held;
-        struct herald__timer *timer;
-    } ch;
+    struct herald__gate *gate;
+    struct herald__batcher *batcher;
+    struct herald__outcome *outcome;
+    struct herald__channel *channel;
+    struct herald_instance *inst;
+    struct herald__kafka_producer *producer; /* dead letters, dedup marks */
+    struct herald__timer *marks_timer;       /* reads dedup marks back */
 
     /* kafka */
-    rd_kafka_t *rk;
-    rd_kafka_queue_t *queue;
-    int pipefd[2];
-    struct herald__watch *watch;
-    struct herald__timer *poll_timer;
+    struct herald__kafka *k; /* the consumer; NULL before start, after stop */
+    int starting;            /* the dedup marks topic is being prepared */
     struct herald__timer *more_timer;
     struct herald__timer *commit_timer;
     struct herald__timer *drain_timer;
-    int cooperative;
     struct part *parts;
 
-    /* revoke in progress */
-    rd_kafka_topic_partition_list_t *revoking;
+    /* revoke in progress (topics owned) */
+    struct herald__tp *revoking;
+    size_t n_revoking;
+    int revoke_lost;
     uint64_t revoke_deadline;
 
     /* stop */
     int stopping;
-    int stopped;
+    int stopped;  /* drained: the consumer is closing or closed */
+    int finished; /* on_stopped was called */
+    int at_once;  /* a second stop: nothing more is waited for */
     int failed;
     uint64_t stop_deadline;
+    uint64_t flush_deadline; /* waiting for the producer's last writes */
 
     struct herald__connector_stats stats;
     int64_t finals;
     /* backpressure: no more records are taken from the consumer while
-     * in_flight is at max_in_flight; only when that lasts longer than
+     * busy() is at max_in_flight; only when that lasts longer than
      * pressure_grace_ms are the partitions paused, to keep polling. */
     uint64_t throttled_since; /* loop ms, 0: not throttled */
     int paused_for_pressure;
     uint64_t pressure_grace_ms;
-    uint64_t last_rebalance_ms; /* loop ms of the last rebalance callback */
 };
 
 static void pump(struct herald__connector *c);
 static void process(struct herald__connector *c, struct job *j);
-static void finish_job(struct herald__connector *c, struct job *j);
 static void check_drain(struct herald__connector *c);
+static void fail_connector(struct herald__connector *c);
 
-static void logf_part(enum herald_log_level lv, struct herald__connector *c,
-                      const struct herald_record *r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void logf_part(enum herald_log_level lv, struct herald__connector *c,
-                      const struct herald_record *r, const char *fmt, ...)
-{
-    char msg[1536], fields[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (r) {
-        snprintf(fields, sizeof fields,
-                 "connector=%s topic=%s partition=%" PRId32 " offset=%" PRId64,
-                 c->cfg.name, r->topic, r->partition, r->offset);
-    } else {
-        snprintf(fields, sizeof fields, "connector=%s", c->cfg.name);
-    }
-    herald__log(lv, fields, "%s", msg);
-}
+#define logf_part(lv, c, r, ...)                                               \
+    herald__stage_log((lv), (c)->cfg.name, (r), __VA_ARGS__)
 
 /* ---- partitions -------------------------------------------------------- */
 
@@ -220,10 +182,10 @@ static struct part *part_add(struct herald__connector *c, const char *topic,
         return p;
     }
     p = calloc(1, sizeof *p);
-    if (!p) {
+    if (!p || !(p->topic = strdup(topic))) {
+        free(p);
         return NULL;
     }
-    p->topic = strdup(topic);
     p->partition = partition;
     herald__partoffsets_init(&p->offs);
     p->next = c->parts;
@@ -235,14 +197,7 @@ static struct part *part_add(struct herald__connector *c, const char *topic,
  * (a pause outlives an unassign/assign cycle in librdkafka). */
 static void apply_pause(struct herald__connector *c, struct part *p)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-    if (p->pause_mask) {
-        rd_kafka_pause_partitions(c->rk, l);
-    } else {
-        rd_kafka_resume_partitions(c->rk, l);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    herald__kafka_pause(c->k, p->topic, p->partition, p->pause_mask != 0);
 }
 
 /* Free revoked partitions no job points to any more. */
@@ -267,27 +222,37 @@ static void set_paused(struct herald__connector *c, struct part *p, int bit,
 {
     int before = p->pause_mask;
     p->pause_mask = on ? (before | bit) : (before & ~bit);
-    if (!c->rk || p->revoked || (before != 0) == (p->pause_mask != 0)) {
+    if (!c->k || p->revoked || (before != 0) == (p->pause_mask != 0)) {
         return;
     }
     apply_pause(c, p);
 }
 
-static void pressure_pause(struct herald__connector *c, int on)
+static void pause_all(struct herald__connector *c, int bit, int on)
 {
-    c->paused_for_pressure = on;
     for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, PAUSE_PRESSURE, on);
+        set_paused(c, p, bit, on);
     }
 }
 
-/* Records handed on and not final yet: batched, at the plugin, or sent
- * and waiting for their dedup mark or dead letter to be acknowledged. A
- * crash redelivers at most these, so max_in_flight bounds them all. */
+static void pressure_pause(struct herald__connector *c, int on)
+{
+    c->paused_for_pressure = on;
+    pause_all(c, PAUSE_PRESSURE, on);
+}
+
+/* Records handed on and not final yet: batched, at the plugin, held for
+ * the channel, or sent and waiting for their dedup mark or dead letter to
+ * be acknowledged. A crash redelivers at most these, so max_in_flight
+ * bounds them all. */
 static int64_t busy(const struct herald__connector *c)
 {
-    return c->in_flight + (int64_t)c->batch_n + c->marks_waiting +
-           c->dlq_waiting + c->ch.held;
+    struct herald__channel_status cs;
+    herald__channel_status(c->channel, &cs);
+    return herald__batcher_in_flight(c->batcher) +
+           (int64_t)herald__batcher_batched(c->batcher) +
+           herald__gate_writing(c->gate) + herald__outcome_writing(c->outcome) +
+           cs.held;
 }
 
 static int pressure_full(const struct herald__connector *c)
@@ -304,7 +269,7 @@ static void pressure_update(struct herald__connector *c)
         if (c->paused_for_pressure) {
             pressure_pause(c, 0);
         }
-        if (c->rk && !c->stopping) {
+        if (c->k && !c->stopping) {
             herald__timer_start(c->more_timer, 0, 0);
         }
     }
@@ -312,69 +277,61 @@ static void pressure_update(struct herald__connector *c)
 
 /* ---- commits ----------------------------------------------------------- */
 
-/* Commit what is final for the partitions that pass `filter` (NULL: all
- * owned). Synchronous on revoke and shutdown, asynchronous otherwise. */
-static void commit_parts(struct herald__connector *c,
-                         const rd_kafka_topic_partition_list_t *only, int sync)
+static int tp_in(const struct herald__tp *l, size_t n, const char *topic,
+                 int32_t partition)
 {
-    if (!c->rk || c->env->tail) {
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].partition == partition && strcmp(l[i].topic, topic) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Commit what is final for the partitions in only (NULL: all owned).
+ * Synchronous on revoke and shutdown, asynchronous otherwise. */
+static void commit_parts(struct herald__connector *c,
+                         const struct herald__tp *only, size_t n_only, int sync)
+{
+    if (!c->k || c->env->tail) {
         return; /* tail reads with a throwaway group and commits nothing */
     }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    size_t cap = 0, n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked) {
-            continue;
-        }
-        if (only &&
-            !rd_kafka_topic_partition_list_find(only, p->topic, p->partition)) {
+        cap++;
+    }
+    struct herald__tp *l = cap ? calloc(cap, sizeof *l) : NULL;
+    if (!l) {
+        return; /* nothing owned, or out of memory: the next one tries */
+    }
+    for (struct part *p = c->parts; p; p = p->next) {
+        if (p->revoked ||
+            (only && !tp_in(only, n_only, p->topic, p->partition))) {
             continue;
         }
         int64_t off = herald__partoffsets_committable(&p->offs);
         if (off < 0 || off == p->offs.committed) {
             continue;
         }
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
-            off;
+        l[n++] = (struct herald__tp){p->topic, p->partition, off};
         p->offs.committed = off;
     }
-    if (l->cnt > 0) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, !sync);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "commit failed: %s",
-                      rd_kafka_err2str(err));
-            for (int i = 0; i < l->cnt; i++) {
-                struct part *p =
-                    part_find(c, l->elems[i].topic, l->elems[i].partition);
-                if (p) {
-                    p->offs.committed = -1; /* try again next time */
-                }
-            }
-        } else {
-            for (int i = 0; i < l->cnt; i++) {
-                logf_part(HERALD_LOG_DEBUG, c, NULL,
-                          "commit %s [%" PRId32 "] offset %" PRId64 "%s",
-                          l->elems[i].topic, l->elems[i].partition,
-                          l->elems[i].offset, sync ? " (sync)" : "");
+    if (n > 0 && herald__kafka_commit(c->k, l, n, sync) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            struct part *p = part_find(c, l[i].topic, l[i].partition);
+            if (p) {
+                p->offs.committed = -1; /* try again next time */
             }
         }
     }
-    rd_kafka_topic_partition_list_destroy(l);
+    free(l);
 }
 
-static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+static void on_commit_failed(void *ctx, const struct herald__tp *l, size_t n)
 {
-    (void)rk;
-    struct herald__connector *c = opaque;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
-        err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        return;
-    }
-    logf_part(HERALD_LOG_WARN, c, NULL, "async commit failed: %s",
-              rd_kafka_err2str(err));
-    for (int i = 0; offsets && i < offsets->cnt; i++) {
-        struct part *p =
-            part_find(c, offsets->elems[i].topic, offsets->elems[i].partition);
+    struct herald__connector *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_find(c, l[i].topic, l[i].partition);
         if (p) {
             p->offs.committed = -1;
         }
@@ -384,67 +341,29 @@ static void on_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void on_commit_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
-    /* A cooperative rebalance runs in several rounds, and librdkafka
-     * (2.0.2 and 2.8.0 alike) treats an async commit that meets the next
-     * round's generation as lost partitions (ILLEGAL_GENERATION): their
-     * records since the last commit come again (it4_rebalance without
-     * this pause: 180 duplicates for 60 in flight on 2.8.0). Periodic
-     * commits pause for a few seconds after a rebalance; revoke and
-     * shutdown still commit synchronously. */
-    if (c->cooperative && c->last_rebalance_ms &&
-        herald__loop_now_ms(c->env->loop) - c->last_rebalance_ms < 5000) {
+    if (c->k && herald__kafka_commit_paused(c->k)) {
         return;
     }
-    commit_parts(c, NULL, 0);
+    commit_parts(c, NULL, 0, 0);
 }
 
-/* ---- outcomes ---------------------------------------------------------- */
+/* ---- a job's life ------------------------------------------------------ */
 
-/* Jobs whose only owner is a timer (a retry backoff, a dedup wait, a
- * dead-letter or mark write to try again) are listed, so a stop can drop
- * them. */
-static void timed_add(struct herald__connector *c, struct job *j)
+static struct job *job_new(struct herald__connector *c, struct part *p,
+                           struct herald_record *r)
 {
-    if (j->timed) {
-        return;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        return NULL;
     }
-    j->timed = 1;
-    j->tprev = NULL;
-    j->tnext = c->timed;
-    if (c->timed) {
-        c->timed->tprev = j;
-    }
-    c->timed = j;
-}
-
-static void timed_del(struct herald__connector *c, struct job *j)
-{
-    if (!j->timed) {
-        return;
-    }
-    if (j->tprev) {
-        j->tprev->tnext = j->tnext;
-    } else {
-        c->timed = j->tnext;
-    }
-    if (j->tnext) {
-        j->tnext->tprev = j->tprev;
-    }
-    j->tnext = j->tprev = NULL;
-    j->timed = 0;
-}
-
-/* The job's backoff is over (or it goes away): its partition may run. */
-static void retry_unlink(struct herald__connector *c, struct job *j)
-{
-    if (!j->retrying) {
-        return;
-    }
-    timed_del(c, j);
-    j->retrying = 0;
-    if (j->part->retrying > 0 && --j->part->retrying == 0) {
-        set_paused(c, j->part, PAUSE_RETRY, 0);
-    }
+    j->c = c;
+    j->rec = r;
+    j->part = p;
+    j->b.record = j->o.record = j->ch.record = j->g.record = r;
+    j->b.bytes = r->value_len + r->key_len;
+    j->o.first_ms = herald__loop_now_ms(c->env->loop);
+    p->jobs++;
+    return j;
 }
 
 static void job_destroy(struct job *j)
@@ -452,659 +371,357 @@ static void job_destroy(struct job *j)
     if (!j) {
         return;
     }
-    retry_unlink(j->c, j);
-    timed_del(j->c, j);
-    if (j->dedup_key) {
-        if (!j->marked) {
-            /* Never notified: another record with this key may go. */
-            herald__dedup_clear(j->c->dedup, j->dedup_key);
-        }
-        free(j->dedup_key);
-    }
-    if (j->parked_key) {
-        j->c->dedup_parked--;
-        free(j->parked_key);
-    }
-    herald__timer_destroy(j->dedup_timer);
-    if (j->dlq) {
-        j->c->dlq_waiting--;
-        herald__timer_destroy(j->dlq_timer);
-        free(j->dlq_stage);
-        free(j->dlq_class);
-        free(j->dlq_exc);
-        free(j->dlq_reason);
-    }
-    herald__timer_destroy(j->retry_timer);
+    herald__outcome_forget(j->c->outcome, &j->o);
+    herald__gate_forget(j->c->gate, &j->g);
     herald__rendered_destroy(j->msg);
     herald__record_destroy(j->rec);
-    if (j->part) {
-        j->part->jobs--;
-    }
+    j->part->jobs--;
     free(j);
 }
 
-/* The record's outcome is final: its offset may be committed. */
-static void finish_job(struct herald__connector *c, struct job *j)
+/* Let the job go in doubt (stop, revoke): it comes again from the last
+ * commit. */
+static void job_drop(struct job *j)
 {
+    struct herald__connector *c = j->c;
+    job_destroy(j);
+    parts_gc(c);
+    check_drain(c);
+}
+
+/* The record's outcome is final: its offset may be committed. */
+static void job_final(struct job *j)
+{
+    struct herald__connector *c = j->c;
     struct part *p = j->part;
     if (!p->revoked) {
         herald__partoffsets_final(&p->offs, j->rec->offset);
     }
     c->finals++;
     job_destroy(j);
-    if (c->env->stop_after > 0 && c->finals >= c->env->stop_after &&
-        !c->stopping) {
+    if (c->env->hooks.final &&
+        c->env->hooks.final(c->env->hooks.ctx, c, c->finals) && !c->stopping) {
         herald__connector_stop(c);
     }
     check_drain(c);
 }
 
-static void fail_connector(struct herald__connector *c);
-
-static void dlq_send(struct herald__connector *c, struct job *j);
-static int64_t backoff_ms(struct herald__connector *c, int attempts);
+/* Flags of outcome.h for j. */
+static int job_state(const struct job *j)
+{
+    const struct herald__connector *c = j->c;
+    return (j->part->revoked ? HERALD__OUTCOME_REVOKED : 0) |
+           (c->stopping ? HERALD__OUTCOME_STOPPING : 0) |
+           (c->stopped ? HERALD__OUTCOME_STOPPED : 0);
+}
 
 /* One of our own writes to Kafka (a dead letter, a dedup mark) was
  * acknowledged: the record is final. */
-static void write_done(struct herald__connector *c, struct job *j)
+static void job_written(struct job *j)
 {
-    if (j->part->pause_mask & PAUSE_DLQ) {
-        set_paused(c, j->part, PAUSE_DLQ, 0);
+    struct herald__connector *c = j->c;
+    if (j->part->pause_mask & PAUSE_WRITE) {
+        set_paused(c, j->part, PAUSE_WRITE, 0);
     }
-    finish_job(c, j);
+    job_final(j);
     pressure_update(c);
 }
 
-/* ... or it failed: the record stays in doubt and its partition waits, so
- * nothing is dropped; the write is tried again after a backoff on timer t
- * (the job's), unless the partition is gone or the connector stopped. */
-static void write_again(struct herald__connector *c, struct job *j,
-                        int *attempts, struct herald__timer *t,
-                        const char *what, const char *err)
-{
-    (*attempts)++;
-    int64_t wait = backoff_ms(c, *attempts);
-    if (wait < 100) {
-        wait = 100;
-    }
-    logf_part(HERALD_LOG_ERROR, c, j->rec,
-              "cannot write %s (attempt %d, again in %" PRId64 " ms): %s", what,
-              *attempts, wait, err ? err : "?");
-    set_paused(c, j->part, PAUSE_DLQ, 1);
-    if (j->part->revoked || c->stopped) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    timed_add(c, j);
-    herald__timer_start(t, (uint64_t)wait, 0);
-}
-
-static void on_dlq_done(void *ctx, int ok, const char *err)
-{
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    if (ok) {
-        logf_part(HERALD_LOG_WARN, c, j->rec,
-                  "record rejected, written to dead-letter topic %s: %s",
-                  c->cfg.dead_letter_topic, j->dlq_reason);
-        write_done(c, j);
-        return;
-    }
-    char what[300];
-    snprintf(what, sizeof what, "to dead-letter topic %s",
-             c->cfg.dead_letter_topic);
-    write_again(c, j, &j->dlq_attempts, j->dlq_timer, what, err);
-}
-
-static void on_dlq_timer(void *ctx)
-{
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    timed_del(c, j);
-    if (c->stopped || j->part->revoked) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    dlq_send(c, j);
-}
-
-static void dlq_send(struct herald__connector *c, struct job *j)
-{
-    if (herald__producer_send_dead_letter(c->producer, c->cfg.dead_letter_topic,
-                                          c->cfg.name, j->rec, j->dlq_stage,
-                                          j->dlq_class, j->dlq_exc,
-                                          j->dlq_reason, on_dlq_done, j) != 0) {
-        on_dlq_done(j, 0, "the producer queue refused the write");
-    }
-}
-
-/* REJECT, poison, or retries exhausted. stage, cls and exc describe where
- * it failed, in Kafka Connect's terms, for the dead-letter headers. */
 static void reject_job(struct herald__connector *c, struct job *j,
                        const char *stage, const char *cls, const char *exc,
                        const char *reason)
 {
-    c->stats.rejected++;
-    if (!c->cfg.tolerance_all) {
-        logf_part(HERALD_LOG_ERROR, c, j->rec,
-                  "record rejected and errors.tolerance is none: stopping "
-                  "the connector; nothing past this record is committed: %s",
-                  reason);
-        /* The record stays in doubt, so its offset is never committed. */
-        job_destroy(j);
-        fail_connector(c);
-        return;
-    }
-    if (c->cfg.dead_letter_topic) {
-        j->dlq = 1;
-        c->dlq_waiting++;
-        j->dlq_stage = strdup(stage);
-        j->dlq_class = strdup(cls);
-        j->dlq_exc = strdup(exc);
-        j->dlq_reason = strdup(reason);
-        j->dlq_timer = herald__timer_new(c->env->loop, on_dlq_timer, j);
-        dlq_send(c, j);
-        return;
-    }
-    logf_part(HERALD_LOG_WARN, c, j->rec, "record rejected: %s", reason);
-    finish_job(c, j);
+    herald__outcome_reject(c->outcome, &j->o, stage, cls, exc, reason);
 }
 
-static int64_t backoff_ms(struct herald__connector *c, int attempts)
+/* ---- outcome policy (outcome.h) callbacks ------------------------------ */
+
+static void o_final(void *ctx, struct herald__outcome_item *it)
 {
-    int64_t cap = c->cfg.retry_initial_ms;
-    for (int i = 1; i < attempts && cap < c->cfg.retry_max_ms; i++) {
-        cap *= 2;
-    }
-    if (cap > c->cfg.retry_max_ms) {
-        cap = c->cfg.retry_max_ms;
-    }
-    /* Full jitter: uniform in [0, cap]. */
-    return cap > 0 ? (int64_t)((double)rand() / RAND_MAX * (double)cap) : 0;
+    (void)ctx;
+    job_final(JOB_OF(it, o));
 }
 
-static void batch_add(struct herald__connector *c, struct job *j);
-static void batch_flush(struct herald__connector *c);
-
-static void on_retry_timer(void *ctx)
+static void o_written(void *ctx, struct herald__outcome_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    struct part *p = j->part;
-    retry_unlink(c, j);
-    if (p->revoked || c->stopping) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
-    }
-    batch_add(c, j);
-    batch_flush(c);
+    (void)ctx;
+    job_written(JOB_OF(it, o));
 }
 
-static void retry_job(struct herald__connector *c, struct job *j,
-                      int64_t retry_after_ms, const char *reason)
+static void o_drop(void *ctx, struct herald__outcome_item *it)
 {
-    uint64_t now = herald__loop_now_ms(c->env->loop);
-    c->stats.retried++;
-    j->attempts++;
-    if (c->stopping) {
-        /* Shutting down: leave it in doubt; it is redelivered next run. */
-        job_destroy(j);
-        check_drain(c);
-        return;
-    }
-    if ((int64_t)(now - j->first_ms) >= c->cfg.retry_timeout_ms) {
-        char why[1024];
-        snprintf(why, sizeof why, "retries exhausted after %d attempts: %s",
-                 j->attempts, reason ? reason : "no reason given");
-        char cls[128];
-        snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
-        reject_job(c, j, "TASK_PUT", cls, "herald.RetriesExhausted", why);
-        return;
-    }
-    int64_t wait = backoff_ms(c, j->attempts);
-    if (retry_after_ms > wait) {
-        wait = retry_after_ms;
-    }
-    logf_part(HERALD_LOG_INFO, c, j->rec,
-              "delivery will be retried in %" PRId64 " ms (attempt %d): %s",
-              wait, j->attempts, reason ? reason : "no reason given");
-    if (!j->retry_timer) {
-        j->retry_timer = herald__timer_new(c->env->loop, on_retry_timer, j);
-    }
-    j->part->retrying++;
-    j->retrying = 1;
-    timed_add(c, j);
-    set_paused(c, j->part, PAUSE_RETRY, 1);
-    herald__timer_start(j->retry_timer, (uint64_t)wait, 0);
+    (void)ctx;
+    job_drop(JOB_OF(it, o));
 }
 
-static int64_t wall_ms(void)
+static void o_fail(void *ctx, struct herald__outcome_item *it)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    struct herald__connector *c = ctx;
+    job_destroy(JOB_OF(it, o));
+    fail_connector(c);
 }
 
-static void write_mark(struct herald__connector *c, struct job *j);
-static void dedup_gate(struct herald__connector *c, struct job *j);
-
-/* j->dedup_timer: a mark write to try again, or a record waiting for
- * another record with the same key to finish. */
-static void on_mark_timer(void *ctx)
+static void o_again(void *ctx, struct herald__outcome_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    timed_del(c, j);
-    if (j->part->revoked || c->stopped) {
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        return;
+    struct herald__connector *c = ctx;
+    herald__batcher_add(c->batcher, &JOB_OF(it, o)->b);
+    herald__batcher_flush(c->batcher);
+}
+
+static void o_retry_pause(void *ctx, struct herald__outcome_item *it, int on)
+{
+    struct herald__connector *c = ctx;
+    struct part *p = JOB_OF(it, o)->part;
+    if (on) {
+        p->retrying++;
+        set_paused(c, p, PAUSE_RETRY, 1);
+    } else if (p->retrying > 0 && --p->retrying == 0) {
+        set_paused(c, p, PAUSE_RETRY, 0);
     }
-    if (j->dedup_key && !j->marked && j->mark_attempts > 0) {
-        write_mark(c, j);
+}
+
+static void o_write_pause(void *ctx, struct herald__outcome_item *it)
+{
+    set_paused(ctx, JOB_OF(it, o)->part, PAUSE_WRITE, 1);
+}
+
+static int o_state(void *ctx, const struct herald__outcome_item *it)
+{
+    (void)ctx;
+    return job_state(JOB_OF(it, o));
+}
+
+/* ---- dedup gate (dedup_gate.h) callbacks ------------------------------- */
+
+static void after_gate(struct herald__connector *c, struct job *j,
+                       enum herald__gate_verdict v);
+
+static void g_again(void *ctx, struct herald__gate_item *it)
+{
+    struct herald__connector *c = ctx;
+    struct job *j = JOB_OF(it, g);
+    after_gate(c, j, herald__gate_decide(c->gate, it, NULL));
+}
+
+static void g_written(void *ctx, struct herald__gate_item *it)
+{
+    (void)ctx;
+    job_written(JOB_OF(it, g));
+}
+
+static void g_drop(void *ctx, struct herald__gate_item *it)
+{
+    (void)ctx;
+    job_drop(JOB_OF(it, g));
+}
+
+static void g_write_pause(void *ctx, struct herald__gate_item *it)
+{
+    set_paused(ctx, JOB_OF(it, g)->part, PAUSE_WRITE, 1);
+}
+
+static int g_state(void *ctx, const struct herald__gate_item *it)
+{
+    (void)ctx;
+    return job_state(JOB_OF(it, g));
+}
+
+/* ---- channel hold (channel.h) callbacks -------------------------------- */
+
+static void ch_pause_all(void *ctx, int on)
+{
+    pause_all(ctx, PAUSE_CHANNEL, on);
+}
+
+static void ch_held(void *ctx, struct herald__channel_item *it, int on,
+                    uint64_t held_for)
+{
+    (void)ctx;
+    struct job *j = JOB_OF(it, ch);
+    if (on) {
+        j->part->channel_held++;
     } else {
-        c->dedup_parked--;
-        j->dedup_key = j->parked_key;
-        j->parked_key = NULL;
-        dedup_gate(c, j);
+        j->part->channel_held--;
+        herald__outcome_hold_time(&j->o, held_for);
     }
 }
 
-static void on_mark_done(void *ctx, int ok, const char *err)
+static int ch_revoked(void *ctx, const struct herald__channel_item *it)
 {
-    struct job *j = ctx;
-    struct herald__connector *c = j->c;
-    c->marks_waiting--;
-    if (ok) {
-        j->marked = 1;
-        herald__dedup_set_marked(c->dedup, j->dedup_key, wall_ms());
-        write_done(c, j);
-        return;
-    }
-    /* The notification went out but its mark is not written: a crash now
-     * would send it again (the one duplicate window). */
-    if (!j->dedup_timer) {
-        j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
-    }
-    char what[300];
-    snprintf(what, sizeof what, "dedup mark to %s",
-             herald__dedup_topic(c->dedup));
-    write_again(c, j, &j->mark_attempts, j->dedup_timer, what, err);
+    (void)ctx;
+    return JOB_OF(it, ch)->part->revoked;
 }
 
-static void write_mark(struct herald__connector *c, struct job *j)
+static void ch_drop(void *ctx, struct herald__channel_item *it)
 {
-    char val[512];
-    int n =
-        snprintf(val, sizeof val,
-                 "{\"ts\":%" PRId64 ",\"topic\":\"%s\",\"partition\":%" PRId32
-                 ",\"offset\":%" PRId64 "}",
-                 wall_ms(), j->rec->topic, j->rec->partition, j->rec->offset);
-    if (n < 0 || (size_t)n >= sizeof val) {
-        n = snprintf(val, sizeof val, "{\"ts\":%" PRId64 "}", wall_ms());
-    }
-    c->marks_waiting++;
-    if (herald__producer_send(c->producer, herald__dedup_topic(c->dedup),
-                              j->rec->partition, j->dedup_key,
-                              strlen(j->dedup_key), val, (size_t)n,
-                              on_mark_done, j) != 0) {
-        /* Queue full: the failure path tries again shortly. */
-        on_mark_done(j, 0, "the producer queue refused the write");
-    }
+    (void)ctx;
+    job_drop(JOB_OF(it, ch));
 }
 
-/* ---- an unavailable channel ------------------------------------------- */
-
-/* HERALD_UNAVAILABLE: the channel failed (a refused credential, a TLS
- * failure), not the record; every record would fail the same way until
- * someone fixes it. So the record is neither final nor rejected: it is
- * held, every partition pauses, nothing more is sent but one held record
- * at a time as a probe (after errors.channel_probe's initial,
- * doubling up to its max), and the first probe that
- * comes back with any other outcome resumes everything. Held time is not
- * retry time: neither the attempt count nor errors.retry.timeout moves,
- * so an alert waits out a credential fixed two hours later. Commits stop
- * at the first held record, as at any record in doubt. */
-
-static int deliver_list(struct herald__connector *c, struct job *head,
-                        size_t n);
-
-static void channel_hold(struct herald__connector *c, struct job *j,
-                         int at_head)
+static void ch_release(void *ctx, struct herald__channel_item *it)
 {
-    j->held_ms = herald__loop_now_ms(c->env->loop);
-    j->next = NULL;
-    if (at_head) {
-        j->next = c->ch.head;
-        c->ch.head = j;
-        if (!c->ch.tail) {
-            c->ch.tail = j;
-        }
-    } else if (c->ch.tail) {
-        c->ch.tail->next = j;
-        c->ch.tail = j;
-    } else {
-        c->ch.head = c->ch.tail = j;
-    }
-    c->ch.held++;
-    j->part->channel_held++;
+    struct herald__connector *c = ctx;
+    herald__batcher_add(c->batcher, &JOB_OF(it, ch)->b);
 }
 
-/* The first held record, its waiting struck off its retry clock; NULL
- * when none is held. */
-static struct job *channel_unhold(struct herald__connector *c)
+static void ch_released(void *ctx)
 {
-    struct job *j = c->ch.head;
-    if (!j) {
-        return NULL;
-    }
-    c->ch.head = j->next;
-    if (!c->ch.head) {
-        c->ch.tail = NULL;
-    }
-    j->next = NULL;
-    c->ch.held--;
-    j->part->channel_held--;
-    j->first_ms += herald__loop_now_ms(c->env->loop) - j->held_ms;
-    return j;
+    struct herald__connector *c = ctx;
+    parts_gc(c);
+    herald__batcher_flush(c->batcher);
+    pressure_update(c);
 }
 
-/* Stop or destroy: held records stay in doubt and come again next run. */
-static void channel_drop(struct herald__connector *c)
+static int ch_probe(void *ctx, struct herald__channel_item *it)
 {
-    struct job *j;
-    while ((j = channel_unhold(c))) {
-        job_destroy(j);
-    }
-    if (c->ch.timer) {
-        herald__timer_stop(c->ch.timer);
-    }
+    struct herald__connector *c = ctx;
+    return herald__batcher_send_one(c->batcher, &JOB_OF(it, ch)->b);
 }
 
-static void channel_schedule(struct herald__connector *c)
+static int ch_stopping(void *ctx)
 {
-    int64_t wait = c->cfg.probe_initial_ms;
-    for (int i = 0; i < c->ch.probes && wait < c->cfg.probe_max_ms; i++) {
-        wait *= 2;
-    }
-    if (wait > c->cfg.probe_max_ms) {
-        wait = c->cfg.probe_max_ms;
-    }
-    herald__timer_start(c->ch.timer, (uint64_t)wait, 0);
+    return ((struct herald__connector *)ctx)->stopping;
 }
 
-/* A probe (or, with nothing left to probe with, the loss of the last held
- * record) ends the wait: every partition runs and the held records go out
- * in the order they were held. */
-static void channel_up(struct herald__connector *c)
+static size_t ch_partitions(void *ctx)
 {
-    if (!c->ch.down) {
-        return;
-    }
+    struct herald__connector *c = ctx;
     size_t n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
         n += !p->revoked;
     }
-    logf_part(HERALD_LOG_WARN, c, NULL,
-              "channel %s is available again after %" PRIu64
-              " ms (%d failed probe(s)): resuming %zu partition(s), "
-              "%" PRId64 " held record(s) go out",
-              c->inst->name, herald__loop_now_ms(c->env->loop) - c->ch.since,
-              c->ch.probes, n, c->ch.held);
-    c->ch.down = 0;
-    c->ch.probes = 0;
-    c->ch.reason[0] = '\0';
-    herald__timer_stop(c->ch.timer);
-    for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, PAUSE_CHANNEL, 0);
-    }
-    struct job *j;
-    while ((j = channel_unhold(c))) {
-        if (j->part->revoked) {
-            job_destroy(j);
-        } else {
-            batch_add(c, j);
-        }
-    }
-    parts_gc(c);
-    batch_flush(c);
-    pressure_update(c);
+    return n;
 }
 
-/* Send the first held record alone; its outcome decides (on_outcome). */
-static void on_channel_timer(void *ctx)
+/* ---- deliver (batch.h) callbacks --------------------------------------- */
+
+static void b_outcome(void *ctx, struct herald__batch_item *it,
+                      enum herald_outcome outcome, int64_t retry_after_ms,
+                      const char *reason)
 {
     struct herald__connector *c = ctx;
-    if (!c->ch.down || c->ch.probe || c->stopping) {
+    struct job *j = JOB_OF(it, b);
+    int was_probe = herald__channel_took_probe(c->channel, &j->ch);
+    if (c->stopped) {
+        /* After the last commit (a drain timeout, then an instance that
+         * closed): nothing can become final any more. */
+        job_drop(j);
         return;
     }
-    struct job *j;
-    while ((j = channel_unhold(c)) && j->part->revoked) {
-        job_destroy(j);
-    }
-    parts_gc(c);
-    if (!j) {
-        /* Nothing to probe with (its partitions went to another member):
-         * run again; the next record tells. */
-        channel_up(c);
-        return;
-    }
-    c->ch.probe = j;
-    logf_part(HERALD_LOG_DEBUG, c, j->rec, "probing channel %s", c->inst->name);
-    if (deliver_list(c, j, 1) != 0) {
-        c->ch.probe = NULL;
-        channel_hold(c, j, 1);
-        channel_schedule(c);
-    }
-}
-
-/* j came back UNAVAILABLE (was_probe: it was the probe). */
-static void channel_down(struct herald__connector *c, struct job *j,
-                         const char *reason, int was_probe)
-{
-    uint64_t now = herald__loop_now_ms(c->env->loop);
-    c->stats.unavailable++;
-    if (c->stopping) {
-        /* Shutting down: leave it in doubt; it comes again next run. */
-        job_destroy(j);
-        check_drain(c);
-        return;
-    }
-    channel_hold(c, j, was_probe); /* a probe keeps its place in front */
-    snprintf(c->ch.reason, sizeof c->ch.reason, "%s",
-             reason ? reason : "no reason given");
-    /* Shown in JSON, Prometheus labels and logs: printable ASCII only (a
-     * cut UTF-8 sequence or a control character cannot break them). */
-    for (char *q = c->ch.reason; *q; q++) {
-        if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) {
-            *q = '?';
-        }
-    }
-    if (!c->ch.down) {
-        c->ch.down = 1;
-        c->ch.since = c->ch.last_log = now;
-        c->ch.probes = 0;
-        for (struct part *p = c->parts; p; p = p->next) {
-            set_paused(c, p, PAUSE_CHANNEL, 1);
-        }
-        logf_part(HERALD_LOG_ERROR, c, j->rec,
-                  "channel %s is unavailable: %s; every partition waits "
-                  "and nothing is committed past the held records; a probe "
-                  "goes out in %" PRId64 " ms, then backs off up to %" PRId64
-                  " ms",
-                  c->inst->name, c->ch.reason, c->cfg.probe_initial_ms,
-                  c->cfg.probe_max_ms);
-        channel_schedule(c);
-        return;
-    }
-    if (!was_probe) {
-        return; /* sent before the channel went down; the probe decides */
-    }
-    c->ch.probes++;
-    if (now - c->ch.last_log >= CHANNEL_LOG_INTERVAL_MS) {
-        c->ch.last_log = now;
-        logf_part(HERALD_LOG_ERROR, c, NULL,
-                  "channel %s is still unavailable after %" PRIu64
-                  " s (%d failed probe(s), %" PRId64 " record(s) held): %s",
-                  c->inst->name, (now - c->ch.since) / 1000, c->ch.probes,
-                  c->ch.held, c->ch.reason);
-    }
-    channel_schedule(c);
-}
-
-static void on_outcome(void *owner, struct herald_batch *b, size_t i,
-                       enum herald_outcome outcome, int64_t retry_after_ms,
-                       const char *reason)
-{
-    struct herald__connector *c = owner;
-    struct job *j = b->items[i].ctx;
-    int was_probe = c->ch.probe == j;
-    if (was_probe) {
-        c->ch.probe = NULL;
-    }
-    c->in_flight--;
-    c->stats.in_flight = c->in_flight;
     if (j->part->revoked) {
         /* Late outcome for a partition given up: another instance owns it
          * now and redelivers from the committed offset. */
-        job_destroy(j);
-        parts_gc(c);
-        check_drain(c);
-        if (was_probe && outcome == HERALD_UNAVAILABLE && !c->stopping) {
-            c->ch.probes++;
-            channel_schedule(c);
+        job_drop(j);
+        if (was_probe && outcome == HERALD_UNAVAILABLE) {
+            herald__channel_probe_lost(c->channel);
         }
     } else if (outcome == HERALD_UNAVAILABLE) {
-        channel_down(c, j, reason, was_probe);
+        herald__channel_unavailable(c->channel, &j->ch, reason, was_probe);
     } else if (outcome == HERALD_OK) {
         c->stats.delivered_ok++;
-        if (j->dedup_key) {
-            write_mark(c, j);
+        if (herald__gate_holds(&j->g)) {
+            herald__gate_mark(c->gate, &j->g);
         } else {
-            finish_job(c, j);
+            job_final(j);
         }
     } else if (outcome == HERALD_RETRY) {
-        retry_job(c, j, retry_after_ms, reason);
+        herald__outcome_retry(c->outcome, &j->o, retry_after_ms, reason,
+                              c->inst->def->name);
     } else {
-        char why[1024], cls[128];
+        char why[WHY_MAX], cls[CLASS_MAX];
         snprintf(why, sizeof why, "rejected by %s: %s", c->inst->def->name,
                  reason ? reason : "no reason given");
         snprintf(cls, sizeof cls, "herald.plugin.%s", c->inst->def->name);
         reject_job(c, j, "TASK_PUT", cls, "herald.Rejected", why);
     }
     if (was_probe && outcome != HERALD_UNAVAILABLE) {
-        channel_up(c);
+        herald__channel_up(c->channel);
     }
     pressure_update(c);
 }
 
-/* ---- batching ---------------------------------------------------------- */
-
-/* Hand the n jobs linked from head to the plugin as one batch. 0, or -1
- * (nothing changed) when the batch cannot be allocated. */
-static int deliver_list(struct herald__connector *c, struct job *head, size_t n)
+static int b_blocked(void *ctx)
 {
-    struct herald_batch *b = herald__batch_new(c->inst, c, on_outcome, n);
-    if (!b) {
-        return -1;
-    }
-    size_t i = 0;
-    for (struct job *j = head; j && i < n;) {
-        struct job *next = j->next;
-        j->next = NULL;
-        b->items[i].record = j->rec;
-        b->items[i].message = j->msg ? herald__rendered_message(j->msg) : NULL;
-        b->items[i].ctx = j;
-        i++;
-        j = next;
-    }
-    c->in_flight += (int64_t)i;
-    c->stats.in_flight = c->in_flight;
-    herald__batch_deliver(b);
-    return 0;
+    return herald__channel_down(((struct herald__connector *)ctx)->channel);
 }
 
-static void batch_flush(struct herald__connector *c)
+static void b_held(void *ctx, struct herald__batch_item *it)
 {
-    herald__timer_stop(c->linger_timer);
-    if (c->batch_n == 0) {
-        return;
-    }
-    struct job *head = c->batch_head;
-    size_t n = c->batch_n;
-    if (c->ch.down) {
-        /* The channel is unavailable: only probes go out. */
-        c->batch_head = c->batch_tail = NULL;
-        c->batch_n = 0;
-        c->batch_bytes = 0;
-        while (head) {
-            struct job *next = head->next;
-            channel_hold(c, head, 0);
-            head = next;
+    struct herald__connector *c = ctx;
+    herald__channel_hold(c->channel, &JOB_OF(it, b)->ch);
+}
+
+static void b_sent(void *ctx)
+{
+    pressure_update(ctx);
+}
+
+/* ---- the record's path ------------------------------------------------- */
+
+/* The dedup key of j: for notify connectors the message's idempotency
+ * key (notify.h), else dedup.key. NULL after rejecting j. */
+static char *dedup_key(struct herald__connector *c, struct job *j)
+{
+    char err[ERR_MAX * 2] = "";
+    char *key = NULL;
+    if (c->notify) {
+        if (herald__notify_key(c->notify, j->rec, &key, err, sizeof err) != 0) {
+            /* What rendering reports first, as when render came first. */
+            struct herald__rendered *m = NULL;
+            if (herald__notify_render(c->notify, j->rec, &m, err, sizeof err) ==
+                0) {
+                herald__rendered_destroy(m);
+            }
+            reject_job(c, j, "TRANSFORMATION", "herald.notify",
+                       "herald.RenderError", err);
+            return NULL;
         }
-        return;
+        return key;
     }
-    if (deliver_list(c, head, n) != 0) {
-        return; /* retried at the next flush */
+    key = herald__dedup_key(c->dedup, j->rec, NULL, err, sizeof err);
+    if (!key) {
+        char why[WHY_MAX + ERR_MAX];
+        snprintf(why, sizeof why, "dedup key: %s", err);
+        reject_job(c, j, "TRANSFORMATION", "herald.dedup", "herald.RenderError",
+                   why);
     }
-    c->batch_head = c->batch_tail = NULL;
-    c->batch_n = 0;
-    c->batch_bytes = 0;
-    pressure_update(c);
+    return key;
 }
 
-static void on_linger(void *ctx)
+/* Render (notify) and hand over to the deliver stage. */
+static void render_deliver(struct herald__connector *c, struct job *j)
 {
-    batch_flush(ctx);
+    if (c->notify) {
+        char err[ERR_MAX * 2] = "";
+        if (herald__notify_render(c->notify, j->rec, &j->msg, err,
+                                  sizeof err) != 0) {
+            reject_job(c, j, "TRANSFORMATION", "herald.notify",
+                       "herald.RenderError", err);
+            return;
+        }
+        j->b.message = herald__rendered_message(j->msg);
+    }
+    if (c->gate) {
+        herald__gate_hold(c->gate, &j->g);
+    }
+    herald__batcher_add(c->batcher, &j->b);
 }
 
-static void batch_add(struct herald__connector *c, struct job *j)
+static void after_gate(struct herald__connector *c, struct job *j,
+                       enum herald__gate_verdict v)
 {
-    j->next = NULL;
-    if (c->batch_tail) {
-        c->batch_tail->next = j;
-    } else {
-        c->batch_head = j;
-        herald__timer_start(c->linger_timer, (uint64_t)c->cfg.linger_ms, 0);
-    }
-    c->batch_tail = j;
-    c->batch_n++;
-    c->batch_bytes += j->rec->value_len + j->rec->key_len;
-    if ((int64_t)c->batch_n >= c->cfg.batch_max_records ||
-        (int64_t)c->batch_bytes >= c->cfg.batch_max_bytes) {
-        batch_flush(c);
-    }
+    if (v == HERALD__GATE_SKIP) {
+        job_final(j);
+    } else if (v == HERALD__GATE_GO) {
+        render_deliver(c, j);
+    } /* PARKED: the gate has it */
 }
 
-/* ---- tail mode --------------------------------------------------------- */
-
-static void tail_print(struct job *j)
-{
-    json_t *o = herald__record_to_json(j->rec);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (s) {
-        fputs(s, stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
-    }
-    free(s);
-    json_decref(o);
-}
-
-/* ---- the pipeline ------------------------------------------------------ */
-
-/* Decode, skip tombstones, render, batch. Returns with the job owned by the
- * next stage (batch, held queue, or finished). */
+/* Decode, skip tombstones, dedup gate, render, batch. Returns with the job
+ * owned by the next stage (batch, a hold, a timer, or finished). */
 static void process(struct herald__connector *c, struct job *j)
 {
-    char err[1024] = "";
+    char err[ERR_MAX * 2] = "";
     int rc = herald__decode_record(c->decoder, j->rec, err, sizeof err);
     if (rc == HERALD__DECODE_WAIT) {
         /* Hold the partition in order behind this record. */
@@ -1120,7 +737,7 @@ static void process(struct herald__connector *c, struct job *j)
     }
     if (rc != 0) {
         c->stats.poison++;
-        char why[1200];
+        char why[ERR_MAX * 3];
         snprintf(why, sizeof why, "undecodable record: %s", err);
         int is_key = strncmp(err, "key:", 4) == 0;
         reject_job(c, j, is_key ? "KEY_CONVERTER" : "VALUE_CONVERTER",
@@ -1129,72 +746,24 @@ static void process(struct herald__connector *c, struct job *j)
         return;
     }
     if (c->env->tail) {
-        tail_print(j);
-        finish_job(c, j);
+        if (c->env->hooks.decoded) {
+            c->env->hooks.decoded(c->env->hooks.ctx, j->rec);
+        }
+        job_final(j);
         return;
     }
     if (!j->rec->value_tree && c->cfg.skip_tombstones) {
-        finish_job(c, j);
+        job_final(j);
         return;
     }
-    if (c->notify) {
-        if (herald__notify_render(c->notify, j->rec, &j->msg, err,
-                                  sizeof err) != 0) {
-            reject_job(c, j, "TRANSFORMATION", "herald.notify",
-                       "herald.RenderError", err);
-            return;
-        }
-    }
-    if (herald__dedup_active(c->dedup)) {
-        j->dedup_key = herald__dedup_key(
-            c->dedup, j->rec, j->msg ? herald__rendered_message(j->msg) : NULL,
-            err, sizeof err);
-        if (!j->dedup_key) {
-            char why[1200];
-            snprintf(why, sizeof why, "dedup key: %s", err);
-            reject_job(c, j, "TRANSFORMATION", "herald.dedup",
-                       "herald.RenderError", why);
-            return;
-        }
-        dedup_gate(c, j);
-        return;
-    }
-    batch_add(c, j);
-}
-
-/* One notification per dedup key: a key already notified is skipped (its
- * record is final); a key whose notification is in flight makes this
- * record wait for the outcome; a new key goes on and holds its turn. */
-static void dedup_gate(struct herald__connector *c, struct job *j)
-{
-    switch (herald__dedup_state(c->dedup, j->dedup_key, wall_ms())) {
-    case HERALD__DEDUP_SEEN:
-        c->stats.deduped++;
-        logf_part(HERALD_LOG_DEBUG, c, j->rec,
-                  "already notified for this dedup key: skipped");
-        free(j->dedup_key);
-        j->dedup_key = NULL;
-        finish_job(c, j);
-        return;
-    case HERALD__DEDUP_PENDING:
-        if (!j->dedup_timer) {
-            j->dedup_timer = herald__timer_new(c->env->loop, on_mark_timer, j);
-        }
-        c->dedup_parked++;
-        timed_add(c, j);
-        herald__timer_start(j->dedup_timer, 50, 0);
-        /* not ours: keep job_destroy from clearing the other's turn */
-        {
-            char *k = j->dedup_key;
-            j->dedup_key = NULL;
-            j->parked_key = k;
+    if (c->gate) {
+        char *key = dedup_key(c, j);
+        if (key) {
+            after_gate(c, j, herald__gate_decide(c->gate, &j->g, key));
         }
         return;
-    case HERALD__DEDUP_NEW:
-        break;
     }
-    herald__dedup_set_pending(c->dedup, j->dedup_key);
-    batch_add(c, j);
+    render_deliver(c, j);
 }
 
 /* Retry held records of every partition, in order, after the registry
@@ -1215,13 +784,8 @@ static void on_schema_ready(void *ctx)
                 continue;
             }
             process(c, j);
-            if (p->held_head == j) {
+            if (p->held_head == j || p->held_tail == j) {
                 break; /* it waits again */
-            }
-            /* process() may have re-queued j as the new tail: if so, the
-             * partition is still waiting; stop for this partition. */
-            if (p->held_tail == j) {
-                break;
             }
         }
         if (!p->held_head) {
@@ -1229,58 +793,26 @@ static void on_schema_ready(void *ctx)
         }
     }
     parts_gc(c);
-    batch_flush(c);
+    herald__batcher_flush(c->batcher);
 }
 
-static void take_message(struct herald__connector *c, rd_kafka_message_t *m)
+static void on_message(void *ctx, const struct herald__kafka_msg *m)
 {
-    if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "consumer: %s",
-                      rd_kafka_message_errstr(m));
-            if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-                fail_connector(c);
-            }
-        }
-        return;
-    }
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    struct part *p = part_find(c, topic, m->partition);
+    struct herald__connector *c = ctx;
+    struct part *p = part_find(c, m->topic, m->partition);
     if (!p || (p->pause_mask & PAUSE_REVOKE) || c->stopping) {
         return; /* not ours any more, or stopping: refetched later */
     }
     if (herald__partoffsets_track(&p->offs, m->offset) != 0) {
         return; /* already seen (refetch after resume) */
     }
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    struct job *j = calloc(1, sizeof *j);
-    struct herald_record *r =
-        j ? herald__record_new(topic, m->partition, m->offset, ts, m->key,
-                               m->key_len, m->payload, m->len)
-          : NULL;
-    if (!r) {
-        free(j);
+    struct herald_record *r = herald__kafka_msg_record(m);
+    struct job *j = r ? job_new(c, p, r) : NULL;
+    if (!j) {
+        herald__record_destroy(r);
         logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
         return; /* stays in doubt: never committed past */
     }
-    rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char *name;
-        const void *val;
-        size_t len;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
-             RD_KAFKA_RESP_ERR_NO_ERROR;
-             i++) {
-            herald__record_add_header(r, name, val, len);
-        }
-    }
-    j->c = c;
-    j->rec = r;
-    j->part = p;
-    p->jobs++;
-    j->first_ms = herald__loop_now_ms(c->env->loop);
     c->stats.consumed++;
     if (p->held_head) {
         j->next = NULL;
@@ -1291,14 +823,19 @@ static void take_message(struct herald__connector *c, rd_kafka_message_t *m)
     process(c, j);
 }
 
+static void on_fatal(void *ctx)
+{
+    fail_connector(ctx);
+}
+
 /* Drain the consumer queue until empty (bounded per turn to keep the loop
  * fair; a zero timer continues). */
 static void pump(struct herald__connector *c)
 {
-    if (!c->rk) {
+    if (!c->k) {
         return;
     }
-    for (int n = 0; n < 5000; n++) {
+    for (int n = 0; n < PUMP_MAX_PER_TURN; n++) {
         if (pressure_full(c) && !c->paused_for_pressure) {
             uint64_t now = herald__loop_now_ms(c->env->loop);
             if (!c->throttled_since) {
@@ -1307,34 +844,27 @@ static void pump(struct herald__connector *c)
             if (now - c->throttled_since < c->pressure_grace_ms) {
                 /* Leave the records in librdkafka's queue (bounded by
                  * queued.max.messages.kbytes): it stops fetching. */
-                batch_flush(c);
+                herald__batcher_flush(c->batcher);
                 return;
             }
             /* Full for long: pause, and poll on for rebalances and
              * within max.poll.interval.ms. */
             pressure_pause(c, 1);
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
-        if (!m) {
-            batch_flush(c);
+        if (!herald__kafka_poll(c->k)) {
+            herald__batcher_flush(c->batcher);
             return;
         }
-        take_message(c, m);
-        rd_kafka_message_destroy(m);
-        if (!c->rk) {
+        if (!c->k) {
             return;
         }
     }
-    batch_flush(c);
+    herald__batcher_flush(c->batcher);
     herald__timer_start(c->more_timer, 0, 0);
 }
 
-static void on_queue_readable(void *ctx, int fd, int events)
+static void on_wake(void *ctx)
 {
-    (void)events;
-    char buf[64];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
     pump(ctx);
 }
 
@@ -1346,12 +876,11 @@ static void on_pump_timer(void *ctx)
 /* ---- rebalance --------------------------------------------------------- */
 
 static size_t pending_in(struct herald__connector *c,
-                         const rd_kafka_topic_partition_list_t *l)
+                         const struct herald__tp *l, size_t n_l)
 {
     size_t n = 0;
     for (struct part *p = c->parts; p; p = p->next) {
-        if (!p->revoked &&
-            rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+        if (!p->revoked && tp_in(l, n_l, p->topic, p->partition)) {
             /* Records held for an unavailable channel cannot finish:
              * waiting for them would only stall the group. */
             n += herald__partoffsets_pending(&p->offs) - p->channel_held;
@@ -1360,17 +889,39 @@ static size_t pending_in(struct herald__connector *c,
     return n;
 }
 
+static void free_tps(struct herald__tp *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) {
+        free((char *)l[i].topic);
+    }
+    free(l);
+}
+
+static int b_keep(void *ctx, struct herald__batch_item *it)
+{
+    (void)ctx;
+    return !JOB_OF(it, b)->part->revoked;
+}
+
+static void b_drop(void *ctx, struct herald__batch_item *it)
+{
+    (void)ctx;
+    job_destroy(JOB_OF(it, b));
+}
+
 /* Give up the partitions being revoked: commit what is final first. */
 static void finish_revoke(struct herald__connector *c)
 {
-    rd_kafka_topic_partition_list_t *l = c->revoking;
+    struct herald__tp *l = c->revoking;
+    size_t n = c->n_revoking;
     c->revoking = NULL;
+    c->n_revoking = 0;
     herald__timer_stop(c->drain_timer);
-    if (!rd_kafka_assignment_lost(c->rk)) {
-        commit_parts(c, l, 1);
+    if (!c->revoke_lost) {
+        commit_parts(c, l, n, 1);
     }
     for (struct part *p = c->parts; p; p = p->next) {
-        if (rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+        if (tp_in(l, n, p->topic, p->partition)) {
             /* Jobs still in flight see revoked and are dropped on return;
              * held records are dropped now. */
             while (p->held_head) {
@@ -1383,8 +934,8 @@ static void finish_revoke(struct herald__connector *c)
         }
     }
     if (c->dedup) {
-        for (int i = 0; i < l->cnt; i++) {
-            int32_t pn = l->elems[i].partition;
+        for (size_t i = 0; i < n; i++) {
+            int32_t pn = l[i].partition;
             int still = 0;
             for (struct part *p = c->parts; p; p = p->next) {
                 still |= !p->revoked && p->partition == pn;
@@ -1395,32 +946,9 @@ static void finish_revoke(struct herald__connector *c)
         }
     }
     /* Records still batched for revoked partitions never go out. */
-    struct job **jj = &c->batch_head;
-    c->batch_tail = NULL;
-    c->batch_n = 0;
-    while (*jj) {
-        struct job *j = *jj;
-        if (j->part->revoked) {
-            *jj = j->next;
-            job_destroy(j);
-        } else {
-            c->batch_tail = j;
-            c->batch_n++;
-            jj = &j->next;
-        }
-    }
-    logf_part(HERALD_LOG_INFO, c, NULL, "released %d partition(s)", l->cnt);
-    if (c->cooperative) {
-        rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, l);
-        if (e) {
-            logf_part(HERALD_LOG_WARN, c, NULL, "unassign: %s",
-                      rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        }
-    } else {
-        rd_kafka_assign(c->rk, NULL);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    herald__batcher_drop(c->batcher, b_keep, b_drop, c);
+    herald__kafka_release(c->k, l, n);
+    free_tps(l, n);
     parts_gc(c);
 }
 
@@ -1430,7 +958,7 @@ static void on_drain_timer(void *ctx)
     if (!c->revoking) {
         return;
     }
-    size_t left = pending_in(c, c->revoking);
+    size_t left = pending_in(c, c->revoking, c->n_revoking);
     if (left == 0 || herald__loop_now_ms(c->env->loop) >= c->revoke_deadline) {
         if (left) {
             logf_part(HERALD_LOG_WARN, c, NULL,
@@ -1485,7 +1013,8 @@ static void on_marks_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
     /* Bounded per turn; a zero timeout continues when there is more. */
-    int more = herald__dedup_poll(c->dedup, 2000, on_marks_failed, c);
+    int more =
+        herald__dedup_poll(c->dedup, MARKS_MAX_PER_TURN, on_marks_failed, c);
     int waiting = 0;
     for (struct part *p = c->parts; p; p = p->next) {
         if (p->revoked || !(p->pause_mask & PAUSE_MARKS) ||
@@ -1506,146 +1035,137 @@ static void on_marks_timer(void *ctx)
     }
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+static void on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
 {
-    struct herald__connector *c = opaque;
-    c->last_rebalance_ms = herald__loop_now_ms(c->env->loop);
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        int marks_missing = 0;
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_add(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p && herald__dedup_active(c->dedup) &&
-                load_marks(c, p, 1) != 0) {
-                marks_missing = 1;
-            }
+    struct herald__connector *c = ctx;
+    int marks_missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_add(c, parts[i].topic, parts[i].partition);
+        if (!p) {
+            logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
+            continue;
         }
-        logf_part(HERALD_LOG_INFO, c, NULL, "assigned %d partition(s) (%s)",
-                  parts->cnt, rd_kafka_rebalance_protocol(rk));
-        if (c->cooperative) {
-            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
-            if (e) {
-                logf_part(HERALD_LOG_ERROR, c, NULL, "assign: %s",
-                          rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-        } else {
-            rd_kafka_assign(rk, parts);
+        if (herald__dedup_active(c->dedup) && load_marks(c, p, 1) != 0) {
+            marks_missing = 1;
         }
         /* librdkafka remembers a pause across unassign/assign: say for
          * every assigned partition whether it runs. Parts whose marks
          * are not in memory yet wait (else they could notify twice); the
          * marks timer reads them and resumes the parts. */
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p) {
-                if (c->paused_for_pressure) {
-                    p->pause_mask |= PAUSE_PRESSURE;
-                }
-                if (c->ch.down) {
-                    p->pause_mask |= PAUSE_CHANNEL;
-                }
-                apply_pause(c, p);
-            }
+        if (c->paused_for_pressure) {
+            p->pause_mask |= PAUSE_PRESSURE;
         }
-        if (marks_missing) {
-            herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
+        if (herald__channel_down(c->channel)) {
+            p->pause_mask |= PAUSE_CHANNEL;
         }
-        pressure_update(c);
-        return;
+        apply_pause(c, p);
     }
-    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        if (c->revoking) {
-            /* A second revoke before the first finished: finish now. */
-            finish_revoke(c);
-        }
-        for (int i = 0; i < parts->cnt; i++) {
-            struct part *p =
-                part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-            if (p) {
-                set_paused(c, p, PAUSE_REVOKE, 1);
-            }
-        }
-        batch_flush(c);
-        c->revoking = rd_kafka_topic_partition_list_copy(parts);
-        c->revoke_deadline = herald__loop_now_ms(c->env->loop) +
-                             (uint64_t)c->cfg.drain_timeout_ms;
-        if (rd_kafka_assignment_lost(rk)) {
-            logf_part(HERALD_LOG_WARN, c, NULL,
-                      "%d partition(s) lost (the group moved on without "
-                      "us): records final since the last commit will be "
-                      "delivered again by their next owner",
-                      parts->cnt);
-        }
-        if (rd_kafka_assignment_lost(rk) || pending_in(c, parts) == 0 ||
-            c->stopped) {
-            finish_revoke(c);
-        } else {
-            logf_part(HERALD_LOG_INFO, c, NULL,
-                      "revoking %d partition(s): draining %zu record(s) in "
-                      "flight first",
-                      parts->cnt, pending_in(c, parts));
-            herald__timer_start(c->drain_timer, 20, 20);
-        }
-        return;
+    if (marks_missing) {
+        herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
     }
-    logf_part(HERALD_LOG_ERROR, c, NULL, "rebalance error: %s",
-              rd_kafka_err2str(err));
-    rd_kafka_assign(rk, NULL);
+    pressure_update(c);
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
+static void on_revoked(void *ctx, const struct herald__tp *parts, size_t n,
+                       int lost)
 {
-    (void)rk;
-    enum herald_log_level lv = level <= 3   ? HERALD_LOG_ERROR
-                               : level <= 4 ? HERALD_LOG_WARN
-                               : level <= 6 ? HERALD_LOG_INFO
-                                            : HERALD_LOG_DEBUG;
-    herald__log(lv, "component=librdkafka", "%s: %s", fac, buf);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    struct herald__connector *c = opaque;
-    logf_part(HERALD_LOG_WARN, c, NULL, "kafka: %s: %s",
-              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char buf[512];
-        rd_kafka_fatal_error(rk, buf, sizeof buf);
-        logf_part(HERALD_LOG_ERROR, c, NULL, "fatal kafka error: %s", buf);
+    struct herald__connector *c = ctx;
+    if (c->revoking) {
+        /* A second revoke before the first finished: finish now. */
+        finish_revoke(c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct part *p = part_find(c, parts[i].topic, parts[i].partition);
+        if (p) {
+            set_paused(c, p, PAUSE_REVOKE, 1);
+        }
+    }
+    herald__batcher_flush(c->batcher);
+    struct herald__tp *copy = calloc(n ? n : 1, sizeof *copy);
+    for (size_t i = 0; copy && i < n; i++) {
+        copy[i] = parts[i];
+        copy[i].topic = strdup(parts[i].topic);
+        if (!copy[i].topic) {
+            free_tps(copy, i);
+            copy = NULL;
+        }
+    }
+    if (!copy) {
+        /* Out of memory: give them up now, committing what is final. */
+        logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
+        if (!lost) {
+            commit_parts(c, parts, n, 1);
+        }
+        herald__kafka_release(c->k, parts, n);
+        return;
+    }
+    c->revoking = copy;
+    c->n_revoking = n;
+    c->revoke_lost = lost;
+    c->revoke_deadline =
+        herald__loop_now_ms(c->env->loop) + (uint64_t)c->cfg.drain_timeout_ms;
+    size_t pending = pending_in(c, parts, n);
+    if (lost || pending == 0 || c->stopped) {
+        finish_revoke(c);
+    } else {
+        logf_part(HERALD_LOG_INFO, c, NULL,
+                  "revoking %zu partition(s): draining %zu record(s) in "
+                  "flight first",
+                  n, pending);
+        herald__timer_start(c->drain_timer, DRAIN_CHECK_MS, DRAIN_CHECK_MS);
     }
 }
 
 /* ---- stop -------------------------------------------------------------- */
 
-static void close_consumer(struct herald__connector *c)
+/* The last step of a stop: the consumer is closed (or given up) and the
+ * producer's last writes are acknowledged (or given up). */
+static void stopped(struct herald__connector *c)
 {
-    if (!c->rk) {
+    if (c->finished) {
         return;
     }
-    herald__timer_stop(c->poll_timer);
-    herald__timer_stop(c->commit_timer);
-    herald__timer_stop(c->more_timer);
-    commit_parts(c, NULL, 1);
-    /* close() runs the revoke callback synchronously: nothing is in flight
-     * any more (or the drain timed out), so it releases at once. */
-    c->stopped = 1;
-    rd_kafka_consumer_close(c->rk);
+    c->finished = 1;
+    herald__timer_stop(c->drain_timer);
     if (c->revoking) {
         finish_revoke(c);
     }
-    herald__watch_destroy(c->watch);
-    c->watch = NULL;
-    rd_kafka_queue_destroy(c->queue);
-    c->queue = NULL;
-    rd_kafka_destroy(c->rk);
-    c->rk = NULL;
-    close(c->pipefd[0]);
-    close(c->pipefd[1]);
-    c->pipefd[0] = c->pipefd[1] = -1;
+    herald__kafka_destroy(c->k);
+    c->k = NULL;
+    if (c->env->on_stopped) {
+        c->env->on_stopped(c->env->ctx, c, c->failed);
+    }
+}
+
+/* The consumer closed: the producer's writes still in flight (a drain
+ * timeout) get FLUSH_TIMEOUT_MS, waited for on the drain timer. */
+static void on_closed(void *ctx)
+{
+    struct herald__connector *c = ctx;
+    if (c->at_once || herald__producer_pending(c->producer) == 0) {
+        stopped(c);
+        return;
+    }
+    c->flush_deadline = herald__loop_now_ms(c->env->loop) + FLUSH_TIMEOUT_MS;
+    herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
+}
+
+/* Commit what is final and close the consumer; on_closed follows. */
+static void close_consumer(struct herald__connector *c)
+{
+    herald__timer_stop(c->commit_timer);
+    herald__timer_stop(c->more_timer);
+    commit_parts(c, NULL, 0, 1);
+    /* The close's revoke callback releases at once: nothing is in flight
+     * any more (or the drain timed out). */
+    c->stopped = 1;
+    c->stop_deadline = herald__loop_now_ms(c->env->loop) + CLOSE_TIMEOUT_MS;
+    herald__timer_start(c->drain_timer, DRAIN_CHECK_MS, DRAIN_CHECK_MS);
+    if (!c->k || c->at_once) {
+        stopped(c);
+        return;
+    }
+    herald__kafka_close(c->k);
 }
 
 static void drop_waiting(struct herald__connector *c)
@@ -1660,60 +1180,73 @@ static void drop_waiting(struct herald__connector *c)
         }
         p->held_tail = NULL;
     }
-    while (c->batch_head) {
-        struct job *j = c->batch_head;
-        c->batch_head = j->next;
-        job_destroy(j);
-    }
-    c->batch_tail = NULL;
-    c->batch_n = 0;
-    while (c->timed) {
-        job_destroy(c->timed);
-    }
-    channel_drop(c);
+    herald__batcher_drop(c->batcher, NULL, b_drop, c);
+    herald__outcome_drop_timed(c->outcome);
+    herald__gate_drop_timed(c->gate);
+    herald__channel_drop_all(c->channel);
 }
 
 static void finish_stop(struct herald__connector *c)
 {
-    if (c->stopped && !c->rk) {
+    if (c->stopped) {
         return;
     }
     herald__timer_stop(c->drain_timer);
     close_consumer(c);
-    if (c->env->on_stopped) {
-        c->env->on_stopped(c->env->ctx, c, c->failed);
-    }
+}
+
+static int drained(const struct herald__connector *c)
+{
+    return herald__batcher_in_flight(c->batcher) == 0 &&
+           herald__outcome_writing(c->outcome) == 0 &&
+           herald__gate_writing(c->gate) == 0;
 }
 
 static void check_drain(struct herald__connector *c)
 {
-    if (c->revoking && pending_in(c, c->revoking) == 0) {
+    if (c->revoking && pending_in(c, c->revoking, c->n_revoking) == 0) {
         finish_revoke(c);
     }
-    if (c->stopping && !c->stopped && c->in_flight == 0 &&
-        c->dlq_waiting == 0 && c->marks_waiting == 0) {
+    if (c->stopping && !c->stopped && drained(c)) {
         /* Not from here: we may be inside pump() holding a message of the
-         * consumer that finish_stop destroys. The timer finishes it. */
-        herald__timer_start(c->drain_timer, 0, 20);
+         * consumer that finish_stop closes. The timer finishes it. */
+        herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
     }
 }
 
 static void on_stop_timer(void *ctx)
 {
     struct herald__connector *c = ctx;
+    uint64_t now = herald__loop_now_ms(c->env->loop);
     if (c->revoking) {
         on_drain_timer(c);
     }
-    if (!c->stopping || c->stopped) {
+    if (c->finished || !c->stopping) {
         return;
     }
-    if ((c->in_flight == 0 && c->dlq_waiting == 0 && c->marks_waiting == 0) ||
-        herald__loop_now_ms(c->env->loop) >= c->stop_deadline) {
-        if (c->in_flight > 0) {
+    if (c->stopped) {
+        /* Closing, or flushing the producer after the close. */
+        if (c->flush_deadline) {
+            if (herald__producer_pending(c->producer) == 0 ||
+                now >= c->flush_deadline) {
+                stopped(c);
+            }
+        } else if (now >= c->stop_deadline) {
+            logf_part(HERALD_LOG_WARN, c, NULL,
+                      "the consumer did not close in %d ms: leaving the group "
+                      "to its session timeout",
+                      CLOSE_TIMEOUT_MS);
+            stopped(c);
+        }
+        return;
+    }
+    if (drained(c) || now >= c->stop_deadline) {
+        int64_t in_flight = herald__batcher_in_flight(c->batcher);
+        if (in_flight > 0) {
             logf_part(HERALD_LOG_WARN, c, NULL,
                       "drain timeout: %" PRId64
                       " record(s) still in flight stay uncommitted",
-                      c->in_flight);
+                      in_flight);
         }
         finish_stop(c);
     }
@@ -1721,27 +1254,31 @@ static void on_stop_timer(void *ctx)
 
 void herald__connector_stop(struct herald__connector *c)
 {
-    if (c->stopped) {
+    if (c->finished) {
         return;
     }
     if (c->stopping) {
         /* Second signal: stop now, committing only what is final. */
         logf_part(HERALD_LOG_WARN, c, NULL, "stopping at once");
-        c->stop_deadline = 0;
-        finish_stop(c);
+        c->at_once = 1;
+        if (c->stopped) {
+            stopped(c); /* closing or flushing: wait no more */
+        } else {
+            finish_stop(c);
+        }
         return;
     }
     c->stopping = 1;
     logf_part(HERALD_LOG_INFO, c, NULL,
               "stopping: draining %" PRId64 " record(s) in flight first",
-              c->in_flight);
+              herald__batcher_in_flight(c->batcher));
     for (struct part *p = c->parts; p; p = p->next) {
         set_paused(c, p, PAUSE_REVOKE, 1);
     }
     drop_waiting(c);
     c->stop_deadline =
         herald__loop_now_ms(c->env->loop) + (uint64_t)c->cfg.drain_timeout_ms;
-    herald__timer_start(c->drain_timer, 0, 20);
+    herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
 }
 
 static void fail_connector(struct herald__connector *c)
@@ -1753,6 +1290,81 @@ static void fail_connector(struct herald__connector *c)
 }
 
 /* ---- construction ------------------------------------------------------ */
+
+/* The stages after decode, wired to the job's life. 0, or -1 when out of
+ * memory. */
+static int new_stages(struct herald__connector *c)
+{
+    static const struct herald__outcome_cbs ocbs = {
+        .final = o_final,
+        .written = o_written,
+        .drop = o_drop,
+        .fail = o_fail,
+        .again = o_again,
+        .retry_pause = o_retry_pause,
+        .write_pause = o_write_pause,
+        .state = o_state,
+    };
+    static const struct herald__gate_cbs gcbs = {
+        .again = g_again,
+        .written = g_written,
+        .drop = g_drop,
+        .write_pause = g_write_pause,
+        .state = g_state,
+    };
+    static const struct herald__channel_cbs chcbs = {
+        .pause_all = ch_pause_all,
+        .held = ch_held,
+        .revoked = ch_revoked,
+        .drop = ch_drop,
+        .release = ch_release,
+        .released = ch_released,
+        .probe = ch_probe,
+        .stopping = ch_stopping,
+        .partitions = ch_partitions,
+    };
+    static const struct herald__batch_cbs bcbs = {
+        .outcome = b_outcome,
+        .blocked = b_blocked,
+        .held = b_held,
+        .sent = b_sent,
+    };
+    const struct herald__connector_config *cfg = &c->cfg;
+    struct herald__loop *loop = c->env->loop;
+    struct herald__outcome_opts oo = {
+        .connector = cfg->name,
+        .tolerance_all = cfg->tolerance_all,
+        .dead_letter_topic = cfg->dead_letter_topic,
+        .retry_initial_ms = cfg->retry_initial_ms,
+        .retry_max_ms = cfg->retry_max_ms,
+        .retry_timeout_ms = cfg->retry_timeout_ms,
+    };
+    c->outcome = herald__outcome_new(loop, &oo, &ocbs, c);
+    if (!c->outcome) {
+        return -1;
+    }
+    if (herald__dedup_active(c->dedup)) {
+        struct herald__gate_opts go = {
+            .connector = cfg->name,
+            .retry_initial_ms = cfg->retry_initial_ms,
+            .retry_max_ms = cfg->retry_max_ms,
+        };
+        c->gate = herald__gate_new(loop, c->dedup, &go, &gcbs, c);
+        if (!c->gate) {
+            return -1;
+        }
+    }
+    if (!c->inst) {
+        return 0; /* tail: nothing is delivered */
+    }
+    c->channel = herald__channel_new(loop, cfg->name, c->inst->name,
+                                     cfg->probe_initial_ms, cfg->probe_max_ms,
+                                     &chcbs, c);
+    c->batcher =
+        herald__batcher_new(loop, c->inst, cfg->batch_max_records,
+                            cfg->batch_max_bytes, cfg->linger_ms, &bcbs, c);
+    return c->channel && c->batcher ? 0 : -1;
+}
 
 struct herald__connector *
 herald__connector_new(const struct herald__connector_env *env,
@@ -1768,7 +1380,6 @@ herald__connector_new(const struct herald__connector_env *env,
         return NULL;
     }
     c->env = env;
-    c->pipefd[0] = c->pipefd[1] = -1;
     struct herald__connector_config *cfg = &c->cfg;
     herald__connector_config_parse(map, env->tail, cfg, d);
     if (!cfg->name) { /* out of memory, reported */
@@ -1831,12 +1442,13 @@ herald__connector_new(const struct herald__connector_env *env,
                                      env->hash_key, env->loop, d);
     }
 
-    c->linger_timer = herald__timer_new(env->loop, on_linger, c);
-    c->poll_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
     c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
     c->drain_timer = herald__timer_new(env->loop, on_stop_timer, c);
-    c->ch.timer = herald__timer_new(env->loop, on_channel_timer, c);
+    if (d->n == errs && (new_stages(c) != 0 || !c->more_timer ||
+                         !c->commit_timer || !c->drain_timer)) {
+        herald__diag_add(d, map, "out of memory");
+    }
     if (d->n > errs) {
         herald__connector_destroy(c);
         return NULL;
@@ -1844,41 +1456,58 @@ herald__connector_new(const struct herald__connector_env *env,
     return c;
 }
 
-static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    char *err, size_t errlen)
+/* Create the consumer and subscribe: the last step of the start. */
+static int start_consumer(struct herald__connector *c, char *err, size_t errlen)
 {
-    char e[512];
-    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property '%s': %s", k, e);
+    static const struct herald__kafka_cbs cbs = {
+        .wake = on_wake,
+        .message = on_message,
+        .assigned = on_assigned,
+        .revoked = on_revoked,
+        .commit_failed = on_commit_failed,
+        .fatal = on_fatal,
+        .closed = on_closed,
+    };
+    struct herald__kafka_opts o = {
+        .name = c->cfg.name,
+        .group_id = c->cfg.group_id,
+        .topics = c->cfg.topics,
+        .n_topics = c->cfg.n_topics,
+        .global = c->env->kafka,
+        .local = c->cfg.kafka,
+        .notify = c->notify != NULL,
+    };
+    c->k = herald__kafka_new(c->env->loop, &o, &cbs, c, err, errlen);
+    if (!c->k) {
         return -1;
     }
+    /* Poll well within max.poll.interval.ms even when the pipe is quiet:
+     * the module's poll timer does; backpressure waits a quarter of it. */
+    uint64_t quarter = herald__kafka_quarter_poll_interval(c->k);
+    c->pressure_grace_ms =
+        quarter < PRESSURE_GRACE_MAX_MS ? quarter : PRESSURE_GRACE_MAX_MS;
+    herald__timer_start(c->commit_timer, (uint64_t)c->cfg.commit_interval_ms,
+                        (uint64_t)c->cfg.commit_interval_ms);
+    logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
+              c->cfg.group_id, c->cfg.n_topics);
     return 0;
 }
 
-static int apply_props(rd_kafka_conf_t *conf, const struct herald__node *m,
-                       char *err, size_t errlen)
+/* The dedup marks topic is ready (or not): go on with the start. */
+static void on_dedup_ready(void *ctx, int ok, const char *err)
 {
-    for (size_t i = 0; m && i < m->n; i++) {
-        const struct herald__node *v = m->items[i];
-        if (v->type != HERALD_NODE_SCALAR) {
-            snprintf(err, errlen,
-                     "%s:%d:%d: kafka property '%s' must be a "
-                     "scalar",
-                     v->file, v->line, v->col, m->keys[i]);
-            return -1;
-        }
-        if (set_prop(conf, m->keys[i], v->scalar, err, errlen) != 0) {
-            return -1;
-        }
+    struct herald__connector *c = ctx;
+    c->starting = 0;
+    if (c->stopping) {
+        return; /* stopped meanwhile; the stop finishes on its own */
     }
-    return 0;
+    char e[ERR_MAX];
+    if (ok && start_consumer(c, e, sizeof e) == 0) {
+        return;
+    }
+    logf_part(HERALD_LOG_ERROR, c, NULL, "%s", ok ? e : err);
+    fail_connector(c);
 }
-
-/* Prefetch defaults (see herald__connector_start), librdkafka >= 2.2. */
-#define PREFETCH_BACKOFF_MS "5"
-#define PREFETCH_KBYTES "2048"
-#define PREFETCH_BACKOFF_MS_NOTIFY "10"
-#define PREFETCH_KBYTES_NOTIFY "512"
 
 int herald__connector_start(struct herald__connector *c, char *err,
                             size_t errlen)
@@ -1890,99 +1519,31 @@ int herald__connector_start(struct herald__connector *c, char *err,
         if (!c->producer) {
             return -1;
         }
+        herald__outcome_set_producer(c->outcome, c->producer);
+        if (c->gate) {
+            herald__gate_set_producer(c->gate, c->producer);
+        }
     }
     if (herald__dedup_active(c->dedup)) {
-        if (herald__dedup_start(c->dedup, c->env->kafka, c->cfg.topics,
-                                c->cfg.n_topics, err, errlen) != 0) {
+        c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
+        if (!c->marks_timer) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
-        c->marks_timer = herald__timer_new(c->env->loop, on_marks_timer, c);
+        /* Asynchronous: the consumer starts once the marks topic is there
+         * (on_dedup_ready), and a stop meanwhile is not held up. */
+        int rc = herald__dedup_start(c->dedup, c->env->loop, c->env->kafka,
+                                     c->cfg.topics, c->cfg.n_topics,
+                                     on_dedup_ready, c, err, errlen);
+        if (rc < 0) {
+            return -1;
+        }
+        c->starting = rc > 0;
+        if (c->starting) {
+            return 0;
+        }
     }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[512];
-    /* Prefetch (bench/RESULTS.md): librdkafka fills a queue of up to 64 MB
-     * by default, and once it is full looks again only after
-     * fetch.queue.backoff.ms (1 s by default). A small queue looked at
-     * often costs no throughput: herald drains 2 MB (~7,000 records) in
-     * ~20 ms, longer than the 5 ms backoff, so the fetcher stays ahead at
-     * ~31 MB peak RSS against 78 MB with 16 MB. Notify connectors wait on
-     * a channel of ~1,000 emails/s, so 512 KB (~140,000 records/s, 22 MB)
-     * is plenty. queued.min.messages stays librdkafka's: with these byte
-     * limits it never binds first. A user's kafka: settings come after and
-     * win. */
-    if (set_prop(conf, "auto.offset.reset", "earliest", err, errlen) ||
-        set_prop(conf, "fetch.queue.backoff.ms",
-                 c->notify ? PREFETCH_BACKOFF_MS_NOTIFY : PREFETCH_BACKOFF_MS,
-                 err, errlen) ||
-        set_prop(conf, "queued.max.messages.kbytes",
-                 c->notify ? PREFETCH_KBYTES_NOTIFY : PREFETCH_KBYTES, err,
-                 errlen) ||
-        apply_props(conf, c->env->kafka, err, errlen) ||
-        apply_props(conf, c->cfg.kafka, err, errlen) ||
-        set_prop(conf, "group.id", c->cfg.group_id, err, errlen) ||
-        set_prop(conf, "enable.auto.commit", "false", err, errlen) ||
-        set_prop(conf, "enable.auto.offset.store", "false", err, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    rd_kafka_conf_set_opaque(conf, c);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_offset_commit_cb(conf, on_commit_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    size_t sz = sizeof e;
-    int64_t poll_ms = 300000;
-    if (rd_kafka_conf_get(conf, "max.poll.interval.ms", e, &sz) ==
-        RD_KAFKA_CONF_OK) {
-        poll_ms = strtoll(e, NULL, 10);
-    }
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
-    if (!c->rk) {
-        snprintf(err, errlen, "kafka consumer: %s", e);
-        return -1;
-    }
-    const char *proto = rd_kafka_rebalance_protocol(c->rk);
-    (void)proto;
-    size_t psz = sizeof e;
-    const rd_kafka_conf_t *cf = rd_kafka_conf(c->rk);
-    if (rd_kafka_conf_get(cf, "partition.assignment.strategy", e, &psz) ==
-            RD_KAFKA_CONF_OK &&
-        strstr(e, "cooperative")) {
-        c->cooperative = 1;
-    }
-    rd_kafka_poll_set_consumer(c->rk);
-    c->queue = rd_kafka_queue_get_consumer(c->rk);
-    if (pipe2(c->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
-    c->watch =
-        herald__watch_new(c->env->loop, c->pipefd[0], on_queue_readable, c);
-    herald__watch_set(c->watch, HERALD__WATCH_READ);
-
-    rd_kafka_topic_partition_list_t *subs =
-        rd_kafka_topic_partition_list_new((int)c->cfg.n_topics);
-    for (size_t i = 0; i < c->cfg.n_topics; i++) {
-        rd_kafka_topic_partition_list_add(subs, c->cfg.topics[i],
-                                          RD_KAFKA_PARTITION_UA);
-    }
-    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, subs);
-    rd_kafka_topic_partition_list_destroy(subs);
-    if (rerr) {
-        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(rerr));
-        return -1;
-    }
-    /* Poll well within max.poll.interval.ms even when the pipe is quiet:
-     * rebalance and error events arrive through polling. */
-    uint64_t every = poll_ms / 4 < 500 ? (uint64_t)(poll_ms / 4) : 500;
-    c->pressure_grace_ms = poll_ms / 4 < 2000 ? (uint64_t)(poll_ms / 4) : 2000;
-    herald__timer_start(c->poll_timer, every, every);
-    herald__timer_start(c->commit_timer, (uint64_t)c->cfg.commit_interval_ms,
-                        (uint64_t)c->cfg.commit_interval_ms);
-    logf_part(HERALD_LOG_INFO, c, NULL, "started: group %s, %zu topic(s)",
-              c->cfg.group_id, c->cfg.n_topics);
-    return 0;
+    return start_consumer(c, err, errlen);
 }
 
 void herald__connector_destroy(struct herald__connector *c)
@@ -1990,28 +1551,31 @@ void herald__connector_destroy(struct herald__connector *c)
     if (!c) {
         return;
     }
-    if (c->rk) {
-        c->stopping = 1;
-        drop_waiting(c);
-        close_consumer(c);
-    }
+    c->stopping = 1;
     drop_waiting(c);
+    herald__kafka_destroy(c->k);
+    c->k = NULL;
+    if (c->revoking) {
+        free_tps(c->revoking, c->n_revoking);
+        c->revoking = NULL;
+    }
     /* Items still with the plugin (drain timeout) must not report to a
-     * freed connector when they complete or the instance closes. */
-    herald__instance_forget_owner(c->inst, c);
-    herald__timer_destroy(c->linger_timer);
-    herald__timer_destroy(c->poll_timer);
+     * freed connector when they complete or the instance closes: the
+     * batcher forgets its owner at the plugin host. */
+    herald__batcher_destroy(c->batcher);
+    herald__channel_destroy(c->channel);
+    herald__gate_destroy(c->gate);
+    herald__outcome_destroy(c->outcome);
     herald__timer_destroy(c->more_timer);
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
-    herald__timer_destroy(c->ch.timer);
     /* Jobs on retry timers: their timers belong to them. */
     for (struct part *p = c->parts; p; p = p->next) {
         p->revoked = 1;
     }
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
-    herald__producer_destroy(c->producer, 5000);
+    herald__producer_destroy(c->producer);
     herald__timer_destroy(c->marks_timer);
     herald__dedup_destroy(c->dedup);
     herald__connector_config_cleanup(&c->cfg);
@@ -2043,7 +1607,13 @@ const char *herald__connector_marks_topic(const struct herald__connector *c)
 void herald__connector_stats(const struct herald__connector *c,
                              struct herald__connector_stats *out)
 {
+    struct herald__channel_status cs;
     *out = c->stats;
+    herald__outcome_counts(c->outcome, &out->rejected, &out->retried);
+    out->deduped = herald__gate_skipped(c->gate);
+    herald__channel_status(c->channel, &cs);
+    out->unavailable = cs.unavailable;
+    out->in_flight = herald__batcher_in_flight(c->batcher);
 }
 
 int herald__connector_status(const struct herald__connector *c,
@@ -2055,18 +1625,17 @@ int herald__connector_status(const struct herald__connector *c,
     out->topics = c->cfg.topics;
     out->n_topics = c->cfg.n_topics;
     out->inst = c->inst;
-    out->stats = c->stats;
-    out->stats.in_flight = c->in_flight;
-    out->channel_unavailable = c->ch.down;
-    out->channel_reason = c->ch.down ? c->ch.reason : NULL;
-    out->channel_unavailable_ms =
-        c->ch.down ? (int64_t)(herald__loop_now_ms(c->env->loop) - c->ch.since)
-                   : 0;
-    out->channel_held = c->ch.held;
+    herald__connector_stats(c, &out->stats);
+    struct herald__channel_status cs;
+    herald__channel_status(c->channel, &cs);
+    out->channel_unavailable = cs.down;
+    out->channel_reason = cs.reason;
+    out->channel_unavailable_ms = cs.down_ms;
+    out->channel_held = cs.held;
     out->state = c->failed     ? HERALD__CONNECTOR_FAILED
                  : c->stopped  ? HERALD__CONNECTOR_STOPPED
                  : c->stopping ? HERALD__CONNECTOR_STOPPING
-                 : c->rk       ? HERALD__CONNECTOR_RUNNING
+                 : c->k        ? HERALD__CONNECTOR_RUNNING
                                : HERALD__CONNECTOR_CREATED;
     size_t n = 0;
     for (const struct part *p = c->parts; p; p = p->next) {
@@ -2110,7 +1679,7 @@ int herald__connector_check_remote(struct herald__connector *c,
         return 0;
     }
     char err[512];
-    struct herald__producer *w =
+    struct herald__kafka_producer *w =
         herald__producer_new(c->env->loop, c->env->kafka, err, sizeof err);
     if (!w) {
         herald__diag_add(d, c->cfg.dead_letter_node, "%s", err);
@@ -2118,7 +1687,7 @@ int herald__connector_check_remote(struct herald__connector *c,
     }
     int rc = herald__producer_partitions(w, c->cfg.dead_letter_topic, 5000, err,
                                          sizeof err);
-    herald__producer_destroy(w, 0);
+    herald__producer_destroy(w);
     if (rc == 0) {
         herald__diag_add(d, c->cfg.dead_letter_node,
                          "dead-letter topic '%s' does not exist on the "

@@ -1,7 +1,11 @@
 /*
- * connector.h - one connector (connector.c): a Kafka consumer, the decoder,
- * the notify stage or a sink, batching, retries, and the offset tracker that
- * makes delivery at-least-once. All on the loop thread.
+ * connector.h - one connector (connector.c): the state machine of a record's
+ * life (a job) that wires the stages of docs/architecture.md: the Kafka
+ * module's consumer (kafka.h), decode, the tombstone filter, the dedup gate
+ * (dedup_gate.h), render (notify.h) or a sink, deliver (batch.h), the
+ * outcome policy (outcome.h, channel.h), the dedup mark and the offset
+ * tracker (offsets.h) that makes delivery at-least-once. All on the loop
+ * thread.
  */
 #ifndef HERALD_CONNECTOR_H
 #define HERALD_CONNECTOR_H
@@ -12,12 +16,26 @@
 #include "config.h"
 
 struct herald__hash_key;
+struct herald_record;
 
 struct herald__loop;
 struct herald__http;
 struct herald__registry;
 struct herald_instance;
 struct herald__connector;
+
+/* What the command running the connectors adds to them (herald tail
+ * prints records, the demo stops after its two): called on the loop
+ * thread; either may be NULL. */
+struct herald__connector_hooks {
+    /* Tail mode: each decoded record (borrowed for the call), in place of
+     * a plugin; the record is final afterwards. */
+    void (*decoded)(void *ctx, const struct herald_record *r);
+    /* After each record of c whose outcome became final; finals is how
+     * many of c's are. Nonzero: stop c (gracefully). */
+    int (*final)(void *ctx, const struct herald__connector *c, int64_t finals);
+    void *ctx;
+};
 
 /* What a connector needs from the worker around it. */
 struct herald__connector_env {
@@ -38,10 +56,10 @@ struct herald__connector_env {
     /* Called when the connector stopped by itself (errors.tolerance none,
      * fatal consumer error) or finished draining after stop. */
     void (*on_stopped)(void *ctx, struct herald__connector *c, int failed);
-    /* Tail mode: print decoded records as JSON lines, no plugin. */
+    /* Tail mode: a throwaway group, no commits, no plugin: decoded
+     * records go to hooks.decoded. */
     int tail;
-    /* Stop after this many final records (0: never). Used by the demo. */
-    int64_t stop_after;
+    struct herald__connector_hooks hooks;
 };
 
 /* Validate the connector map and build it (no network yet). NULL on error,
@@ -57,6 +75,12 @@ int herald__connector_start(struct herald__connector *c, char *err,
  * Called again (second signal), it stops at once, still committing only
  * final offsets. */
 void herald__connector_stop(struct herald__connector *c);
+/* Free c (NULL-safe; without waiting for the broker). The lifecycle rule
+ * (worker.h): free a connector only once no completion can reach it, that
+ * is after its plugin instance was closed (every item it held reported),
+ * or else it forgets itself as the owner of its batches at the plugin
+ * host first; records still at the plugin then leak rather than dangle.
+ * Loop thread, loop not running. */
 void herald__connector_destroy(struct herald__connector *c);
 /* herald check: what needs the broker. A missing dead-letter topic is an
  * error in d; an unreachable broker only a note. 0 or -1. */

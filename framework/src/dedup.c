@@ -1,20 +1,21 @@
 /*
  * dedup.c - marks of notified dedup keys: an in-memory table filled from
  * and written to a compacted Kafka topic (see dedup.h). Reading marks back
- * uses its own consumer without a group, assigned the marks partitions
- * being read back and polled from the loop (herald__dedup_poll), never
- * blocking it; writing goes through the connector's producer.
+ * uses the Kafka module's marks reader (kafka.h), assigned the marks
+ * partitions being read back and polled from the loop
+ * (herald__dedup_poll), never blocking it; writing goes through the
+ * connector's producer.
  */
 #include "dedup.h"
 
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hmac.h"
+#include "kafka.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -45,6 +46,11 @@ struct load {
 #define SWEEP_PER_TTL 4
 #define SWEEP_MIN_MS 100
 #define SWEEP_MAX_MS 60000
+/* Default marks TTL: 7 days. */
+#define DEFAULT_TTL_MS (7LL * 24 * 3600 * 1000)
+/* Room for "herald-dedup-" beyond the group id. */
+#define TOPIC_PREFIX_ROOM 16
+#define ERR_MAX 512
 
 struct herald__dedup {
     int active;
@@ -54,7 +60,7 @@ struct herald__dedup {
     int64_t ttl_ms;
     struct entry **buckets;
     size_t n_buckets, n;
-    rd_kafka_t *reader;
+    struct herald__kafka_marks *reader;
     int32_t *loaded; /* marks partitions read back */
     size_t n_loaded;
     struct load *loads; /* marks partitions being read back */
@@ -163,7 +169,7 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
     }
     dd->hash_key = hk;
     dd->active = 1;
-    dd->ttl_ms = 7LL * 24 * 3600 * 1000;
+    dd->ttl_ms = DEFAULT_TTL_MS;
     dd->use_message_key = notify;
     const char *topic = NULL;
     if (map) {
@@ -227,7 +233,7 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
     if (topic) {
         dd->topic = strdup(topic);
     } else {
-        size_t len = strlen(group_id) + 16;
+        size_t len = strlen(group_id) + TOPIC_PREFIX_ROOM;
         dd->topic = malloc(len);
         if (dd->topic) {
             snprintf(dd->topic, len, "herald-dedup-%s", group_id);
@@ -275,9 +281,7 @@ void herald__dedup_destroy(struct herald__dedup *dd)
         }
     }
     free(dd->buckets);
-    if (dd->reader) {
-        rd_kafka_destroy(dd->reader);
-    }
+    herald__marks_destroy(dd->reader);
     free(dd->loads);
     herald__template_destroy(dd->key);
     free(dd->loaded);
@@ -295,161 +299,22 @@ const char *herald__dedup_topic(const struct herald__dedup *dd)
     return dd->topic;
 }
 
-static int set_props(rd_kafka_conf_t *conf, const struct herald__node *kafka,
-                     char *err, size_t errlen)
-{
-    char e[512];
-    for (size_t i = 0; kafka && i < kafka->n; i++) {
-        const struct herald__node *v = kafka->items[i];
-        if (v->type != HERALD_NODE_SCALAR) {
-            continue;
-        }
-        if (rd_kafka_conf_set(conf, kafka->keys[i], v->scalar, e, sizeof e) !=
-            RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "kafka property '%s': %s", kafka->keys[i], e);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-    (void)rk;
-    if (level <= 4) {
-        herald__log(level <= 3 ? HERALD_LOG_ERROR : HERALD_LOG_WARN,
-                    "component=librdkafka role=dedup", "%s: %s", fac, buf);
-    }
-}
-
-/* Partition count of topic, or 0 if missing, -1 on error. */
-static int partitions_of(rd_kafka_t *rk, const char *topic, char *err,
-                         size_t errlen)
-{
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 10000);
-    int rc = -1;
-    if (e) {
-        snprintf(err, errlen, "metadata for %s: %s", topic,
-                 rd_kafka_err2str(e));
-    } else {
-        if (md->topic_cnt == 1 && md->topics[0].err == 0) {
-            rc = md->topics[0].partition_cnt;
-        } else if (md->topic_cnt == 1 &&
-                   md->topics[0].err ==
-                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            rc = 0;
-        } else {
-            snprintf(err, errlen, "metadata for %s: %s", topic,
-                     md->topic_cnt ? rd_kafka_err2str(md->topics[0].err)
-                                   : "no answer");
-        }
-        rd_kafka_metadata_destroy(md);
-    }
-    rd_kafka_topic_destroy(t);
-    return rc;
-}
-
-static int create_topic(struct herald__dedup *dd, int partitions, char *err,
-                        size_t errlen)
-{
-    char e[512], ms[32];
-    rd_kafka_NewTopic_t *nt =
-        rd_kafka_NewTopic_new(dd->topic, partitions, -1, e, sizeof e);
-    if (!nt) {
-        snprintf(err, errlen, "dedup topic %s: %s", dd->topic, e);
-        return -1;
-    }
-    snprintf(ms, sizeof ms, "%" PRId64, dd->ttl_ms);
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact,delete");
-    rd_kafka_NewTopic_set_config(nt, "retention.ms", ms);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(dd->reader);
-    rd_kafka_CreateTopics(dd->reader, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    if (!ev) {
-        snprintf(err, errlen, "dedup topic %s: no answer to CreateTopics",
-                 dd->topic);
-    } else {
-        const rd_kafka_CreateTopics_result_t *res =
-            rd_kafka_event_CreateTopics_result(ev);
-        size_t cnt = 0;
-        const rd_kafka_topic_result_t **tr =
-            res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
-        rd_kafka_resp_err_t te = cnt == 1 ? rd_kafka_topic_result_error(tr[0])
-                                          : rd_kafka_event_error(ev);
-        if (te == RD_KAFKA_RESP_ERR_NO_ERROR ||
-            te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            rc = 0;
-        } else {
-            snprintf(err, errlen, "dedup topic %s: cannot create it: %s",
-                     dd->topic, rd_kafka_err2str(te));
-        }
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-    return rc;
-}
-
-int herald__dedup_start(struct herald__dedup *dd,
+int herald__dedup_start(struct herald__dedup *dd, struct herald__loop *loop,
                         const struct herald__node *kafka, char *const *topics,
-                        size_t n_topics, char *err, size_t errlen)
+                        size_t n_topics, herald__dedup_ready_fn ready,
+                        void *ctx, char *err, size_t errlen)
 {
     if (!dd->active) {
         return 0;
     }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[512];
-    if (set_props(conf, kafka, err, errlen) != 0) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    /* A group id is needed to assign; it never joins or commits. */
-    rd_kafka_conf_set(conf, "group.id", "herald-dedup-reader", e, sizeof e);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof e);
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof e);
-    /* Marks removed by retention meanwhile: read on from the oldest. */
-    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof e);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    dd->reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    dd->reader = herald__marks_new(loop, kafka, dd->topic, err, errlen);
     if (!dd->reader) {
-        snprintf(err, errlen, "dedup reader: %s", e);
         return -1;
     }
-    int need = 1;
-    for (size_t i = 0; i < n_topics; i++) {
-        int p = partitions_of(dd->reader, topics[i], err, errlen);
-        if (p < 0) {
-            return -1;
-        }
-        if (p > need) {
-            need = p;
-        }
-    }
-    int have = partitions_of(dd->reader, dd->topic, err, errlen);
-    if (have < 0) {
-        return -1;
-    }
-    if (have == 0) {
-        herald__log(HERALD_LOG_INFO, NULL,
-                    "creating dedup marks topic %s (%d partitions, "
-                    "compacted, retention %" PRId64 " ms)",
-                    dd->topic, need, dd->ttl_ms);
-        if (create_topic(dd, need, err, errlen) != 0) {
-            return -1;
-        }
-    } else if (have < need) {
-        snprintf(err, errlen,
-                 "dedup topic %s has %d partitions, fewer than the %d of "
-                 "the source topics: marks are written to the source "
-                 "partition's number",
-                 dd->topic, have, need);
-        return -1;
-    }
-    return 0;
+    return herald__marks_prepare(dd->reader, topics, n_topics, dd->ttl_ms,
+                                 ready, ctx, err, errlen) == 0
+               ? 1
+               : -1;
 }
 
 static int is_loaded(const struct herald__dedup *dd, int32_t p)
@@ -467,19 +332,7 @@ static int is_loaded(const struct herald__dedup *dd, int32_t p)
 static int reader_assign(struct herald__dedup *dd, int32_t p, int on, char *err,
                          size_t errlen)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, dd->topic, p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_error_t *e = on ? rd_kafka_incremental_assign(dd->reader, l)
-                             : rd_kafka_incremental_unassign(dd->reader, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (!e) {
-        return 0;
-    }
-    snprintf(err, errlen, "dedup topic %s [%" PRId32 "]: %s", dd->topic, p,
-             rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-    return -1;
+    return herald__marks_assign(dd->reader, p, on, err, errlen);
 }
 
 static int64_t mono_ms(void)
@@ -555,32 +408,32 @@ static void load_done(struct herald__dedup *dd, struct load *ld)
     drop_load(dd, ld);
 }
 
-static void take_mark(struct herald__dedup *dd, const rd_kafka_message_t *m)
+static void mark_end(void *ctx, int32_t partition)
 {
-    struct load *ld = find_load(dd, m->partition);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (ld) {
-            load_done(dd, ld);
-        }
-        return;
+    struct herald__dedup *dd = ctx;
+    struct load *ld = find_load(dd, partition);
+    if (ld) {
+        load_done(dd, ld);
     }
-    if (m->err) {
-        herald__log(HERALD_LOG_WARN, NULL, "reading dedup marks: %s",
-                    rd_kafka_message_errstr(m));
-        return;
-    }
+}
+
+static void take_mark(void *ctx, int32_t partition, const void *key,
+                      size_t klen, const void *value, size_t vlen, int64_t ts)
+{
+    (void)vlen;
+    struct herald__dedup *dd = ctx;
+    struct load *ld = find_load(dd, partition);
     if (!ld) {
         return; /* forgotten meanwhile */
     }
     ld->deadline_ms = mono_ms() + LOAD_TIMEOUT_MS;
-    if (!m->key || m->key_len == 0) {
+    if (!key || klen == 0) {
         return;
     }
-    char *k = strndup(m->key, m->key_len);
+    char *k = strndup(key, klen);
     if (k && !herald__hmac_is_hex(k)) {
         ld->old_marks++; /* a plain dedup key: see load_done */
-    } else if (k && m->payload) {
-        int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    } else if (k && value) {
         herald__dedup_set_marked(dd, k, ts > 0 ? ts : 1);
         ld->marks++;
     } else if (k) {
@@ -595,15 +448,7 @@ int herald__dedup_poll(struct herald__dedup *dd, int max,
     if (!dd->n_loads) {
         return 0;
     }
-    int n = 0;
-    for (; n < max && dd->n_loads; n++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(dd->reader, 0);
-        if (!m) {
-            break;
-        }
-        take_mark(dd, m);
-        rd_kafka_message_destroy(m);
-    }
+    int more = herald__marks_poll(dd->reader, max, take_mark, mark_end, dd);
     int64_t now = mono_ms();
     for (size_t i = 0; i < dd->n_loads; i++) {
         struct load *ld = &dd->loads[i];
@@ -611,7 +456,7 @@ int herald__dedup_poll(struct herald__dedup *dd, int max,
             continue;
         }
         /* Start over: what was read is read again, in order. */
-        char err[512];
+        char err[ERR_MAX];
         snprintf(err, sizeof err,
                  "dedup topic %s [%" PRId32 "]: read back timed out", dd->topic,
                  ld->partition);
@@ -624,7 +469,7 @@ int herald__dedup_poll(struct herald__dedup *dd, int max,
             failed(ctx, ld->partition, err);
         }
     }
-    return n >= max;
+    return more;
 }
 
 int herald__dedup_loading(const struct herald__dedup *dd)

@@ -62,12 +62,17 @@ void herald__dedup_destroy(struct herald__dedup *dd);
 int herald__dedup_active(const struct herald__dedup *dd);
 const char *herald__dedup_topic(const struct herald__dedup *dd);
 
+/* The start finished: ok, or not with err (the connector cannot run). */
+typedef void (*herald__dedup_ready_fn)(void *ctx, int ok, const char *err);
 /* Connect to Kafka: make sure the marks topic exists with at least as
  * many partitions as the source topics (creating it if missing), and set
- * up the reader of marks. Blocking (seconds); called once at start. */
-int herald__dedup_start(struct herald__dedup *dd,
+ * up the reader of marks. Never blocks: returns 1 and ready follows on
+ * the loop; 0 when dedup is inactive (ready is not called); -1 with err
+ * when it cannot start. herald__dedup_destroy cancels it. Loop thread. */
+int herald__dedup_start(struct herald__dedup *dd, struct herald__loop *loop,
                         const struct herald__node *kafka, char *const *topics,
-                        size_t n_topics, char *err, size_t errlen);
+                        size_t n_topics, herald__dedup_ready_fn ready,
+                        void *ctx, char *err, size_t errlen);
 
 /* Start reading back the marks of marks-partition `partition` (never
  * blocks; herald__dedup_poll does the reading). 1: read back already (or

@@ -9,14 +9,13 @@
  */
 #include "demo.h"
 
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "connector.h"
+#include "kafka.h"
 #include "log.h"
 #include "worker.h"
 
@@ -92,44 +91,44 @@ static void anomaly(struct buf *b, int64_t n_attempts, int64_t cents,
     put_long(b, 1587525600000);
 }
 
-static int produce(rd_kafka_t *rk, const struct buf *key, const struct buf *v)
+#define DEMO_TOPIC "possible_anomalies"
+/* The demo's records: the window and its refinement. */
+#define DEMO_RECORDS 2
+#define FLUSH_TIMEOUT_MS 10000
+
+static int produce(struct herald__kafka_mock *mc, const struct buf *key,
+                   const struct buf *v)
 {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC("possible_anomalies"),
-        RD_KAFKA_V_KEY((void *)key->b, key->n),
-        RD_KAFKA_V_VALUE((void *)v->b, v->n),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    return err ? -1 : 0;
+    return herald__mock_produce(mc, DEMO_TOPIC, key->b, key->n, v->b, v->n);
 }
 
 /* The mock cluster answers no CreateTopics (librdkafka 2.8 names no
  * controller), so the marks topics herald would create are made here. */
 static void create_marks_topic(const char *topic, void *mc)
 {
-    rd_kafka_mock_topic_create(mc, topic, 1, 1);
+    herald__mock_topic(mc, topic, 1);
+}
+
+/* The demo's stop condition: both records final (connector.h's hook). */
+static int on_final(void *ctx, const struct herald__connector *c,
+                    int64_t finals)
+{
+    (void)c;
+    const int64_t *limit = ctx;
+    return finals >= *limit;
 }
 
 int herald__demo_run(const char *config_path, const char *log_level)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err,
-                          sizeof err) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "demo: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk) {
+    struct herald__kafka_mock *mc = herald__mock_new(err, sizeof err);
+    if (!mc) {
         fprintf(stderr, "demo: %s\n", err);
         return 1;
     }
-    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
     char bootstraps[256];
-    snprintf(bootstraps, sizeof bootstraps, "%s",
-             rd_kafka_mock_cluster_bootstraps(mc));
-    rd_kafka_mock_topic_create(mc, "possible_anomalies", 1, 1);
+    snprintf(bootstraps, sizeof bootstraps, "%s", herald__mock_bootstraps(mc));
+    herald__mock_topic(mc, DEMO_TOPIC, 1);
 
     /* ksqlDB's windowed KAFKA key: the card number, then the window start
      * as 8 big-endian bytes. */
@@ -143,10 +142,10 @@ int herald__demo_run(const char *config_path, const char *log_level)
     struct buf first = {.n = 0}, refined = {.n = 0};
     anomaly(&first, 3, 23241, tx, 3);   /* 50.25 + 103.43 + 78.73 */
     anomaly(&refined, 4, 25241, tx, 4); /* a fourth charge of 20.00 */
-    if (produce(rk, &key, &first) || produce(rk, &key, &refined) ||
-        rd_kafka_flush(rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (produce(mc, &key, &first) || produce(mc, &key, &refined) ||
+        herald__mock_flush(mc, FLUSH_TIMEOUT_MS) != 0) {
         fprintf(stderr, "demo: could not produce to the mock cluster\n");
-        rd_kafka_destroy(rk);
+        herald__mock_destroy(mc);
         return 1;
     }
     printf("demo: mock Kafka cluster at %s; produced 2 records to "
@@ -155,11 +154,12 @@ int herald__demo_run(const char *config_path, const char *log_level)
            bootstraps);
     fflush(stdout);
 
+    int64_t stop = DEMO_RECORDS;
     struct herald__worker_opts o = {
         .config_path = config_path,
         .mode = HERALD__MODE_RUN,
         .bootstrap_override = bootstraps,
-        .stop_after = 2,
+        .hooks = {.final = on_final, .ctx = &stop},
         .log_level = log_level ? log_level : "warn",
     };
     struct herald__worker *w = herald__worker_new(&o, stderr);
@@ -171,8 +171,8 @@ int herald__demo_run(const char *config_path, const char *log_level)
         herald__worker_stats(w, &st);
         herald__worker_destroy(w);
     }
-    /* The mock cluster lives in the producer: destroy it last. */
-    rd_kafka_destroy(rk);
+    /* The connectors used the cluster: destroy it last. */
+    herald__mock_destroy(mc);
     if (rc == 0) {
         printf("\ndemo: %" PRId64 " records, %" PRId64 " email%s, %" PRId64
                " refinement%s skipped as a duplicate\n",

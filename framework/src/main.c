@@ -4,11 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "api.h"
 #include "config_schema.h"
 #include "demo.h"
 #include "loader.h"
 #include "log.h"
+#include "record.h"
 #include "worker.h"
 #include "worker_config.h"
 
@@ -109,6 +112,30 @@ static int need_config(const struct args *a, const char *cmd)
     return 0;
 }
 
+/* herald tail: each decoded record as one JSON line on stdout. */
+static void print_record(void *ctx, const struct herald_record *r)
+{
+    (void)ctx;
+    json_t *o = herald__record_to_json(r);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    free(s);
+    json_decref(o);
+}
+
+/* -n N: a connector stops once N of its records are final. */
+static int stop_after(void *ctx, const struct herald__connector *c,
+                      int64_t finals)
+{
+    (void)c;
+    const struct args *a = ctx;
+    return a->count > 0 && finals >= a->count;
+}
+
 static int cmd_run(const struct args *a, enum herald__worker_mode mode,
                    const char *only)
 {
@@ -116,7 +143,9 @@ static int cmd_run(const struct args *a, enum herald__worker_mode mode,
         .config_path = a->config,
         .mode = mode,
         .only_connector = only,
-        .stop_after = a->count,
+        .hooks = {.decoded = mode == HERALD__MODE_TAIL ? print_record : NULL,
+                  .final = stop_after,
+                  .ctx = (void *)a},
         .log_level = a->log_level,
     };
     struct herald__worker *w = herald__worker_new(&o, stderr);

@@ -1306,6 +1306,13 @@ static int render_key(const struct herald__notify *n,
     return 0;
 }
 
+int herald__notify_key(const struct herald__notify *n,
+                       const struct herald_record *r, char **out, char *err,
+                       size_t errlen)
+{
+    return render_key(n, r, out, err, errlen);
+}
+
 /* Valid UTF-8 throughout (newlines and other controls allowed: a text
  * field is never a header, and JSON escapes them). */
 static int check_utf8(const char *what, const char *s, char *err, size_t errlen)

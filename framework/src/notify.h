@@ -140,6 +140,14 @@ int herald__notify_render(const struct herald__notify *n,
                           struct herald__rendered **out, char *err,
                           size_t errlen);
 
+/* The idempotency key herald__notify_render would give r's message (the
+ * keyed hash of the dedup key), without rendering the rest: the dedup gate
+ * decides on it before render. 0 and *out (caller frees), or -1 with err
+ * and *out NULL. Any thread. */
+int herald__notify_key(const struct herald__notify *n,
+                       const struct herald_record *r, char **out, char *err,
+                       size_t errlen);
+
 /* The message inside a rendered object (borrowed from it). */
 const struct herald_message *
 herald__rendered_message(const struct herald__rendered *m);

@@ -263,8 +263,16 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
     struct herald__worker *w = ctx;
     if (kind == HERALD_PLUGIN_SINK) {
         struct herald_instance *inst = make_instance(w, name, at, kind, d);
+        struct herald_instance **grown =
+            inst ? realloc(w->sinks, (w->n_sinks + 1) * sizeof *w->sinks)
+                 : NULL;
+        if (inst && !grown) {
+            herald__diag_add(d, at, "out of memory");
+            herald__instance_destroy(inst);
+            return NULL;
+        }
         if (inst) {
-            w->sinks = realloc(w->sinks, (w->n_sinks + 1) * sizeof *w->sinks);
+            w->sinks = grown;
             w->sinks[w->n_sinks++] = inst;
         }
         return inst;
@@ -455,12 +463,16 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     w->opts = *o;
     w->errs = errs;
     char *tmp = strdup(o->config_path);
-    w->config_dir = strdup(dirname(tmp));
+    w->config_dir = tmp ? strdup(dirname(tmp)) : NULL;
     free(tmp);
     w->loop = herald__loop_new();
-    w->http = herald__http_new(w->loop);
+    w->http = w->loop ? herald__http_new(w->loop) : NULL;
     w->loader = herald__loader_new(herald__host_api());
-    herald__api_start(w->loop);
+    if (!w->config_dir || !w->loop || !w->http || !w->loader ||
+        herald__api_start(w->loop) != 0) {
+        herald__diag_add(&d, NULL, "out of memory");
+        goto fail;
+    }
 
     w->root = herald__config_load_file(o->config_path, &d);
     if (!w->root) {
@@ -509,7 +521,7 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
         .ctx = w,
         .on_stopped = on_stopped,
         .tail = o->mode == HERALD__MODE_TAIL,
-        .stop_after = o->stop_after,
+        .hooks = o->hooks,
     };
 
     if (cons) {
@@ -634,10 +646,11 @@ void herald__worker_destroy(struct herald__worker *w)
         return;
     }
     herald__admin_destroy(w->admin);
-    for (size_t i = 0; i < w->n_connectors; i++) {
-        herald__connector_destroy(w->connectors[i]);
-    }
-    free(w->connectors);
+    /* The lifecycle rule (worker.h): every completion reaches a connector
+     * that is alive. Completions queued so far are dispatched, then each
+     * instance is closed, which reports every item it still holds (the
+     * close rule of plugin.h), and only then are the connectors, which
+     * own those items' records, freed. */
     herald__api_drain();
     for (size_t i = 0; i < w->n_channels; i++) {
         herald__instance_destroy(w->channels[i].inst);
@@ -648,6 +661,11 @@ void herald__worker_destroy(struct herald__worker *w)
         herald__instance_destroy(w->sinks[i]);
     }
     free(w->sinks);
+    for (size_t i = 0; i < w->n_connectors; i++) {
+        herald__connector_destroy(w->connectors[i]);
+    }
+    free(w->connectors);
+    herald__api_drain();
     herald__registry_destroy(w->registry);
     herald__http_destroy(w->http);
     herald__api_stop();

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "connector.h"
+
 struct herald__worker;
 
 enum herald__worker_mode {
@@ -20,10 +22,10 @@ enum herald__worker_mode {
 struct herald__worker_opts {
     const char *config_path;
     enum herald__worker_mode mode;
-    const char *only_connector;     /* tail: the connector to print */
-    const char *bootstrap_override; /* demo: the mock cluster */
-    int64_t stop_after;             /* stop once this many are final */
-    const char *log_level;          /* --log-level, wins over config */
+    const char *only_connector;           /* tail: the connector to print */
+    const char *bootstrap_override;       /* demo: the mock cluster */
+    struct herald__connector_hooks hooks; /* given to every connector */
+    const char *log_level;                /* --log-level, wins over config */
 };
 
 /* Load and validate everything. On errors, prints every one of them to
@@ -45,6 +47,15 @@ void herald__worker_stats(const struct herald__worker *w,
 void herald__worker_each_marks_topic(const struct herald__worker *w,
                                      void (*fn)(const char *topic, void *ctx),
                                      void *ctx);
+/* Free everything. The lifecycle rule: nothing reaches a freed connector.
+ * A plugin completes items from any thread, into a queue dispatched on
+ * the loop thread to the batch's owner (a connector's deliver stage). So
+ * the queue is drained first, then every instance is closed, which reports
+ * each item it still holds (RETRY under the close rule; the connectors,
+ * stopped, let those records go in doubt), and only then are the
+ * connectors freed: no batch names them any more. (A connector freed
+ * while its instance lives, e.g. after a failed start, forgets itself as
+ * owner at the plugin host first.) Loop thread, with the loop stopped. */
 void herald__worker_destroy(struct herald__worker *w);
 
 #endif

@@ -14,3 +14,6 @@ herald_py_test(sendgrid_faults sendgrid_faults.py TIMEOUT 120)
 herald_py_test(service_fault_mailpit service_faults.py ARGS mailpit TIMEOUT 240)
 herald_py_test(service_fault_registry service_faults.py ARGS registry TIMEOUT 240)
 herald_py_test(service_fault_broker service_faults.py ARGS broker TIMEOUT 240)
+# Issue 11: SIGINT within 1 s while connectors start (unreachable broker,
+# marks topic being created), committing nothing.
+herald_py_test(stop_while_starting stop_while_starting.py TIMEOUT 180)

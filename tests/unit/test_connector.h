@@ -115,6 +115,16 @@ static void committed(struct env *e, const char *group, const char *topic,
     rd_kafka_destroy(c);
 }
 
+/* Stop a connector once stop_after of its records are final (the hook
+ * herald's commands use for the same). */
+static int stop_after_hook(void *ctx, const struct herald__connector *c,
+                           int64_t finals)
+{
+    (void)c;
+    int64_t limit = *(const int64_t *)ctx;
+    return limit > 0 && finals >= limit;
+}
+
 static int run_worker(struct env *e, const char *yaml, int64_t stop_after)
 {
     char path[128];
@@ -126,7 +136,7 @@ static int run_worker(struct env *e, const char *yaml, int64_t stop_after)
     struct herald__worker_opts o = {
         .config_path = path,
         .bootstrap_override = e->bootstraps,
-        .stop_after = stop_after,
+        .hooks = {.final = stop_after_hook, .ctx = &stop_after},
         .log_level = getenv("TEST_LOG") ? getenv("TEST_LOG") : "warn",
     };
     struct herald__worker *w = herald__worker_new(&o, stderr);

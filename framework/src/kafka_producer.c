@@ -1,13 +1,9 @@
 /*
- * producer.c - herald's own writes to Kafka (dead letters, dedup marks):
- * one idempotent librdkafka producer per connector, its delivery reports
- * brought to the loop through the main queue's io-event pipe, like the
- * consumer's queue.
+ * kafka_producer.c - herald's own writes to Kafka (dead letters, dedup
+ * marks; kafka.h): one idempotent librdkafka producer per connector, its
+ * delivery reports brought to the loop through the main queue's io-event
+ * pipe, like the consumer's queue. Part of the Kafka module.
  */
-#include "producer.h"
-
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -15,16 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka.h"
+#include "kafka_int.h"
 #include "log.h"
 #include "loop.h"
 #include "record.h"
+
+/* Delivery reports are also polled this often (a missed wake-up). */
+#define POLL_EVERY_MS 500
+/* A dead letter is given this long to be acknowledged. */
+#define MESSAGE_TIMEOUT_MS "30000"
+#define LINGER_MS "5"
+/* The dead-letter context headers added to the record's own. */
+#define CONNECT_HEADERS 9
+#define ERR_MAX 512
 
 struct pending {
     herald__producer_fn fn;
     void *ctx;
 };
 
-struct herald__producer {
+struct herald__kafka_producer {
     struct herald__loop *loop;
     rd_kafka_t *rk;
     rd_kafka_queue_t *queue;
@@ -67,7 +74,7 @@ static int consumer_only(const char *k)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    struct herald__producer *d = opaque;
+    struct herald__kafka_producer *d = opaque;
     struct pending *p = m->_private;
     if (!p) {
         return;
@@ -89,14 +96,11 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
     (void)rk;
-    enum herald_log_level lv = level <= 3   ? HERALD_LOG_ERROR
-                               : level <= 4 ? HERALD_LOG_WARN
-                               : level <= 6 ? HERALD_LOG_INFO
-                                            : HERALD_LOG_DEBUG;
-    herald__log(lv, "component=librdkafka role=producer", "%s: %s", fac, buf);
+    herald__kafka_log_line(level, "component=librdkafka role=producer", fac,
+                           buf);
 }
 
-static void pump(struct herald__producer *d)
+static void pump(struct herald__kafka_producer *d)
 {
     if (d->rk) {
         rd_kafka_poll(d->rk, 0);
@@ -106,9 +110,7 @@ static void pump(struct herald__producer *d)
 static void on_readable(void *ctx, int fd, int events)
 {
     (void)events;
-    char buf[64];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
+    herald__kafka_drain_pipe(fd);
     pump(ctx);
 }
 
@@ -117,11 +119,11 @@ static void on_poll_timer(void *ctx)
     pump(ctx);
 }
 
-struct herald__producer *herald__producer_new(struct herald__loop *loop,
-                                              const struct herald__node *kafka,
-                                              char *err, size_t errlen)
+struct herald__kafka_producer *
+herald__producer_new(struct herald__loop *loop,
+                     const struct herald__node *kafka, char *err, size_t errlen)
 {
-    struct herald__producer *d = calloc(1, sizeof *d);
+    struct herald__kafka_producer *d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -129,7 +131,8 @@ struct herald__producer *herald__producer_new(struct herald__loop *loop,
     d->loop = loop;
     d->pipefd[0] = d->pipefd[1] = -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[512];
+    herald__kafka_conf_init(conf);
+    char e[ERR_MAX];
     for (size_t i = 0; kafka && i < kafka->n; i++) {
         const struct herald__node *v = kafka->items[i];
         if (v->type != HERALD_NODE_SCALAR || consumer_only(kafka->keys[i])) {
@@ -142,7 +145,7 @@ struct herald__producer *herald__producer_new(struct herald__loop *loop,
                      "'%s': %s",
                      kafka->keys[i], e);
             rd_kafka_conf_destroy(conf);
-            herald__producer_destroy(d, 0);
+            herald__producer_destroy(d);
             return NULL;
         }
     }
@@ -151,28 +154,27 @@ struct herald__producer *herald__producer_new(struct herald__loop *loop,
      * in doubt and tries again. */
     rd_kafka_conf_set(conf, "enable.idempotence", "true", e, sizeof e);
     rd_kafka_conf_set(conf, "acks", "all", e, sizeof e);
-    rd_kafka_conf_set(conf, "message.timeout.ms", "30000", e, sizeof e);
-    rd_kafka_conf_set(conf, "linger.ms", "5", e, sizeof e);
+    rd_kafka_conf_set(conf, "message.timeout.ms", MESSAGE_TIMEOUT_MS, e,
+                      sizeof e);
+    rd_kafka_conf_set(conf, "linger.ms", LINGER_MS, e, sizeof e);
     rd_kafka_conf_set_opaque(conf, d);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
     if (!d->rk) {
         snprintf(err, errlen, "producer: %s", e);
-        herald__producer_destroy(d, 0);
+        herald__producer_destroy(d);
         return NULL;
     }
     d->queue = rd_kafka_queue_get_main(d->rk);
-    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        herald__producer_destroy(d, 0);
+    d->poll_timer = herald__timer_new(loop, on_poll_timer, d);
+    if (!d->poll_timer ||
+        herald__kafka_wake_pipe(loop, d->queue, d->pipefd, &d->watch,
+                                on_readable, d, err, errlen) != 0) {
+        herald__producer_destroy(d);
         return NULL;
     }
-    rd_kafka_queue_io_event_enable(d->queue, d->pipefd[1], "1", 1);
-    d->watch = herald__watch_new(loop, d->pipefd[0], on_readable, d);
-    herald__watch_set(d->watch, HERALD__WATCH_READ);
-    d->poll_timer = herald__timer_new(loop, on_poll_timer, d);
-    herald__timer_start(d->poll_timer, 500, 500);
+    herald__timer_start(d->poll_timer, POLL_EVERY_MS, POLL_EVERY_MS);
     return d;
 }
 
@@ -182,7 +184,7 @@ static void add_header(rd_kafka_headers_t *h, const char *name,
     rd_kafka_header_add(h, name, -1, value, -1);
 }
 
-static int produce(struct herald__producer *d, const char *topic,
+static int produce(struct herald__kafka_producer *d, const char *topic,
                    int32_t partition, const void *key, size_t klen,
                    const void *value, size_t vlen, rd_kafka_headers_t *h,
                    int64_t timestamp, herald__producer_fn fn, void *ctx)
@@ -212,7 +214,7 @@ static int produce(struct herald__producer *d, const char *topic,
     return 0;
 }
 
-int herald__producer_send(struct herald__producer *p, const char *topic,
+int herald__producer_send(struct herald__kafka_producer *p, const char *topic,
                           int32_t partition, const void *key, size_t klen,
                           const void *value, size_t vlen,
                           herald__producer_fn fn, void *ctx)
@@ -221,7 +223,7 @@ int herald__producer_send(struct herald__producer *p, const char *topic,
                    rd_kafka_headers_new(0), 0, fn, ctx);
 }
 
-int herald__producer_send_dead_letter(struct herald__producer *p,
+int herald__producer_send_dead_letter(struct herald__kafka_producer *p,
                                       const char *topic, const char *connector,
                                       const struct herald_record *r,
                                       const char *stage, const char *class_name,
@@ -229,7 +231,8 @@ int herald__producer_send_dead_letter(struct herald__producer *p,
                                       const char *message,
                                       herald__producer_fn fn, void *ctx)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(r->n_headers + 9);
+    rd_kafka_headers_t *h =
+        rd_kafka_headers_new(r->n_headers + CONNECT_HEADERS);
     for (size_t i = 0; i < r->n_headers; i++) {
         rd_kafka_header_add(h, r->headers[i].name, -1, r->headers[i].value,
                             (ssize_t)r->headers[i].len);
@@ -250,13 +253,14 @@ int herald__producer_send_dead_letter(struct herald__producer *p,
                    r->timestamp, fn, ctx);
 }
 
-size_t herald__producer_pending(const struct herald__producer *d)
+size_t herald__producer_pending(const struct herald__kafka_producer *d)
 {
     return d ? d->pending : 0;
 }
 
-int herald__producer_partitions(struct herald__producer *d, const char *topic,
-                                int timeout_ms, char *err, size_t errlen)
+int herald__producer_partitions(struct herald__kafka_producer *d,
+                                const char *topic, int timeout_ms, char *err,
+                                size_t errlen)
 {
     rd_kafka_topic_t *t = rd_kafka_topic_new(d->rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -278,24 +282,29 @@ int herald__producer_partitions(struct herald__producer *d, const char *topic,
     return rc;
 }
 
-void herald__producer_destroy(struct herald__producer *d, int timeout_ms)
+void herald__producer_destroy(struct herald__kafka_producer *d)
 {
     if (!d) {
         return;
     }
     d->closing = 1;
-    if (d->rk) {
-        if (d->pending > 0) {
-            rd_kafka_flush(d->rk, timeout_ms);
-        }
-        herald__watch_destroy(d->watch);
-        herald__timer_destroy(d->poll_timer);
+    herald__watch_destroy(d->watch);
+    herald__timer_destroy(d->poll_timer);
+    if (d->queue) {
+        /* The handle is freed on another thread after the pipe is closed:
+         * nothing may write to the pipe's (reusable) fd any more. */
+        rd_kafka_queue_io_event_enable(d->queue, -1, NULL, 0);
         rd_kafka_queue_destroy(d->queue);
-        rd_kafka_destroy(d->rk);
     }
-    if (d->pipefd[0] >= 0) {
-        close(d->pipefd[0]);
-        close(d->pipefd[1]);
+    if (d->rk) {
+        /* Never wait here: what is still in flight is dropped (its source
+         * records stay in doubt and come again). The connector waits for
+         * herald__producer_pending to drain before it gets here. */
+        rd_kafka_purge(d->rk, RD_KAFKA_PURGE_F_QUEUE |
+                                  RD_KAFKA_PURGE_F_INFLIGHT |
+                                  RD_KAFKA_PURGE_F_NON_BLOCKING);
+        herald__kafka_reap(d->rk, 0);
     }
+    herald__kafka_close_pipe(d->pipefd);
     free(d);
 }
