@@ -79,6 +79,26 @@ static size_t walk_path_step(struct walk *w, size_t len, const char *step)
     return len + n;
 }
 
+/* Writes "[i]" into buf (at least WALK_INDEX_MAX bytes). By hand: snprintf
+ * costs more than the host's lookup of the item it names. */
+#define WALK_INDEX_MAX 24
+static void walk_index(char *buf, size_t i)
+{
+    char digits[WALK_INDEX_MAX];
+    size_t n = 0, k = 0;
+
+    do {
+        digits[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0);
+    buf[k++] = '[';
+    while (n > 0) {
+        buf[k++] = digits[--n];
+    }
+    buf[k++] = ']';
+    buf[k] = '\0';
+}
+
 /* Reads the node at w->path (len bytes) and, through the shape, every node
  * under it. Returns 0, or -1 when the record does not have the shape (a
  * member missing, a container where the shape has a scalar) or a path is
@@ -86,7 +106,7 @@ static size_t walk_path_step(struct walk *w, size_t len, const char *step)
 static int walk_node(struct walk *w, size_t len, const struct null_shape *sh)
 {
     struct herald_value v;
-    char idx[32];
+    char idx[WALK_INDEX_MAX];
     size_t i, n;
 
     w->path[len] = '\0';
@@ -128,7 +148,7 @@ static int walk_node(struct walk *w, size_t len, const struct null_shape *sh)
             return -1;
         }
         for (i = 0; i < v.count; i++) {
-            snprintf(idx, sizeof idx, "[%zu]", i);
+            walk_index(idx, i);
             n = walk_path_step(w, len, idx);
             if (n == 0 || walk_node(w, n, null_shape_item(sh, i)) != 0) {
                 return -1;
