@@ -52,6 +52,7 @@ BENCH_ONLY (the consumers to run, of "kcat herald connect"), NULL_WALK_SO.
 """
 
 import datetime
+import faulthandler
 import importlib.util
 import json
 import os
@@ -64,7 +65,7 @@ import tempfile
 import threading
 import time
 
-from confluent_kafka import Producer, ConsumerGroupTopicPartitions
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -208,20 +209,33 @@ def malloc_count(path):
 
 
 class Committed:
-    """Polls a group's committed offsets on one topic (sum over partitions)."""
+    """Polls a group's committed offsets on one topic (sum over partitions).
+
+    Through a consumer that carries the group's id and never joins it: the
+    admin client's list_consumer_group_offsets can crash the process (a
+    NULL group handle in librdkafka's OffsetFetch reply when the broker
+    answers NOT_COORDINATOR, as a fresh cluster does while it creates
+    __consumer_offsets); a consumer has its group handle."""
 
     def __init__(self):
-        self.admin = AdminClient({"bootstrap.servers": BS})
+        self.consumers = {}
 
     def total(self, group, topic):
+        c = self.consumers.get(group)
+        if c is None:
+            c = self.consumers[group] = Consumer({
+                "bootstrap.servers": BS, "group.id": group,
+                "enable.auto.commit": False})
         try:
-            fut = self.admin.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(group)], request_timeout=5)
-            res = fut[group].result(5)
-        except Exception:  # the group may not exist yet
+            tps = c.committed([TopicPartition(topic, p) for p in range(PARTS)], timeout=5)
+        except Exception:  # not answered yet: nothing committed as far as we know
             return 0
-        return sum(tp.offset for tp in res.topic_partitions
-                   if tp.topic == topic and tp.offset > 0)
+        return sum(tp.offset for tp in tps if tp.offset > 0)
+
+    def close(self):
+        for c in self.consumers.values():
+            c.close()
+        self.consumers = {}
 
 
 class Drain:
@@ -286,6 +300,7 @@ def run_group_consumer(name, topic, group, cmd, env, log, first_record,
         if not alive and now - t0 > RUN_TIMEOUT_S / 10 and c == 0:
             break
         time.sleep(POLL_S)
+    com.close()
     if t_end is None:
         tail = open(log).read()[-3000:]
         stop(pr)
@@ -489,6 +504,7 @@ def row(r):
 
 
 def main():
+    faulthandler.enable()  # a crash in a C extension shows where it was
     topic = os.environ.get("BENCH_TOPIC", "")
     if not topic:
         topic = "bench-consume-%d-%d" % (os.getpid(), int(time.time()))
