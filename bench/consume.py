@@ -51,6 +51,7 @@ BENCH_SINK (null_walk; `null` to measure what the walk costs, unchecked),
 BENCH_ONLY (the consumers to run, of "kcat herald connect"), NULL_WALK_SO.
 """
 
+import atexit
 import datetime
 import faulthandler
 import importlib.util
@@ -280,6 +281,8 @@ def run_group_consumer(name, topic, group, cmd, env, log, first_record,
     t0 = time.time()
     pr = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env,
                           start_new_session=True)
+    # Its own session, so a ^C here does not reach it: stop it on any exit.
+    atexit.register(stop, pr)
     samples = []  # (t, committed, cpu, mallocs)
     last = None
     t_end = None
