@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Consume benchmark (make bench-consume): herald with the null sink against
-# kcat on one topic of 1,000,000 possible_anomalies records in 8 partitions,
-# on the integration stack's real broker. See bench/consume.py.
+# kcat and Apache Kafka Connect on one Avro topic of 1,000,000
+# possible_anomalies records in 8 partitions and its JSON copy, on the
+# integration stack's real broker and registry. See bench/consume.py.
 #   bench/consume.sh [BUILD_DIR]     (default build)
 # Uses a running stack ($STACK_DIR/env.sh, default build/stack); starts one
 # (scripts/stack/up.sh, kafka and registry only) if none answers, and stops
-# only what it started.
+# only what it started. BENCH_PEERS=0 skips Kafka Connect (and its fetch,
+# scripts/stack/connect-deps.sh, cached under ~/.cache/herald-stack).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${1:-${BUILD:-build}}"
@@ -19,5 +21,10 @@ if ! { [ -f "$STACK_DIR/env.sh" ] && (. "$STACK_DIR/env.sh" && kcat -b "$KAFKA_B
   started=1
 fi
 trap '[ "$started" = 1 ] && "$REPO/scripts/stack/down.sh" "$STACK_DIR"' EXIT
+CONNECT_LIBS=""
+if [ "${BENCH_PEERS:-1}" != 0 ]; then
+  CONNECT_LIBS="$("$REPO/scripts/stack/connect-deps.sh")"
+fi
+export CONNECT_LIBS
 . "$STACK_DIR/env.sh"
 "$STACK_PY" "$REPO/bench/consume.py"
