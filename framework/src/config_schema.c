@@ -6,7 +6,6 @@
  */
 #include "config_schema.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +14,6 @@
 
 /* Longest dotted path of a key ("connectors[].errors.channel_probe..."). */
 #define PATH_MAX_LEN 256
-/* The examples a type's error shows when its key names none. */
-#define DURATION_EXAMPLE "250ms, 30s, 5m, 1h"
-#define SIZE_EXAMPLE "512, 64KiB, 10MB, 1GiB"
 
 const struct herald__key *herald__section_key(const struct herald__section *s,
                                               const char *name)
@@ -63,34 +59,22 @@ static const struct herald__key *need_key(const struct herald__node *map,
     return k;
 }
 
-static void bad_number(const struct herald__key *k,
-                       const struct herald__node *at, struct herald__diag *d)
+/* The rule a value of k follows. */
+static struct herald__rule key_rule(const struct herald__key *k)
 {
-    const char *name = k->opt.name;
+    struct herald__rule r = {
+        k->opt.type,        k->min,       k->max, k->example,
+        k->opt.enum_values, k->opt.secret};
 
-    switch (k->opt.type) {
-    case HERALD_OPT_INT:
-        if (k->max) {
-            herald__diag_add(
-                d, at, "'%s' expects an integer from %" PRId64 " to %" PRId64,
-                name, k->min, k->max);
-        } else {
-            herald__diag_add(d, at, "'%s' expects an integer >= %" PRId64, name,
-                             k->min);
-        }
-        break;
-    case HERALD_OPT_DURATION:
-        herald__diag_add(d, at, "invalid duration for '%s' (use e.g. %s)", name,
-                         k->example ? k->example : DURATION_EXAMPLE);
-        break;
-    case HERALD_OPT_SIZE:
-        herald__diag_add(d, at, "invalid size for '%s' (use e.g. %s)", name,
-                         k->example ? k->example : SIZE_EXAMPLE);
-        break;
-    default:
-        herald__diag_add(d, at, "'%s' expects true or false", name);
-        break;
-    }
+    return r;
+}
+
+static void bad_value(const struct herald__key *k,
+                      const struct herald__node *at, struct herald__diag *d)
+{
+    struct herald__rule r = key_rule(k);
+
+    herald__config_bad_value(d, at, k->opt.name, NULL, &r);
 }
 
 int herald__section_num(const struct herald__node *map,
@@ -119,7 +103,7 @@ int herald__section_num(const struct herald__node *map,
         herald__config_parse_number(k->opt.type, n->scalar, &v) != 0 ||
         (k->opt.type != HERALD_OPT_BOOL &&
          (v < k->min || (k->max && v > k->max)))) {
-        bad_number(k, n, d);
+        bad_value(k, n, d);
         return -1;
     }
     *out = v;
@@ -132,8 +116,6 @@ int herald__section_enum(const struct herald__node *map,
 {
     const struct herald__key *k = need_key(map, s, name, d);
     const struct herald__node *n = herald__node_get(map, name);
-    char *shown;
-    char *all;
 
     *out = k ? k->opt.default_value : NULL;
     if (!k) {
@@ -147,15 +129,7 @@ int herald__section_enum(const struct herald__node *map,
         *out = n->scalar;
         return 0;
     }
-    /* The value as it may be printed: what ${env:}/${file:} produced is
-     * "<redacted>", however short. */
-    shown = n->type == HERALD_NODE_SCALAR ? herald__node_display(n) : NULL;
-    all = herald__config_join_list(k->opt.enum_values);
-    herald__diag_add(d, n, "invalid %s '%s' (expected one of: %s)",
-                     k->example ? k->example : name, shown ? shown : "?",
-                     all ? all : "?");
-    free(all);
-    free(shown);
+    bad_value(k, n, d);
     return -1;
 }
 
@@ -193,9 +167,12 @@ void herald__section_walk(const struct herald__section *s, const char *prefix,
     walk(s, prefix ? prefix : "", fn, ctx);
 }
 
-/* "integer >= 1", "duration (e.g. 250ms, 30s)", "one of: a, b", ... */
+/* "integer >= 1", "duration (e.g. 250ms, 30s)", "one of: a, b", ...:
+ * for a value, the words of its error (herald__rule_text). */
 static void type_text(const struct herald__key *k, struct herald__buf *b)
 {
+    struct herald__rule r = key_rule(k);
+
     switch (k->shape) {
     case HERALD__SHAPE_SECTION:
         herald__buf_puts(b, "section");
@@ -221,40 +198,7 @@ static void type_text(const struct herald__key *k, struct herald__buf *b)
     default:
         break;
     }
-    switch (k->opt.type) {
-    case HERALD_OPT_INT:
-        if (k->max) {
-            herald__buf_printf(b, "integer from %" PRId64 " to %" PRId64,
-                               k->min, k->max);
-        } else {
-            herald__buf_printf(b, "integer >= %" PRId64, k->min);
-        }
-        break;
-    case HERALD_OPT_BOOL:
-        herald__buf_puts(b, "true or false");
-        break;
-    case HERALD_OPT_DURATION:
-        herald__buf_printf(b, "duration (e.g. %s)",
-                           k->example ? k->example : DURATION_EXAMPLE);
-        break;
-    case HERALD_OPT_SIZE:
-        herald__buf_printf(b, "size (e.g. %s)",
-                           k->example ? k->example : SIZE_EXAMPLE);
-        break;
-    case HERALD_OPT_ENUM: {
-        char *all = herald__config_join_list(k->opt.enum_values);
-
-        herald__buf_printf(b, "one of: %s", all ? all : "?");
-        free(all);
-        break;
-    }
-    case HERALD_OPT_LIST:
-        herald__buf_puts(b, "list of strings (or one string)");
-        break;
-    default:
-        herald__buf_puts(b, "string");
-        break;
-    }
+    herald__rule_text(&r, 0, b);
 }
 
 static void describe_key(const char *path, const struct herald__key *k,

@@ -14,10 +14,10 @@
  * reference `herald check --describe` prints; so a key cannot be accepted
  * without being described, nor described without being accepted.
  *
- * Errors keep the framework's wording ("'max_in_flight' expects an integer
- * >= 1", "invalid duration for 'linger' (use e.g. 250ms, 30s, 5m, 1h)",
- * "invalid log level 'x' (expected one of: ...)"), each at its node's
- * file:line:col.
+ * A bad value gets the one wording plugin options get too
+ * (herald__config_bad_value, config_int.h), at its node's file:line:col:
+ * "'connectors[0].max_in_flight' expects an integer >= 1; got '0'"; the
+ * words after "expects" are the reference's.
  *
  * Tables are static and read-only; the functions only read the tree and
  * add to the diagnostics: any thread, the caller's.
@@ -53,9 +53,8 @@ struct herald__key {
      * largest (0: no upper bound). */
     int64_t min;
     int64_t max;
-    /* DURATION, SIZE: the examples of "(use e.g. ...)"; ENUM: the words
-     * of "invalid <label> 'x'"; SECTION: the example of "must be a map,
-     * e.g. ...". NULL: the type's own. */
+    /* DURATION, SIZE, STRING: the examples of "(e.g. ...)"; SECTION: the
+     * example of "must be a map, e.g. ...". NULL: the type's own. */
     const char *example;
 };
 
@@ -93,8 +92,8 @@ int herald__section_num(const struct herald__node *map,
                         int64_t *out, struct herald__diag *d);
 
 /* Reads the ENUM key `name`: *out is the value given (borrowed from the
- * tree) or the table's default (static). Returns 0, or -1 with "invalid
- * <label> 'x' (expected one of: ...)" in d (*out: the default). */
+ * tree) or the table's default (static). Returns 0, or -1 with "'PATH'
+ * expects one of: ...; got 'x'" in d (*out: the default). */
 int herald__section_enum(const struct herald__node *map,
                          const struct herald__section *s, const char *name,
                          const char **out, struct herald__diag *d);

@@ -32,12 +32,10 @@ static const char *const policy_values[] = {"first", "every", NULL};
 /* key: and value: (decode.h's formats and budgets). */
 static const struct herald__key key_format_keys[] = {
     {.opt = {"format", HERALD_OPT_ENUM, "string", 0, 0, format_values,
-             "how the key's bytes are decoded"},
-     .example = "format"},
+             "how the key's bytes are decoded"}},
     {.opt = {"window", HERALD_OPT_ENUM, "none", 0, 0, window_values,
              "the ksqlDB window the key carries (its start, and end for "
-             "session)"},
-     .example = "window"},
+             "session)"}},
     {.opt = {"window_size", HERALD_OPT_DURATION, "0", 0, 0, NULL,
              "the window's length, for its end (tumbling, hopping)"}},
     {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
@@ -54,8 +52,7 @@ static const struct herald__section key_format_section = {
 
 static const struct herald__key value_format_keys[] = {
     {.opt = {"format", HERALD_OPT_ENUM, "avro", 0, 0, format_values,
-             "how the value's bytes are decoded"},
-     .example = "format"},
+             "how the value's bytes are decoded"}},
     {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
              "most nodes one decoded value may have"},
      .min = 1},
@@ -109,8 +106,7 @@ static const struct herald__key errors_keys[] = {
     {.opt =
          {"tolerance", HERALD_OPT_ENUM, "none", 0, 0, tolerance_values,
           "none: a REJECT stops the connector; all: it goes on (dead letter if "
-          "set)"},
-     .example = "errors.tolerance"},
+          "set)"}},
     {.opt = {"retry", 0, NULL, 0, 0, NULL, "backoff of retried records"},
      .shape = HERALD__SHAPE_SECTION,
      .section = &retry_section},
@@ -140,8 +136,7 @@ static const struct herald__key dedup_keys[] = {
      .min = 1,
      .example = "12h, 7d"},
     {.opt = {"policy", HERALD_OPT_ENUM, "first", 0, 0, policy_values,
-             "first: one delivery per dedup key; every: no dedup"},
-     .example = "dedup.policy"},
+             "first: one delivery per dedup key; every: no dedup"}},
     HERALD__KEY_END,
 };
 static const struct herald__section dedup_section = {

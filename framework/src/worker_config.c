@@ -31,11 +31,9 @@ static const char *const log_format_values[] = {"logfmt", "json", NULL};
 
 static const struct herald__key log_keys[] = {
     {.opt = {"level", HERALD_OPT_ENUM, "info", 0, 0, level_values,
-             "least severe level logged (--log-level overrides it)"},
-     .example = "log level"},
+             "least severe level logged (--log-level overrides it)"}},
     {.opt = {"format", HERALD_OPT_ENUM, "logfmt", 0, 0, log_format_values,
-             "one line per event: key=value pairs, or a JSON object"},
-     .example = "log format"},
+             "one line per event: key=value pairs, or a JSON object"}},
     HERALD__KEY_END,
 };
 static const struct herald__section log_section = {"log", "the log", log_keys};
