@@ -83,6 +83,9 @@ struct herald__rule {
     const char *example;
     const char *const *enum_values; /* ENUM, NULL-terminated */
     int secret;                     /* STRING: the value is never shown */
+    /* Words that replace the type's ("a map of librdkafka properties",
+     * "a template or a list of them"); NULL: the type's. */
+    const char *what;
 };
 
 /* Appends what a value of r must be: "an integer >= 1", "a duration (e.g.

@@ -189,6 +189,10 @@ void herald__rule_text(const struct herald__rule *r, int article,
     int bounded = r->min != HERALD__NO_MIN &&
                   (r->type == HERALD_OPT_INT || r->min > 0 || r->max > 0);
 
+    if (r->what) {
+        herald__buf_puts(b, r->what);
+        return;
+    }
     if (r->type == HERALD_OPT_BOOL) {
         herald__buf_puts(b, "true or false");
         return;
@@ -207,7 +211,9 @@ void herald__rule_text(const struct herald__rule *r, int article,
     } else {
         type_noun(r->type, article, b);
     }
-    if (r->type == HERALD_OPT_STRING && r->min > 0) {
+    if (r->type == HERALD_OPT_STRING && r->min == 1) {
+        herald__buf_puts(b, " that is not empty");
+    } else if (r->type == HERALD_OPT_STRING && r->min > 1) {
         herald__buf_printf(b, " of at least %" PRId64 " bytes", r->min);
     } else if (bounded && r->max > 0) {
         herald__buf_printf(b, " from %" PRId64 " to %" PRId64, r->min, r->max);
@@ -258,8 +264,9 @@ void herald__config_bad_value(struct herald__diag *d,
 /* The rule of a plugin's option: its type, no bounds. */
 static struct herald__rule option_rule(const struct herald_option *opt)
 {
-    struct herald__rule r = {opt->type, HERALD__NO_MIN,   0,
-                             NULL,      opt->enum_values, 0};
+    struct herald__rule r = {.type = opt->type,
+                             .min = HERALD__NO_MIN,
+                             .enum_values = opt->enum_values};
 
     return r;
 }

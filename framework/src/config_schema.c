@@ -18,9 +18,11 @@
 const struct herald__key *herald__section_key(const struct herald__section *s,
                                               const char *name)
 {
-    for (const struct herald__key *k = s->keys; k->opt.name; k++) {
-        if (strcmp(k->opt.name, name) == 0) {
-            return k;
+    for (; s; s = s->also) {
+        for (const struct herald__key *k = s->keys; k->opt.name; k++) {
+            if (strcmp(k->opt.name, name) == 0) {
+                return k;
+            }
         }
     }
     return NULL;
@@ -35,9 +37,11 @@ int herald__section_check_keys(const struct herald__node *map,
     const char *names[MAX_KEYS + 1];
     size_t n = 0;
 
-    for (const struct herald__key *k = s->keys; k->opt.name && n < MAX_KEYS;
-         k++) {
-        names[n++] = k->opt.name;
+    for (; s; s = s->also) {
+        for (const struct herald__key *k = s->keys; k->opt.name && n < MAX_KEYS;
+             k++) {
+            names[n++] = k->opt.name;
+        }
     }
     names[n] = NULL;
     return herald__node_check_keys(map, names, d);
@@ -62,9 +66,12 @@ static const struct herald__key *need_key(const struct herald__node *map,
 /* The rule a value of k follows. */
 static struct herald__rule key_rule(const struct herald__key *k)
 {
-    struct herald__rule r = {
-        k->opt.type,        k->min,       k->max, k->example,
-        k->opt.enum_values, k->opt.secret};
+    struct herald__rule r = {.type = k->opt.type,
+                             .min = k->min,
+                             .max = k->max,
+                             .example = k->example,
+                             .enum_values = k->opt.enum_values,
+                             .secret = k->opt.secret};
 
     return r;
 }
@@ -110,14 +117,25 @@ int herald__section_num(const struct herald__node *map,
     return 0;
 }
 
+/* The value node of `name` in map (NULL: absent); *k its key (NULL, with
+ * an internal error in d, if s lacks it) and *out the key's default. */
+static const struct herald__node *
+key_value(const struct herald__node *map, const struct herald__section *s,
+          const char *name, const struct herald__key **k, const char **out,
+          struct herald__diag *d)
+{
+    *k = need_key(map, s, name, d);
+    *out = *k ? (*k)->opt.default_value : NULL;
+    return herald__node_get(map, name);
+}
+
 int herald__section_enum(const struct herald__node *map,
                          const struct herald__section *s, const char *name,
                          const char **out, struct herald__diag *d)
 {
-    const struct herald__key *k = need_key(map, s, name, d);
-    const struct herald__node *n = herald__node_get(map, name);
+    const struct herald__key *k;
+    const struct herald__node *n = key_value(map, s, name, &k, out, d);
 
-    *out = k ? k->opt.default_value : NULL;
     if (!k) {
         return -1;
     }
@@ -131,6 +149,115 @@ int herald__section_enum(const struct herald__node *map,
     }
     bad_value(k, n, d);
     return -1;
+}
+
+void herald__key_bad_value(const struct herald__key *k,
+                           const struct herald__node *at, const char *what,
+                           struct herald__diag *d)
+{
+    struct herald__rule r = key_rule(k);
+
+    r.what = what;
+    herald__config_bad_value(d, at, k->opt.name, NULL, &r);
+}
+
+int herald__key_str(const struct herald__node *n, const struct herald__key *k,
+                    const char **out, struct herald__diag *d)
+{
+    *out = k->opt.default_value;
+    if (n->type != HERALD_NODE_SCALAR || n->null_value ||
+        strlen(n->scalar) < (size_t)(k->min > 0 ? k->min : 0)) {
+        bad_value(k, n, d);
+        return -1;
+    }
+    *out = n->scalar;
+    return 0;
+}
+
+int herald__section_str(const struct herald__node *map,
+                        const struct herald__section *s, const char *name,
+                        const char **out, struct herald__diag *d)
+{
+    const struct herald__key *k;
+    const struct herald__node *n = key_value(map, s, name, &k, out, d);
+
+    if (k && n) {
+        return herald__key_str(n, k, out, d);
+    }
+    return k ? 0 : -1;
+}
+
+/* Calls fn for each item of a default list: "[a, b]" or one word. */
+static void default_items(const char *v,
+                          void (*fn)(void *, const char *,
+                                     const struct herald__node *),
+                          void *ctx)
+{
+    char item[PATH_MAX_LEN];
+    const char *p = v;
+    int flow = v[0] == '[';
+
+    if (!flow) {
+        fn(ctx, v, NULL);
+        return;
+    }
+    p++;
+    while (*p && *p != ']') {
+        size_t len = strcspn(p, ",]");
+        size_t start = strspn(p, " ");
+
+        while (len > start && p[len - 1] == ' ') {
+            len--;
+        }
+        if (len > start && len - start < sizeof item) {
+            memcpy(item, p + start, len - start);
+            item[len - start] = '\0';
+            fn(ctx, item, NULL);
+        }
+        p += strcspn(p, ",]");
+        p += *p == ',';
+    }
+}
+
+int herald__section_list(const struct herald__node *map,
+                         const struct herald__section *s, const char *name,
+                         void (*fn)(void *ctx, const char *item,
+                                    const struct herald__node *at),
+                         void *ctx, struct herald__diag *d)
+{
+    const struct herald__key *k;
+    const char *dflt;
+    const struct herald__node *n = key_value(map, s, name, &k, &dflt, d);
+    int rc = 0;
+
+    if (!k) {
+        return -1;
+    }
+    if (!n) {
+        if (dflt) {
+            default_items(dflt, fn, ctx);
+        }
+        return 0;
+    }
+    if (n->type == HERALD_NODE_SCALAR && !n->null_value) {
+        fn(ctx, n->scalar, n);
+        return 0;
+    }
+    if (n->type != HERALD_NODE_SEQ) {
+        bad_value(k, n, d);
+        return -1;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const struct herald__node *it = n->items[i];
+
+        if (it->type != HERALD_NODE_SCALAR || it->null_value) {
+            herald__key_bad_value(k, it, "a string", d);
+            rc = -1;
+            continue;
+        }
+        fn(ctx, it->scalar, it);
+    }
+    return rc;
 }
 
 static void walk(const struct herald__section *s, const char *prefix,
@@ -156,6 +283,9 @@ static void walk(const struct herald__section *s, const char *prefix,
         if (n > 0 && (size_t)n < sizeof sub) {
             walk(k->section, sub, fn, ctx);
         }
+    }
+    if (s->also) {
+        walk(s->also, prefix, fn, ctx);
     }
 }
 

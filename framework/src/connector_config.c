@@ -48,7 +48,7 @@ static const struct herald__key key_format_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section key_format_section = {
-    "key", "the record key's format", key_format_keys};
+    "key", "the record key's format", key_format_keys, NULL};
 
 static const struct herald__key value_format_keys[] = {
     {.opt = {"format", HERALD_OPT_ENUM, "avro", 0, 0, format_values,
@@ -63,7 +63,7 @@ static const struct herald__key value_format_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section value_format_section = {
-    "value", "the record value's format", value_format_keys};
+    "value", "the record value's format", value_format_keys, NULL};
 
 static const struct herald__key batch_keys[] = {
     {.opt = {"max_records", HERALD_OPT_INT, "100", 0, 0, NULL,
@@ -77,7 +77,7 @@ static const struct herald__key batch_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section batch_section = {
-    "batch", "how records are grouped for a sink", batch_keys};
+    "batch", "how records are grouped for a sink", batch_keys, NULL};
 
 static const struct herald__key retry_keys[] = {
     {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
@@ -89,8 +89,8 @@ static const struct herald__key retry_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section retry_section = {
-    "errors.retry", "backoff of a record whose delivery said RETRY",
-    retry_keys};
+    "errors.retry", "backoff of a record whose delivery said RETRY", retry_keys,
+    NULL};
 
 static const struct herald__key probe_keys[] = {
     {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
@@ -100,7 +100,7 @@ static const struct herald__key probe_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section probe_section = {
-    "errors.channel_probe", "probing an unavailable channel", probe_keys};
+    "errors.channel_probe", "probing an unavailable channel", probe_keys, NULL};
 
 static const struct herald__key errors_keys[] = {
     {.opt =
@@ -120,7 +120,7 @@ static const struct herald__key errors_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section errors_section = {
-    "errors", "what happens to a record that fails", errors_keys};
+    "errors", "what happens to a record that fails", errors_keys, NULL};
 
 /* Parsed by dedup.c; described here so that the reference is whole
  * (test_config_schema checks that dedup.c accepts each key). */
@@ -140,7 +140,7 @@ static const struct herald__key dedup_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section dedup_section = {
-    "dedup", "one delivery per dedup key, across restarts", dedup_keys};
+    "dedup", "one delivery per dedup key, across restarts", dedup_keys, NULL};
 
 /* Parsed by notify.c, with the fields the channel's plugin declares. */
 static const struct herald__key notify_keys[] = {
@@ -157,7 +157,7 @@ static const struct herald__key notify_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section notify_section = {
-    "notify", "the message sent through a channel", notify_keys};
+    "notify", "the message sent through a channel", notify_keys, NULL};
 
 static const struct herald__key connector_keys[] = {
     {.opt = {"name", HERALD_OPT_STRING, NULL, 1, 0, NULL,
@@ -210,7 +210,7 @@ static const struct herald__key connector_keys[] = {
 
 const struct herald__section herald__connector_section = {
     "connectors[]", "one connector: topics in, a channel or sink out",
-    connector_keys};
+    connector_keys, NULL};
 
 /* key: / value: maps: {format, window, window_size (keys), max_nodes,
  * max_bytes}. Stops at the first error: the formats are then unusable. */

@@ -19,9 +19,6 @@
 #define ADMIN_DEFAULT_LISTEN "127.0.0.1:8093"
 /* Bounds of the registry's cache_size and max_fetches. */
 #define REGISTRY_COUNT_MAX 1000000
-/* A macro's value as a string literal. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
 /* Room for an admin listen error. */
 #define ADMIN_ERR_LEN 256
 
@@ -36,7 +33,8 @@ static const struct herald__key log_keys[] = {
              "one line per event: key=value pairs, or a JSON object"}},
     HERALD__KEY_END,
 };
-static const struct herald__section log_section = {"log", "the log", log_keys};
+static const struct herald__section log_section = {"log", "the log", log_keys,
+                                                   NULL};
 
 static const struct herald__key admin_keys[] = {
     {.opt = {"listen", HERALD_OPT_STRING, ADMIN_DEFAULT_LISTEN, 0, 0, NULL,
@@ -45,7 +43,7 @@ static const struct herald__key admin_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section admin_section = {
-    "admin", "the admin endpoint (absent: none)", admin_keys};
+    "admin", "the admin endpoint (absent: none)", admin_keys, NULL};
 
 static const struct herald__key registry_keys[] = {
     {.opt = {"url", HERALD_OPT_STRING, NULL, 0, 0, NULL,
@@ -85,7 +83,7 @@ static const struct herald__key registry_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section registry_section = {
-    "schema_registry", "where Avro schemas come from", registry_keys};
+    "schema_registry", "where Avro schemas come from", registry_keys, NULL};
 
 static const struct herald__key top_keys[] = {
     {.opt = {"kafka", 0, NULL, 0, 0, NULL,
@@ -114,16 +112,11 @@ static const struct herald__key top_keys[] = {
     {.opt = {"log", 0, NULL, 0, 0, NULL, "the log"},
      .shape = HERALD__SHAPE_SECTION,
      .section = &log_section},
-    {.opt =
-         {"hash_key", HERALD_OPT_STRING, NULL, 0, 1, NULL,
-          "HMAC key of dedup marks (at least " STR(
-              HERALD__HASH_KEY_MIN) " bytes, e.g. "
-                                    "${file:/run/secrets/herald_hash_key})"}},
     HERALD__KEY_END,
 };
 
 const struct herald__section herald__config_section = {
-    "", "a herald configuration file", top_keys};
+    "", "a herald configuration file", top_keys, &herald__hash_key_section};
 
 void herald__worker_config_check(const struct herald__node *root,
                                  struct herald__diag *d)

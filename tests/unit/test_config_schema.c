@@ -290,7 +290,11 @@ static void test_describe_lists_every_key(void **state)
     assert_non_null(strstr(text, "schema_registry.cache_size\n"
                                  "    integer from 1 to 1000000; default "
                                  "1000\n"));
-    assert_non_null(strstr(text, "hash_key\n    secret string\n"));
+    assert_non_null(strstr(text, "hash_key\n    secret string of at least 16 "
+                                 "bytes (e.g. "
+                                 "${file:/run/secrets/herald_hash_key} "
+                                 "holding the output of `openssl rand -hex "
+                                 "32`)\n"));
     assert_non_null(strstr(text, "connectors\n"
                                  "    list of sections; required\n"));
     free(text);
