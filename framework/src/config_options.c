@@ -208,12 +208,13 @@ void herald__rule_text(const struct herald__rule *r, int article,
         (r->type == HERALD_OPT_DURATION || r->type == HERALD_OPT_SIZE)) {
         herald__buf_puts(b, article ? "a positive " : "positive ");
         type_noun(r->type, 0, b);
+    } else if (r->min == 1 && r->type == HERALD_OPT_STRING) {
+        herald__buf_puts(b, article ? "a non-empty " : "non-empty ");
+        type_noun(r->type, 0, b);
     } else {
         type_noun(r->type, article, b);
     }
-    if (r->type == HERALD_OPT_STRING && r->min == 1) {
-        herald__buf_puts(b, " that is not empty");
-    } else if (r->type == HERALD_OPT_STRING && r->min > 1) {
+    if (r->type == HERALD_OPT_STRING && r->min > 1) {
         herald__buf_printf(b, " of at least %" PRId64 " bytes", r->min);
     } else if (bounded && r->max > 0) {
         herald__buf_printf(b, " from %" PRId64 " to %" PRId64, r->min, r->max);

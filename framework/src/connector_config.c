@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_schema.h"
+#include "notify.h"
 
 /* Room for "herald-tail-<name>-<pid>" beyond the name. */
 #define TAIL_GROUP_EXTRA 40
@@ -142,23 +143,6 @@ static const struct herald__key dedup_keys[] = {
 static const struct herald__section dedup_section = {
     "dedup", "one delivery per dedup key, across restarts", dedup_keys, NULL};
 
-/* Parsed by notify.c, with the fields the channel's plugin declares. */
-static const struct herald__key notify_keys[] = {
-    {.opt = {"channel", HERALD_OPT_STRING, NULL, 1, 0, NULL,
-             "a name under channels:"}},
-    {.opt = {"idempotency_key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
-             "template of the key the channel gets as a keyed hash (default: "
-             "dedup.key, else the record key and window start)"}},
-    {.opt = {"sensitive", HERALD_OPT_LIST, "[card_number]", 0, 0, NULL,
-             "field paths whose full value may never appear in a rendered "
-             "message (such a message is rejected; [] turns it off)"}},
-    {.opt = {"allow_sensitive", HERALD_OPT_BOOL, "false", 0, 0, NULL,
-             "true turns the sensitive check off"}},
-    HERALD__KEY_END,
-};
-static const struct herald__section notify_section = {
-    "notify", "the message sent through a channel", notify_keys, NULL};
-
 static const struct herald__key connector_keys[] = {
     {.opt = {"name", HERALD_OPT_STRING, NULL, 1, 0, NULL,
              "the connector's name, in logs and metrics"}},
@@ -180,7 +164,7 @@ static const struct herald__key connector_keys[] = {
     {.opt = {"notify", 0, NULL, 0, 0, NULL,
              "send each record as a message (either notify or sink)"},
      .shape = HERALD__SHAPE_MESSAGE,
-     .section = &notify_section},
+     .section = &herald__notify_section},
     {.opt = {"sink", 0, NULL, 0, 0, NULL,
              "hand each record to a sink plugin (either notify or sink)"},
      .shape = HERALD__SHAPE_INSTANCE},
