@@ -151,14 +151,42 @@ int herald__section_enum(const struct herald__node *map,
     return -1;
 }
 
+/* What a key of a non-value shape holds, for its error. */
+static const char *shape_words(enum herald__key_shape shape)
+{
+    switch (shape) {
+    case HERALD__SHAPE_SECTIONS:
+        return "a non-empty list of maps";
+    case HERALD__SHAPE_PROPERTIES:
+        return "a map of properties";
+    case HERALD__SHAPE_INSTANCES:
+        return "a map of names to plugin instances";
+    case HERALD__SHAPE_VALUE:
+        return NULL;
+    default:
+        return "a map";
+    }
+}
+
 void herald__key_bad_value(const struct herald__key *k,
                            const struct herald__node *at, const char *what,
                            struct herald__diag *d)
 {
     struct herald__rule r = key_rule(k);
+    struct herald__buf b = HERALD__BUF_INIT;
+    char *words = NULL;
 
+    if (!what && k->shape != HERALD__SHAPE_VALUE) {
+        herald__buf_puts(&b, shape_words(k->shape));
+        if (k->example) {
+            herald__buf_printf(&b, " (e.g. %s)", k->example);
+        }
+        words = herald__buf_take(&b);
+        what = words ? words : shape_words(k->shape);
+    }
     r.what = what;
     herald__config_bad_value(d, at, k->opt.name, NULL, &r);
+    free(words);
 }
 
 int herald__key_str(const struct herald__node *n, const struct herald__key *k,

@@ -127,9 +127,10 @@ int herald__section_list(const struct herald__node *map,
                                     const struct herald__node *at),
                          void *ctx, struct herald__diag *d);
 
-/* Adds the value error of key k for the node at (a wrong shape: "'PATH'
- * expects WHAT; got a map"); `what` replaces the type's words when not
- * NULL ("a map, e.g. { format: string }"). */
+/* Adds the value error of key k for the node at: "'PATH' expects WHAT;
+ * got a list". WHAT is `what` when not NULL, else the key's: its type's
+ * words, or for a section "a map" (with the key's example: "a map (e.g.
+ * { format: string })"). */
 void herald__key_bad_value(const struct herald__key *k,
                            const struct herald__node *at, const char *what,
                            struct herald__diag *d);

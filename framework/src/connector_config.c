@@ -213,8 +213,7 @@ static int parse_format(const struct herald__node *m, int is_key,
         const struct herald__key *k =
             herald__section_key(&herald__connector_section, s->name);
 
-        herald__diag_add(d, m, "'%s' must be a map, e.g. %s", s->name,
-                         k->example);
+        herald__key_bad_value(k, m, NULL, d);
         return -1;
     }
     if (herald__section_check_keys(m, s, d) > 0) {
@@ -274,6 +273,8 @@ static void parse_topics(const struct herald__node *map,
                          struct herald__diag *d)
 {
     const struct herald__node *topics = herald__node_get(map, "topics");
+    const struct herald__key *k =
+        herald__section_key(&herald__connector_section, "topics");
     if (!topics) {
         herald__diag_add(d, map, "connector '%s' needs 'topics'", out->name);
     } else if (topics->type == HERALD_NODE_SCALAR) {
@@ -291,8 +292,7 @@ static void parse_topics(const struct herald__node *map,
         }
         for (size_t i = 0; i < topics->n; i++) {
             if (topics->items[i]->type != HERALD_NODE_SCALAR) {
-                herald__diag_add(d, topics->items[i],
-                                 "a topic must be a string");
+                herald__key_bad_value(k, topics->items[i], "a string", d);
                 continue;
             }
             char *t = strdup(topics->items[i]->scalar);
@@ -303,7 +303,8 @@ static void parse_topics(const struct herald__node *map,
             out->topics[out->n_topics++] = t;
         }
     } else {
-        herald__diag_add(d, topics, "'topics' must be a list of topic names");
+        herald__key_bad_value(k, topics, "a topic or a non-empty list of them",
+                              d);
     }
 }
 
@@ -339,9 +340,9 @@ static void parse_errors(const struct herald__node *map,
         out->tolerance_all = strcmp(tol, "all") == 0;
     }
     if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
-        herald__diag_add(d, dlq,
-                         "errors.dead_letter_topic must be a "
-                         "topic name");
+        herald__key_bad_value(
+            herald__section_key(&errors_section, "dead_letter_topic"), dlq,
+            "a topic name", d);
     } else if (dlq) {
         out->dead_letter_topic = strdup(dlq->scalar);
         if (!out->dead_letter_topic) {
@@ -398,9 +399,9 @@ int herald__connector_config_parse(const struct herald__node *map, int tail,
     parse_topics(map, out, d);
     out->kafka = herald__node_get(map, "kafka");
     if (out->kafka && out->kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, out->kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
+        herald__key_bad_value(
+            herald__section_key(&herald__connector_section, "kafka"),
+            out->kafka, "a map of librdkafka properties", d);
         out->kafka = NULL;
     }
 

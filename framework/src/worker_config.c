@@ -160,15 +160,14 @@ int herald__worker_config_admin(const struct herald__node *root,
         return 0;
     }
     if (admin->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, admin, "'admin' must be a map, e.g. %s",
-                         k->example);
+        herald__key_bad_value(k, admin, NULL, d);
         return -1;
     }
     herald__section_check_keys(admin, &admin_section, d);
     ln = herald__node_get(admin, "listen");
     if (ln && ln->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(
-            d, ln, "'listen' must be HOST:PORT, e.g. " ADMIN_DEFAULT_LISTEN);
+        herald__key_bad_value(herald__section_key(&admin_section, "listen"), ln,
+                              "HOST:PORT (e.g. " ADMIN_DEFAULT_LISTEN ")", d);
         return -1;
     }
     if (herald__admin_parse_listen(ln ? ln->scalar : ADMIN_DEFAULT_LISTEN, at,
@@ -211,7 +210,9 @@ int herald__worker_config_registry(const struct herald__node *root,
         return 0;
     }
     if (sr->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, sr, "'schema_registry' must be a map");
+        herald__key_bad_value(
+            herald__section_key(&herald__config_section, "schema_registry"), sr,
+            NULL, d);
         return -1;
     }
     herald__section_check_keys(sr, s, d);
@@ -276,6 +277,8 @@ void herald__worker_config_plugin_path(
     void *ctx, struct herald__diag *d)
 {
     const struct herald__node *pp = herald__node_get(root, "plugin_path");
+    const struct herald__key *k =
+        herald__section_key(&herald__config_section, "plugin_path");
     const struct herald__node *const *items;
     size_t n;
 
@@ -289,15 +292,12 @@ void herald__worker_config_plugin_path(
         items = (const struct herald__node *const *)pp->items;
         n = pp->n;
     } else {
-        herald__diag_add(d, pp,
-                         "'plugin_path' must be a directory or a list of "
-                         "them");
+        herald__key_bad_value(k, pp, "a directory or a list of them", d);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         if (items[i]->type != HERALD_NODE_SCALAR) {
-            herald__diag_add(d, items[i],
-                             "'plugin_path' entries must be directories");
+            herald__key_bad_value(k, items[i], "a directory", d);
         } else if (items[i]->scalar[0]) {
             fn(ctx, items[i], d);
         }
@@ -310,18 +310,18 @@ void herald__worker_config_sections(const struct herald__node *root,
                                     const struct herald__node **connectors,
                                     struct herald__diag *d)
 {
+    const struct herald__section *s = &herald__config_section;
+
     *kafka = herald__node_get(root, "kafka");
     if (*kafka && (*kafka)->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, *kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
+        herald__key_bad_value(herald__section_key(s, "kafka"), *kafka,
+                              "a map of librdkafka properties", d);
         *kafka = NULL;
     }
     *channels = herald__node_get(root, "channels");
     if (*channels && (*channels)->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, *channels,
-                         "'channels' must be a map of channel "
-                         "names to channel settings");
+        herald__key_bad_value(herald__section_key(s, "channels"), *channels,
+                              "a map of channel names to channel settings", d);
         *channels = NULL;
     }
     *connectors = herald__node_get(root, "connectors");

@@ -370,7 +370,17 @@ static void test_typed_errors(void **state)
          "e.yaml:1:18: 'value.format' expects one of: string, bytes, json, "
          "avro; got 'xml'"},
         {"key: string\n",
-         "e.yaml:1:6: 'key' must be a map, e.g. { format: string }"},
+         "e.yaml:1:6: 'key' expects a map (e.g. { format: string }); got "
+         "'string'"},
+        {"topics: []\n", "e.yaml:1:9: 'topics' expects a topic or a "
+                         "non-empty list of them; got a list"},
+        {"topics: [a, {b: c}]\n",
+         "e.yaml:1:13: 'topics[1]' expects a string; got a map"},
+        {"kafka: [a]\n", "e.yaml:1:8: 'kafka' expects a map of librdkafka "
+                         "properties; got a list"},
+        {"errors: { dead_letter_topic: \"\" }\n",
+         "e.yaml:1:30: 'errors.dead_letter_topic' expects a topic name; got "
+         "''"},
         {"errors: { retry: { max: 1y } }\n",
          "e.yaml:1:25: 'errors.retry.max' expects a duration (e.g. 250ms, "
          "30s, 5m, 1h); got '1y'"},
@@ -480,6 +490,54 @@ static void test_registry_values(void **state)
     herald__diag_cleanup(&d);
 }
 
+static void no_dir(void *ctx, const struct herald__node *dir,
+                   struct herald__diag *d)
+{
+    (void)ctx;
+    (void)dir;
+    (void)d;
+    fail_msg("no directory is valid here");
+}
+
+/* The top level's maps and lists of the wrong shape get the same value
+ * error as a scalar of the wrong type. */
+static void test_top_level_shapes(void **state)
+{
+    static const char doc[] = "kafka: 1\n"
+                              "channels: [a]\n"
+                              "plugin_path: [{a: b}]\n"
+                              "connectors: [{}]\n"
+                              "schema_registry: x\n";
+    static const char *const want[] = {
+        "t.yaml:1:8: 'kafka' expects a map of librdkafka properties; got '1'",
+        "t.yaml:2:11: 'channels' expects a map of channel names to channel "
+        "settings; got a list",
+        "t.yaml:3:15: 'plugin_path[0]' expects a directory; got a map",
+        "t.yaml:5:18: 'schema_registry' expects a map; got 'x'",
+    };
+    const struct herald__node *kafka, *channels, *connectors;
+    struct herald__registry_config reg;
+    char *dir = NULL;
+    struct herald__diag d;
+    struct herald__node *root;
+
+    (void)state;
+    herald__diag_init(&d);
+    root = herald__config_load_string("t.yaml", doc, strlen(doc), &d);
+    assert_non_null(root);
+    herald__worker_config_sections(root, &kafka, &channels, &connectors, &d);
+    herald__worker_config_plugin_path(root, no_dir, NULL, &d);
+    assert_int_equal(
+        herald__worker_config_registry(root, "/tmp", &reg, &dir, &d), -1);
+    print_diag(&d);
+    assert_int_equal(d.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < d.n; i++) {
+        assert_string_equal(d.msgs[i], want[i]);
+    }
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+}
+
 /* A value from ${env:} in an enum error prints as <redacted>, even one
  * too short for the free-text scrubber (redact.h). */
 static void test_enum_error_redacts(void **state)
@@ -510,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_describe_lists_every_key),
         cmocka_unit_test(test_defaults_match_constants),
         cmocka_unit_test(test_typed_errors),
+        cmocka_unit_test(test_top_level_shapes),
         cmocka_unit_test(test_enum_error_redacts),
         cmocka_unit_test(test_registry_errors),
         cmocka_unit_test(test_registry_values),
