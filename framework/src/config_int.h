@@ -8,7 +8,8 @@
  *   config_yaml.c      the YAML tree (the only file that includes yaml.h)
  *   config_provider.c  ${env:NAME}, ${env:NAME:-default}, ${file:PATH}
  *   config_units.c     durations and sizes
- *   config_options.c   typed option tables (plugins')
+ *   config_options.c   typed option tables (plugins'), and the one
+ *                      wording of a bad value (herald__config_bad_value)
  *   config_schema.c    the framework's own tables (config_schema.h)
  *   config_print.c     redacted printing
  * All run on the thread that loads the configuration.

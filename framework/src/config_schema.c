@@ -2,7 +2,7 @@
  * config_schema.c - the machinery of config_schema.h: unknown keys, typed
  * values with defaults and bounds, and the printed reference, all from the
  * framework's key tables (the tables themselves live with their parsers:
- * connector_config.c, worker_config.c).
+ * connector_config.c, worker_config.c, notify.c, hmac.c).
  */
 #include "config_schema.h"
 
