@@ -50,6 +50,9 @@ struct herald__node {
     char **keys;                     /* MAP: keys[i] */
     struct herald__node **key_nodes; /* MAP: the key nodes (positions) */
     struct herald__node **items;     /* MAP: values; SEQ: items */
+    /* The map or list that holds this node (as a key or a value); NULL
+     * for a root. Gives every node its path, for messages. */
+    const struct herald__node *parent;
 };
 
 /* A list of human-readable errors, each "file:line:col: message". */
@@ -79,6 +82,10 @@ void herald__config_destroy(struct herald__node *root);
 /* Map lookup: the value node for key, or NULL. */
 const struct herald__node *herald__node_get(const struct herald__node *map,
                                             const char *key);
+/* Where n is in its tree, as a user writes it: "connectors[0].batch.linger"
+ * (map keys joined by dots, list items as [i]); "" for a root. NULL on
+ * ENOMEM. Caller frees. */
+char *herald__node_path(const struct herald__node *n);
 /* Scalar of map[key], or def if absent. */
 const char *herald__node_str(const struct herald__node *map, const char *key,
                              const char *def);

@@ -8,7 +8,8 @@
  *   config_yaml.c      the YAML tree (the only file that includes yaml.h)
  *   config_provider.c  ${env:NAME}, ${env:NAME:-default}, ${file:PATH}
  *   config_units.c     durations and sizes
- *   config_options.c   typed option tables (plugins')
+ *   config_options.c   typed option tables (plugins'), and the one
+ *                      wording of a bad value (herald__config_bad_value)
  *   config_schema.c    the framework's own tables (config_schema.h)
  *   config_print.c     redacted printing
  * All run on the thread that loads the configuration.
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "config.h"
 
 /* Largest file a ${file:} reference or a config file may name. */
@@ -63,5 +65,47 @@ char *herald__config_join_list(const char *const *list);
  * (out untouched) if s is not one; other types: -1. */
 int herald__config_parse_number(enum herald_opt_type t, const char *s,
                                 int64_t *out);
+
+/* min of a rule that has no lower bound (a plugin's INT option). */
+#define HERALD__NO_MIN INT64_MIN
+
+/* What a value must be: the one description its error and the reference
+ * (`herald check --describe`) give. Plugin options and the framework's
+ * keys (config_schema.h) both reduce to one. */
+struct herald__rule {
+    enum herald_opt_type type;
+    /* INT, DURATION (ms), SIZE (bytes): the smallest value allowed
+     * (HERALD__NO_MIN: none) and the largest (0: no upper bound);
+     * STRING: the fewest bytes (0: any). */
+    int64_t min;
+    int64_t max;
+    /* DURATION, SIZE, STRING: the examples shown "(e.g. ...)"; NULL: the
+     * type's own. */
+    const char *example;
+    const char *const *enum_values; /* ENUM, NULL-terminated */
+    int secret;                     /* STRING: the value is never shown */
+    /* Words that replace the type's ("a map of librdkafka properties",
+     * "a template or a list of them"); NULL: the type's. */
+    const char *what;
+};
+
+/* Appends what a value of r must be: "an integer >= 1", "a duration (e.g.
+ * 250ms, 30s, 5m, 1h)", "one of: none, all", "true or false", ...; with
+ * article 0 the leading "a"/"an" is left out (the reference's form). */
+void herald__rule_text(const struct herald__rule *r, int article,
+                       struct herald__buf *b);
+
+/* The one error of a value that is not what r says, framework and plugin
+ * alike:
+ *     FILE:LINE:COL: 'PATH' expects WHAT; got 'VALUE'
+ * PATH is at's place in the tree (herald__node_path; `name` when at is a
+ * root), WHAT herald__rule_text's, VALUE as it may be printed
+ * (herald__node_display: "<redacted>" for what a provider produced; a
+ * secret string shows its length only: "got 5 bytes"); a map or a list
+ * reads "got a map". at NULL stands for the default of a plugin's table,
+ * `value`: "'NAME' expects WHAT; got 'VALUE' (the plugin's default)". */
+void herald__config_bad_value(struct herald__diag *d,
+                              const struct herald__node *at, const char *name,
+                              const char *value, const struct herald__rule *r);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,26 +112,6 @@ struct herald_options {
     struct opt_slot *slots;
 };
 
-static const char *type_word(enum herald_opt_type t)
-{
-    switch (t) {
-    case HERALD_OPT_INT:
-        return "an integer";
-    case HERALD_OPT_BOOL:
-        return "true or false";
-    case HERALD_OPT_DURATION:
-        return "a duration";
-    case HERALD_OPT_SIZE:
-        return "a size";
-    case HERALD_OPT_ENUM:
-        return "one of its values";
-    case HERALD_OPT_LIST:
-        return "a list";
-    default:
-        return "a string";
-    }
-}
-
 static int parse_int(const char *s, int64_t *out)
 {
     char *end;
@@ -169,87 +150,157 @@ int herald__config_parse_number(enum herald_opt_type t, const char *s,
     }
 }
 
-/* Parses one scalar value of option `opt` into slot. at is the node to
- * blame (NULL for a table default). 0 or -1 (error added). */
-/* Parses v into slot for opt's type. Errors quote `shown`, the value as it
- * may be printed (herald__node_display). 0, or -1 with the error in d. */
-static int check_scalar_value(struct opt_slot *slot,
-                              const struct herald_option *opt, const char *v,
-                              const char *shown, const struct herald__node *at,
-                              struct herald__diag *d)
+/* The examples a type's error and reference show when a rule names none. */
+#define DURATION_EXAMPLE "250ms, 30s, 5m, 1h"
+#define SIZE_EXAMPLE "512, 64KiB, 10MB, 1GiB"
+
+/* "integer", "duration", ... with its article. */
+static void type_noun(enum herald_opt_type t, int article,
+                      struct herald__buf *b)
 {
-    const char *what = at ? "" : "default ";
+    const char *noun;
 
-    switch (opt->type) {
+    switch (t) {
     case HERALD_OPT_INT:
-        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
-            herald__diag_add(d, at,
-                             "%soption '%s' expects an integer, got "
-                             "'%s'",
-                             what, opt->name, shown);
-            return -1;
-        }
-        return 0;
-    case HERALD_OPT_BOOL:
-        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
-            herald__diag_add(d, at,
-                             "%soption '%s' expects true or false, got '%s'",
-                             what, opt->name, shown);
-            return -1;
-        }
-        return 0;
+        noun = "integer";
+        break;
     case HERALD_OPT_DURATION:
-        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
-            herald__diag_add(d, at,
-                             "invalid %sduration '%s' for option '%s' (use "
-                             "e.g. 250ms, 30s, 5m, 1h)",
-                             what, shown, opt->name);
-            return -1;
-        }
-        return 0;
+        noun = "duration";
+        break;
     case HERALD_OPT_SIZE:
-        if (herald__config_parse_number(opt->type, v, &slot->num) != 0) {
-            herald__diag_add(d, at,
-                             "invalid %ssize '%s' for option '%s' (use e.g. "
-                             "512, 64KiB, 10MB, 1GiB)",
-                             what, shown, opt->name);
-            return -1;
-        }
-        return 0;
-    case HERALD_OPT_ENUM:
-        if (!herald__config_in_list(v, opt->enum_values)) {
-            char *all = herald__config_join_list(opt->enum_values);
-
-            herald__diag_add(d, at,
-                             "invalid %svalue '%s' for option '%s' (expected "
-                             "one of: %s)",
-                             what, shown, opt->name, all ? all : "?");
-            free(all);
-            return -1;
-        }
-        return 0;
+        noun = "size";
+        break;
+    case HERALD_OPT_LIST:
+        noun = "list of strings (or one string)";
+        break;
     default:
-        return 0;
+        noun = "string";
+        break;
+    }
+    if (article) {
+        herald__buf_puts(b, noun[0] == 'i' ? "an " : "a ");
+    }
+    herald__buf_puts(b, noun);
+}
+
+void herald__rule_text(const struct herald__rule *r, int article,
+                       struct herald__buf *b)
+{
+    int bounded = r->min != HERALD__NO_MIN &&
+                  (r->type == HERALD_OPT_INT || r->min > 0 || r->max > 0);
+
+    if (r->what) {
+        herald__buf_puts(b, r->what);
+        return;
+    }
+    if (r->type == HERALD_OPT_BOOL) {
+        herald__buf_puts(b, "true or false");
+        return;
+    }
+    if (r->type == HERALD_OPT_ENUM) {
+        char *all = herald__config_join_list(r->enum_values);
+
+        herald__buf_printf(b, "one of: %s", all ? all : "?");
+        free(all);
+        return;
+    }
+    if (r->min == 1 && r->max == 0 &&
+        (r->type == HERALD_OPT_DURATION || r->type == HERALD_OPT_SIZE)) {
+        herald__buf_puts(b, article ? "a positive " : "positive ");
+        type_noun(r->type, 0, b);
+    } else if (r->min == 1 && r->type == HERALD_OPT_STRING) {
+        herald__buf_puts(b, article ? "a non-empty " : "non-empty ");
+        type_noun(r->type, 0, b);
+    } else {
+        type_noun(r->type, article, b);
+    }
+    if (r->type == HERALD_OPT_STRING && r->min > 1) {
+        herald__buf_printf(b, " of at least %" PRId64 " bytes", r->min);
+    } else if (bounded && r->max > 0) {
+        herald__buf_printf(b, " from %" PRId64 " to %" PRId64, r->min, r->max);
+    } else if (bounded && (r->type == HERALD_OPT_INT || r->min > 1)) {
+        herald__buf_printf(b, " >= %" PRId64, r->min);
+    }
+    if (r->example || r->type == HERALD_OPT_DURATION ||
+        r->type == HERALD_OPT_SIZE) {
+        herald__buf_printf(b, " (e.g. %s)",
+                           r->example                       ? r->example
+                           : r->type == HERALD_OPT_DURATION ? DURATION_EXAMPLE
+                                                            : SIZE_EXAMPLE);
     }
 }
 
-/* check_scalar_value with the value shown as it may be printed: a
- * default as written, a config value through herald__node_display. */
+void herald__config_bad_value(struct herald__diag *d,
+                              const struct herald__node *at, const char *name,
+                              const char *value, const struct herald__rule *r)
+{
+    struct herald__buf what = HERALD__BUF_INIT;
+    char *path = at ? herald__node_path(at) : NULL;
+    char *shown = NULL;
+    char *w;
+    const char *who = path && path[0] ? path : name;
+
+    herald__rule_text(r, 1, &what);
+    w = herald__buf_take(&what);
+    if (!at) {
+        herald__diag_add(d, NULL,
+                         "'%s' expects %s; got '%s' (the plugin's default)",
+                         who, w ? w : "?", value);
+    } else if (at->type != HERALD_NODE_SCALAR) {
+        herald__diag_add(d, at, "'%s' expects %s; got %s", who ? who : "?",
+                         w ? w : "?", herald__node_type_name(at));
+    } else if (r->type == HERALD_OPT_STRING && (r->secret || at->secret)) {
+        herald__diag_add(d, at, "'%s' expects %s; got %zu bytes",
+                         who ? who : "?", w ? w : "?", strlen(at->scalar));
+    } else {
+        shown = herald__node_display(at);
+        herald__diag_add(d, at, "'%s' expects %s; got '%s'", who ? who : "?",
+                         w ? w : "?", shown ? shown : "?");
+    }
+    free(shown);
+    free(w);
+    free(path);
+}
+
+/* The rule of a plugin's option: its type, no bounds. */
+static struct herald__rule option_rule(const struct herald_option *opt)
+{
+    struct herald__rule r = {.type = opt->type,
+                             .min = HERALD__NO_MIN,
+                             .enum_values = opt->enum_values};
+
+    return r;
+}
+
+/* Parses the scalar v into slot for opt's type. at is the node to blame
+ * (NULL for a table default). 0, or -1 with the error in d. */
 static int parse_scalar_value(struct opt_slot *slot,
                               const struct herald_option *opt, const char *v,
                               const struct herald__node *at,
                               struct herald__diag *d)
 {
-    char *shown = at ? herald__node_display(at) : NULL;
-    int rc;
+    struct herald__rule r = option_rule(opt);
+    int ok;
 
-    if (at && !shown) {
-        herald__diag_add(d, at, "out of memory");
+    switch (opt->type) {
+    case HERALD_OPT_INT:
+    case HERALD_OPT_BOOL:
+    case HERALD_OPT_DURATION:
+    case HERALD_OPT_SIZE:
+        ok = herald__config_parse_number(opt->type, v, &slot->num) == 0;
+        break;
+    case HERALD_OPT_ENUM:
+        ok = herald__config_in_list(v, opt->enum_values);
+        break;
+    default:
+        ok = 1;
+        break;
+    }
+    if (!ok) {
+        herald__config_bad_value(d, at, opt->name, v, &r);
         return -1;
     }
-    rc = check_scalar_value(slot, opt, v, shown ? shown : v, at, d);
-    free(shown);
-    return rc;
+    return 0;
 }
 
 static void slot_clear(struct opt_slot *s)
@@ -291,11 +342,11 @@ static int slot_from_node(struct opt_slot *slot,
 {
     size_t i;
     struct herald__buf joined = HERALD__BUF_INIT;
+    struct herald__rule rule = option_rule(opt);
 
     if (opt->type == HERALD_OPT_LIST) {
         if (v->type == HERALD_NODE_MAP) {
-            herald__diag_add(d, v, "option '%s' expects a list, got a map",
-                             opt->name);
+            herald__config_bad_value(d, v, opt->name, NULL, &rule);
             return -1;
         }
         if (v->type == HERALD_NODE_SCALAR) {
@@ -310,10 +361,8 @@ static int slot_from_node(struct opt_slot *slot,
             struct herald__node *it = v->items[i];
 
             if (it->type != HERALD_NODE_SCALAR) {
-                herald__diag_add(d, it,
-                                 "option '%s' expects a list of scalars, got "
-                                 "%s in the list",
-                                 opt->name, herald__node_type_name(it));
+                rule.type = HERALD_OPT_STRING;
+                herald__config_bad_value(d, it, opt->name, NULL, &rule);
                 free(joined.p);
                 return -1;
             }
@@ -333,8 +382,7 @@ static int slot_from_node(struct opt_slot *slot,
         return 0;
     }
     if (v->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(d, v, "option '%s' expects %s, got %s", opt->name,
-                         type_word(opt->type), herald__node_type_name(v));
+        herald__config_bad_value(d, v, opt->name, NULL, &rule);
         return -1;
     }
     v->secret = v->secret || opt->secret;
@@ -376,10 +424,9 @@ static int slot_from_default(struct opt_slot *slot,
             rc = slot_from_node(slot, opt, root->items[0], &tmp);
         }
         if (rc != 0) {
-            herald__diag_add(d, NULL,
-                             "invalid default '%s' for option '%s' in the "
-                             "plugin's table",
-                             v, opt->name);
+            struct herald__rule r = option_rule(opt);
+
+            herald__config_bad_value(d, NULL, opt->name, v, &r);
         }
         herald__config_destroy(root);
         herald__diag_cleanup(&tmp);

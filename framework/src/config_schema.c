@@ -2,11 +2,10 @@
  * config_schema.c - the machinery of config_schema.h: unknown keys, typed
  * values with defaults and bounds, and the printed reference, all from the
  * framework's key tables (the tables themselves live with their parsers:
- * connector_config.c, worker_config.c).
+ * connector_config.c, worker_config.c, notify.c, hmac.c).
  */
 #include "config_schema.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,16 +14,15 @@
 
 /* Longest dotted path of a key ("connectors[].errors.channel_probe..."). */
 #define PATH_MAX_LEN 256
-/* The examples a type's error shows when its key names none. */
-#define DURATION_EXAMPLE "250ms, 30s, 5m, 1h"
-#define SIZE_EXAMPLE "512, 64KiB, 10MB, 1GiB"
 
 const struct herald__key *herald__section_key(const struct herald__section *s,
                                               const char *name)
 {
-    for (const struct herald__key *k = s->keys; k->opt.name; k++) {
-        if (strcmp(k->opt.name, name) == 0) {
-            return k;
+    for (; s; s = s->also) {
+        for (const struct herald__key *k = s->keys; k->opt.name; k++) {
+            if (strcmp(k->opt.name, name) == 0) {
+                return k;
+            }
         }
     }
     return NULL;
@@ -39,9 +37,11 @@ int herald__section_check_keys(const struct herald__node *map,
     const char *names[MAX_KEYS + 1];
     size_t n = 0;
 
-    for (const struct herald__key *k = s->keys; k->opt.name && n < MAX_KEYS;
-         k++) {
-        names[n++] = k->opt.name;
+    for (; s; s = s->also) {
+        for (const struct herald__key *k = s->keys; k->opt.name && n < MAX_KEYS;
+             k++) {
+            names[n++] = k->opt.name;
+        }
     }
     names[n] = NULL;
     return herald__node_check_keys(map, names, d);
@@ -63,34 +63,25 @@ static const struct herald__key *need_key(const struct herald__node *map,
     return k;
 }
 
-static void bad_number(const struct herald__key *k,
-                       const struct herald__node *at, struct herald__diag *d)
+/* The rule a value of k follows. */
+static struct herald__rule key_rule(const struct herald__key *k)
 {
-    const char *name = k->opt.name;
+    struct herald__rule r = {.type = k->opt.type,
+                             .min = k->min,
+                             .max = k->max,
+                             .example = k->example,
+                             .enum_values = k->opt.enum_values,
+                             .secret = k->opt.secret};
 
-    switch (k->opt.type) {
-    case HERALD_OPT_INT:
-        if (k->max) {
-            herald__diag_add(
-                d, at, "'%s' expects an integer from %" PRId64 " to %" PRId64,
-                name, k->min, k->max);
-        } else {
-            herald__diag_add(d, at, "'%s' expects an integer >= %" PRId64, name,
-                             k->min);
-        }
-        break;
-    case HERALD_OPT_DURATION:
-        herald__diag_add(d, at, "invalid duration for '%s' (use e.g. %s)", name,
-                         k->example ? k->example : DURATION_EXAMPLE);
-        break;
-    case HERALD_OPT_SIZE:
-        herald__diag_add(d, at, "invalid size for '%s' (use e.g. %s)", name,
-                         k->example ? k->example : SIZE_EXAMPLE);
-        break;
-    default:
-        herald__diag_add(d, at, "'%s' expects true or false", name);
-        break;
-    }
+    return r;
+}
+
+static void bad_value(const struct herald__key *k,
+                      const struct herald__node *at, struct herald__diag *d)
+{
+    struct herald__rule r = key_rule(k);
+
+    herald__config_bad_value(d, at, k->opt.name, NULL, &r);
 }
 
 int herald__section_num(const struct herald__node *map,
@@ -119,23 +110,32 @@ int herald__section_num(const struct herald__node *map,
         herald__config_parse_number(k->opt.type, n->scalar, &v) != 0 ||
         (k->opt.type != HERALD_OPT_BOOL &&
          (v < k->min || (k->max && v > k->max)))) {
-        bad_number(k, n, d);
+        bad_value(k, n, d);
         return -1;
     }
     *out = v;
     return 0;
 }
 
+/* The value node of `name` in map (NULL: absent); *k its key (NULL, with
+ * an internal error in d, if s lacks it) and *out the key's default. */
+static const struct herald__node *
+key_value(const struct herald__node *map, const struct herald__section *s,
+          const char *name, const struct herald__key **k, const char **out,
+          struct herald__diag *d)
+{
+    *k = need_key(map, s, name, d);
+    *out = *k ? (*k)->opt.default_value : NULL;
+    return herald__node_get(map, name);
+}
+
 int herald__section_enum(const struct herald__node *map,
                          const struct herald__section *s, const char *name,
                          const char **out, struct herald__diag *d)
 {
-    const struct herald__key *k = need_key(map, s, name, d);
-    const struct herald__node *n = herald__node_get(map, name);
-    char *shown;
-    char *all;
+    const struct herald__key *k;
+    const struct herald__node *n = key_value(map, s, name, &k, out, d);
 
-    *out = k ? k->opt.default_value : NULL;
     if (!k) {
         return -1;
     }
@@ -147,16 +147,145 @@ int herald__section_enum(const struct herald__node *map,
         *out = n->scalar;
         return 0;
     }
-    /* The value as it may be printed: what ${env:}/${file:} produced is
-     * "<redacted>", however short. */
-    shown = n->type == HERALD_NODE_SCALAR ? herald__node_display(n) : NULL;
-    all = herald__config_join_list(k->opt.enum_values);
-    herald__diag_add(d, n, "invalid %s '%s' (expected one of: %s)",
-                     k->example ? k->example : name, shown ? shown : "?",
-                     all ? all : "?");
-    free(all);
-    free(shown);
+    bad_value(k, n, d);
     return -1;
+}
+
+/* What a key of a non-value shape holds, for its error. */
+static const char *shape_words(enum herald__key_shape shape)
+{
+    switch (shape) {
+    case HERALD__SHAPE_SECTIONS:
+        return "a non-empty list of maps";
+    case HERALD__SHAPE_PROPERTIES:
+        return "a map of properties";
+    case HERALD__SHAPE_INSTANCES:
+        return "a map of names to plugin instances";
+    case HERALD__SHAPE_VALUE:
+        return NULL;
+    default:
+        return "a map";
+    }
+}
+
+void herald__key_bad_value(const struct herald__key *k,
+                           const struct herald__node *at, const char *what,
+                           struct herald__diag *d)
+{
+    struct herald__rule r = key_rule(k);
+    struct herald__buf b = HERALD__BUF_INIT;
+    char *words = NULL;
+
+    if (!what && k->shape != HERALD__SHAPE_VALUE) {
+        herald__buf_puts(&b, shape_words(k->shape));
+        if (k->example) {
+            herald__buf_printf(&b, " (e.g. %s)", k->example);
+        }
+        words = herald__buf_take(&b);
+        what = words ? words : shape_words(k->shape);
+    }
+    r.what = what;
+    herald__config_bad_value(d, at, k->opt.name, NULL, &r);
+    free(words);
+}
+
+int herald__key_str(const struct herald__node *n, const struct herald__key *k,
+                    const char **out, struct herald__diag *d)
+{
+    *out = k->opt.default_value;
+    if (n->type != HERALD_NODE_SCALAR || n->null_value ||
+        strlen(n->scalar) < (size_t)(k->min > 0 ? k->min : 0)) {
+        bad_value(k, n, d);
+        return -1;
+    }
+    *out = n->scalar;
+    return 0;
+}
+
+int herald__section_str(const struct herald__node *map,
+                        const struct herald__section *s, const char *name,
+                        const char **out, struct herald__diag *d)
+{
+    const struct herald__key *k;
+    const struct herald__node *n = key_value(map, s, name, &k, out, d);
+
+    if (k && n) {
+        return herald__key_str(n, k, out, d);
+    }
+    return k ? 0 : -1;
+}
+
+/* Calls fn for each item of a default list: "[a, b]" or one word. */
+static void default_items(const char *v,
+                          void (*fn)(void *, const char *,
+                                     const struct herald__node *),
+                          void *ctx)
+{
+    char item[PATH_MAX_LEN];
+    const char *p = v;
+    int flow = v[0] == '[';
+
+    if (!flow) {
+        fn(ctx, v, NULL);
+        return;
+    }
+    p++;
+    while (*p && *p != ']') {
+        size_t len = strcspn(p, ",]");
+        size_t start = strspn(p, " ");
+
+        while (len > start && p[len - 1] == ' ') {
+            len--;
+        }
+        if (len > start && len - start < sizeof item) {
+            memcpy(item, p + start, len - start);
+            item[len - start] = '\0';
+            fn(ctx, item, NULL);
+        }
+        p += strcspn(p, ",]");
+        p += *p == ',';
+    }
+}
+
+int herald__section_list(const struct herald__node *map,
+                         const struct herald__section *s, const char *name,
+                         void (*fn)(void *ctx, const char *item,
+                                    const struct herald__node *at),
+                         void *ctx, struct herald__diag *d)
+{
+    const struct herald__key *k;
+    const char *dflt;
+    const struct herald__node *n = key_value(map, s, name, &k, &dflt, d);
+    int rc = 0;
+
+    if (!k) {
+        return -1;
+    }
+    if (!n) {
+        if (dflt) {
+            default_items(dflt, fn, ctx);
+        }
+        return 0;
+    }
+    if (n->type == HERALD_NODE_SCALAR && !n->null_value) {
+        fn(ctx, n->scalar, n);
+        return 0;
+    }
+    if (n->type != HERALD_NODE_SEQ) {
+        bad_value(k, n, d);
+        return -1;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const struct herald__node *it = n->items[i];
+
+        if (it->type != HERALD_NODE_SCALAR || it->null_value) {
+            herald__key_bad_value(k, it, "a string", d);
+            rc = -1;
+            continue;
+        }
+        fn(ctx, it->scalar, it);
+    }
+    return rc;
 }
 
 static void walk(const struct herald__section *s, const char *prefix,
@@ -183,6 +312,9 @@ static void walk(const struct herald__section *s, const char *prefix,
             walk(k->section, sub, fn, ctx);
         }
     }
+    if (s->also) {
+        walk(s->also, prefix, fn, ctx);
+    }
 }
 
 void herald__section_walk(const struct herald__section *s, const char *prefix,
@@ -193,9 +325,12 @@ void herald__section_walk(const struct herald__section *s, const char *prefix,
     walk(s, prefix ? prefix : "", fn, ctx);
 }
 
-/* "integer >= 1", "duration (e.g. 250ms, 30s)", "one of: a, b", ... */
+/* "integer >= 1", "duration (e.g. 250ms, 30s)", "one of: a, b", ...:
+ * for a value, the words of its error (herald__rule_text). */
 static void type_text(const struct herald__key *k, struct herald__buf *b)
 {
+    struct herald__rule r = key_rule(k);
+
     switch (k->shape) {
     case HERALD__SHAPE_SECTION:
         herald__buf_puts(b, "section");
@@ -221,40 +356,7 @@ static void type_text(const struct herald__key *k, struct herald__buf *b)
     default:
         break;
     }
-    switch (k->opt.type) {
-    case HERALD_OPT_INT:
-        if (k->max) {
-            herald__buf_printf(b, "integer from %" PRId64 " to %" PRId64,
-                               k->min, k->max);
-        } else {
-            herald__buf_printf(b, "integer >= %" PRId64, k->min);
-        }
-        break;
-    case HERALD_OPT_BOOL:
-        herald__buf_puts(b, "true or false");
-        break;
-    case HERALD_OPT_DURATION:
-        herald__buf_printf(b, "duration (e.g. %s)",
-                           k->example ? k->example : DURATION_EXAMPLE);
-        break;
-    case HERALD_OPT_SIZE:
-        herald__buf_printf(b, "size (e.g. %s)",
-                           k->example ? k->example : SIZE_EXAMPLE);
-        break;
-    case HERALD_OPT_ENUM: {
-        char *all = herald__config_join_list(k->opt.enum_values);
-
-        herald__buf_printf(b, "one of: %s", all ? all : "?");
-        free(all);
-        break;
-    }
-    case HERALD_OPT_LIST:
-        herald__buf_puts(b, "list of strings (or one string)");
-        break;
-    default:
-        herald__buf_puts(b, "string");
-        break;
-    }
+    herald__rule_text(&r, 0, b);
 }
 
 static void describe_key(const char *path, const struct herald__key *k,

@@ -14,10 +14,10 @@
  * reference `herald check --describe` prints; so a key cannot be accepted
  * without being described, nor described without being accepted.
  *
- * Errors keep the framework's wording ("'max_in_flight' expects an integer
- * >= 1", "invalid duration for 'linger' (use e.g. 250ms, 30s, 5m, 1h)",
- * "invalid log level 'x' (expected one of: ...)"), each at its node's
- * file:line:col.
+ * A bad value gets the one wording plugin options get too
+ * (herald__config_bad_value, config_int.h), at its node's file:line:col:
+ * "'connectors[0].max_in_flight' expects an integer >= 1; got '0'"; the
+ * words after "expects" are the reference's.
  *
  * Tables are static and read-only; the functions only read the tree and
  * add to the diagnostics: any thread, the caller's.
@@ -50,12 +50,12 @@ struct herald__key {
     enum herald__key_shape shape;
     const struct herald__section *section; /* SECTION(S), MESSAGE */
     /* INT, DURATION (ms), SIZE (bytes): smallest value allowed, and the
-     * largest (0: no upper bound). */
+     * largest (0: no upper bound); STRING: the fewest bytes (1: not
+     * empty). */
     int64_t min;
     int64_t max;
-    /* DURATION, SIZE: the examples of "(use e.g. ...)"; ENUM: the words
-     * of "invalid <label> 'x'"; SECTION: the example of "must be a map,
-     * e.g. ...". NULL: the type's own. */
+    /* DURATION, SIZE, STRING: the examples of "(e.g. ...)"; SECTION: the
+     * example of "must be a map, e.g. ...". NULL: the type's own. */
     const char *example;
 };
 
@@ -71,6 +71,9 @@ struct herald__section {
     const char *name; /* for the reference: "errors.retry" */
     const char *help;
     const struct herald__key *keys;
+    /* More keys of the same map, in a table the module that parses them
+     * owns (hash_key: hmac.c); NULL: none. */
+    const struct herald__section *also;
 };
 
 /* The key `name` of s, or NULL. */
@@ -93,11 +96,44 @@ int herald__section_num(const struct herald__node *map,
                         int64_t *out, struct herald__diag *d);
 
 /* Reads the ENUM key `name`: *out is the value given (borrowed from the
- * tree) or the table's default (static). Returns 0, or -1 with "invalid
- * <label> 'x' (expected one of: ...)" in d (*out: the default). */
+ * tree) or the table's default (static). Returns 0, or -1 with "'PATH'
+ * expects one of: ...; got 'x'" in d (*out: the default). */
 int herald__section_enum(const struct herald__node *map,
                          const struct herald__section *s, const char *name,
                          const char **out, struct herald__diag *d);
+
+/* Reads the STRING key `name`: *out is the scalar given (borrowed from
+ * the tree) or the table's default (static; NULL without one). Returns 0,
+ * or -1 with the value error in d (*out: the default) when the value is
+ * not a scalar, is null, or is shorter than the key's min bytes. */
+int herald__section_str(const struct herald__node *map,
+                        const struct herald__section *s, const char *name,
+                        const char **out, struct herald__diag *d);
+
+/* The same check for the value node n of key k, found by other means
+ * (n may not be NULL). */
+int herald__key_str(const struct herald__node *n, const struct herald__key *k,
+                    const char **out, struct herald__diag *d);
+
+/* Reads the LIST key `name`: calls fn(ctx, item, at) for each string
+ * given (one scalar is a list of one; at is its node) or, when absent,
+ * for each item of the table's default ("[a, b]" or one word; at NULL).
+ * Returns 0 (fn's items all given), or -1 with the value error in d for
+ * a value that is neither a string nor a list of strings (fn is then not
+ * called for the bad item). */
+int herald__section_list(const struct herald__node *map,
+                         const struct herald__section *s, const char *name,
+                         void (*fn)(void *ctx, const char *item,
+                                    const struct herald__node *at),
+                         void *ctx, struct herald__diag *d);
+
+/* Adds the value error of key k for the node at: "'PATH' expects WHAT;
+ * got a list". WHAT is `what` when not NULL, else the key's: its type's
+ * words, or for a section "a map" (with the key's example: "a map (e.g.
+ * { format: string })"). */
+void herald__key_bad_value(const struct herald__key *k,
+                           const struct herald__node *at, const char *what,
+                           struct herald__diag *d);
 
 /* Calls fn for every key reachable from s, depth first, with its dotted
  * path ("connectors[].errors.retry.initial"; `prefix` is prepended).

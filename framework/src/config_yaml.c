@@ -142,12 +142,14 @@ static struct herald__node *node_copy(const struct herald__node *src,
         if (!n->items[i]) {
             goto fail;
         }
+        n->items[i]->parent = n;
         if (src->type == HERALD_NODE_MAP) {
             n->keys[i] = herald__config_dup(src->keys[i]);
             n->key_nodes[i] = node_copy(src->key_nodes[i], budget);
             if (!n->keys[i] || !n->key_nodes[i]) {
                 goto fail;
             }
+            n->key_nodes[i]->parent = n;
         }
     }
     return n;
@@ -172,6 +174,43 @@ const struct herald__node *herald__node_get(const struct herald__node *map,
         }
     }
     return NULL;
+}
+
+/* Appends n's step below its parent: ".key" (no dot first) or "[i]". */
+static void path_step(const struct herald__node *n, int first,
+                      struct herald__buf *b)
+{
+    const struct herald__node *p = n->parent;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->type == HERALD_NODE_SEQ && p->items[i] == n) {
+            herald__buf_printf(b, "[%zu]", i);
+            return;
+        }
+        if (p->type == HERALD_NODE_MAP &&
+            (p->items[i] == n || p->key_nodes[i] == n)) {
+            herald__buf_printf(b, "%s%s", first ? "" : ".", p->keys[i]);
+            return;
+        }
+    }
+}
+
+char *herald__node_path(const struct herald__node *n)
+{
+    /* The loader nests at most MAX_DEPTH levels; an alias expanded deep
+     * down may go further, and then the path keeps its last levels. */
+    const struct herald__node *up[2 * MAX_DEPTH];
+    struct herald__buf b = HERALD__BUF_INIT;
+    size_t depth = 0;
+
+    for (; n && n->parent && depth < sizeof up / sizeof up[0]; n = n->parent) {
+        up[depth++] = n;
+    }
+    while (depth > 0) {
+        depth--;
+        path_step(up[depth], b.len == 0, &b);
+    }
+    return herald__buf_take(&b);
 }
 
 /* The scalar of map[key]; def when the key is absent, null (`~`, empty)
@@ -263,6 +302,8 @@ static int map_append(struct herald__node *map, struct herald__node *key,
     map->keys[map->n] = k;
     map->key_nodes[map->n] = key;
     map->items[map->n] = val;
+    key->parent = map;
+    val->parent = map;
     map->n++;
     return 0;
 fail:
@@ -297,6 +338,7 @@ static void attach(struct loader *l, struct herald__node *n)
         }
         f->node->items = np;
         f->node->items[f->node->n++] = n;
+        n->parent = f->node;
         return;
     }
     if (!f->key) {

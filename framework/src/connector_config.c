@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_schema.h"
+#include "notify.h"
 
 /* Room for "herald-tail-<name>-<pid>" beyond the name. */
 #define TAIL_GROUP_EXTRA 40
@@ -32,12 +33,10 @@ static const char *const policy_values[] = {"first", "every", NULL};
 /* key: and value: (decode.h's formats and budgets). */
 static const struct herald__key key_format_keys[] = {
     {.opt = {"format", HERALD_OPT_ENUM, "string", 0, 0, format_values,
-             "how the key's bytes are decoded"},
-     .example = "format"},
+             "how the key's bytes are decoded"}},
     {.opt = {"window", HERALD_OPT_ENUM, "none", 0, 0, window_values,
              "the ksqlDB window the key carries (its start, and end for "
-             "session)"},
-     .example = "window"},
+             "session)"}},
     {.opt = {"window_size", HERALD_OPT_DURATION, "0", 0, 0, NULL,
              "the window's length, for its end (tumbling, hopping)"}},
     {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
@@ -50,12 +49,11 @@ static const struct herald__key key_format_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section key_format_section = {
-    "key", "the record key's format", key_format_keys};
+    "key", "the record key's format", key_format_keys, NULL};
 
 static const struct herald__key value_format_keys[] = {
     {.opt = {"format", HERALD_OPT_ENUM, "avro", 0, 0, format_values,
-             "how the value's bytes are decoded"},
-     .example = "format"},
+             "how the value's bytes are decoded"}},
     {.opt = {"max_nodes", HERALD_OPT_INT, "1000000", 0, 0, NULL,
              "most nodes one decoded value may have"},
      .min = 1},
@@ -66,7 +64,7 @@ static const struct herald__key value_format_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section value_format_section = {
-    "value", "the record value's format", value_format_keys};
+    "value", "the record value's format", value_format_keys, NULL};
 
 static const struct herald__key batch_keys[] = {
     {.opt = {"max_records", HERALD_OPT_INT, "100", 0, 0, NULL,
@@ -80,7 +78,7 @@ static const struct herald__key batch_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section batch_section = {
-    "batch", "how records are grouped for a sink", batch_keys};
+    "batch", "how records are grouped for a sink", batch_keys, NULL};
 
 static const struct herald__key retry_keys[] = {
     {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
@@ -92,8 +90,8 @@ static const struct herald__key retry_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section retry_section = {
-    "errors.retry", "backoff of a record whose delivery said RETRY",
-    retry_keys};
+    "errors.retry", "backoff of a record whose delivery said RETRY", retry_keys,
+    NULL};
 
 static const struct herald__key probe_keys[] = {
     {.opt = {"initial", HERALD_OPT_DURATION, "1s", 0, 0, NULL,
@@ -103,14 +101,13 @@ static const struct herald__key probe_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section probe_section = {
-    "errors.channel_probe", "probing an unavailable channel", probe_keys};
+    "errors.channel_probe", "probing an unavailable channel", probe_keys, NULL};
 
 static const struct herald__key errors_keys[] = {
     {.opt =
          {"tolerance", HERALD_OPT_ENUM, "none", 0, 0, tolerance_values,
           "none: a REJECT stops the connector; all: it goes on (dead letter if "
-          "set)"},
-     .example = "errors.tolerance"},
+          "set)"}},
     {.opt = {"retry", 0, NULL, 0, 0, NULL, "backoff of retried records"},
      .shape = HERALD__SHAPE_SECTION,
      .section = &retry_section},
@@ -124,7 +121,7 @@ static const struct herald__key errors_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section errors_section = {
-    "errors", "what happens to a record that fails", errors_keys};
+    "errors", "what happens to a record that fails", errors_keys, NULL};
 
 /* Parsed by dedup.c; described here so that the reference is whole
  * (test_config_schema checks that dedup.c accepts each key). */
@@ -140,29 +137,11 @@ static const struct herald__key dedup_keys[] = {
      .min = 1,
      .example = "12h, 7d"},
     {.opt = {"policy", HERALD_OPT_ENUM, "first", 0, 0, policy_values,
-             "first: one delivery per dedup key; every: no dedup"},
-     .example = "dedup.policy"},
+             "first: one delivery per dedup key; every: no dedup"}},
     HERALD__KEY_END,
 };
 static const struct herald__section dedup_section = {
-    "dedup", "one delivery per dedup key, across restarts", dedup_keys};
-
-/* Parsed by notify.c, with the fields the channel's plugin declares. */
-static const struct herald__key notify_keys[] = {
-    {.opt = {"channel", HERALD_OPT_STRING, NULL, 1, 0, NULL,
-             "a name under channels:"}},
-    {.opt = {"idempotency_key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
-             "template of the key the channel gets as a keyed hash (default: "
-             "dedup.key, else the record key and window start)"}},
-    {.opt = {"sensitive", HERALD_OPT_LIST, "[card_number]", 0, 0, NULL,
-             "field paths whose full value may never appear in a rendered "
-             "message (such a message is rejected; [] turns it off)"}},
-    {.opt = {"allow_sensitive", HERALD_OPT_BOOL, "false", 0, 0, NULL,
-             "true turns the sensitive check off"}},
-    HERALD__KEY_END,
-};
-static const struct herald__section notify_section = {
-    "notify", "the message sent through a channel", notify_keys};
+    "dedup", "one delivery per dedup key, across restarts", dedup_keys, NULL};
 
 static const struct herald__key connector_keys[] = {
     {.opt = {"name", HERALD_OPT_STRING, NULL, 1, 0, NULL,
@@ -185,7 +164,7 @@ static const struct herald__key connector_keys[] = {
     {.opt = {"notify", 0, NULL, 0, 0, NULL,
              "send each record as a message (either notify or sink)"},
      .shape = HERALD__SHAPE_MESSAGE,
-     .section = &notify_section},
+     .section = &herald__notify_section},
     {.opt = {"sink", 0, NULL, 0, 0, NULL,
              "hand each record to a sink plugin (either notify or sink)"},
      .shape = HERALD__SHAPE_INSTANCE},
@@ -215,7 +194,7 @@ static const struct herald__key connector_keys[] = {
 
 const struct herald__section herald__connector_section = {
     "connectors[]", "one connector: topics in, a channel or sink out",
-    connector_keys};
+    connector_keys, NULL};
 
 /* key: / value: maps: {format, window, window_size (keys), max_nodes,
  * max_bytes}. Stops at the first error: the formats are then unusable. */
@@ -234,8 +213,7 @@ static int parse_format(const struct herald__node *m, int is_key,
         const struct herald__key *k =
             herald__section_key(&herald__connector_section, s->name);
 
-        herald__diag_add(d, m, "'%s' must be a map, e.g. %s", s->name,
-                         k->example);
+        herald__key_bad_value(k, m, NULL, d);
         return -1;
     }
     if (herald__section_check_keys(m, s, d) > 0) {
@@ -295,6 +273,8 @@ static void parse_topics(const struct herald__node *map,
                          struct herald__diag *d)
 {
     const struct herald__node *topics = herald__node_get(map, "topics");
+    const struct herald__key *k =
+        herald__section_key(&herald__connector_section, "topics");
     if (!topics) {
         herald__diag_add(d, map, "connector '%s' needs 'topics'", out->name);
     } else if (topics->type == HERALD_NODE_SCALAR) {
@@ -312,8 +292,7 @@ static void parse_topics(const struct herald__node *map,
         }
         for (size_t i = 0; i < topics->n; i++) {
             if (topics->items[i]->type != HERALD_NODE_SCALAR) {
-                herald__diag_add(d, topics->items[i],
-                                 "a topic must be a string");
+                herald__key_bad_value(k, topics->items[i], "a string", d);
                 continue;
             }
             char *t = strdup(topics->items[i]->scalar);
@@ -324,7 +303,8 @@ static void parse_topics(const struct herald__node *map,
             out->topics[out->n_topics++] = t;
         }
     } else {
-        herald__diag_add(d, topics, "'topics' must be a list of topic names");
+        herald__key_bad_value(k, topics, "a topic or a non-empty list of them",
+                              d);
     }
 }
 
@@ -360,9 +340,9 @@ static void parse_errors(const struct herald__node *map,
         out->tolerance_all = strcmp(tol, "all") == 0;
     }
     if (dlq && (dlq->type != HERALD_NODE_SCALAR || !dlq->scalar[0])) {
-        herald__diag_add(d, dlq,
-                         "errors.dead_letter_topic must be a "
-                         "topic name");
+        herald__key_bad_value(
+            herald__section_key(&errors_section, "dead_letter_topic"), dlq,
+            "a topic name", d);
     } else if (dlq) {
         out->dead_letter_topic = strdup(dlq->scalar);
         if (!out->dead_letter_topic) {
@@ -419,9 +399,9 @@ int herald__connector_config_parse(const struct herald__node *map, int tail,
     parse_topics(map, out, d);
     out->kafka = herald__node_get(map, "kafka");
     if (out->kafka && out->kafka->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, out->kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
+        herald__key_bad_value(
+            herald__section_key(&herald__connector_section, "kafka"),
+            out->kafka, "a map of librdkafka properties", d);
         out->kafka = NULL;
     }
 

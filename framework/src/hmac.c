@@ -12,6 +12,19 @@
 
 #define SHA256_LEN 32
 
+static const struct herald__key hash_key_keys[] = {
+    {.opt = {"hash_key", HERALD_OPT_STRING, NULL, 0, 1, NULL,
+             "HMAC key of dedup marks and Message-IDs: the same on every "
+             "instance and across restarts"},
+     .min = HERALD__HASH_KEY_MIN,
+     .example = "${file:/run/secrets/herald_hash_key} holding the output "
+                "of `openssl rand -hex 32`"},
+    HERALD__KEY_END,
+};
+
+const struct herald__section herald__hash_key_section = {
+    "", "the deployment's hash key", hash_key_keys, NULL};
+
 struct herald__hash_key {
     unsigned char *bytes; /* NULL: the configured key was refused */
     size_t len;
@@ -29,15 +42,15 @@ struct herald__hash_key *herald__hash_key_from(const void *key, size_t len)
 {
     struct herald__hash_key *k;
 
-    if (key == NULL || len < HERALD__HASH_KEY_MIN) {
+    if (!key || len < HERALD__HASH_KEY_MIN) {
         return NULL;
     }
     k = calloc(1, sizeof *k);
-    if (k == NULL) {
+    if (!k) {
         return NULL;
     }
     k->bytes = malloc(len);
-    if (k->bytes == NULL) {
+    if (!k->bytes) {
         free(k);
         return NULL;
     }
@@ -50,29 +63,16 @@ struct herald__hash_key *herald__hash_key_new(const struct herald__node *node,
                                               struct herald__diag *d)
 {
     struct herald__hash_key *k;
-    size_t len;
+    const char *v;
 
-    if (node == NULL) {
+    if (!node) {
         return NULL;
     }
-    if (node->type != HERALD_NODE_SCALAR || node->null_value ||
-        node->scalar == NULL || node->scalar[0] == '\0') {
-        herald__diag_add(d, node,
-                         "'hash_key' must be a secret string (e.g. "
-                         "${file:/run/secrets/herald_hash_key})");
+    if (herald__key_str(node, hash_key_keys, &v, d) != 0) {
         return refused();
     }
-    len = strlen(node->scalar);
-    if (len < HERALD__HASH_KEY_MIN) {
-        /* The length only: the value is a secret. */
-        herald__diag_add(d, node,
-                         "'hash_key' is %zu bytes; at least %d are needed "
-                         "(e.g. the output of `openssl rand -hex 32`)",
-                         len, HERALD__HASH_KEY_MIN);
-        return refused();
-    }
-    k = herald__hash_key_from(node->scalar, len);
-    if (k == NULL) {
+    k = herald__hash_key_from(v, strlen(v));
+    if (!k) {
         herald__diag_add(d, node, "out of memory");
     }
     return k;
@@ -80,10 +80,10 @@ struct herald__hash_key *herald__hash_key_new(const struct herald__node *node,
 
 void herald__hash_key_destroy(struct herald__hash_key *k)
 {
-    if (k == NULL) {
+    if (!k) {
         return;
     }
-    if (k->bytes != NULL) {
+    if (k->bytes) {
         OPENSSL_cleanse(k->bytes, k->len);
     }
     free(k->bytes);
@@ -98,13 +98,13 @@ int herald__hmac_hex(const struct herald__hash_key *k, const void *data,
     unsigned int mdlen = 0;
 
     out[0] = '\0';
-    if (k->bytes == NULL) {
+    if (!k->bytes) {
         return -1;
     }
     /* HMAC() wants a non-NULL data pointer even for an empty message. */
-    if (HMAC(EVP_sha256(), k->bytes, (int)k->len,
-             len ? (const unsigned char *)data : (const unsigned char *)"", len,
-             md, &mdlen) == NULL ||
+    if (!HMAC(EVP_sha256(), k->bytes, (int)k->len,
+              len ? (const unsigned char *)data : (const unsigned char *)"",
+              len, md, &mdlen) ||
         mdlen != SHA256_LEN) {
         return -1;
     }

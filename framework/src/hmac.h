@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "config_schema.h"
 
 /* Shortest key accepted, in bytes: 128 bits of a random key. */
 #define HERALD__HASH_KEY_MIN 16
@@ -26,13 +27,20 @@
 
 struct herald__hash_key;
 
-/* Read the `hash_key:` scalar node. node NULL: returns NULL and adds
- * nothing (whether the key is needed is for the caller to say). A node
- * that is not a non-empty string or is shorter than HERALD__HASH_KEY_MIN
- * bytes adds an error at its file:line:col (the value is never printed)
- * and returns a refused key: users do not report it missing as well, and
- * herald__hmac_hex fails with it (the config is invalid anyway). NULL only
- * when out of memory. The result owns a copy of the key; destroy it. */
+/* The description of the top-level `hash_key:` (a secret string of at
+ * least HERALD__HASH_KEY_MIN bytes): the top-level section's keys go on
+ * here (herald__config_section.also), so the reference lists it and the
+ * unknown-key check accepts it. Static, read-only. */
+extern const struct herald__section herald__hash_key_section;
+
+/* Read the `hash_key:` scalar node against herald__hash_key_section. node
+ * NULL: returns NULL and adds nothing (whether the key is needed is for
+ * the caller to say). A node that is not a string of at least
+ * HERALD__HASH_KEY_MIN bytes adds the value error at its file:line:col
+ * ("... got 15 bytes": the value is never printed) and returns a refused
+ * key: users do not report it missing as well, and herald__hmac_hex fails
+ * with it (the config is invalid anyway). NULL only when out of memory.
+ * The result owns a copy of the key; destroy it. */
 struct herald__hash_key *herald__hash_key_new(const struct herald__node *node,
                                               struct herald__diag *d);
 /* Wipe and free; accepts NULL. */

@@ -84,7 +84,7 @@ static int push_str(char ***list, size_t *n, const char *s, size_t len)
     if (!copy) {
         return -1;
     }
-    grown = realloc(*list, (*n + 1) * sizeof(*grown));
+    grown = realloc(*list, (*n + 1) * sizeof *grown);
     if (!grown) {
         free(copy);
         return -1;
@@ -122,7 +122,7 @@ static int rebuild_view(struct herald__loader *l)
     const char **view;
     size_t n = 0;
 
-    view = malloc((l->n_user + l->n_env + l->n_builtin + 1) * sizeof(*view));
+    view = malloc((l->n_user + l->n_env + l->n_builtin + 1) * sizeof *view);
     if (!view) {
         return -1;
     }
@@ -150,7 +150,7 @@ static int add_note(struct herald__loader *l, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     return push_str(&l->notes, &l->n_notes, line, strlen(line));
 }
@@ -266,7 +266,7 @@ herald__loader_new_for_exe(const struct herald_host_api *api, const char *exe)
     struct herald__loader *l;
     const char *env;
 
-    l = calloc(1, sizeof(*l));
+    l = calloc(1, sizeof *l);
     if (!l) {
         return NULL;
     }
@@ -488,7 +488,7 @@ static int push_plugin(struct herald__loader *l, struct loaded *p)
 {
     if (l->n_plugins == l->cap_plugins) {
         size_t cap = l->cap_plugins ? l->cap_plugins * 2 : 8;
-        struct loaded **grown = realloc(l->plugins, cap * sizeof(*grown));
+        struct loaded **grown = realloc(l->plugins, cap * sizeof *grown);
 
         if (!grown) {
             return -1;
@@ -556,7 +556,7 @@ static int check_trust(const char *path, char *why, size_t whylen)
              (unsigned)(st.st_mode & 07777));
         goto out;
     }
-    while ((slash = strrchr(real, '/')) != NULL) {
+    while ((slash = strrchr(real, '/'))) {
         if (slash == real) {
             slash[1] = '\0'; /* "/" itself, last */
         } else {
@@ -686,12 +686,12 @@ static int copy_options(struct loaded *p, const struct herald_plugin *d,
             return -1;
         }
     }
-    p->options = calloc(n + 1, sizeof(*p->options));
+    p->options = calloc(n + 1, sizeof *p->options);
     if (!p->options) {
         fail(why, whylen, "out of memory");
         return -1;
     }
-    each = stride < sizeof(*p->options) ? stride : sizeof(*p->options);
+    each = stride < sizeof *p->options ? stride : sizeof *p->options;
     for (size_t i = 0; i < n; i++) {
         memcpy(&p->options[i], raw + i * stride, each);
     }
@@ -714,7 +714,7 @@ static struct loaded *open_checked(const char *path, const char *expect,
     void *dl;
     size_t n;
 
-    if (check_trust_path(path, why, sizeof(why)) != 0) {
+    if (check_trust_path(path, why, sizeof why) != 0) {
         fail(err, errlen, "plugin %s: %s", path, why);
         return NULL;
     }
@@ -772,18 +772,17 @@ static struct loaded *open_checked(const char *path, const char *expect,
              path, (unsigned)raw->struct_size, HERALD_PLUGIN_SYMBOL, symsize);
         goto out;
     }
-    p = calloc(1, sizeof(*p));
+    p = calloc(1, sizeof *p);
     if (!p) {
         fail(err, errlen, "plugin %s: out of memory", path);
         goto out;
     }
     p->dl = dl;
     dl = NULL;
-    n = raw->struct_size < sizeof(p->h.def) ? raw->struct_size
-                                            : sizeof(p->h.def);
+    n = raw->struct_size < sizeof p->h.def ? raw->struct_size : sizeof p->h.def;
     memcpy(&p->h.def, raw, n);
-    if (copy_options(p, &p->h.def, why, sizeof(why)) != 0 ||
-        check_def(&p->h.def, why, sizeof(why)) != 0) {
+    if (copy_options(p, &p->h.def, why, sizeof why) != 0 ||
+        check_def(&p->h.def, why, sizeof why) != 0) {
         fail(err, errlen, "plugin %s: %s", path, why);
         goto out;
     }
@@ -845,8 +844,8 @@ static struct loaded *load_file(struct herald__loader *l, const char *path,
     p->ino = st->st_ino;
     if (p->h.def.init) {
         why[0] = '\0';
-        if (p->h.def.init(l->api, why, sizeof(why)) != 0) {
-            why[sizeof(why) - 1] = '\0';
+        if (p->h.def.init(l->api, why, sizeof why) != 0) {
+            why[sizeof why - 1] = '\0';
             one_line(why);
             fail(err, errlen, "plugin %s: init failed: %s", path,
                  why[0] ? why : "(no message)");
@@ -958,7 +957,7 @@ static void not_found(const struct herald__loader *l, const char *name,
     if (o < errlen) {
         o += (size_t)snprintf(err + o, errlen - o, ")");
     }
-    suggest(l, name, hint, sizeof(hint));
+    suggest(l, name, hint, sizeof hint);
     if (hint[0] && o < errlen) {
         snprintf(err + o, errlen - o, "; did you mean '%s'?", hint);
     }
@@ -978,7 +977,7 @@ herald__loader_load(struct herald__loader *l, const char *name, char *err,
         fail(err, errlen, "plugin name is empty");
         return NULL;
     }
-    by_name = strchr(name, '/') == NULL;
+    by_name = !strchr(name, '/');
     if (by_name) {
         p = find_by_name(l, name);
         if (p) {
@@ -1088,7 +1087,7 @@ static void load_one(void *ctx, const char *name, const char *path,
     char err[1024];
 
     if (!find_by_file(a->l, st) &&
-        !load_file(a->l, path, st, name, err, sizeof(err))) {
+        !load_file(a->l, path, st, name, err, sizeof err)) {
         a->refused++;
         if (a->on_error) {
             a->on_error(a->ctx, err);
@@ -1116,7 +1115,7 @@ static void list_one(void *ctx, const char *name, const char *path,
 {
     struct list_ctx *a = ctx;
     char why[1024];
-    int ok = check_trust_path(path, why, sizeof(why)) == 0;
+    int ok = check_trust_path(path, why, sizeof why) == 0;
 
     (void)st;
     a->found++;

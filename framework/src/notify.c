@@ -81,16 +81,33 @@ struct herald__notify {
     const struct herald__hash_key *hash_key; /* borrowed from the worker */
 };
 
-static const char *const notify_keys[] = {
-    "channel",   "from",
-    "to",        "cc",
-    "reply_to",  "subject",
-    "text",      "text_file",
-    "html",      "html_file",
-    "headers",   "idempotency_key",
-    "sensitive", "allow_sensitive",
-    NULL,
+static const struct herald__key notify_keys[] = {
+    {.opt = {"channel", HERALD_OPT_STRING, NULL, 1, 0, NULL,
+             "a name under channels:"},
+     .min = 1},
+    {.opt = {"idempotency_key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "template of the key the channel gets as a keyed hash (default: "
+             "dedup.key, else the record key and window start)"}},
+    {.opt = {"sensitive", HERALD_OPT_LIST, "[card_number]", 0, 0, NULL,
+             "field paths whose full value may never appear in a rendered "
+             "message (such a message is rejected; [] turns it off)"}},
+    {.opt = {"allow_sensitive", HERALD_OPT_BOOL, "false", 0, 0, NULL,
+             "true turns the sensitive check off"}},
+    HERALD__KEY_END,
 };
+
+const struct herald__section herald__notify_section = {
+    "notify", "the message sent through a channel", notify_keys, NULL};
+
+/* The fields of a channel that declares none (ABI 1.0's only shape: an
+ * email), on top of herald__notify_section's keys. */
+static const char *const email_fields[] = {
+    "from", "to",        "cc",   "reply_to",  "subject",
+    "text", "text_file", "html", "html_file", "headers",
+};
+#define N_EMAIL_FIELDS (sizeof email_fields / sizeof email_fields[0])
+/* Room for the keys of notify_keys and email_fields, and the NULL. */
+#define EMAIL_KEYS_MAX 16
 
 /* Headers herald or the channel writes; a template may not set them. */
 static const char *const reserved_headers[] = {
@@ -278,55 +295,73 @@ static int compile_headers(const struct herald__node *v,
     return rc;
 }
 
-static int load_sensitive(const struct herald__node *v,
-                          struct herald__notify *n, struct herald__diag *d)
-{
-    static const char *const def[] = {"card_number"};
-    const struct herald__node *const *items = NULL;
-    size_t count;
-    int rc = 0;
+struct sensitive_ctx {
+    struct herald__notify *n;
+    struct herald__diag *d;
+    int rc;
+};
 
-    if (v == NULL) {
-        count = 1;
-    } else if (v->type == HERALD_NODE_SEQ) {
-        items = (const struct herald__node *const *)v->items;
-        count = v->n;
-    } else if (v->type == HERALD_NODE_SCALAR && !v->null_value) {
-        items = &v;
-        count = 1;
-    } else {
-        herald__diag_add(d, v, "'sensitive' must be a list of field paths");
-        return -1;
+/* One path of `sensitive:` (at NULL: the table's default). */
+static void add_sensitive(void *ctx, const char *path,
+                          const struct herald__node *at)
+{
+    struct sensitive_ctx *c = ctx;
+    struct herald__notify *n = c->n;
+    char why[256];
+    char **grown;
+
+    if (herald__template_check_path(path, why, sizeof why) != 0) {
+        herald__diag_add(c->d, at, "malformed path '%s': %s", path, why);
+        c->rc = -1;
+        return;
     }
-    n->sensitive = calloc(count ? count : 1, sizeof *n->sensitive);
-    if (n->sensitive == NULL) {
-        herald__diag_add(d, v, "out of memory");
-        return -1;
+    grown = realloc(n->sensitive, (n->n_sensitive + 1) * sizeof *grown);
+    if (!grown) {
+        herald__diag_add(c->d, at, "out of memory");
+        c->rc = -1;
+        return;
     }
-    for (size_t k = 0; k < count; k++) {
-        const char *path = items ? items[k]->scalar : def[k];
-        char why[256];
-        if (items != NULL &&
-            (items[k]->type != HERALD_NODE_SCALAR || items[k]->null_value)) {
-            herald__diag_add(d, items[k],
-                             "'sensitive' items are field "
-                             "paths");
-            rc = -1;
-            continue;
-        }
-        if (herald__template_check_path(path, why, sizeof why) != 0) {
-            herald__diag_add(d, items[k], "malformed path '%s': %s", path, why);
-            rc = -1;
-            continue;
-        }
-        n->sensitive[n->n_sensitive] = strdup(path);
-        if (n->sensitive[n->n_sensitive] == NULL) {
-            herald__diag_add(d, v, "out of memory");
-            return -1;
-        }
-        n->n_sensitive++;
+    n->sensitive = grown;
+    grown[n->n_sensitive] = strdup(path);
+    if (!grown[n->n_sensitive]) {
+        herald__diag_add(c->d, at, "out of memory");
+        c->rc = -1;
+        return;
     }
-    return rc;
+    n->n_sensitive++;
+}
+
+/* sensitive: (default from the table) and allow_sensitive:. */
+static void load_sensitive(const struct herald__node *notify,
+                           struct herald__notify *n, struct herald__diag *d)
+{
+    struct sensitive_ctx c = {n, d, 0};
+    int64_t allow = 0;
+
+    herald__section_list(notify, &herald__notify_section, "sensitive",
+                         add_sensitive, &c, d);
+    if (herald__section_num(notify, &herald__notify_section, "allow_sensitive",
+                            &allow, d) == 0) {
+        n->allow_sensitive = (int)allow;
+    }
+}
+
+/* The unknown-key check of an email channel's `notify:`: the table's
+ * keys and the email fields. */
+static void check_email_keys(const struct herald__node *notify,
+                             struct herald__diag *d)
+{
+    const char *names[EMAIL_KEYS_MAX];
+    size_t k = 0;
+
+    for (const struct herald__key *key = notify_keys; key->opt.name; key++) {
+        names[k++] = key->opt.name;
+    }
+    for (size_t f = 0; f < N_EMAIL_FIELDS; f++) {
+        names[k++] = email_fields[f];
+    }
+    names[k] = NULL;
+    herald__node_check_keys(notify, names, d);
 }
 
 /* The email fields of a channel without a declaration (ABI 1.0's only
@@ -462,14 +497,6 @@ static int jtree_compile(const struct herald__node *v, const char *what,
     return rc;
 }
 
-static const char *const common_keys[] = {
-    "channel",
-    "idempotency_key",
-    "sensitive",
-    "allow_sensitive",
-};
-#define N_COMMON_KEYS (sizeof common_keys / sizeof common_keys[0])
-
 /* Read entry k of a plugin's field table with the plugin's stride, into a
  * zeroed struct: members a plugin built against an older header lacks
  * read as 0. */
@@ -539,9 +566,7 @@ static int load_decl(const struct herald_plugin *def,
                   f.kind > HERALD_FIELD_ENUM ||
                   (f.kind == HERALD_FIELD_ENUM &&
                    (f.enum_values == NULL || f.enum_values[0] == NULL));
-        for (size_t c = 0; !bad && c < N_COMMON_KEYS; c++) {
-            bad = strcmp(f.name, common_keys[c]) == 0;
-        }
+        bad = bad || herald__section_key(&herald__notify_section, f.name);
         for (size_t o = 0; !bad && o < k; o++) {
             bad = strcmp(f.name, n->fields[o].name) == 0;
         }
@@ -663,10 +688,7 @@ static void load_fields(const struct herald__node *notify,
     for (size_t k = 0; k < notify->n; k++) {
         const char *key = notify->keys[k];
         size_t klen = strlen(key);
-        int known = 0;
-        for (size_t c = 0; !known && c < N_COMMON_KEYS; c++) {
-            known = strcmp(key, common_keys[c]) == 0;
-        }
+        int known = herald__section_key(&herald__notify_section, key) != NULL;
         for (size_t f = 0; !known && f < n->n_fields; f++) {
             const char *fn = n->fields[f].name;
             size_t fl = strlen(fn);
@@ -736,6 +758,7 @@ struct herald__notify *herald__notify_new_for(
 {
     struct herald__notify *n = NULL;
     const struct herald__node *v;
+    const char *channel_name;
     size_t errs = d->n;
     struct herald__diag scratch;
     int declared = channel != NULL && channel->fields != NULL;
@@ -745,7 +768,7 @@ struct herald__notify *herald__notify_new_for(
         return NULL;
     }
     if (!declared) {
-        herald__node_check_keys(notify, notify_keys, d);
+        check_email_keys(notify, d);
     }
     n = calloc(1, sizeof *n);
     if (n == NULL) {
@@ -764,15 +787,16 @@ struct herald__notify *herald__notify_new_for(
     }
 
     v = herald__node_get(notify, "channel");
-    if (v == NULL) {
+    if (!v) {
         herald__diag_add(d, notify,
                          "'channel' is required: the name of an "
                          "entry under 'channels'");
-    } else if (v->type != HERALD_NODE_SCALAR || v->null_value ||
-               v->scalar[0] == '\0') {
-        herald__diag_add(d, v, "'channel' must be a channel name");
-    } else {
-        n->channel = strdup(v->scalar);
+    } else if (herald__section_str(notify, &herald__notify_section, "channel",
+                                   &channel_name, d) == 0) {
+        n->channel = strdup(channel_name);
+        if (!n->channel) {
+            herald__diag_add(d, v, "out of memory");
+        }
     }
 
     if (declared) {
@@ -786,18 +810,7 @@ struct herald__notify *herald__notify_new_for(
                (v = herald__node_get(dedup, "key")) != NULL) {
         n->key = compile_node(v, "key", 0, d);
     }
-    load_sensitive(herald__node_get(notify, "sensitive"), n, d);
-    if ((v = herald__node_get(notify, "allow_sensitive")) != NULL) {
-        if (v->type == HERALD_NODE_SCALAR && v->scalar != NULL &&
-            strcmp(v->scalar, "true") == 0) {
-            n->allow_sensitive = 1;
-        } else if (v->type != HERALD_NODE_SCALAR || v->scalar == NULL ||
-                   strcmp(v->scalar, "false") != 0) {
-            herald__diag_add(d, v,
-                             "'allow_sensitive' must be true or "
-                             "false");
-        }
-    }
+    load_sensitive(notify, n, d);
 
     /* Built-in idempotency keys; constant text, cannot fail to compile. */
     herald__diag_init(&scratch);

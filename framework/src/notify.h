@@ -59,6 +59,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "config_schema.h"
 #include "herald/plugin.h"
 
 struct herald__notify;
@@ -86,6 +87,11 @@ struct herald__rendered {
     size_t *field_n_items; /* slots of field_items[k] */
     size_t n_fields;
 };
+
+/* The keys of `notify:` herald reads whatever the channel: channel,
+ * idempotency_key, sensitive, allow_sensitive (the connector's table
+ * points here; the channel's own fields come on top). Static. */
+extern const struct herald__section herald__notify_section;
 
 /* Compile the `notify:` map. dedup is the connector's `dedup:` map (may be
  * NULL): its `key` template is the default dedup key. hk is the

@@ -19,9 +19,6 @@
 #define ADMIN_DEFAULT_LISTEN "127.0.0.1:8093"
 /* Bounds of the registry's cache_size and max_fetches. */
 #define REGISTRY_COUNT_MAX 1000000
-/* A macro's value as a string literal. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
 /* Room for an admin listen error. */
 #define ADMIN_ERR_LEN 256
 
@@ -31,14 +28,13 @@ static const char *const log_format_values[] = {"logfmt", "json", NULL};
 
 static const struct herald__key log_keys[] = {
     {.opt = {"level", HERALD_OPT_ENUM, "info", 0, 0, level_values,
-             "least severe level logged (--log-level overrides it)"},
-     .example = "log level"},
+             "least severe level logged (--log-level overrides it)"}},
     {.opt = {"format", HERALD_OPT_ENUM, "logfmt", 0, 0, log_format_values,
-             "one line per event: key=value pairs, or a JSON object"},
-     .example = "log format"},
+             "one line per event: key=value pairs, or a JSON object"}},
     HERALD__KEY_END,
 };
-static const struct herald__section log_section = {"log", "the log", log_keys};
+static const struct herald__section log_section = {"log", "the log", log_keys,
+                                                   NULL};
 
 static const struct herald__key admin_keys[] = {
     {.opt = {"listen", HERALD_OPT_STRING, ADMIN_DEFAULT_LISTEN, 0, 0, NULL,
@@ -47,7 +43,7 @@ static const struct herald__key admin_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section admin_section = {
-    "admin", "the admin endpoint (absent: none)", admin_keys};
+    "admin", "the admin endpoint (absent: none)", admin_keys, NULL};
 
 static const struct herald__key registry_keys[] = {
     {.opt = {"url", HERALD_OPT_STRING, NULL, 0, 0, NULL,
@@ -87,7 +83,7 @@ static const struct herald__key registry_keys[] = {
     HERALD__KEY_END,
 };
 static const struct herald__section registry_section = {
-    "schema_registry", "where Avro schemas come from", registry_keys};
+    "schema_registry", "where Avro schemas come from", registry_keys, NULL};
 
 static const struct herald__key top_keys[] = {
     {.opt = {"kafka", 0, NULL, 0, 0, NULL,
@@ -116,16 +112,11 @@ static const struct herald__key top_keys[] = {
     {.opt = {"log", 0, NULL, 0, 0, NULL, "the log"},
      .shape = HERALD__SHAPE_SECTION,
      .section = &log_section},
-    {.opt =
-         {"hash_key", HERALD_OPT_STRING, NULL, 0, 1, NULL,
-          "HMAC key of dedup marks (at least " STR(
-              HERALD__HASH_KEY_MIN) " bytes, e.g. "
-                                    "${file:/run/secrets/herald_hash_key})"}},
     HERALD__KEY_END,
 };
 
 const struct herald__section herald__config_section = {
-    "", "a herald configuration file", top_keys};
+    "", "a herald configuration file", top_keys, &herald__hash_key_section};
 
 void herald__worker_config_check(const struct herald__node *root,
                                  struct herald__diag *d)
@@ -169,15 +160,14 @@ int herald__worker_config_admin(const struct herald__node *root,
         return 0;
     }
     if (admin->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, admin, "'admin' must be a map, e.g. %s",
-                         k->example);
+        herald__key_bad_value(k, admin, NULL, d);
         return -1;
     }
     herald__section_check_keys(admin, &admin_section, d);
     ln = herald__node_get(admin, "listen");
     if (ln && ln->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(
-            d, ln, "'listen' must be HOST:PORT, e.g. " ADMIN_DEFAULT_LISTEN);
+        herald__key_bad_value(herald__section_key(&admin_section, "listen"), ln,
+                              "HOST:PORT (e.g. " ADMIN_DEFAULT_LISTEN ")", d);
         return -1;
     }
     if (herald__admin_parse_listen(ln ? ln->scalar : ADMIN_DEFAULT_LISTEN, at,
@@ -220,7 +210,9 @@ int herald__worker_config_registry(const struct herald__node *root,
         return 0;
     }
     if (sr->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, sr, "'schema_registry' must be a map");
+        herald__key_bad_value(
+            herald__section_key(&herald__config_section, "schema_registry"), sr,
+            NULL, d);
         return -1;
     }
     herald__section_check_keys(sr, s, d);
@@ -285,6 +277,8 @@ void herald__worker_config_plugin_path(
     void *ctx, struct herald__diag *d)
 {
     const struct herald__node *pp = herald__node_get(root, "plugin_path");
+    const struct herald__key *k =
+        herald__section_key(&herald__config_section, "plugin_path");
     const struct herald__node *const *items;
     size_t n;
 
@@ -298,15 +292,12 @@ void herald__worker_config_plugin_path(
         items = (const struct herald__node *const *)pp->items;
         n = pp->n;
     } else {
-        herald__diag_add(d, pp,
-                         "'plugin_path' must be a directory or a list of "
-                         "them");
+        herald__key_bad_value(k, pp, "a directory or a list of them", d);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         if (items[i]->type != HERALD_NODE_SCALAR) {
-            herald__diag_add(d, items[i],
-                             "'plugin_path' entries must be directories");
+            herald__key_bad_value(k, items[i], "a directory", d);
         } else if (items[i]->scalar[0]) {
             fn(ctx, items[i], d);
         }
@@ -319,18 +310,18 @@ void herald__worker_config_sections(const struct herald__node *root,
                                     const struct herald__node **connectors,
                                     struct herald__diag *d)
 {
+    const struct herald__section *s = &herald__config_section;
+
     *kafka = herald__node_get(root, "kafka");
     if (*kafka && (*kafka)->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, *kafka,
-                         "'kafka' must be a map of librdkafka "
-                         "properties");
+        herald__key_bad_value(herald__section_key(s, "kafka"), *kafka,
+                              "a map of librdkafka properties", d);
         *kafka = NULL;
     }
     *channels = herald__node_get(root, "channels");
     if (*channels && (*channels)->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, *channels,
-                         "'channels' must be a map of channel "
-                         "names to channel settings");
+        herald__key_bad_value(herald__section_key(s, "channels"), *channels,
+                              "a map of channel names to channel settings", d);
         *channels = NULL;
     }
     *connectors = herald__node_get(root, "connectors");

@@ -1083,10 +1083,11 @@ static void test_worker_admin_config(void **state)
                  "the port must be a number from 0 to 65535\n");
     expect_error("admin: { lisen: 127.0.0.1:1 }\n",
                  ":2:10: unknown key 'lisen' (did you mean 'listen'?)\n");
-    expect_error("admin: 8093\n", ":2:8: 'admin' must be a map, e.g. "
-                                  "admin: { listen: 127.0.0.1:8093 }\n");
+    expect_error("admin: 8093\n", ":2:8: 'admin' expects a map (e.g. admin: "
+                                  "{ listen: 127.0.0.1:8093 }); got '8093'\n");
     expect_error("admin: { listen: [a] }\n",
-                 ":2:18: 'listen' must be HOST:PORT, e.g. 127.0.0.1:8093\n");
+                 ":2:18: 'admin.listen' expects HOST:PORT (e.g. "
+                 "127.0.0.1:8093); got a list\n");
 
     /* Valid, and `herald check` binds nothing: the same port twice. */
     for (int i = 0; i < 2; i++) {

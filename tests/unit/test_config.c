@@ -495,6 +495,67 @@ static void test_tree_and_positions(void **state)
     herald__diag_cleanup(&d);
 }
 
+/* Every node knows its path: keys joined by dots, list items as [i], a
+ * key node the same as its value, an alias's copy the path where it is
+ * used (not where its anchor is). */
+static void test_node_paths(void **state)
+{
+    static const char yaml[] = "connectors:\n"
+                               "  - name: a\n"
+                               "  - name: b\n"
+                               "    batch: &b { linger: 5x }\n"
+                               "    errors: { retry: *b }\n"
+                               "channels:\n"
+                               "  mail: { to: [x, [y]] }\n";
+    static const struct {
+        const char *at; /* keys and list indexes, '/'-separated */
+        const char *want;
+    } cases[] = {
+        {"connectors/1/batch/linger", "connectors[1].batch.linger"},
+        {"connectors/1/errors/retry/linger",
+         "connectors[1].errors.retry.linger"},
+        {"connectors/0", "connectors[0]"},
+        {"channels/mail/to/1/0", "channels.mail.to[1][0]"},
+        {"", ""},
+    };
+    struct herald__diag d;
+    struct herald__node *root;
+
+    (void)state;
+    herald__diag_init(&d);
+    root = load(yaml, &d);
+    assert_int_equal(d.n, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char steps[128];
+        const struct herald__node *n = root;
+        char *path;
+
+        snprintf(steps, sizeof steps, "%s", cases[i].at);
+        for (char *save = NULL, *t = strtok_r(steps, "/", &save); t;
+             t = strtok_r(NULL, "/", &save)) {
+            n = n->type == HERALD_NODE_SEQ ? n->items[atoi(t)]
+                                           : herald__node_get(n, t);
+            assert_non_null(n);
+        }
+        path = herald__node_path(n);
+        assert_non_null(path);
+        assert_string_equal(path, cases[i].want);
+        free(path);
+    }
+    /* A key node reads as its value. */
+    {
+        const struct herald__node *mail =
+            herald__node_get(herald__node_get(root, "channels"), "mail");
+        char *path = herald__node_path(mail->key_nodes[0]);
+
+        assert_non_null(path);
+        assert_string_equal(path, "channels.mail.to");
+        free(path);
+    }
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+}
+
 static void test_aliases_are_copied(void **state)
 {
     static const char yaml[] = "base: &b\n"
@@ -884,12 +945,11 @@ static void test_type_error_redacted(void **state)
     assert_null(herald__options_new(root, table, NULL, &d));
     {
         static const char *const want[] = {
-            "t.yaml:1:7: option 'port' expects an integer, got '<redacted>'",
-            "t.yaml:2:10: option 'retries' expects an integer, got "
-            "'3<redacted>x'",
-            "t.yaml:3:9: option 'verify' expects true or false, got "
+            "t.yaml:1:7: 'port' expects an integer; got '<redacted>'",
+            "t.yaml:2:10: 'retries' expects an integer; got '3<redacted>x'",
+            "t.yaml:3:9: 'verify' expects true or false; got "
             "'yes-<redacted>'",
-            "t.yaml:4:6: option 'pin' expects an integer, got '<redacted>'",
+            "t.yaml:4:6: 'pin' expects an integer; got '<redacted>'",
             NULL,
         };
         assert_diags(&d, want);
@@ -1282,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_check_keys_counts),
         cmocka_unit_test(test_diag_add),
         cmocka_unit_test(test_tree_and_positions),
+        cmocka_unit_test(test_node_paths),
         cmocka_unit_test(test_aliases_are_copied),
         cmocka_unit_test(test_alias_bomb_is_refused),
         cmocka_unit_test(test_load_file),

@@ -21,9 +21,9 @@ cd "$tmp"
 
 cat >want <<'W'
 e.yaml:9:5: unknown key 'max_conections' (did you mean 'max_connections'?)
-e.yaml:13:22: option 'max_connections' expects an integer, got 'many'
+e.yaml:13:22: 'channels.wrongtype.max_connections' expects an integer; got 'many'
 e.yaml:15:5: missing required option 'url'
-e.yaml:20:10: invalid value 'sometimes' for option 'tls' (expected one of: none, starttls, implicit)
+e.yaml:20:10: 'channels.badenum.tls' expects one of: none, starttls, implicit; got 'sometimes'
 e.yaml:22:13: plugin 'smtpp' not found (searched: ...); did you mean 'smtp'?
 W
 

@@ -9,7 +9,8 @@
  *   - the reference printed by `herald check --describe` lists exactly
  *     the keys of the tables, with exact text for a few;
  *   - the table defaults are the values the code uses;
- *   - typed errors keep their wording and positions.
+ *   - typed errors read "'PATH' expects WHAT; got 'VALUE'", at the
+ *     value's position.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,7 +290,11 @@ static void test_describe_lists_every_key(void **state)
     assert_non_null(strstr(text, "schema_registry.cache_size\n"
                                  "    integer from 1 to 1000000; default "
                                  "1000\n"));
-    assert_non_null(strstr(text, "hash_key\n    secret string\n"));
+    assert_non_null(strstr(text, "hash_key\n    secret string of at least 16 "
+                                 "bytes (e.g. "
+                                 "${file:/run/secrets/herald_hash_key} "
+                                 "holding the output of `openssl rand -hex "
+                                 "32`)\n"));
     assert_non_null(strstr(text, "connectors\n"
                                  "    list of sections; required\n"));
     free(text);
@@ -346,29 +351,39 @@ static void test_typed_errors(void **state)
 {
     static const struct bad cases[] = {
         {"max_in_flight: 0\n", "e.yaml:1:16: 'max_in_flight' expects an "
-                               "integer >= 1"},
+                               "integer >= 1; got '0'"},
         {"batch: { linger: soon }\n",
-         "e.yaml:1:18: invalid duration for 'linger' (use e.g. 250ms, 30s, "
-         "5m, 1h)"},
+         "e.yaml:1:18: 'batch.linger' expects a duration (e.g. 250ms, 30s, "
+         "5m, 1h); got 'soon'"},
         {"batch: { max_bytes: big }\n",
-         "e.yaml:1:21: invalid size for 'max_bytes' (use e.g. 512KiB, "
-         "1MiB)"},
+         "e.yaml:1:21: 'batch.max_bytes' expects a size (e.g. 512KiB, 1MiB); "
+         "got 'big'"},
         {"skip_tombstones: yes\n",
-         "e.yaml:1:18: 'skip_tombstones' expects true or false"},
+         "e.yaml:1:18: 'skip_tombstones' expects true or false; got 'yes'"},
         {"errors: { tolerance: some }\n",
-         "e.yaml:1:22: invalid errors.tolerance 'some' (expected one of: "
-         "none, all)"},
+         "e.yaml:1:22: 'errors.tolerance' expects one of: none, all; got "
+         "'some'"},
         {"key: { window: daily }\n",
-         "e.yaml:1:16: invalid window 'daily' (expected one of: none, "
-         "tumbling, hopping, session)"},
+         "e.yaml:1:16: 'key.window' expects one of: none, tumbling, hopping, "
+         "session; got 'daily'"},
         {"value: { format: xml }\n",
-         "e.yaml:1:18: invalid format 'xml' (expected one of: string, "
-         "bytes, json, avro)"},
+         "e.yaml:1:18: 'value.format' expects one of: string, bytes, json, "
+         "avro; got 'xml'"},
         {"key: string\n",
-         "e.yaml:1:6: 'key' must be a map, e.g. { format: string }"},
+         "e.yaml:1:6: 'key' expects a map (e.g. { format: string }); got "
+         "'string'"},
+        {"topics: []\n", "e.yaml:1:9: 'topics' expects a topic or a "
+                         "non-empty list of them; got a list"},
+        {"topics: [a, {b: c}]\n",
+         "e.yaml:1:13: 'topics[1]' expects a string; got a map"},
+        {"kafka: [a]\n", "e.yaml:1:8: 'kafka' expects a map of librdkafka "
+                         "properties; got a list"},
+        {"errors: { dead_letter_topic: \"\" }\n",
+         "e.yaml:1:30: 'errors.dead_letter_topic' expects a topic name; got "
+         "''"},
         {"errors: { retry: { max: 1y } }\n",
-         "e.yaml:1:25: invalid duration for 'max' (use e.g. 250ms, 30s, 5m, "
-         "1h)"},
+         "e.yaml:1:25: 'errors.retry.max' expects a duration (e.g. 250ms, "
+         "30s, 5m, 1h); got '1y'"},
     };
 
     (void)state;
@@ -401,16 +416,18 @@ static void test_registry_errors(void **state)
 {
     static const struct bad cases[] = {
         {"schema_registry:\n  url: http://r\n  connect_timeout: soon\n",
-         "e.yaml:3:20: invalid duration for 'connect_timeout' (use e.g. "
-         "250ms, 30s, 5m, 1h)"},
+         "e.yaml:3:20: 'schema_registry.connect_timeout' expects a duration "
+         "(e.g. 250ms, 30s, 5m, 1h); got 'soon'"},
         {"schema_registry:\n  url: http://r\n  timeout: 5\n  "
          "insecure_skip_verify: yes\n",
-         "e.yaml:4:25: 'insecure_skip_verify' expects true or false"},
+         "e.yaml:4:25: 'schema_registry.insecure_skip_verify' expects true "
+         "or false; got 'yes'"},
         {"schema_registry:\n  url: http://r\n  cache_size: 0\n",
-         "e.yaml:3:15: 'cache_size' expects an integer from 1 to 1000000"},
+         "e.yaml:3:15: 'schema_registry.cache_size' expects an integer from "
+         "1 to 1000000; got '0'"},
         {"schema_registry:\n  url: http://r\n  not_found_wait: soon\n",
-         "e.yaml:3:19: invalid duration for 'not_found_wait' (use e.g. 30s, "
-         "5m; 0s: a 404 is final at once)"},
+         "e.yaml:3:19: 'schema_registry.not_found_wait' expects a duration "
+         "(e.g. 30s, 5m; 0s: a 404 is final at once); got 'soon'"},
     };
 
     (void)state;
@@ -473,6 +490,54 @@ static void test_registry_values(void **state)
     herald__diag_cleanup(&d);
 }
 
+static void no_dir(void *ctx, const struct herald__node *dir,
+                   struct herald__diag *d)
+{
+    (void)ctx;
+    (void)dir;
+    (void)d;
+    fail_msg("no directory is valid here");
+}
+
+/* The top level's maps and lists of the wrong shape get the same value
+ * error as a scalar of the wrong type. */
+static void test_top_level_shapes(void **state)
+{
+    static const char doc[] = "kafka: 1\n"
+                              "channels: [a]\n"
+                              "plugin_path: [{a: b}]\n"
+                              "connectors: [{}]\n"
+                              "schema_registry: x\n";
+    static const char *const want[] = {
+        "t.yaml:1:8: 'kafka' expects a map of librdkafka properties; got '1'",
+        "t.yaml:2:11: 'channels' expects a map of channel names to channel "
+        "settings; got a list",
+        "t.yaml:3:15: 'plugin_path[0]' expects a directory; got a map",
+        "t.yaml:5:18: 'schema_registry' expects a map; got 'x'",
+    };
+    const struct herald__node *kafka, *channels, *connectors;
+    struct herald__registry_config reg;
+    char *dir = NULL;
+    struct herald__diag d;
+    struct herald__node *root;
+
+    (void)state;
+    herald__diag_init(&d);
+    root = herald__config_load_string("t.yaml", doc, strlen(doc), &d);
+    assert_non_null(root);
+    herald__worker_config_sections(root, &kafka, &channels, &connectors, &d);
+    herald__worker_config_plugin_path(root, no_dir, NULL, &d);
+    assert_int_equal(
+        herald__worker_config_registry(root, "/tmp", &reg, &dir, &d), -1);
+    print_diag(&d);
+    assert_int_equal(d.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < d.n; i++) {
+        assert_string_equal(d.msgs[i], want[i]);
+    }
+    herald__config_destroy(root);
+    herald__diag_cleanup(&d);
+}
+
 /* A value from ${env:} in an enum error prints as <redacted>, even one
  * too short for the free-text scrubber (redact.h). */
 static void test_enum_error_redacts(void **state)
@@ -489,8 +554,8 @@ static void test_enum_error_redacts(void **state)
     herald__worker_config_log(root, &d);
     assert_int_equal(d.n, 1);
     assert_string_equal(d.msgs[0],
-                        "r.yaml:2:10: invalid log level '<redacted>' "
-                        "(expected one of: error, warn, info, debug)");
+                        "r.yaml:2:10: 'log.level' expects one of: error, "
+                        "warn, info, debug; got '<redacted>'");
     herald__config_destroy(root);
     herald__diag_cleanup(&d);
     unsetenv("HERALD_T_LEVEL");
@@ -503,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_describe_lists_every_key),
         cmocka_unit_test(test_defaults_match_constants),
         cmocka_unit_test(test_typed_errors),
+        cmocka_unit_test(test_top_level_shapes),
         cmocka_unit_test(test_enum_error_redacts),
         cmocka_unit_test(test_registry_errors),
         cmocka_unit_test(test_registry_values),

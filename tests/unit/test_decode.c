@@ -575,19 +575,21 @@ static void test_config_keys(void **state)
                   "{ format: avro, max_nodes: 100000, max_bytes: 16MiB }", "");
     expect_config("{ schemas_dir: /tmp }", "{ format: string, max_nodes: 0 }",
                   "{ format: avro }",
-                  ":6:39: 'max_nodes' expects an integer >= 1\n");
+                  ":6:39: 'connectors[0].key.max_nodes' expects an integer "
+                  ">= 1; got '0'\n");
     expect_config("{ schemas_dir: /tmp }", "{ format: string }",
                   "{ format: avro, max_bytes: lots }",
-                  ":7:39: invalid size for 'max_bytes' (use e.g. 16MiB, "
-                  "64MiB)\n");
+                  ":7:39: 'connectors[0].value.max_bytes' expects a "
+                  "positive size (e.g. 16MiB, 64MiB); got 'lots'\n");
     expect_config("{ schemas_dir: /tmp, not_found_wait: soon }",
                   "{ format: string }", "{ format: string }",
-                  ":2:55: invalid duration for 'not_found_wait' (use e.g. "
-                  "30s, 5m; 0s: a 404 is final at once)\n");
+                  ":2:55: 'schema_registry.not_found_wait' expects a "
+                  "duration (e.g. 30s, 5m; 0s: a 404 is final at once); got "
+                  "'soon'\n");
     expect_config("{ schemas_dir: /tmp, max_fetches: -1 }",
                   "{ format: string }", "{ format: string }",
-                  ":2:52: 'max_fetches' expects an integer from 1 to "
-                  "1000000\n");
+                  ":2:52: 'schema_registry.max_fetches' expects an integer "
+                  "from 1 to 1000000; got '-1'\n");
 }
 
 static void test_tombstone_and_null_key(void **state)

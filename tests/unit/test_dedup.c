@@ -166,11 +166,15 @@ static void test_hash_key_option(void **state)
     assert_non_null(k);
     assert_int_equal(d.n, 2);
     assert_string_equal(d.msgs[0],
-                        "k.yaml:1:8: 'hash_key' is 15 bytes; at least 16 are "
-                        "needed (e.g. the output of `openssl rand -hex 32`)");
+                        "k.yaml:1:8: 'short' expects a string of at least 16 "
+                        "bytes (e.g. ${file:/run/secrets/herald_hash_key} "
+                        "holding the output of `openssl rand -hex 32`); got "
+                        "15 bytes");
     assert_string_equal(d.msgs[1],
-                        "k.yaml:2:6: 'hash_key' must be a secret string (e.g. "
-                        "${file:/run/secrets/herald_hash_key})");
+                        "k.yaml:2:6: 'map' expects a string of at least 16 "
+                        "bytes (e.g. ${file:/run/secrets/herald_hash_key} "
+                        "holding the output of `openssl rand -hex 32`); got "
+                        "a map");
     /* Python's hmac.new(b"abcdefghijklmnop", b"x", sha256) */
     assert_int_equal(herald__hmac_hex(k, "x", 1, hex), 0);
     assert_string_equal(hex, "9603b0d54e6c18a6f1ee728a258fed8e"

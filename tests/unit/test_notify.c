@@ -513,7 +513,24 @@ static void test_load_errors(void **state)
                "after '.'",
                "n.yaml:6:15: malformed path 'card..number': expected a field "
                "name after '.'",
-               "n.yaml:7:20: 'allow_sensitive' must be true or false", NULL);
+               "n.yaml:7:20: 'notify.allow_sensitive' expects true or false; "
+               "got 'yes'",
+               NULL);
+    /* The keys of herald__notify_section get the shared value error. */
+    load_fails("notify:\n  channel: \"\"\n  to: a@b.example\n  subject: s\n"
+               "  text: t\n  sensitive: {a: b}\n",
+               "n.yaml:2:12: 'notify.channel' expects a non-empty string; got "
+               "''",
+               "n.yaml:6:14: 'notify.sensitive' expects a list of strings (or "
+               "one string); got a map",
+               NULL);
+    load_fails("notify:\n  channel: [a]\n  to: a@b.example\n  subject: s\n"
+               "  text: t\n  sensitive: [card_number, [x]]\n",
+               "n.yaml:2:12: 'notify.channel' expects a non-empty string; got "
+               "a list",
+               "n.yaml:6:28: 'notify.sensitive[1]' expects a string; got a "
+               "list",
+               NULL);
 }
 
 /* Without the deployment's hash_key a notify connector does not load:

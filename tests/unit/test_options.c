@@ -89,43 +89,47 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     {"api_key: k\nport: abc\n",
-     {"c.yaml:2:7: option 'port' expects an integer, got 'abc'"}},
+     {"c.yaml:2:7: 'port' expects an integer; got 'abc'"}},
     {"api_key: k\nport: 25.5\n",
-     {"c.yaml:2:7: option 'port' expects an integer, got '25.5'"}},
+     {"c.yaml:2:7: 'port' expects an integer; got '25.5'"}},
     {"api_key: k\nport: 99999999999999999999\n",
-     {"c.yaml:2:7: option 'port' expects an integer, got "
+     {"c.yaml:2:7: 'port' expects an integer; got "
       "'99999999999999999999'"}},
     {"api_key: k\nport: [1, 2]\n",
-     {"c.yaml:2:7: option 'port' expects an integer, got a list"}},
+     {"c.yaml:2:7: 'port' expects an integer; got a list"}},
     {"api_key: k\ntls_verify: yes\n",
-     {"c.yaml:2:13: option 'tls_verify' expects true or false, got 'yes'"}},
+     {"c.yaml:2:13: 'tls_verify' expects true or false; got 'yes'"}},
     {"api_key: k\ntls_verify: \"True\"\n",
-     {"c.yaml:2:13: option 'tls_verify' expects true or false, got "
-      "'True'"}},
+     {"c.yaml:2:13: 'tls_verify' expects true or false; got 'True'"}},
     {"api_key: k\ntimeout: 5x\n",
-     {"c.yaml:2:10: invalid duration '5x' for option 'timeout' (use e.g. "
-      "250ms, 30s, 5m, 1h)"}},
+     {"c.yaml:2:10: 'timeout' expects a duration (e.g. 250ms, 30s, 5m, "
+      "1h); got '5x'"}},
     {"api_key: k\ntimeout: 1.5s\n",
-     {"c.yaml:2:10: invalid duration '1.5s' for option 'timeout' (use e.g. "
-      "250ms, 30s, 5m, 1h)"}},
+     {"c.yaml:2:10: 'timeout' expects a duration (e.g. 250ms, 30s, 5m, "
+      "1h); got '1.5s'"}},
     {"api_key: k\nmax_size: 10QB\n",
-     {"c.yaml:2:11: invalid size '10QB' for option 'max_size' (use e.g. "
-      "512, 64KiB, 10MB, 1GiB)"}},
+     {"c.yaml:2:11: 'max_size' expects a size (e.g. 512, 64KiB, 10MB, "
+      "1GiB); got '10QB'"}},
     {"api_key: k\nmax_size: 99999999999GiB\n",
-     {"c.yaml:2:11: invalid size '99999999999GiB' for option 'max_size' "
-      "(use e.g. 512, 64KiB, 10MB, 1GiB)"}},
+     {"c.yaml:2:11: 'max_size' expects a size (e.g. 512, 64KiB, 10MB, "
+      "1GiB); got '99999999999GiB'"}},
     {"api_key: k\nmode: tls\n",
-     {"c.yaml:2:7: invalid value 'tls' for option 'mode' (expected one of: "
-      "none, starttls, implicit)"}},
+     {"c.yaml:2:7: 'mode' expects one of: none, starttls, implicit; got "
+      "'tls'"}},
     {"api_key: k\nmode: {a: b}\n",
-     {"c.yaml:2:7: option 'mode' expects one of its values, got a map"}},
+     {"c.yaml:2:7: 'mode' expects one of: none, starttls, implicit; got "
+      "a map"}},
     {"api_key: k\nto: {a: b}\n",
-     {"c.yaml:2:5: option 'to' expects a list, got a map"}},
+     {"c.yaml:2:5: 'to' expects a list of strings (or one string); got a "
+      "map"}},
     {"api_key: k\nto:\n  - a@x\n  - {b: c}\n",
-     {"c.yaml:4:5: option 'to' expects a list of scalars, got a map in the "
-      "list"}},
+     {"c.yaml:4:5: 'to[1]' expects a string; got a map"}},
+    {"x:\n  api_key: k\n  port: 0x19\n",
+     {"c.yaml:3:9: 'x.port' expects an integer; got '0x19'"}},
+    {"x:\n  api_key: k\n  cc: [a, {b: c}]\n",
+     {"c.yaml:3:11: 'x.cc[1]' expects a string; got a map"}},
     {"api_key: k\nhost: [a, b]\n",
-     {"c.yaml:2:7: option 'host' expects a string, got a list"}},
+     {"c.yaml:2:7: 'host' expects a string; got a list"}},
     {"host: mail\n", {"c.yaml:1:1: missing required option 'api_key'"}},
     {"x:\n  host: mail\n  api_key:\n",
      {"c.yaml:2:3: missing required option 'api_key'"}},
@@ -178,12 +182,12 @@ static void test_every_error_collected(void **state)
     static const char *const want[] = {
         "c.yaml:2:1: unknown key 'prot' (did you mean 'port'?)",
         "c.yaml:1:1: missing required option 'api_key'",
-        "c.yaml:3:7: option 'port' expects an integer, got 'abc'",
-        "c.yaml:4:13: option 'tls_verify' expects true or false, got '1'",
-        "c.yaml:6:10: invalid duration 'forever' for option 'timeout' (use "
-        "e.g. 250ms, 30s, 5m, 1h)",
-        "c.yaml:5:7: invalid value 'ssl' for option 'mode' (expected one "
-        "of: none, starttls, implicit)",
+        "c.yaml:3:7: 'port' expects an integer; got 'abc'",
+        "c.yaml:4:13: 'tls_verify' expects true or false; got '1'",
+        "c.yaml:6:10: 'timeout' expects a duration (e.g. 250ms, 30s, 5m, "
+        "1h); got 'forever'",
+        "c.yaml:5:7: 'mode' expects one of: none, starttls, implicit; got "
+        "'ssl'",
     };
     struct herald__diag d;
     struct herald__node *root;
@@ -205,7 +209,8 @@ static void test_every_error_collected(void **state)
     assert_string_equal(d.msgs[4], want[4]);
     assert_string_equal(d.msgs[5], want[5]);
     assert_string_equal(d.msgs[6],
-                        "c.yaml:7:5: option 'to' expects a list, got a map");
+                        "c.yaml:7:5: 'to' expects a list of strings (or one "
+                        "string); got a map");
     herald__config_destroy(root);
     herald__diag_cleanup(&d);
 }
@@ -224,13 +229,14 @@ static void test_bad_default_in_table(void **state)
     herald__diag_init(&d);
     assert_null(herald__options_new(NULL, bad, NULL, &d));
     assert_int_equal(d.n, 3);
-    assert_string_equal(d.msgs[0], "invalid default duration 'soon' for "
-                                   "option 't' (use e.g. 250ms, 30s, 5m, "
-                                   "1h)");
-    assert_string_equal(d.msgs[1], "invalid default '[a, {b: c}]' for option "
-                                   "'l' in the plugin's table");
-    assert_string_equal(d.msgs[2], "default option 'n' expects an integer, "
-                                   "got 'x'");
+    assert_string_equal(d.msgs[0], "'t' expects a duration (e.g. 250ms, "
+                                   "30s, 5m, 1h); got 'soon' (the plugin's "
+                                   "default)");
+    assert_string_equal(d.msgs[1], "'l' expects a list of strings (or one "
+                                   "string); got '[a, {b: c}]' (the plugin's "
+                                   "default)");
+    assert_string_equal(d.msgs[2], "'n' expects an integer; got 'x' (the "
+                                   "plugin's default)");
     herald__diag_cleanup(&d);
 }
 
