@@ -36,20 +36,12 @@
 #include "loop.h"
 #include "notify.h"
 #include "offsets.h"
+#include "partitions.h"
+#include "commit.h"
 #include "outcome.h"
 #include "record.h"
 #include "registry.h"
 #include "stage_log.h"
-
-enum {
-    PAUSE_RETRY = 1,    /* a record of this partition waits for backoff */
-    PAUSE_SCHEMA = 2,   /* a record waits for its schema */
-    PAUSE_PRESSURE = 4, /* too many records in flight on the connector */
-    PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
-    PAUSE_WRITE = 16,   /* a dead-letter or mark write failed: wait */
-    PAUSE_MARKS = 32,   /* dedup marks not read back yet */
-    PAUSE_CHANNEL = 64, /* the channel is unavailable (channel_down) */
-};
 
 /* Room for a human-readable error from a setup call. */
 #define ERR_MAX 512
@@ -74,26 +66,13 @@ enum {
 #define WHY_MAX 1024
 #define CLASS_MAX 128
 
-struct part {
-    char *topic;
-    int32_t partition;
-    struct herald__partoffsets offs;
-    int pause_mask;
-    int revoked;                       /* given up: late outcomes are ignored */
-    size_t jobs;                       /* jobs alive that point here */
-    struct job *held_head, *held_tail; /* waiting for a schema, in order */
-    size_t retrying;                   /* jobs on a backoff timer */
-    size_t channel_held;               /* jobs held for the channel */
-    struct part *next;
-};
-
 /* One record's life: each stage keeps its own state in its item. */
 struct job {
     struct herald__connector *c;
-    struct part *part;
+    struct herald__part *part;
     struct herald_record *rec;
     struct herald__rendered *msg;
-    struct job *next; /* waiting for a schema, in order */
+    struct herald__held held; /* waiting for a schema, in order */
     struct herald__batch_item b;
     struct herald__outcome_item o;
     struct herald__channel_item ch;
@@ -125,7 +104,7 @@ struct herald__connector {
     struct herald__timer *more_timer;
     struct herald__timer *commit_timer;
     struct herald__timer *drain_timer;
-    struct part *parts;
+    struct herald__parts *parts;
 
     /* revoke in progress (topics owned) */
     struct herald__tp *revoking;
@@ -162,83 +141,10 @@ static void fail_connector(struct herald__connector *c);
 
 /* ---- partitions -------------------------------------------------------- */
 
-static struct part *part_find(struct herald__connector *c, const char *topic,
-                              int32_t partition)
-{
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (!p->revoked && p->partition == partition &&
-            strcmp(p->topic, topic) == 0) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-static struct part *part_add(struct herald__connector *c, const char *topic,
-                             int32_t partition)
-{
-    struct part *p = part_find(c, topic, partition);
-    if (p) {
-        return p;
-    }
-    p = calloc(1, sizeof *p);
-    if (!p || !(p->topic = strdup(topic))) {
-        free(p);
-        return NULL;
-    }
-    p->partition = partition;
-    herald__partoffsets_init(&p->offs);
-    p->next = c->parts;
-    c->parts = p;
-    return p;
-}
-
-/* Tell librdkafka what p's pause bits say, whatever it believed before
- * (a pause outlives an unassign/assign cycle in librdkafka). */
-static void apply_pause(struct herald__connector *c, struct part *p)
-{
-    herald__kafka_pause(c->k, p->topic, p->partition, p->pause_mask != 0);
-}
-
-/* Free revoked partitions no job points to any more. */
-static void parts_gc(struct herald__connector *c)
-{
-    struct part **pp = &c->parts;
-    while (*pp) {
-        struct part *p = *pp;
-        if (p->revoked && p->jobs == 0) {
-            *pp = p->next;
-            herald__partoffsets_cleanup(&p->offs);
-            free(p->topic);
-            free(p);
-        } else {
-            pp = &p->next;
-        }
-    }
-}
-
-static void set_paused(struct herald__connector *c, struct part *p, int bit,
-                       int on)
-{
-    int before = p->pause_mask;
-    p->pause_mask = on ? (before | bit) : (before & ~bit);
-    if (!c->k || p->revoked || (before != 0) == (p->pause_mask != 0)) {
-        return;
-    }
-    apply_pause(c, p);
-}
-
-static void pause_all(struct herald__connector *c, int bit, int on)
-{
-    for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, bit, on);
-    }
-}
-
 static void pressure_pause(struct herald__connector *c, int on)
 {
     c->paused_for_pressure = on;
-    pause_all(c, PAUSE_PRESSURE, on);
+    herald__parts_pause_all(c->parts, HERALD__PAUSE_PRESSURE, on);
 }
 
 /* Records handed on and not final yet: batched, at the plugin, held for
@@ -277,65 +183,20 @@ static void pressure_update(struct herald__connector *c)
 
 /* ---- commits ----------------------------------------------------------- */
 
-static int tp_in(const struct herald__tp *l, size_t n, const char *topic,
-                 int32_t partition)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (l[i].partition == partition && strcmp(l[i].topic, topic) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Commit what is final for the partitions in only (NULL: all owned).
  * Synchronous on revoke and shutdown, asynchronous otherwise. */
 static void commit_parts(struct herald__connector *c,
                          const struct herald__tp *only, size_t n_only, int sync)
 {
-    if (!c->k || c->env->tail) {
-        return; /* tail reads with a throwaway group and commits nothing */
+    if (!c->env->tail) { /* tail reads with a throwaway group */
+        herald__commit(c->parts, c->k, only, n_only, sync);
     }
-    size_t cap = 0, n = 0;
-    for (struct part *p = c->parts; p; p = p->next) {
-        cap++;
-    }
-    struct herald__tp *l = cap ? calloc(cap, sizeof *l) : NULL;
-    if (!l) {
-        return; /* nothing owned, or out of memory: the next one tries */
-    }
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked ||
-            (only && !tp_in(only, n_only, p->topic, p->partition))) {
-            continue;
-        }
-        int64_t off = herald__partoffsets_committable(&p->offs);
-        if (off < 0 || off == p->offs.committed) {
-            continue;
-        }
-        l[n++] = (struct herald__tp){p->topic, p->partition, off};
-        p->offs.committed = off;
-    }
-    if (n > 0 && herald__kafka_commit(c->k, l, n, sync) != 0) {
-        for (size_t i = 0; i < n; i++) {
-            struct part *p = part_find(c, l[i].topic, l[i].partition);
-            if (p) {
-                p->offs.committed = -1; /* try again next time */
-            }
-        }
-    }
-    free(l);
 }
 
 static void on_commit_failed(void *ctx, const struct herald__tp *l, size_t n)
 {
     struct herald__connector *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        struct part *p = part_find(c, l[i].topic, l[i].partition);
-        if (p) {
-            p->offs.committed = -1;
-        }
-    }
+    herald__commit_failed(c->parts, l, n);
 }
 
 static void on_commit_timer(void *ctx)
@@ -349,7 +210,7 @@ static void on_commit_timer(void *ctx)
 
 /* ---- a job's life ------------------------------------------------------ */
 
-static struct job *job_new(struct herald__connector *c, struct part *p,
+static struct job *job_new(struct herald__connector *c, struct herald__part *p,
                            struct herald_record *r)
 {
     struct job *j = calloc(1, sizeof *j);
@@ -362,7 +223,7 @@ static struct job *job_new(struct herald__connector *c, struct part *p,
     j->b.record = j->o.record = j->ch.record = j->g.record = r;
     j->b.bytes = r->value_len + r->key_len;
     j->o.first_ms = herald__loop_now_ms(c->env->loop);
-    p->jobs++;
+    herald__part_ref(p);
     return j;
 }
 
@@ -375,7 +236,7 @@ static void job_destroy(struct job *j)
     herald__gate_forget(j->c->gate, &j->g);
     herald__rendered_destroy(j->msg);
     herald__record_destroy(j->rec);
-    j->part->jobs--;
+    herald__part_unref(j->part);
     free(j);
 }
 
@@ -385,7 +246,7 @@ static void job_drop(struct job *j)
 {
     struct herald__connector *c = j->c;
     job_destroy(j);
-    parts_gc(c);
+    herald__parts_gc(c->parts);
     check_drain(c);
 }
 
@@ -393,9 +254,9 @@ static void job_drop(struct job *j)
 static void job_final(struct job *j)
 {
     struct herald__connector *c = j->c;
-    struct part *p = j->part;
-    if (!p->revoked) {
-        herald__partoffsets_final(&p->offs, j->rec->offset);
+    struct herald__part *p = j->part;
+    if (!herald__part_revoked(p)) {
+        herald__partoffsets_final(herald__part_offsets(p), j->rec->offset);
     }
     c->finals++;
     job_destroy(j);
@@ -410,7 +271,7 @@ static void job_final(struct job *j)
 static int job_state(const struct job *j)
 {
     const struct herald__connector *c = j->c;
-    return (j->part->revoked ? HERALD__OUTCOME_REVOKED : 0) |
+    return (herald__part_revoked(j->part) ? HERALD__OUTCOME_REVOKED : 0) |
            (c->stopping ? HERALD__OUTCOME_STOPPING : 0) |
            (c->stopped ? HERALD__OUTCOME_STOPPED : 0);
 }
@@ -420,8 +281,8 @@ static int job_state(const struct job *j)
 static void job_written(struct job *j)
 {
     struct herald__connector *c = j->c;
-    if (j->part->pause_mask & PAUSE_WRITE) {
-        set_paused(c, j->part, PAUSE_WRITE, 0);
+    if (herald__part_paused(j->part, HERALD__PAUSE_WRITE)) {
+        herald__parts_set_paused(c->parts, j->part, HERALD__PAUSE_WRITE, 0);
     }
     job_final(j);
     pressure_update(c);
@@ -471,18 +332,13 @@ static void o_again(void *ctx, struct herald__outcome_item *it)
 static void o_retry_pause(void *ctx, struct herald__outcome_item *it, int on)
 {
     struct herald__connector *c = ctx;
-    struct part *p = JOB_OF(it, o)->part;
-    if (on) {
-        p->retrying++;
-        set_paused(c, p, PAUSE_RETRY, 1);
-    } else if (p->retrying > 0 && --p->retrying == 0) {
-        set_paused(c, p, PAUSE_RETRY, 0);
-    }
+    herald__parts_retrying(c->parts, JOB_OF(it, o)->part, on);
 }
 
 static void o_write_pause(void *ctx, struct herald__outcome_item *it)
 {
-    set_paused(ctx, JOB_OF(it, o)->part, PAUSE_WRITE, 1);
+    herald__parts_set_paused(((struct herald__connector *)ctx)->parts,
+                             JOB_OF(it, o)->part, HERALD__PAUSE_WRITE, 1);
 }
 
 static int o_state(void *ctx, const struct herald__outcome_item *it)
@@ -517,7 +373,8 @@ static void g_drop(void *ctx, struct herald__gate_item *it)
 
 static void g_write_pause(void *ctx, struct herald__gate_item *it)
 {
-    set_paused(ctx, JOB_OF(it, g)->part, PAUSE_WRITE, 1);
+    herald__parts_set_paused(((struct herald__connector *)ctx)->parts,
+                             JOB_OF(it, g)->part, HERALD__PAUSE_WRITE, 1);
 }
 
 static int g_state(void *ctx, const struct herald__gate_item *it)
@@ -530,7 +387,8 @@ static int g_state(void *ctx, const struct herald__gate_item *it)
 
 static void ch_pause_all(void *ctx, int on)
 {
-    pause_all(ctx, PAUSE_CHANNEL, on);
+    herald__parts_pause_all(((struct herald__connector *)ctx)->parts,
+                            HERALD__PAUSE_CHANNEL, on);
 }
 
 static void ch_held(void *ctx, struct herald__channel_item *it, int on,
@@ -538,10 +396,8 @@ static void ch_held(void *ctx, struct herald__channel_item *it, int on,
 {
     (void)ctx;
     struct job *j = JOB_OF(it, ch);
-    if (on) {
-        j->part->channel_held++;
-    } else {
-        j->part->channel_held--;
+    herald__part_channel_held(j->part, on);
+    if (!on) {
         herald__outcome_hold_time(&j->o, held_for);
     }
 }
@@ -549,7 +405,7 @@ static void ch_held(void *ctx, struct herald__channel_item *it, int on,
 static int ch_revoked(void *ctx, const struct herald__channel_item *it)
 {
     (void)ctx;
-    return JOB_OF(it, ch)->part->revoked;
+    return herald__part_revoked(JOB_OF(it, ch)->part);
 }
 
 static void ch_drop(void *ctx, struct herald__channel_item *it)
@@ -567,7 +423,7 @@ static void ch_release(void *ctx, struct herald__channel_item *it)
 static void ch_released(void *ctx)
 {
     struct herald__connector *c = ctx;
-    parts_gc(c);
+    herald__parts_gc(c->parts);
     herald__batcher_flush(c->batcher);
     pressure_update(c);
 }
@@ -585,12 +441,7 @@ static int ch_stopping(void *ctx)
 
 static size_t ch_partitions(void *ctx)
 {
-    struct herald__connector *c = ctx;
-    size_t n = 0;
-    for (struct part *p = c->parts; p; p = p->next) {
-        n += !p->revoked;
-    }
-    return n;
+    return herald__parts_assigned(((struct herald__connector *)ctx)->parts);
 }
 
 /* ---- deliver (batch.h) callbacks --------------------------------------- */
@@ -608,7 +459,7 @@ static void b_outcome(void *ctx, struct herald__batch_item *it,
         job_drop(j);
         return;
     }
-    if (j->part->revoked) {
+    if (herald__part_revoked(j->part)) {
         /* Late outcome for a partition given up: another instance owns it
          * now and redelivers from the committed offset. */
         job_drop(j);
@@ -725,14 +576,8 @@ static void process(struct herald__connector *c, struct job *j)
     int rc = herald__decode_record(c->decoder, j->rec, err, sizeof err);
     if (rc == HERALD__DECODE_WAIT) {
         /* Hold the partition in order behind this record. */
-        j->next = NULL;
-        if (j->part->held_tail) {
-            j->part->held_tail->next = j;
-        } else {
-            j->part->held_head = j;
-        }
-        j->part->held_tail = j;
-        set_paused(c, j->part, PAUSE_SCHEMA, 1);
+        herald__part_hold(j->part, &j->held);
+        herald__parts_set_paused(c->parts, j->part, HERALD__PAUSE_SCHEMA, 1);
         return;
     }
     if (rc != 0) {
@@ -771,39 +616,37 @@ static void process(struct herald__connector *c, struct job *j)
 static void on_schema_ready(void *ctx)
 {
     struct herald__connector *c = ctx;
-    for (struct part *p = c->parts; p; p = p->next) {
-        while (p->held_head) {
-            struct job *j = p->held_head;
-            p->held_head = j->next;
-            if (!p->held_head) {
-                p->held_tail = NULL;
-            }
-            j->next = NULL;
-            if (p->revoked) {
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        struct herald__held *h;
+        while ((h = herald__part_unhold(p))) {
+            struct job *j = JOB_OF(h, held);
+            if (herald__part_revoked(p)) {
                 job_destroy(j);
                 continue;
             }
             process(c, j);
-            if (p->held_head == j || p->held_tail == j) {
+            if (herald__part_held_at_end(p, h)) {
                 break; /* it waits again */
             }
         }
-        if (!p->held_head) {
-            set_paused(c, p, PAUSE_SCHEMA, 0);
+        if (!herald__part_holding(p)) {
+            herald__parts_set_paused(c->parts, p, HERALD__PAUSE_SCHEMA, 0);
         }
     }
-    parts_gc(c);
+    herald__parts_gc(c->parts);
     herald__batcher_flush(c->batcher);
 }
 
 static void on_message(void *ctx, const struct herald__kafka_msg *m)
 {
     struct herald__connector *c = ctx;
-    struct part *p = part_find(c, m->topic, m->partition);
-    if (!p || (p->pause_mask & PAUSE_REVOKE) || c->stopping) {
+    struct herald__part *p =
+        herald__parts_find(c->parts, m->topic, m->partition);
+    if (!p || herald__part_paused(p, HERALD__PAUSE_REVOKE) || c->stopping) {
         return; /* not ours any more, or stopping: refetched later */
     }
-    if (herald__partoffsets_track(&p->offs, m->offset) != 0) {
+    if (herald__partoffsets_track(herald__part_offsets(p), m->offset) != 0) {
         return; /* already seen (refetch after resume) */
     }
     struct herald_record *r = herald__kafka_msg_record(m);
@@ -814,10 +657,8 @@ static void on_message(void *ctx, const struct herald__kafka_msg *m)
         return; /* stays in doubt: never committed past */
     }
     c->stats.consumed++;
-    if (p->held_head) {
-        j->next = NULL;
-        p->held_tail->next = j;
-        p->held_tail = j;
+    if (herald__part_holding(p)) {
+        herald__part_hold(p, &j->held);
         return;
     }
     process(c, j);
@@ -879,34 +720,39 @@ static size_t pending_in(struct herald__connector *c,
                          const struct herald__tp *l, size_t n_l)
 {
     size_t n = 0;
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (!p->revoked && tp_in(l, n_l, p->topic, p->partition)) {
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        if (!herald__part_revoked(p) &&
+            herald__tp_in(l, n_l, herald__part_topic(p),
+                          herald__part_partition(p))) {
             /* Records held for an unavailable channel cannot finish:
              * waiting for them would only stall the group. */
-            n += herald__partoffsets_pending(&p->offs) - p->channel_held;
+            n += herald__partoffsets_pending(herald__part_offsets(p)) -
+                 herald__part_channel_held_n(p);
         }
     }
     return n;
 }
 
-static void free_tps(struct herald__tp *l, size_t n)
-{
-    for (size_t i = 0; l && i < n; i++) {
-        free((char *)l[i].topic);
-    }
-    free(l);
-}
-
 static int b_keep(void *ctx, struct herald__batch_item *it)
 {
     (void)ctx;
-    return !JOB_OF(it, b)->part->revoked;
+    return !herald__part_revoked(JOB_OF(it, b)->part);
 }
 
 static void b_drop(void *ctx, struct herald__batch_item *it)
 {
     (void)ctx;
     job_destroy(JOB_OF(it, b));
+}
+
+/* Drop the records of p held for a schema: they stay in doubt. */
+static void drop_held(struct herald__part *p)
+{
+    struct herald__held *h;
+    while ((h = herald__part_unhold(p))) {
+        job_destroy(JOB_OF(h, held));
+    }
 }
 
 /* Give up the partitions being revoked: commit what is final first. */
@@ -920,25 +766,24 @@ static void finish_revoke(struct herald__connector *c)
     if (!c->revoke_lost) {
         commit_parts(c, l, n, 1);
     }
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (tp_in(l, n, p->topic, p->partition)) {
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        if (herald__tp_in(l, n, herald__part_topic(p),
+                          herald__part_partition(p))) {
             /* Jobs still in flight see revoked and are dropped on return;
              * held records are dropped now. */
-            while (p->held_head) {
-                struct job *j = p->held_head;
-                p->held_head = j->next;
-                job_destroy(j);
-            }
-            p->held_tail = NULL;
-            p->revoked = 1;
+            drop_held(p);
+            herald__part_set_revoked(p);
         }
     }
     if (c->dedup) {
         for (size_t i = 0; i < n; i++) {
             int32_t pn = l[i].partition;
             int still = 0;
-            for (struct part *p = c->parts; p; p = p->next) {
-                still |= !p->revoked && p->partition == pn;
+            HERALD__PARTS_EACH(p, c->parts)
+            {
+                still |=
+                    !herald__part_revoked(p) && herald__part_partition(p) == pn;
             }
             if (!still) {
                 herald__dedup_forget(c->dedup, pn);
@@ -948,8 +793,8 @@ static void finish_revoke(struct herald__connector *c)
     /* Records still batched for revoked partitions never go out. */
     herald__batcher_drop(c->batcher, b_keep, b_drop, c);
     herald__kafka_release(c->k, l, n);
-    free_tps(l, n);
-    parts_gc(c);
+    herald__tps_free(l, n);
+    herald__parts_gc(c->parts);
 }
 
 static void on_drain_timer(void *ctx)
@@ -971,18 +816,20 @@ static void on_drain_timer(void *ctx)
 }
 
 /* Dedup marks are read back asynchronously (dedup.c, polled by the marks
- * timer): a partition waits, paused (PAUSE_MARKS), until the marks of its
- * partition number are in memory, else it could notify twice. */
+ * timer): a partition waits, paused (HERALD__PAUSE_MARKS), until the marks of
+ * its partition number are in memory, else it could notify twice. */
 static void marks_wait_log(struct herald__connector *c, int32_t partition,
                            const char *err)
 {
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (!p->revoked && p->partition == partition &&
-            (p->pause_mask & PAUSE_MARKS)) {
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        if (!herald__part_revoked(p) &&
+            herald__part_partition(p) == partition &&
+            herald__part_paused(p, HERALD__PAUSE_MARKS)) {
             logf_part(HERALD_LOG_WARN, c, NULL,
                       "partition %s [%" PRId32 "] waits for its dedup marks "
                       "(trying again): %s",
-                      p->topic, p->partition, err);
+                      herald__part_topic(p), herald__part_partition(p), err);
         }
     }
 }
@@ -995,16 +842,18 @@ static void on_marks_failed(void *ctx, int32_t partition, const char *err)
 /* Start reading p's marks back unless they are in memory already: then
  * 0, else p waits (paused once assigned) and 1. A failure to start is
  * logged if `loud` (the marks timer tries again quietly). */
-static int load_marks(struct herald__connector *c, struct part *p, int loud)
+static int load_marks(struct herald__connector *c, struct herald__part *p,
+                      int loud)
 {
     char err[512];
-    int rc = herald__dedup_load_start(c->dedup, p->partition, err, sizeof err);
+    int rc = herald__dedup_load_start(c->dedup, herald__part_partition(p), err,
+                                      sizeof err);
     if (rc == 1) {
         return 0;
     }
-    p->pause_mask |= PAUSE_MARKS; /* applied once assigned */
+    herald__part_mark_paused(p, HERALD__PAUSE_MARKS); /* once assigned */
     if (rc < 0 && loud) {
-        marks_wait_log(c, p->partition, err);
+        marks_wait_log(c, herald__part_partition(p), err);
     }
     return 1;
 }
@@ -1016,17 +865,18 @@ static void on_marks_timer(void *ctx)
     int more =
         herald__dedup_poll(c->dedup, MARKS_MAX_PER_TURN, on_marks_failed, c);
     int waiting = 0;
-    for (struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked || !(p->pause_mask & PAUSE_MARKS) ||
-            load_marks(c, p, 0) != 0) {
-            waiting |= !p->revoked && (p->pause_mask & PAUSE_MARKS);
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        int marks = herald__part_paused(p, HERALD__PAUSE_MARKS);
+        if (herald__part_revoked(p) || !marks || load_marks(c, p, 0) != 0) {
+            waiting |= !herald__part_revoked(p) && marks;
             continue;
         }
         logf_part(HERALD_LOG_INFO, c, NULL,
                   "partition %s [%" PRId32 "]: dedup marks read back, "
                   "resuming",
-                  p->topic, p->partition);
-        set_paused(c, p, PAUSE_MARKS, 0);
+                  herald__part_topic(p), herald__part_partition(p));
+        herald__parts_set_paused(c->parts, p, HERALD__PAUSE_MARKS, 0);
     }
     if (more) {
         herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
@@ -1040,7 +890,8 @@ static void on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
     struct herald__connector *c = ctx;
     int marks_missing = 0;
     for (size_t i = 0; i < n; i++) {
-        struct part *p = part_add(c, parts[i].topic, parts[i].partition);
+        struct herald__part *p =
+            herald__parts_add(c->parts, parts[i].topic, parts[i].partition);
         if (!p) {
             logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
             continue;
@@ -1053,12 +904,12 @@ static void on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
          * are not in memory yet wait (else they could notify twice); the
          * marks timer reads them and resumes the parts. */
         if (c->paused_for_pressure) {
-            p->pause_mask |= PAUSE_PRESSURE;
+            herald__part_mark_paused(p, HERALD__PAUSE_PRESSURE);
         }
         if (herald__channel_down(c->channel)) {
-            p->pause_mask |= PAUSE_CHANNEL;
+            herald__part_mark_paused(p, HERALD__PAUSE_CHANNEL);
         }
-        apply_pause(c, p);
+        herald__parts_apply_pause(c->parts, p);
     }
     if (marks_missing) {
         herald__timer_start(c->marks_timer, 0, MARKS_POLL_MS);
@@ -1075,21 +926,14 @@ static void on_revoked(void *ctx, const struct herald__tp *parts, size_t n,
         finish_revoke(c);
     }
     for (size_t i = 0; i < n; i++) {
-        struct part *p = part_find(c, parts[i].topic, parts[i].partition);
+        struct herald__part *p =
+            herald__parts_find(c->parts, parts[i].topic, parts[i].partition);
         if (p) {
-            set_paused(c, p, PAUSE_REVOKE, 1);
+            herald__parts_set_paused(c->parts, p, HERALD__PAUSE_REVOKE, 1);
         }
     }
     herald__batcher_flush(c->batcher);
-    struct herald__tp *copy = calloc(n ? n : 1, sizeof *copy);
-    for (size_t i = 0; copy && i < n; i++) {
-        copy[i] = parts[i];
-        copy[i].topic = strdup(parts[i].topic);
-        if (!copy[i].topic) {
-            free_tps(copy, i);
-            copy = NULL;
-        }
-    }
+    struct herald__tp *copy = herald__tps_dup(parts, n);
     if (!copy) {
         /* Out of memory: give them up now, committing what is final. */
         logf_part(HERALD_LOG_ERROR, c, NULL, "out of memory");
@@ -1132,6 +976,7 @@ static void stopped(struct herald__connector *c)
     }
     herald__kafka_destroy(c->k);
     c->k = NULL;
+    herald__parts_set_kafka(c->parts, NULL);
     if (c->env->on_stopped) {
         c->env->on_stopped(c->env->ctx, c, c->failed);
     }
@@ -1172,13 +1017,9 @@ static void drop_waiting(struct herald__connector *c)
 {
     /* Records not handed to the plugin are left in doubt: the next run
      * redelivers them from the committed offset. */
-    for (struct part *p = c->parts; p; p = p->next) {
-        while (p->held_head) {
-            struct job *j = p->held_head;
-            p->held_head = j->next;
-            job_destroy(j);
-        }
-        p->held_tail = NULL;
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        drop_held(p);
     }
     herald__batcher_drop(c->batcher, NULL, b_drop, c);
     herald__outcome_drop_timed(c->outcome);
@@ -1272,8 +1113,9 @@ void herald__connector_stop(struct herald__connector *c)
     logf_part(HERALD_LOG_INFO, c, NULL,
               "stopping: draining %" PRId64 " record(s) in flight first",
               herald__batcher_in_flight(c->batcher));
-    for (struct part *p = c->parts; p; p = p->next) {
-        set_paused(c, p, PAUSE_REVOKE, 1);
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        herald__parts_set_paused(c->parts, p, HERALD__PAUSE_REVOKE, 1);
     }
     drop_waiting(c);
     c->stop_deadline =
@@ -1376,7 +1218,8 @@ herald__connector_new(const struct herald__connector_env *env,
         return NULL;
     }
     struct herald__connector *c = calloc(1, sizeof *c);
-    if (!c) {
+    if (!c || !(c->parts = herald__parts_new())) {
+        free(c);
         return NULL;
     }
     c->env = env;
@@ -1481,6 +1324,7 @@ static int start_consumer(struct herald__connector *c, char *err, size_t errlen)
     if (!c->k) {
         return -1;
     }
+    herald__parts_set_kafka(c->parts, c->k);
     /* Poll well within max.poll.interval.ms even when the pipe is quiet:
      * the module's poll timer does; backpressure waits a quarter of it. */
     uint64_t quarter = herald__kafka_quarter_poll_interval(c->k);
@@ -1555,8 +1399,9 @@ void herald__connector_destroy(struct herald__connector *c)
     drop_waiting(c);
     herald__kafka_destroy(c->k);
     c->k = NULL;
+    herald__parts_set_kafka(c->parts, NULL);
     if (c->revoking) {
-        free_tps(c->revoking, c->n_revoking);
+        herald__tps_free(c->revoking, c->n_revoking);
         c->revoking = NULL;
     }
     /* Items still with the plugin (drain timeout) must not report to a
@@ -1570,8 +1415,9 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
     /* Jobs on retry timers: their timers belong to them. */
-    for (struct part *p = c->parts; p; p = p->next) {
-        p->revoked = 1;
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        herald__part_set_revoked(p);
     }
     herald__decoder_destroy(c->decoder);
     herald__notify_destroy(c->notify);
@@ -1579,18 +1425,7 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__timer_destroy(c->marks_timer);
     herald__dedup_destroy(c->dedup);
     herald__connector_config_cleanup(&c->cfg);
-    if (c->parts) {
-        /* Parts with live jobs (retry timers, in flight) leak deliberately
-         * only if the plugin never answers; normally all are gone here. */
-        struct part *p = c->parts;
-        while (p) {
-            struct part *next = p->next;
-            herald__partoffsets_cleanup(&p->offs);
-            free(p->topic);
-            free(p);
-            p = next;
-        }
-    }
+    herald__parts_destroy(c->parts);
     free(c);
 }
 
@@ -1637,10 +1472,7 @@ int herald__connector_status(const struct herald__connector *c,
                  : c->stopping ? HERALD__CONNECTOR_STOPPING
                  : c->k        ? HERALD__CONNECTOR_RUNNING
                                : HERALD__CONNECTOR_CREATED;
-    size_t n = 0;
-    for (const struct part *p = c->parts; p; p = p->next) {
-        n += !p->revoked;
-    }
+    size_t n = herald__parts_assigned(c->parts);
     if (n == 0) {
         return 0;
     }
@@ -1648,17 +1480,19 @@ int herald__connector_status(const struct herald__connector *c,
     if (!out->parts) {
         return -1;
     }
-    for (const struct part *p = c->parts; p; p = p->next) {
-        if (p->revoked) {
+    HERALD__PARTS_EACH(p, c->parts)
+    {
+        if (herald__part_revoked(p)) {
             continue;
         }
+        const struct herald__partoffsets *offs = herald__part_offsets_c(p);
         struct herald__partition_status *s = &out->parts[out->n_parts++];
-        s->topic = p->topic;
-        s->partition = p->partition;
-        s->committed = p->offs.committed;
-        s->next = herald__partoffsets_committable(&p->offs);
-        s->in_doubt = (int64_t)herald__partoffsets_pending(&p->offs);
-        s->paused = p->pause_mask != 0;
+        s->topic = herald__part_topic(p);
+        s->partition = herald__part_partition(p);
+        s->committed = offs->committed;
+        s->next = herald__partoffsets_committable(offs);
+        s->in_doubt = (int64_t)herald__partoffsets_pending(offs);
+        s->paused = herald__part_paused(p, ~0) != 0;
     }
     return 0;
 }
