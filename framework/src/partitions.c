@@ -15,10 +15,10 @@ struct herald__part {
     int32_t partition;
     struct herald__partoffsets offs;
     int pause_mask;
-    int revoked;  /* given up: late outcomes are ignored */
-    size_t jobs;  /* records alive that point here */
+    int revoked; /* given up: late outcomes are ignored */
+    size_t jobs; /* records alive that point here */
     struct herald__held *held_head, *held_tail; /* for a schema, in order */
-    size_t retrying;     /* records on a backoff timer */
+    size_t retrying;                            /* records on a backoff timer */
     size_t channel_held; /* records held for the channel */
     struct herald__part *next;
 };
@@ -123,8 +123,7 @@ void herald__parts_gc(struct herald__parts *ps)
     }
 }
 
-void herald__parts_apply_pause(struct herald__parts *ps,
-                               struct herald__part *p)
+void herald__parts_apply_pause(struct herald__parts *ps, struct herald__part *p)
 {
     herald__kafka_pause(ps->k, p->topic, p->partition, p->pause_mask != 0);
 }

@@ -23,8 +23,8 @@ struct herald__part;
 
 /* Why a partition's fetching is paused: bits of its pause mask. */
 enum {
-    HERALD__PAUSE_RETRY = 1,    /* a record of this partition waits for backoff */
-    HERALD__PAUSE_SCHEMA = 2,   /* a record waits for its schema */
+    HERALD__PAUSE_RETRY = 1,  /* a record of this partition waits for backoff */
+    HERALD__PAUSE_SCHEMA = 2, /* a record waits for its schema */
     HERALD__PAUSE_PRESSURE = 4, /* too many records in flight */
     HERALD__PAUSE_REVOKE = 8,   /* being revoked: take nothing more */
     HERALD__PAUSE_WRITE = 16,   /* a dead-letter or mark write failed: wait */
@@ -57,7 +57,7 @@ struct herald__part *herald__parts_next(const struct herald__parts *ps,
                                         const struct herald__part *p);
 /* For each partition p of ps (revoked ones included). */
 #define HERALD__PARTS_EACH(p, ps)                                              \
-    for (struct herald__part *p = herald__parts_next((ps), NULL); p;          \
+    for (struct herald__part *p = herald__parts_next((ps), NULL); p;           \
          p = herald__parts_next((ps), p))
 /* How many partitions are assigned (not revoked). */
 size_t herald__parts_assigned(const struct herald__parts *ps);
