@@ -1,21 +1,22 @@
 /*
- * connector.c - one connector: Kafka -> decode -> [notify render] -> plugin
- * -> outcome -> offsets. Kafka is reached through kafka.h only.
+ * connector.c - one connector: the state machine of a record's life (a
+ * job) through the stages of docs/architecture.md: Kafka (kafka.h) ->
+ * decode and the tombstone filter (decode_stage.h) -> dedup gate ->
+ * [notify render] -> deliver (batch.h) -> outcome -> offsets. Here: a
+ * job's life, the record's path, the consumer's pump, construction and
+ * start. The partitions' table is partitions.h, committing commit.h;
+ * backpressure and the commit timer are connector_commit.c, the stages'
+ * callbacks connector_stages.c, rebalances connector_rebalance.c, the
+ * stop connector_stop.c, the status connector_status.c (connector_int.h).
  *
  * Delivery is at-least-once. Every consumed record is tracked per partition
  * (offsets.c) until its outcome is final: OK, or REJECT handled by the error
- * policy. Commits only ever name the first offset still in doubt. RETRY puts
- * the record on a backoff timer and pauses its partition; the others go on.
- * A record whose schema is not available yet holds its partition (the
- * records behind it queue up in order) until the registry answers.
- * UNAVAILABLE (the channel failed, not the record) pauses every partition
- * and holds the records until a probe gets through (see channel_down).
- * Rebalances are handled in the rebalance callback: on revoke the partitions
- * are paused, in-flight work drains up to drain_timeout, what is final is
- * committed synchronously, and only then is the assignment given up (the
- * unassign is deferred out of the callback, which librdkafka allows).
+ * policy. Commits only ever name the first offset still in doubt. A record
+ * whose schema is not available yet holds its partition (the records
+ * behind it queue up in order) until the registry answers.
  */
 #include "connector_int.h"
+#include "decode_stage.h"
 
 /* Log a line of this connector (stage_log.h). */
 #define logf_part(lv, c, r, ...)                                               \
@@ -23,76 +24,6 @@
 
 static void pump(struct herald__connector *c);
 static void process(struct herald__connector *c, struct job *j);
-
-/* ---- backpressure ------------------------------------------------------ */
-
-static void pressure_pause(struct herald__connector *c, int on)
-{
-    c->paused_for_pressure = on;
-    herald__parts_pause_all(c->parts, HERALD__PAUSE_PRESSURE, on);
-}
-
-/* Records handed on and not final yet: batched, at the plugin, held for
- * the channel, or sent and waiting for their dedup mark or dead letter to
- * be acknowledged. A crash redelivers at most these, so max_in_flight
- * bounds them all. */
-static int64_t busy(const struct herald__connector *c)
-{
-    struct herald__channel_status cs;
-    herald__channel_status(c->channel, &cs);
-    return herald__batcher_in_flight(c->batcher) +
-           (int64_t)herald__batcher_batched(c->batcher) +
-           herald__gate_writing(c->gate) + herald__outcome_writing(c->outcome) +
-           cs.held;
-}
-
-static int pressure_full(const struct herald__connector *c)
-{
-    return busy(c) >= c->cfg.max_in_flight;
-}
-
-/* After outcomes: once half drained, take records again. Pausing is the
- * last resort (pump): it makes librdkafka drop what it prefetched. */
-void herald__connector_pressure_update(struct herald__connector *c)
-{
-    if (c->throttled_since && busy(c) <= c->cfg.max_in_flight / 2) {
-        c->throttled_since = 0;
-        if (c->paused_for_pressure) {
-            pressure_pause(c, 0);
-        }
-        if (c->k && !c->stopping) {
-            herald__timer_start(c->more_timer, 0, 0);
-        }
-    }
-}
-
-/* ---- commits ----------------------------------------------------------- */
-
-/* Commit what is final for the partitions in only (NULL: all owned).
- * Synchronous on revoke and shutdown, asynchronous otherwise. */
-void herald__connector_commit(struct herald__connector *c,
-                              const struct herald__tp *only, size_t n_only,
-                              int sync)
-{
-    if (!c->env->tail) { /* tail reads with a throwaway group */
-        herald__commit(c->parts, c->k, only, n_only, sync);
-    }
-}
-
-static void on_commit_failed(void *ctx, const struct herald__tp *l, size_t n)
-{
-    struct herald__connector *c = ctx;
-    herald__commit_failed(c->parts, l, n);
-}
-
-static void on_commit_timer(void *ctx)
-{
-    struct herald__connector *c = ctx;
-    if (c->k && herald__kafka_commit_paused(c->k)) {
-        return;
-    }
-    herald__connector_commit(c, NULL, 0, 0);
-}
 
 /* ---- a job's life ------------------------------------------------------ */
 
@@ -246,33 +177,29 @@ void herald__connector_after_gate(struct herald__connector *c, struct job *j,
  * owned by the next stage (batch, a hold, a timer, or finished). */
 static void process(struct herald__connector *c, struct job *j)
 {
-    char err[ERR_MAX * 2] = "";
-    int rc = herald__decode_record(c->decoder, j->rec, err, sizeof err);
-    if (rc == HERALD__DECODE_WAIT) {
+    struct herald__decode_reject rej;
+    /* In tail mode every record goes to the hook, tombstones too. */
+    enum herald__decoded v = herald__decode_stage(
+        c->decoder, j->rec, c->cfg.skip_tombstones && !c->env->tail, &rej);
+    if (v == HERALD__DECODED_WAIT) {
         /* Hold the partition in order behind this record. */
         herald__part_hold(j->part, &j->held);
         herald__parts_set_paused(c->parts, j->part, HERALD__PAUSE_SCHEMA, 1);
         return;
     }
-    if (rc != 0) {
+    if (v == HERALD__DECODED_POISON) {
         c->stats.poison++;
-        char why[ERR_MAX * 3];
-        snprintf(why, sizeof why, "undecodable record: %s", err);
-        int is_key = strncmp(err, "key:", 4) == 0;
-        herald__connector_reject(
-            c, j, is_key ? "KEY_CONVERTER" : "VALUE_CONVERTER",
-            is_key ? "herald.decode.key" : "herald.decode.value",
-            "herald.DecodeError", why);
+        herald__connector_reject(c, j, rej.stage, rej.cls, rej.exc, rej.reason);
+        return;
+    }
+    if (v == HERALD__DECODED_SKIP) {
+        herald__connector_job_final(j);
         return;
     }
     if (c->env->tail) {
         if (c->env->hooks.decoded) {
             c->env->hooks.decoded(c->env->hooks.ctx, j->rec);
         }
-        herald__connector_job_final(j);
-        return;
-    }
-    if (!j->rec->value_tree && c->cfg.skip_tombstones) {
         herald__connector_job_final(j);
         return;
     }
@@ -353,20 +280,9 @@ static void pump(struct herald__connector *c)
         return;
     }
     for (int n = 0; n < PUMP_MAX_PER_TURN; n++) {
-        if (pressure_full(c) && !c->paused_for_pressure) {
-            uint64_t now = herald__loop_now_ms(c->env->loop);
-            if (!c->throttled_since) {
-                c->throttled_since = now;
-            }
-            if (now - c->throttled_since < c->pressure_grace_ms) {
-                /* Leave the records in librdkafka's queue (bounded by
-                 * queued.max.messages.kbytes): it stops fetching. */
-                herald__batcher_flush(c->batcher);
-                return;
-            }
-            /* Full for long: pause, and poll on for rebalances and
-             * within max.poll.interval.ms. */
-            pressure_pause(c, 1);
+        if (herald__connector_pressure_wait(c)) {
+            herald__batcher_flush(c->batcher);
+            return;
         }
         if (!herald__kafka_poll(c->k)) {
             herald__batcher_flush(c->batcher);
@@ -468,7 +384,8 @@ herald__connector_new(const struct herald__connector_env *env,
     }
 
     c->more_timer = herald__timer_new(env->loop, on_pump_timer, c);
-    c->commit_timer = herald__timer_new(env->loop, on_commit_timer, c);
+    c->commit_timer =
+        herald__timer_new(env->loop, herald__connector_on_commit_timer, c);
     c->drain_timer =
         herald__timer_new(env->loop, herald__connector_on_stop_timer, c);
     if (d->n == errs &&
@@ -491,7 +408,7 @@ static int start_consumer(struct herald__connector *c, char *err, size_t errlen)
         .message = on_message,
         .assigned = herald__connector_on_assigned,
         .revoked = herald__connector_on_revoked,
-        .commit_failed = on_commit_failed,
+        .commit_failed = herald__connector_on_commit_failed,
         .fatal = on_fatal,
         .closed = herald__connector_on_closed,
     };

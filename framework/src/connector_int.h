@@ -1,9 +1,10 @@
 /*
  * connector_int.h - what the files of one connector share (connector.c,
- * connector_stages.c, connector_rebalance.c, connector_stop.c,
- * connector_status.c): the connector's struct and a record's job. Private
- * to those files; every stage (batch.h, outcome.h, channel.h,
- * dedup_gate.h, partitions.h, commit.h) is reached through its functions.
+ * connector_commit.c, connector_stages.c, connector_rebalance.c,
+ * connector_stop.c, connector_status.c): the connector's struct and a
+ * record's job. Private to those files; every stage (decode_stage.h,
+ * dedup_gate.h, batch.h, outcome.h, channel.h) and the partitions' table
+ * (partitions.h, commit.h) is reached through its functions.
  * Loop thread, like all of the connector.
  */
 #ifndef HERALD_CONNECTOR_INT_H
@@ -125,7 +126,6 @@ struct herald__connector {
     uint64_t pressure_grace_ms;
 };
 
-
 /* ---- connector.c: a job's life ---- */
 
 /* Free j and what it owns (its record, its message), leaving its offset
@@ -147,6 +147,9 @@ void herald__connector_reject(struct herald__connector *c, struct job *j,
 /* Carry j on after the dedup gate's verdict v. */
 void herald__connector_after_gate(struct herald__connector *c, struct job *j,
                                   enum herald__gate_verdict v);
+
+/* ---- connector_commit.c: backpressure and commits ---- */
+
 /* After outcomes: once the records in flight fell to half of
  * max_in_flight, take records again. */
 void herald__connector_pressure_update(struct herald__connector *c);
@@ -155,6 +158,15 @@ void herald__connector_pressure_update(struct herald__connector *c);
 void herald__connector_commit(struct herald__connector *c,
                               const struct herald__tp *only, size_t n_only,
                               int sync);
+/* The pump asks before each record: 1 leaves the consumer alone for now
+ * (too many records in flight, for less than the grace), else 0 (the
+ * partitions may have been paused for pressure meanwhile). */
+int herald__connector_pressure_wait(struct herald__connector *c);
+/* kafka.h's commit_failed callback. */
+void herald__connector_on_commit_failed(void *ctx, const struct herald__tp *l,
+                                        size_t n);
+/* The commit timer: commits what is final, asynchronously. */
+void herald__connector_on_commit_timer(void *ctx);
 
 /* ---- connector_stages.c: the stages wired to the job's life ---- */
 

@@ -13,7 +13,7 @@
     herald__stage_log((lv), (c)->cfg.name, (r), __VA_ARGS__)
 
 size_t herald__connector_pending_in(struct herald__connector *c,
-                         const struct herald__tp *l, size_t n_l)
+                                    const struct herald__tp *l, size_t n_l)
 {
     size_t n = 0;
     HERALD__PARTS_EACH(p, c->parts)
@@ -181,7 +181,8 @@ void herald__connector_on_marks_timer(void *ctx)
     }
 }
 
-void herald__connector_on_assigned(void *ctx, const struct herald__tp *parts, size_t n)
+void herald__connector_on_assigned(void *ctx, const struct herald__tp *parts,
+                                   size_t n)
 {
     struct herald__connector *c = ctx;
     int marks_missing = 0;
@@ -213,8 +214,8 @@ void herald__connector_on_assigned(void *ctx, const struct herald__tp *parts, si
     herald__connector_pressure_update(c);
 }
 
-void herald__connector_on_revoked(void *ctx, const struct herald__tp *parts, size_t n,
-                       int lost)
+void herald__connector_on_revoked(void *ctx, const struct herald__tp *parts,
+                                  size_t n, int lost)
 {
     struct herald__connector *c = ctx;
     if (c->revoking) {
@@ -255,4 +256,3 @@ void herald__connector_on_revoked(void *ctx, const struct herald__tp *parts, siz
         herald__timer_start(c->drain_timer, DRAIN_CHECK_MS, DRAIN_CHECK_MS);
     }
 }
-

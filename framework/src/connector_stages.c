@@ -290,4 +290,3 @@ int herald__connector_new_stages(struct herald__connector *c)
                             cfg->batch_max_bytes, cfg->linger_ms, &bcbs, c);
     return c->channel && c->batcher ? 0 : -1;
 }
-

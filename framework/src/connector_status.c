@@ -113,4 +113,3 @@ int herald__connector_check_remote(struct herald__connector *c,
     }
     return 0;
 }
-

@@ -43,7 +43,8 @@ void herald__connector_on_closed(void *ctx)
     herald__timer_start(c->drain_timer, 0, DRAIN_CHECK_MS);
 }
 
-/* Commit what is final and close the consumer; herald__connector_on_closed follows. */
+/* Commit what is final and close the consumer; herald__connector_on_closed
+ * follows. */
 static void close_consumer(struct herald__connector *c)
 {
     herald__timer_stop(c->commit_timer);
@@ -93,7 +94,8 @@ static int drained(const struct herald__connector *c)
 
 void herald__connector_check_drain(struct herald__connector *c)
 {
-    if (c->revoking && herald__connector_pending_in(c, c->revoking, c->n_revoking) == 0) {
+    if (c->revoking &&
+        herald__connector_pending_in(c, c->revoking, c->n_revoking) == 0) {
         herald__connector_finish_revoke(c);
     }
     if (c->stopping && !c->stopped && drained(c)) {
@@ -178,4 +180,3 @@ void herald__connector_fail(struct herald__connector *c)
         herald__connector_stop(c);
     }
 }
-
