@@ -84,7 +84,8 @@ void herald__connector_commit(struct herald__connector *c,
     }
 }
 
-void herald__connector_on_commit_failed(void *ctx, const struct herald__tp *l, size_t n)
+void herald__connector_on_commit_failed(void *ctx, const struct herald__tp *l,
+                                        size_t n)
 {
     struct herald__connector *c = ctx;
     herald__commit_failed(c->parts, l, n);
@@ -98,4 +99,3 @@ void herald__connector_on_commit_timer(void *ctx)
     }
     herald__connector_commit(c, NULL, 0, 0);
 }
-

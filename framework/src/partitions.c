@@ -37,7 +37,8 @@ static void part_free(struct herald__part *p)
 
 struct herald__parts *herald__parts_new(void)
 {
-    return calloc(1, sizeof(struct herald__parts));
+    struct herald__parts *ps = calloc(1, sizeof *ps);
+    return ps;
 }
 
 void herald__parts_destroy(struct herald__parts *ps)
