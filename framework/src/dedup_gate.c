@@ -35,7 +35,7 @@ struct herald__gate {
     struct herald__gate_cbs cbs;
     void *ctx;
     struct herald__kafka_producer *producer;
-    struct herald__gate_item *timed;
+    struct herald__timed_list timed; /* items only a timer holds */
     int64_t writing, skipped, parked;
 };
 
@@ -75,37 +75,6 @@ void herald__gate_set_producer(struct herald__gate *g,
     g->producer = p;
 }
 
-static void timed_add(struct herald__gate *g, struct herald__gate_item *it)
-{
-    if (it->timed) {
-        return;
-    }
-    it->timed = 1;
-    it->tprev = NULL;
-    it->tnext = g->timed;
-    if (g->timed) {
-        g->timed->tprev = it;
-    }
-    g->timed = it;
-}
-
-static void timed_del(struct herald__gate *g, struct herald__gate_item *it)
-{
-    if (!it->timed) {
-        return;
-    }
-    if (it->tprev) {
-        it->tprev->tnext = it->tnext;
-    } else {
-        g->timed = it->tnext;
-    }
-    if (it->tnext) {
-        it->tnext->tprev = it->tprev;
-    }
-    it->tnext = it->tprev = NULL;
-    it->timed = 0;
-}
-
 static void write_mark(struct herald__gate *g, struct herald__gate_item *it);
 
 /* it->timer: a mark write to try again, or a parked record. */
@@ -113,7 +82,7 @@ static void on_timer(void *ctx)
 {
     struct herald__gate_item *it = ctx;
     struct herald__gate *g = it->stage;
-    timed_del(g, it);
+    herald__timed_del(&g->timed, &it->timed);
     int st = g->cbs.state(g->ctx, it);
     if (st & (HERALD__OUTCOME_REVOKED | HERALD__OUTCOME_STOPPED)) {
         g->cbs.drop(g->ctx, it);
@@ -162,7 +131,7 @@ enum herald__gate_verdict herald__gate_decide(struct herald__gate *g,
             return HERALD__GATE_GO;
         }
         g->parked++;
-        timed_add(g, it);
+        herald__timed_add(&g->timed, &it->timed);
         herald__timer_start(it->timer, PARK_MS, 0);
         /* not ours: keep forget from clearing the other's turn */
         it->parked_key = it->key;
@@ -217,7 +186,7 @@ static void on_mark_done(void *ctx, int ok, const char *err)
         g->cbs.drop(g->ctx, it);
         return;
     }
-    timed_add(g, it);
+    herald__timed_add(&g->timed, &it->timed);
     herald__timer_start(it->timer, (uint64_t)wait, 0);
 }
 
@@ -254,7 +223,7 @@ void herald__gate_forget(struct herald__gate *g, struct herald__gate_item *it)
     if (!g) {
         return;
     }
-    timed_del(g, it);
+    herald__timed_del(&g->timed, &it->timed);
     if (it->key) {
         if (it->held && !it->marked) {
             /* Never notified: another record with this key may go. */
@@ -274,10 +243,9 @@ void herald__gate_forget(struct herald__gate *g, struct herald__gate_item *it)
 
 void herald__gate_drop_timed(struct herald__gate *g)
 {
-    while (g && g->timed) {
-        struct herald__gate_item *it = g->timed;
-        timed_del(g, it);
-        g->cbs.drop(g->ctx, it);
+    struct herald__timed *t;
+    while (g && (t = herald__timed_pop(&g->timed))) {
+        g->cbs.drop(g->ctx, HERALD__TIMED_ITEM(t, struct herald__gate_item));
     }
 }
 

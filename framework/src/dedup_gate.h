@@ -19,6 +19,8 @@
 #ifndef HERALD_DEDUP_GATE_H
 #define HERALD_DEDUP_GATE_H
 
+#include "timed.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,8 +42,7 @@ struct herald__gate_item {
     int marked;       /* its mark is written */
     int mark_attempts;
     struct herald__timer *timer; /* park, or a mark to write again */
-    struct herald__gate_item *tnext, *tprev;
-    int timed;
+    struct herald__timed timed;  /* on the list only a timer holds */
     struct herald__gate *stage;
 };
 

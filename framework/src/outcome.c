@@ -25,7 +25,7 @@ struct herald__outcome {
     struct herald__outcome_cbs cbs;
     void *ctx;
     struct herald__kafka_producer *producer;
-    struct herald__outcome_item *timed; /* only a timer holds them */
+    struct herald__timed_list timed; /* items only a timer holds */
     int64_t writing;
     int64_t rejected, retried;
 };
@@ -70,39 +70,6 @@ void herald__outcome_set_producer(struct herald__outcome *o,
     o->producer = p;
 }
 
-static void timed_add(struct herald__outcome *o,
-                      struct herald__outcome_item *it)
-{
-    if (it->timed) {
-        return;
-    }
-    it->timed = 1;
-    it->tprev = NULL;
-    it->tnext = o->timed;
-    if (o->timed) {
-        o->timed->tprev = it;
-    }
-    o->timed = it;
-}
-
-static void timed_del(struct herald__outcome *o,
-                      struct herald__outcome_item *it)
-{
-    if (!it->timed) {
-        return;
-    }
-    if (it->tprev) {
-        it->tprev->tnext = it->tnext;
-    } else {
-        o->timed = it->tnext;
-    }
-    if (it->tnext) {
-        it->tnext->tprev = it->tprev;
-    }
-    it->tnext = it->tprev = NULL;
-    it->timed = 0;
-}
-
 /* The backoff is over (or it goes away): its partition may run. */
 static void retry_unlink(struct herald__outcome *o,
                          struct herald__outcome_item *it)
@@ -110,7 +77,7 @@ static void retry_unlink(struct herald__outcome *o,
     if (!it->retrying) {
         return;
     }
-    timed_del(o, it);
+    herald__timed_del(&o->timed, &it->timed);
     it->retrying = 0;
     o->cbs.retry_pause(o->ctx, it, 0);
 }
@@ -119,7 +86,7 @@ void herald__outcome_forget(struct herald__outcome *o,
                             struct herald__outcome_item *it)
 {
     retry_unlink(o, it);
-    timed_del(o, it);
+    herald__timed_del(&o->timed, &it->timed);
     if (it->dlq) {
         o->writing--;
         herald__timer_destroy(it->dlq_timer);
@@ -140,10 +107,9 @@ void herald__outcome_hold_time(struct herald__outcome_item *it, uint64_t ms)
 
 void herald__outcome_drop_timed(struct herald__outcome *o)
 {
-    while (o && o->timed) {
-        struct herald__outcome_item *it = o->timed;
-        timed_del(o, it);
-        o->cbs.drop(o->ctx, it);
+    struct herald__timed *t;
+    while (o && (t = herald__timed_pop(&o->timed))) {
+        o->cbs.drop(o->ctx, HERALD__TIMED_ITEM(t, struct herald__outcome_item));
     }
 }
 
@@ -185,7 +151,7 @@ static void write_again(struct herald__outcome *o,
         o->cbs.drop(o->ctx, it);
         return;
     }
-    timed_add(o, it);
+    herald__timed_add(&o->timed, &it->timed);
     herald__timer_start(it->dlq_timer, (uint64_t)wait, 0);
 }
 
@@ -208,7 +174,7 @@ static void on_dlq_timer(void *ctx)
 {
     struct herald__outcome_item *it = ctx;
     struct herald__outcome *o = it->stage;
-    timed_del(o, it);
+    herald__timed_del(&o->timed, &it->timed);
     int st = o->cbs.state(o->ctx, it);
     if (st & (HERALD__OUTCOME_REVOKED | HERALD__OUTCOME_STOPPED)) {
         o->cbs.drop(o->ctx, it);
@@ -325,6 +291,6 @@ void herald__outcome_retry(struct herald__outcome *o,
     }
     it->retrying = 1;
     o->cbs.retry_pause(o->ctx, it, 1);
-    timed_add(o, it);
+    herald__timed_add(&o->timed, &it->timed);
     herald__timer_start(it->retry_timer, (uint64_t)wait, 0);
 }

@@ -15,6 +15,8 @@
 #ifndef HERALD_OUTCOME_H
 #define HERALD_OUTCOME_H
 
+#include "timed.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,8 +40,7 @@ struct herald__outcome_item {
     char *dlq_stage, *dlq_class, *dlq_exc, *dlq_reason;
     struct herald__timer *dlq_timer;
     int dlq_attempts;
-    struct herald__outcome_item *tnext, *tprev; /* timer-held list */
-    int timed;
+    struct herald__timed timed;    /* on the list only a timer holds */
     struct herald__outcome *stage; /* set by the stage on first use */
 };
 
