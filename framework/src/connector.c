@@ -219,8 +219,7 @@ static void process(struct herald__connector *c, struct job *j)
 static void on_schema_ready(void *ctx)
 {
     struct herald__connector *c = ctx;
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         struct herald__held *h;
         while ((h = herald__part_unhold(p))) {
             struct job *j = JOB_OF(h, held);
@@ -517,8 +516,7 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__timer_destroy(c->commit_timer);
     herald__timer_destroy(c->drain_timer);
     /* Jobs on retry timers: their timers belong to them. */
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         herald__part_set_revoked(p);
     }
     herald__decoder_destroy(c->decoder);

@@ -16,8 +16,7 @@ size_t herald__connector_pending_in(struct herald__connector *c,
                                     const struct herald__tp *l, size_t n_l)
 {
     size_t n = 0;
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         if (!herald__part_revoked(p) &&
             herald__tp_in(l, n_l, herald__part_topic(p),
                           herald__part_partition(p))) {
@@ -62,8 +61,7 @@ void herald__connector_finish_revoke(struct herald__connector *c)
     if (!c->revoke_lost) {
         herald__connector_commit(c, l, n, 1);
     }
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         if (herald__tp_in(l, n, herald__part_topic(p),
                           herald__part_partition(p))) {
             /* Jobs still in flight see revoked and are dropped on return;
@@ -76,8 +74,7 @@ void herald__connector_finish_revoke(struct herald__connector *c)
         for (size_t i = 0; i < n; i++) {
             int32_t pn = l[i].partition;
             int still = 0;
-            HERALD__PARTS_EACH(p, c->parts)
-            {
+            HERALD__PARTS_EACH (p, c->parts) {
                 still |=
                     !herald__part_revoked(p) && herald__part_partition(p) == pn;
             }
@@ -117,8 +114,7 @@ void herald__connector_on_drain_timer(void *ctx)
 static void marks_wait_log(struct herald__connector *c, int32_t partition,
                            const char *err)
 {
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         if (!herald__part_revoked(p) &&
             herald__part_partition(p) == partition &&
             herald__part_paused(p, HERALD__PAUSE_MARKS)) {
@@ -161,8 +157,7 @@ void herald__connector_on_marks_timer(void *ctx)
     int more =
         herald__dedup_poll(c->dedup, MARKS_MAX_PER_TURN, on_marks_failed, c);
     int waiting = 0;
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         int marks = herald__part_paused(p, HERALD__PAUSE_MARKS);
         if (herald__part_revoked(p) || !marks || load_marks(c, p, 0) != 0) {
             waiting |= !herald__part_revoked(p) && marks;

@@ -56,8 +56,7 @@ int herald__connector_status(const struct herald__connector *c,
     if (!out->parts) {
         return -1;
     }
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         if (herald__part_revoked(p)) {
             continue;
         }

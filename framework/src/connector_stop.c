@@ -66,8 +66,7 @@ void herald__connector_drop_waiting(struct herald__connector *c)
 {
     /* Records not handed to the plugin are left in doubt: the next run
      * redelivers them from the committed offset. */
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         herald__connector_drop_held(p);
     }
     herald__batcher_drop(c->batcher, NULL, herald__connector_drop_batched, c);
@@ -163,8 +162,7 @@ void herald__connector_stop(struct herald__connector *c)
     logf_part(HERALD_LOG_INFO, c, NULL,
               "stopping: draining %" PRId64 " record(s) in flight first",
               herald__batcher_in_flight(c->batcher));
-    HERALD__PARTS_EACH(p, c->parts)
-    {
+    HERALD__PARTS_EACH (p, c->parts) {
         herald__parts_set_paused(c->parts, p, HERALD__PAUSE_REVOKE, 1);
     }
     herald__connector_drop_waiting(c);

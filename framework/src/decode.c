@@ -100,14 +100,12 @@ void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
         *bytes += json_string_length(j);
         break;
     case JSON_ARRAY:
-        json_array_foreach(j, i, v)
-        {
+        json_array_foreach (j, i, v) {
             herald__decode_tree_size(v, nodes, bytes);
         }
         break;
     case JSON_OBJECT:
-        json_object_foreach(j, k, v)
-        {
+        json_object_foreach (j, k, v) {
             *bytes += strlen(k);
             herald__decode_tree_size(v, nodes, bytes);
         }

@@ -108,8 +108,7 @@ static void add_errors(char *buf, size_t buflen, const char *body, size_t len)
 
     root = json_loadb(body, len, 0, NULL);
     errs = json_object_get(root, "errors");
-    json_array_foreach(errs, i, e)
-    {
+    json_array_foreach (errs, i, e) {
         const char *msg = json_string_value(json_object_get(e, "message"));
         const char *field = json_string_value(json_object_get(e, "field"));
         int w;
