@@ -194,8 +194,8 @@ warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$root/usr/share/man/man1/he
 [ -z "$warn" ] || fail "man page warnings: $warn"
 help=$("$root/usr/bin/herald" --help)
 help_cmds=$(echo "$help" | sed -n '/^commands:/,/^$/p' |
-  sed -n 's/^  \(plugins [a-z]*\).*/\1/p; t; s/^  \([a-z][a-z]*\).*/\1/p' | LC_ALL=C sort)
-man_cmds=$(sed -n 's/^\.B herald \([a-z][a-z ]*\)$/\1/p' "$man1" | LC_ALL=C sort)
+  sed -n 's/^  \(plugins [a-z]*\).*/\1/p; t; s/^  \([a-z][a-z]*\).*/\1/p' | LC_ALL=C sort -u)
+man_cmds=$(sed -n 's/^\.B herald \([a-z][a-z ]*\)$/\1/p' "$man1" | LC_ALL=C sort -u)
 [ "$help_cmds" = "$man_cmds" ] || fail "commands: --help has
 $help_cmds
 the man page's SYNOPSIS has
