@@ -1175,18 +1175,25 @@ class CommitSampler:
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
 
+    def _sample(self):
+        try:
+            offs = [tp.offset for tp in self._c.committed(self._tps, timeout=5)]
+            self.samples.append((time.time(), offs))
+        except Exception:
+            self.errors += 1
+
     def _run(self):
         while not self._stop.is_set():
-            try:
-                offs = [tp.offset for tp in self._c.committed(self._tps, timeout=5)]
-                self.samples.append((time.time(), offs))
-            except Exception:
-                self.errors += 1
+            self._sample()
             self._stop.wait(self._interval)
 
     def stop(self):
+        """Stops the thread, then takes one last sample: the caller has seen
+        the final commit, and a sample between it and stop() is not
+        guaranteed by the interval alone."""
         self._stop.set()
         self._t.join(30)
+        self._sample()
         self._c.close()
         return self.samples
 
