@@ -63,8 +63,7 @@ void *herald__arena_alloc(struct herald__arena *a, size_t n)
     }
     need = align_up(n ? n : 1);
     if (!c || c->size - c->used < need) {
-        struct herald__arena_chunk *fresh =
-            chunk_new(need, c ? c->size : 0);
+        struct herald__arena_chunk *fresh = chunk_new(need, c ? c->size : 0);
         if (!fresh) {
             return NULL;
         }
@@ -167,8 +166,7 @@ const struct herald__val *herald__val_get(const struct herald__val *obj,
     return NULL;
 }
 
-static const struct herald__val *item(const struct herald__val *arr,
-                                      size_t idx)
+static const struct herald__val *item(const struct herald__val *arr, size_t idx)
 {
     if (!arr || arr->type != HERALD__V_ARR || idx >= arr->n) {
         return NULL;

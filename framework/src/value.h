@@ -81,10 +81,10 @@ struct herald__val {
     uint8_t boolean; /* BOOL: 0 or 1 */
     uint32_t n;      /* STR: bytes without the NUL; ARR, OBJ: items */
     union {
-        int64_t i;                       /* INT */
-        double d;                        /* REAL (finite) */
-        const char *s;                   /* STR: n bytes, then a NUL */
-        const struct herald__val *items; /* ARR: n items */
+        int64_t i;                            /* INT */
+        double d;                             /* REAL (finite) */
+        const char *s;                        /* STR: n bytes, then a NUL */
+        const struct herald__val *items;      /* ARR: n items */
         const struct herald__member *members; /* OBJ: n members */
     } u;
 };

@@ -91,8 +91,14 @@ static char *dump(const struct herald__val *v)
 static void test_round_trip(void **state)
 {
     struct herald__arena a = {0};
-    const char *texts[] = {DOC, "[]", "{}", "\"\"", "-9223372036854775808",
-                           "1e+300", "false", "[[[[1]]],{\"k\":[null]}]"};
+    const char *texts[] = {DOC,
+                           "[]",
+                           "{}",
+                           "\"\"",
+                           "-9223372036854775808",
+                           "1e+300",
+                           "false",
+                           "[[[[1]]],{\"k\":[null]}]"};
     size_t i;
 
     (void)state;
@@ -121,8 +127,9 @@ static void test_walk(void **state)
 {
     struct herald__arena a = {0};
     const struct herald__val *root, *v;
-    const char *bad[] = {"a..b", "tx[", "tx[x]", "tx[1", "[\"x]", ".x",
-                         "a]", "tx[99999999999999999999999]"};
+    const char *bad[] = {
+        "a..b",  "tx[", "tx[x]", "tx[1",
+        "[\"x]", ".x",  "a]",    "tx[99999999999999999999999]"};
     char long_name[300];
     size_t i;
 
