@@ -32,6 +32,9 @@ struct herald__worker {
     struct herald__worker_opts opts;
     struct herald__node *root;
     struct herald__node *overrides; /* demo's bootstrap override */
+    /* The file's kafka: map with the override's pairs in front, its
+     * arrays owned, its nodes borrowed from root and overrides. */
+    struct herald__node kafka_merged;
     char *config_dir;
     struct herald__loop *loop;
     struct herald__http *http;
@@ -314,6 +317,47 @@ static struct herald_instance *env_instance(void *ctx, const char *name,
     return inst;
 }
 
+/* The demo's override merged over the file's kafka: map into *out (a MAP
+ * whose arrays the caller frees and whose nodes stay owned by the two
+ * trees): the override's pairs, then the file's pairs the override does
+ * not name. file may be NULL. Returns 0, or -1 when memory ran out. */
+static int merge_kafka(struct herald__node *out,
+                       const struct herald__node *over,
+                       const struct herald__node *file)
+{
+    size_t n = over->n + (file && file->type == HERALD_NODE_MAP ? file->n : 0);
+    size_t k = 0;
+
+    *out = *over;
+    out->keys = calloc(n ? n : 1, sizeof *out->keys);
+    out->key_nodes = calloc(n ? n : 1, sizeof *out->key_nodes);
+    out->items = calloc(n ? n : 1, sizeof *out->items);
+    if (!out->keys || !out->key_nodes || !out->items) {
+        free(out->keys);
+        free(out->key_nodes);
+        free(out->items);
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    for (size_t i = 0; i < over->n; i++, k++) {
+        out->keys[k] = over->keys[i];
+        out->key_nodes[k] = over->key_nodes[i];
+        out->items[k] = over->items[i];
+    }
+    for (size_t i = 0; file && file->type == HERALD_NODE_MAP && i < file->n;
+         i++) {
+        if (herald__node_get(over, file->keys[i])) {
+            continue;
+        }
+        out->keys[k] = file->keys[i];
+        out->key_nodes[k] = file->key_nodes[i];
+        out->items[k] = file->items[i];
+        k++;
+    }
+    out->n = k;
+    return 0;
+}
+
 static void on_stopped(void *ctx, struct herald__connector *c, int failed)
 {
     struct herald__worker *w = ctx;
@@ -506,8 +550,13 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
                  o->bootstrap_override);
         w->overrides =
             herald__config_load_string("<demo>", text, strlen(text), &d);
-        /* Merge: the demo's mock cluster wins over the file. */
-        kafka = w->overrides;
+        if (w->overrides &&
+            merge_kafka(&w->kafka_merged, w->overrides, kafka) == 0) {
+            kafka = &w->kafka_merged;
+        } else {
+            herald__diag_add(&d, NULL,
+                             "out of memory merging the kafka: settings");
+        }
     }
     w->env = (struct herald__connector_env){
         .loop = w->loop,
@@ -525,8 +574,11 @@ struct herald__worker *herald__worker_new(const struct herald__worker_opts *o,
     };
 
     if (cons) {
-        w->connectors = calloc(cons->n, sizeof *w->connectors);
-        for (size_t i = 0; i < cons->n; i++) {
+        w->connectors = calloc(cons->n ? cons->n : 1, sizeof *w->connectors);
+        if (!w->connectors) {
+            herald__diag_add(&d, cons, "out of memory");
+        }
+        for (size_t i = 0; w->connectors && i < cons->n; i++) {
             const struct herald__node *cn = cons->items[i];
             if (o->only_connector && strcmp(herald__node_str(cn, "name", ""),
                                             o->only_connector) != 0) {
@@ -673,6 +725,9 @@ void herald__worker_destroy(struct herald__worker *w)
     herald__loop_destroy(w->loop);
     herald__config_destroy(w->root);
     herald__config_destroy(w->overrides);
+    free(w->kafka_merged.keys);
+    free(w->kafka_merged.key_nodes);
+    free(w->kafka_merged.items);
     herald__hash_key_destroy(w->hash_key);
     free(w->config_dir);
     free(w);

@@ -62,4 +62,26 @@ for path, v in zip(written, (golden,)):
                 and CARD not in re.sub(r"\D", "", itlib.all_text(raw).replace("0099", "")))
 itlib.check("full card number nowhere in the demo's stdout/stderr",
             CARD not in out and CARD not in err)
+
+# The demo replaces bootstrap.servers only: the file's other kafka:
+# settings still apply (a bad one is reported, not silently dropped).
+import tempfile
+with open(os.path.join(itlib.REPO, "config", "demo.yaml")) as f:
+    demo_yaml = f.read()
+demo_yaml = demo_yaml.replace(
+    "  bootstrap.servers: localhost:9092",
+    "  bootstrap.servers: localhost:9092\n  queued.min.messages: not-a-number", 1)
+with tempfile.TemporaryDirectory() as tmp:
+    for d in ("schemas", "templates"):  # relative to the config file
+        os.symlink(os.path.join(itlib.REPO, "config", d), os.path.join(tmp, d))
+    cfg = os.path.join(tmp, "demo.yaml")
+    with open(cfg, "w") as f:
+        f.write(demo_yaml)
+    p = subprocess.run([itlib.HERALD, "demo", "-c", cfg], cwd=itlib.REPO,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120,
+                       env=dict(os.environ, **itlib.herald_env()))
+itlib.check("demo with a bad kafka: setting in its file fails",
+            p.returncode != 0, "exit %d" % p.returncode)
+itlib.check("demo names the file's bad kafka: setting",
+            "queued.min.messages" in p.stderr, p.stderr[-400:])
 itlib.done("demo")
