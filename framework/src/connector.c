@@ -25,13 +25,21 @@
 static void pump(struct herald__connector *c);
 static void process(struct herald__connector *c, struct job *j);
 
+/* Ended jobs kept for reuse: more than a full batch in flight, so the
+ * steady state takes every job from the pool. */
+#define JOB_POOL_MAX 4096u
+
 /* ---- a job's life ------------------------------------------------------ */
 
 static struct job *job_new(struct herald__connector *c, struct herald__part *p,
                            struct herald_record *r)
 {
-    struct job *j = calloc(1, sizeof *j);
-    if (!j) {
+    struct job *j = c->free_jobs;
+    if (j) {
+        c->free_jobs = j->next_free;
+        c->n_free_jobs--;
+        memset(j, 0, sizeof *j);
+    } else if (!(j = calloc(1, sizeof *j))) {
         return NULL;
     }
     j->c = c;
@@ -54,7 +62,14 @@ void herald__connector_job_destroy(struct job *j)
     herald__rendered_destroy(j->msg);
     herald__record_destroy(j->rec);
     herald__part_unref(j->part);
-    free(j);
+    struct herald__connector *c = j->c;
+    if (c->n_free_jobs < JOB_POOL_MAX) {
+        j->next_free = c->free_jobs;
+        c->free_jobs = j;
+        c->n_free_jobs++;
+    } else {
+        free(j);
+    }
 }
 
 /* Let the job go in doubt (stop, revoke): it comes again from the last
@@ -526,5 +541,10 @@ void herald__connector_destroy(struct herald__connector *c)
     herald__dedup_destroy(c->dedup);
     herald__connector_config_cleanup(&c->cfg);
     herald__parts_destroy(c->parts);
+    while (c->free_jobs) {
+        struct job *j = c->free_jobs;
+        c->free_jobs = j->next_free;
+        free(j);
+    }
     free(c);
 }

@@ -64,6 +64,7 @@
 /* One record's life: each stage keeps its own state in its item. */
 struct job {
     struct herald__connector *c;
+    struct job *next_free; /* in the connector's pool of free jobs */
     struct herald__part *part;
     struct herald_record *rec;
     struct herald__rendered *msg;
@@ -118,6 +119,10 @@ struct herald__connector {
 
     struct herald__connector_stats stats;
     int64_t finals;
+    /* Jobs ended, kept for the next records (at most JOB_POOL_MAX): no
+     * malloc per record in steady state. */
+    struct job *free_jobs;
+    size_t n_free_jobs;
     /* backpressure: no more records are taken from the consumer while
      * busy() is at max_in_flight; only when that lasts longer than
      * pressure_grace_ms are the partitions paused, to keep polling. */
