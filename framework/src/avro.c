@@ -37,6 +37,8 @@
 /* The last shift of a 64-bit varint, whose byte may carry only bit 0. */
 #define VARINT_LAST_SHIFT 63
 #define VARINT_LAST_EXTRA 0x7e
+/* Varint bytes that cannot overflow 64 bits (9 * 7 = 63). */
+#define VARINT_FAST_BYTES 9
 /* Decimal digits per byte of a two's-complement decimal, rounded up
  * (2.41). */
 #define DIGITS_PER_BYTE 3
@@ -1016,6 +1018,11 @@ struct rd {
     /* Per record step (step.rec): its field names, copied into the arena
      * by the first value of that record type and shared by the rest. */
     const char **names;
+    /* Room for strings, taken from the arena once per decode: every
+     * string and map key costs at least its length prefix in the input,
+     * so len bytes hold them all with their NULs (see str_room). */
+    char *pool;
+    size_t pool_left;
     uint64_t seed;
     char *err;
     size_t errlen;
@@ -1128,13 +1135,30 @@ static int read_long_slow(struct rd *r, int64_t *out)
     return 0;
 }
 
-/* A varint; one-byte values (union indexes, short lengths, small
- * counts) without the loop. */
+/* A varint: one byte (union indexes, short lengths, small counts)
+ * without a loop, up to VARINT_FAST_BYTES (56 bits: every timestamp)
+ * without the checks only a tenth byte needs; the rest, and every error,
+ * by read_long_slow. */
 static inline int read_long(struct rd *r, int64_t *out)
 {
-    if (r->pos < r->len && r->p[r->pos] < VARINT_MORE) {
-        *out = zigzag(r->p[r->pos++]);
+    const unsigned char *p = r->p + r->pos;
+    size_t left = r->len - r->pos;
+    size_t lim = left < VARINT_FAST_BYTES ? left : VARINT_FAST_BYTES;
+    uint64_t v = 0;
+    size_t k;
+
+    if (left > 0 && p[0] < VARINT_MORE) {
+        *out = zigzag(p[0]);
+        r->pos++;
         return 0;
+    }
+    for (k = 0; k < lim; k++) {
+        v |= (uint64_t)(p[k] & VARINT_PAYLOAD) << (VARINT_BITS * k);
+        if ((p[k] & VARINT_MORE) == 0) {
+            *out = zigzag(v);
+            r->pos += k + 1;
+            return 0;
+        }
     }
     return read_long_slow(r, out);
 }
@@ -1185,15 +1209,37 @@ static int utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
 
-    while (len - i >= sizeof(uint64_t)) {
+    for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
         uint64_t w;
         memcpy(&w, s + i, sizeof w);
         if (w & ASCII_HIGH_BITS) {
-            break;
+            goto other;
         }
-        i += sizeof w;
     }
+    for (; i < len; i++) {
+        if (s[i] >= BYTE_ASCII_END) {
+            goto other;
+        }
+    }
+    return 1;
+other: /* from a character boundary: everything before is ASCII */
     return herald__utf8_check(s + i, len - i) == len - i;
+}
+
+/* n bytes for a string in the arena: from the pool while it lasts (no
+ * call, no alignment), else an allocation of their own. NULL when memory
+ * ran out. */
+static char *str_room(struct rd *r, size_t n)
+{
+    char *s;
+
+    if (n <= r->pool_left) {
+        s = r->pool;
+        r->pool += n;
+        r->pool_left -= n;
+        return s;
+    }
+    return herald__arena_alloc(r->arena, n);
 }
 
 /* A string node over a copy of b[0..len) in the arena. */
@@ -1205,10 +1251,12 @@ static int val_str(struct rd *r, const void *b, size_t len,
     if (len > HERALD__VAL_MAX_N) {
         return oom(r);
     }
-    s = herald__arena_strdup(r->arena, b, len);
+    s = str_room(r, len + 1);
     if (!s) {
         return oom(r);
     }
+    memcpy(s, b, len);
+    s[len] = '\0';
     *out = (struct herald__val){.type = HERALD__V_STR, .n = (uint32_t)len};
     out->u.s = s;
     return 0;
@@ -1257,7 +1305,7 @@ static int val_bytes(struct rd *r, const struct step *s, const unsigned char *b,
     if (slen > HERALD__VAL_MAX_N) {
         return oom(r);
     }
-    o = herald__arena_alloc(r->arena, (size_t)slen + 1);
+    o = str_room(r, (size_t)slen + 1);
     if (!o) {
         return oom(r);
     }
@@ -1439,6 +1487,7 @@ static int map_entry(struct rd *r, const struct step *s, int depth,
     size_t klen;
     size_t kat = r->pos;
     const char *key;
+    char *name;
     size_t slot;
 
     if (read_len(r, "map key", &klen) != 0) {
@@ -1467,10 +1516,13 @@ static int map_entry(struct rd *r, const struct step *s, int depth,
         m[slot].val = m[*keys].val;
         return 0;
     }
-    m[slot].name = herald__arena_strdup(r->arena, key, klen);
-    if (!m[slot].name) {
+    name = str_room(r, klen + 1);
+    if (!name) {
         return oom(r);
     }
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    m[slot].name = name;
     m[slot].name_len = (uint32_t)klen;
     if (x->size) {
         *keyidx_find(x, m, key, klen, r->seed) = (uint32_t)(slot + 1);
@@ -1660,10 +1712,12 @@ static int dec_double(struct rd *r, struct herald__val *out)
 static int dec(struct rd *r, const struct step *s, int depth,
                struct herald__val *out)
 {
-    size_t at = r->pos;
+    size_t at;
     int64_t v;
     size_t len;
 
+again: /* a union's branch continues here, one level deeper */
+    at = r->pos;
     if (depth > MAX_DECODE_DEPTH) {
         set_err(r->err, r->errlen,
                 "avro value nested deeper than %d at "
@@ -1762,7 +1816,9 @@ static int dec(struct rd *r, const struct step *s, int depth,
                     v, r->base + at, s->n);
             return -1;
         }
-        return dec(r, s->sub[v], depth + 1, out);
+        s = s->sub[v];
+        depth++;
+        goto again;
     case K_RECORD:
         return dec_record(r, s, depth, out);
     case K_ARRAY:
@@ -1793,6 +1849,13 @@ int herald__avro_decode_arena(const struct herald__avro_schema *s,
     if (!buf && len > 0) {
         set_err(err, errlen, "no input");
         return -1;
+    }
+    if (len > 0) {
+        r.pool = herald__arena_alloc(a, len);
+        if (!r.pool) {
+            return oom(&r);
+        }
+        r.pool_left = len;
     }
     if (s->n_records > 0) {
         r.names = herald__arena_alloc(a, s->n_records * sizeof *r.names);

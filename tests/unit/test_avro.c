@@ -22,57 +22,10 @@
 
 #include <cmocka.h>
 
+#include "alloc_count.h"
 #include "avro_decode.h"
 #include "decode_budget.h"
 #include "value.h"
-
-/* ---- a malloc counter ------------------------------------------------- */
-
-/* The allocator is replaced in this executable (as bench/malloc_count.c
- * does for a process) to count calls; not under a sanitizer, which owns
- * the allocator there. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if COUNT_ALLOCS
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-static size_t allocs;
-
-void *malloc(size_t size)
-{
-    allocs++;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    allocs++;
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    allocs++;
-    return __libc_realloc(p, size);
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -709,20 +662,20 @@ static void test_reset_arena_no_malloc(void **state)
     used = a.bytes;
     assert_non_null(chunk);
     for (i = 0; i < 3; i++) {
-#if COUNT_ALLOCS
+#if ALLOC_COUNT
         size_t before;
 #endif
         herald__arena_reset(&a);
         herald__decode_budget_init(&b, sizeof PA_BIN - 1, 0, 0);
-#if COUNT_ALLOCS
-        before = allocs;
+#if ALLOC_COUNT
+        before = alloc_calls;
 #endif
         assert_int_equal(herald__avro_decode_arena(s, PA_BIN, sizeof PA_BIN - 1,
                                                    0, &b, &a, &v, err,
                                                    sizeof err),
                          0);
-#if COUNT_ALLOCS
-        assert_int_equal(allocs - before, 0);
+#if ALLOC_COUNT
+        assert_int_equal(alloc_calls - before, 0);
 #endif
         assert_ptr_equal(a.head, chunk);
         assert_int_equal(a.bytes, used);
