@@ -1,7 +1,9 @@
 /*
  * avro.c - Avro schemas (validated by avro-c, walked with jansson for logical
- * types) and a bounds-checked Avro binary decoder producing jansson trees.
- * The only file that includes avro-c. Contract in avro_decode.h.
+ * types, then compiled to a flat array of decode steps) and a bounds-checked
+ * Avro binary decoder that builds compact values in an arena (value.h), or
+ * jansson trees through it. The only file that includes avro-c. Contract in
+ * avro_decode.h.
  */
 #include "avro_decode.h"
 
@@ -14,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "bytes.h"
 #include "decode_budget.h"
+#include "value.h"
 
 #define MAX_SCHEMA_DEPTH 64
 #define MAX_DECODE_DEPTH 128
@@ -32,6 +37,8 @@
 /* The last shift of a 64-bit varint, whose byte may carry only bit 0. */
 #define VARINT_LAST_SHIFT 63
 #define VARINT_LAST_EXTRA 0x7e
+/* Varint bytes that cannot overflow 64 bits (9 * 7 = 63). */
+#define VARINT_FAST_BYTES 9
 /* Decimal digits per byte of a two's-complement decimal, rounded up
  * (2.41). */
 #define DIGITS_PER_BYTE 3
@@ -48,6 +55,23 @@
 #define BUDGET_ERR_MAX 384
 /* The first size of the schema's node array; doubled from there. */
 #define NODES_FIRST_CAP 16
+/* The high bit of each byte of a word: set in any non-ASCII byte. */
+#define ASCII_HIGH_BITS 0x8080808080808080ull
+/* Bytes as code points U+0000..U+00FF: below 0x80 one byte, else a
+ * two-byte UTF-8 sequence (lead 110xxxxx, continuation 10xxxxxx). */
+#define BYTE_ASCII_END 0x80
+#define UTF8_LEAD2 0xc0
+#define UTF8_CONT 0x80
+#define UTF8_CONT_BITS 6
+#define UTF8_CONT_MASK 0x3f
+/* A map with at most this many keys finds a repeated key by scanning;
+ * a larger one keeps a hash index (MAP_INDEX_FIRST slots at first). */
+#define MAP_LINEAR_MAX 16
+#define MAP_INDEX_FIRST 64
+/* The map key hash: a 64-bit odd multiplier (2^64 / golden ratio) and
+ * the shift that folds the high half down. */
+#define HASH_MUL 0x9e3779b97f4a7c15ull
+#define HASH_SHIFT 32
 
 enum kind {
     K_NULL,
@@ -68,6 +92,7 @@ enum kind {
 
 struct node {
     enum kind kind;
+    size_t idx;         /* position in the schema's nodes and steps */
     char *name;         /* fullname of a record, enum or fixed */
     int decimal;        /* logicalType decimal (bytes, fixed), valid */
     int scale;          /* decimal scale */
@@ -86,11 +111,44 @@ struct node {
     int build_state; /* 0 not computed, 1 computing, 2 done */
 };
 
+/* One node compiled for the decoder: everything a value of it needs,
+ * precomputed, children by pointer into the same flat array, so a decode
+ * does no lookup, no strlen and no allocation besides the arena's. */
+struct step {
+    enum kind kind;
+    int decimal;              /* bytes, fixed: a valid decimal */
+    int scale;                /* decimal scale */
+    size_t size;              /* fixed size */
+    size_t n;                 /* record fields, enum symbols, branches */
+    const struct step **sub;  /* record field types, union branches */
+    const struct step *items; /* array items, map values */
+    size_t min_each;          /* array, map: least bytes of one entry */
+    uint64_t min_nodes;       /* least a value builds (see min_build) */
+    uint64_t min_bytes;
+    /* record: its members (distinct field names, first position),
+     * the member each field fills, and the names as one blob of
+     * NUL-terminated strings copied into the arena once per decode */
+    size_t members;
+    size_t rec; /* this record's index among the schema's records */
+    uint32_t *slot;
+    char *blob;
+    size_t blob_len;
+    uint32_t *name_off;
+    uint32_t *name_len; /* record: member name lengths; enum: symbols' */
+    uint64_t names_len; /* record: every field name's bytes, charged */
+    char **symbols;     /* enum: the node's symbols */
+    const char *fullname;
+};
+
 struct herald__avro_schema {
     struct node **nodes; /* owns every node */
     size_t n_nodes;
     size_t cap;
     struct node *root;
+    struct step *steps; /* one per node, same order */
+    const struct step *root_step;
+    size_t n_records;
+    uint64_t seed; /* keys the map key hash */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -128,6 +186,7 @@ static struct node *node_add(struct herald__avro_schema *s, enum kind k)
         return NULL;
     }
     n->kind = k;
+    n->idx = s->n_nodes;
     s->nodes[s->n_nodes++] = n;
     return n;
 }
@@ -160,6 +219,17 @@ void herald__avro_schema_destroy(struct herald__avro_schema *s)
     for (i = 0; i < s->n_nodes; i++) {
         node_free(s->nodes[i]);
     }
+    if (s->steps) {
+        for (i = 0; i < s->n_nodes; i++) {
+            struct step *st = &s->steps[i];
+            free((void *)st->sub);
+            free(st->slot);
+            free(st->blob);
+            free(st->name_off);
+            free(st->name_len);
+        }
+    }
+    free(s->steps);
     free(s->nodes);
     free(s);
 }
@@ -639,6 +709,127 @@ static void min_build(struct node *n)
     n->build_state = 2;
 }
 
+/* A record's members: its distinct field names in first-position order
+ * (a repeated name keeps the first position and takes the last field's
+ * value, as jansson's json_object_set did), their lengths and offsets in
+ * one blob. Quadratic in the fields, once per schema. */
+static int compile_record(struct step *st, const struct node *n)
+{
+    size_t i;
+    size_t j;
+    size_t off = 0;
+
+    st->slot = calloc(n->n ? n->n : 1, sizeof *st->slot);
+    st->name_off = calloc(n->n ? n->n : 1, sizeof *st->name_off);
+    st->name_len = calloc(n->n ? n->n : 1, sizeof *st->name_len);
+    if (!st->slot || !st->name_off || !st->name_len) {
+        return -1;
+    }
+    for (i = 0; i < n->n; i++) {
+        for (j = 0; j < i && strcmp(n->names[j], n->names[i]) != 0; j++) {
+        }
+        if (j < i) {
+            st->slot[i] = st->slot[j];
+            continue;
+        }
+        st->slot[i] = (uint32_t)st->members;
+        st->name_off[st->members] = (uint32_t)off;
+        st->name_len[st->members] = (uint32_t)strlen(n->names[i]);
+        off += st->name_len[st->members] + 1;
+        st->members++;
+    }
+    st->blob = malloc(off ? off : 1);
+    if (!st->blob) {
+        return -1;
+    }
+    for (i = 0; i < st->members; i++) {
+        for (j = 0; st->slot[j] != i; j++) {
+        }
+        memcpy(st->blob + st->name_off[i], n->names[j], st->name_len[i] + 1);
+    }
+    st->blob_len = off;
+    st->names_len = n->names_len;
+    return 0;
+}
+
+/* The flat decode program: one step per node (see struct step). */
+static int compile(struct herald__avro_schema *s)
+{
+    size_t i;
+    size_t k;
+
+    /* A schema whose text is far below 4 GB cannot overflow the 32-bit
+     * counts and offsets; refuse one that could. */
+    if (s->n_nodes > HERALD__VAL_MAX_N) {
+        return -1;
+    }
+    s->steps = calloc(s->n_nodes ? s->n_nodes : 1, sizeof *s->steps);
+    if (!s->steps) {
+        return -1;
+    }
+    for (i = 0; i < s->n_nodes; i++) {
+        const struct node *n = s->nodes[i];
+        struct step *st = &s->steps[i];
+
+        st->kind = n->kind;
+        st->decimal = n->decimal;
+        st->scale = n->scale;
+        st->size = n->size;
+        st->n = n->n;
+        st->min_nodes = n->min_nodes;
+        st->min_bytes = n->min_bytes;
+        st->fullname = n->name;
+        if (n->n > HERALD__VAL_MAX_N) {
+            return -1;
+        }
+        if (n->items) {
+            st->items = &s->steps[n->items->idx];
+            st->min_each = n->items->min_size + (n->kind == K_MAP ? 1 : 0);
+        }
+        if (n->sub) {
+            st->sub = calloc(n->n ? n->n : 1, sizeof *st->sub);
+            if (!st->sub) {
+                return -1;
+            }
+            for (k = 0; k < n->n; k++) {
+                st->sub[k] = &s->steps[n->sub[k]->idx];
+            }
+        }
+        if (n->kind == K_ENUM) {
+            st->symbols = n->names;
+            st->name_len = calloc(n->n ? n->n : 1, sizeof *st->name_len);
+            if (!st->name_len) {
+                return -1;
+            }
+            for (k = 0; k < n->n; k++) {
+                st->name_len[k] = (uint32_t)strlen(n->names[k]);
+            }
+        }
+        if (n->kind == K_RECORD) {
+            st->rec = s->n_records++;
+            if (compile_record(st, n) != 0) {
+                return -1;
+            }
+        }
+    }
+    s->root_step = &s->steps[s->root->idx];
+    return 0;
+}
+
+/* A random key for the map key hash, so that keys colliding in it cannot
+ * be prepared in advance; the clock when the kernel has no entropy yet. */
+static uint64_t hash_seed(void)
+{
+    uint64_t seed = 0;
+    struct timespec ts;
+
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (uint64_t)ts.tv_nsec * HASH_MUL ^ (uint64_t)ts.tv_sec;
+    }
+    return seed | 1;
+}
+
 struct herald__avro_schema *herald__avro_schema_parse(const char *json,
                                                       size_t len, char *err,
                                                       size_t errlen)
@@ -678,6 +869,11 @@ struct herald__avro_schema *herald__avro_schema_parse(const char *json,
         min_size(s->nodes[i]);
         min_build(s->nodes[i]);
     }
+    if (compile(s) != 0) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    s->seed = hash_seed();
     ret = s;
     s = NULL;
 out:
@@ -691,91 +887,123 @@ out:
 
 /* ---- decimal --------------------------------------------------------- */
 
+/* The longest rendering: every digit of MAX_DECIMAL_BYTES bytes (the
+ * widest scale, MAX_DECIMAL_SCALE + 1 digits, is narrower), sign, point
+ * and NUL. */
+#define DECIMAL_DIGITS_MAX (MAX_DECIMAL_BYTES * DIGITS_PER_BYTE + 1)
+#define DECIMAL_TEXT_MAX (DECIMAL_DIGITS_MAX + DECIMAL_EXTRA_CHARS)
+_Static_assert(MAX_DECIMAL_SCALE + 1 <= DECIMAL_DIGITS_MAX,
+               "the scale never widens a decimal past its digits");
+/* Unscaled values of at most this many bytes fit a uint64_t magnitude. */
+#define DECIMAL_SMALL_BYTES 8
+
+/* Sign, the nd digits (least significant first) and a point before the
+ * last scale of them, zero-padded to scale + 1 digits, into out; returns
+ * the length (out is NUL-terminated). */
+static size_t decimal_format(const char *digits, size_t nd, int neg, int scale,
+                             char *out)
+{
+    size_t width = nd > (size_t)scale ? nd : (size_t)scale + 1;
+    size_t pos = 0;
+    size_t k;
+
+    if (neg) {
+        out[pos++] = '-';
+    }
+    for (k = width; k-- > 0;) {
+        out[pos++] = k < nd ? digits[k] : '0';
+        if (k == (size_t)scale && scale > 0) {
+            out[pos++] = '.';
+        }
+    }
+    out[pos] = '\0';
+    return pos;
+}
+
+/* Render the two's-complement big-endian unscaled integer b[0..n) (n 1 to
+ * MAX_DECIMAL_BYTES) at scale (0 to MAX_DECIMAL_SCALE) into out, which
+ * holds DECIMAL_TEXT_MAX bytes; returns the length. No allocation: a
+ * decimal of up to 8 bytes (every Connect decimal of precision <= 18)
+ * is one 64-bit magnitude, a wider one is divided by 10^9 at a time. */
+static size_t decimal_render(const unsigned char *b, size_t n, int scale,
+                             char *out)
+{
+    char digits[DECIMAL_DIGITS_MAX];
+    int neg = (b[0] & 0x80) != 0;
+    size_t nd = 0;
+    size_t i;
+
+    if (n <= DECIMAL_SMALL_BYTES) {
+        /* sign-extended, then the magnitude (2^63 for INT64_MIN) */
+        uint64_t v = neg ? UINT64_MAX : 0;
+        for (i = 0; i < n; i++) {
+            v = (v << 8) | b[i];
+        }
+        if (neg) {
+            v = ~v + 1;
+        }
+        do {
+            digits[nd++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        return decimal_format(digits, nd, neg, scale, out);
+    }
+    {
+        unsigned char mag[MAX_DECIMAL_BYTES];
+        size_t start = 0;
+
+        memcpy(mag, b, n);
+        if (neg) {
+            unsigned carry = 1;
+            for (i = n; i-- > 0;) {
+                unsigned v = (unsigned)(unsigned char)~mag[i] + carry;
+                mag[i] = (unsigned char)v;
+                carry = v >> 8;
+            }
+        }
+        /* Repeated division of the big-endian magnitude by 10^9; each
+         * pass yields nine digits, least significant first. */
+        for (;;) {
+            uint64_t rem = 0;
+            int d;
+
+            while (start < n && mag[start] == 0) {
+                start++;
+            }
+            if (start == n) {
+                break;
+            }
+            for (i = start; i < n; i++) {
+                uint64_t cur = (rem << 8) | mag[i];
+                mag[i] = (unsigned char)(cur / DIGIT_CHUNK);
+                rem = cur % DIGIT_CHUNK;
+            }
+            for (d = 0; d < DIGIT_CHUNK_DIGITS && nd < sizeof digits; d++) {
+                digits[nd++] = (char)('0' + rem % 10);
+                rem /= 10;
+            }
+        }
+        while (nd > 1 && digits[nd - 1] == '0') {
+            nd--;
+        }
+        if (nd == 0) {
+            digits[nd++] = '0';
+        }
+    }
+    return decimal_format(digits, nd, neg, scale, out);
+}
+
 char *herald__avro_decimal_string(const unsigned char *b, size_t n, int scale)
 {
-    unsigned char *mag = NULL;
-    char *digits = NULL;
-    char *out = NULL;
-    size_t nd = 0;
-    size_t cap;
-    size_t i;
-    size_t start = 0;
-    int neg;
+    char text[DECIMAL_TEXT_MAX];
+    size_t len;
 
     if (n == 0 || n > MAX_DECIMAL_BYTES || scale < 0 ||
         scale > MAX_DECIMAL_SCALE) {
         return NULL;
     }
-    neg = (b[0] & 0x80) != 0;
-    mag = malloc(n);
-    /* Enough decimal digits for n bytes, plus one. */
-    cap = n * DIGITS_PER_BYTE + 1;
-    digits = malloc(cap);
-    if (!mag || !digits) {
-        goto out;
-    }
-    memcpy(mag, b, n);
-    if (neg) {
-        unsigned carry = 1;
-        for (i = n; i-- > 0;) {
-            unsigned v = (unsigned)(unsigned char)~mag[i] + carry;
-            mag[i] = (unsigned char)v;
-            carry = v >> 8;
-        }
-    }
-    /* Repeated division of the big-endian magnitude by 10^9; each pass
-     * yields nine digits, least significant first. */
-    for (;;) {
-        uint64_t rem = 0;
-        int d;
-
-        while (start < n && mag[start] == 0) {
-            start++;
-        }
-        if (start == n) {
-            break;
-        }
-        for (i = start; i < n; i++) {
-            uint64_t cur = (rem << 8) | mag[i];
-            mag[i] = (unsigned char)(cur / DIGIT_CHUNK);
-            rem = cur % DIGIT_CHUNK;
-        }
-        for (d = 0; d < DIGIT_CHUNK_DIGITS && nd < cap; d++) {
-            digits[nd++] = (char)('0' + rem % 10);
-            rem /= 10;
-        }
-    }
-    while (nd > 1 && digits[nd - 1] == '0') {
-        nd--;
-    }
-    if (nd == 0) {
-        digits[nd++] = '0';
-    }
-    /* digits holds nd digits, least significant first. */
-    {
-        size_t width = nd > (size_t)scale ? nd : (size_t)scale + 1;
-        size_t pos = 0;
-        size_t k;
-
-        out = malloc(width + DECIMAL_EXTRA_CHARS);
-        if (!out) {
-            goto out;
-        }
-        if (neg) {
-            out[pos++] = '-';
-        }
-        for (k = width; k-- > 0;) {
-            out[pos++] = k < nd ? digits[k] : '0';
-            if (k == (size_t)scale && scale > 0) {
-                out[pos++] = '.';
-            }
-        }
-        out[pos] = '\0';
-    }
-out:
-    free(mag);
-    free(digits);
-    return out;
+    len = decimal_render(b, n, scale, text);
+    return strndup(text, len);
 }
 
 /* ---- binary decoder -------------------------------------------------- */
@@ -786,12 +1014,23 @@ struct rd {
     size_t pos;
     size_t base;
     struct herald__decode_budget *budget;
+    struct herald__arena *arena;
+    /* Per record step (step.rec): its field names, copied into the arena
+     * by the first value of that record type and shared by the rest. */
+    const char **names;
+    /* Room for strings, taken from the arena once per decode: every
+     * string and map key costs at least its length prefix in the input,
+     * so len bytes hold them all with their NULs (see str_room). */
+    char *pool;
+    size_t pool_left;
+    uint64_t seed;
     char *err;
     size_t errlen;
 };
 
-/* Charge what is about to be built at byte at (see decode.h). */
-static int charge(struct rd *r, uint64_t nodes, uint64_t bytes, size_t at)
+/* The budget refused: its words, where (see decode.h). */
+static int charge_refused(struct rd *r, uint64_t nodes, uint64_t bytes,
+                          size_t at)
 {
     char why[BUDGET_ERR_MAX];
 
@@ -803,7 +1042,30 @@ static int charge(struct rd *r, uint64_t nodes, uint64_t bytes, size_t at)
     return -1;
 }
 
-/* Output bytes of herald__bytes_json: one per byte, two above 0x7f. */
+/* Charge what is about to be built at byte at: herald__decode_budget_take
+ * inlined for the common case that it fits. */
+static inline int charge(struct rd *r, uint64_t nodes, uint64_t bytes,
+                         size_t at)
+{
+    struct herald__decode_budget *b = r->budget;
+
+    if (b->nodes <= b->max_nodes && nodes <= b->max_nodes - b->nodes &&
+        b->bytes <= b->max_bytes && bytes <= b->max_bytes - b->bytes) {
+        b->nodes += nodes;
+        b->bytes += bytes;
+        return 0;
+    }
+    return charge_refused(r, nodes, bytes, at);
+}
+
+static int oom(struct rd *r)
+{
+    set_err(r->err, r->errlen, "out of memory");
+    return -1;
+}
+
+/* Output bytes of a bytes value as a string: one per byte, two above
+ * 0x7f. */
 static uint64_t bytes_json_len(const unsigned char *b, size_t len)
 {
     uint64_t n = len;
@@ -831,7 +1093,12 @@ static int need(struct rd *r, size_t n)
     return 0;
 }
 
-static int read_long(struct rd *r, int64_t *out)
+static int64_t zigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static int read_long_slow(struct rd *r, int64_t *out)
 {
     uint64_t v = 0;
     size_t at = r->pos;
@@ -864,8 +1131,36 @@ static int read_long(struct rd *r, int64_t *out)
             return -1;
         }
     }
-    *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    *out = zigzag(v);
     return 0;
+}
+
+/* A varint: one byte (union indexes, short lengths, small counts)
+ * without a loop, up to VARINT_FAST_BYTES (56 bits: every timestamp)
+ * without the checks only a tenth byte needs; the rest, and every error,
+ * by read_long_slow. */
+static inline int read_long(struct rd *r, int64_t *out)
+{
+    const unsigned char *p = r->p + r->pos;
+    size_t left = r->len - r->pos;
+    size_t lim = left < VARINT_FAST_BYTES ? left : VARINT_FAST_BYTES;
+    uint64_t v = 0;
+    size_t k;
+
+    if (left > 0 && p[0] < VARINT_MORE) {
+        *out = zigzag(p[0]);
+        r->pos++;
+        return 0;
+    }
+    for (k = 0; k < lim; k++) {
+        v |= (uint64_t)(p[k] & VARINT_PAYLOAD) << (VARINT_BITS * k);
+        if ((p[k] & VARINT_MORE) == 0) {
+            *out = zigzag(v);
+            r->pos += k + 1;
+            return 0;
+        }
+    }
+    return read_long_slow(r, out);
 }
 
 static int read_int(struct rd *r, int64_t *out)
@@ -908,44 +1203,124 @@ static int read_len(struct rd *r, const char *what, size_t *out)
     return 0;
 }
 
-static json_t *oom(struct rd *r)
+/* Whether s[0..len) is valid UTF-8: ASCII a word at a time (the common
+ * case), the rest by herald__utf8_check (jansson's rules). */
+static int utf8_valid(const unsigned char *s, size_t len)
 {
-    set_err(r->err, r->errlen, "out of memory");
-    return NULL;
+    size_t i = 0;
+
+    for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        if (w & ASCII_HIGH_BITS) {
+            goto other;
+        }
+    }
+    for (; i < len; i++) {
+        if (s[i] >= BYTE_ASCII_END) {
+            goto other;
+        }
+    }
+    return 1;
+other: /* from a character boundary: everything before is ASCII */
+    return herald__utf8_check(s + i, len - i) == len - i;
 }
 
-static json_t *decimal_or_bytes(struct rd *r, const struct node *n,
-                                const unsigned char *b, size_t len, size_t at)
+/* n bytes for a string in the arena: from the pool while it lasts (no
+ * call, no alignment), else an allocation of their own. NULL when memory
+ * ran out. */
+static char *str_room(struct rd *r, size_t n)
 {
-    json_t *j;
     char *s;
 
-    if (!n->decimal) {
-        if (charge(r, 1, bytes_json_len(b, len), at) != 0) {
-            return NULL;
-        }
-        j = herald__bytes_json(b, len);
-        return j ? j : oom(r);
+    if (n <= r->pool_left) {
+        s = r->pool;
+        r->pool += n;
+        r->pool_left -= n;
+        return s;
     }
+    return herald__arena_alloc(r->arena, n);
+}
+
+/* A string node over a copy of b[0..len) in the arena. */
+static int val_str(struct rd *r, const void *b, size_t len,
+                   struct herald__val *out)
+{
+    char *s;
+
+    if (len > HERALD__VAL_MAX_N) {
+        return oom(r);
+    }
+    s = str_room(r, len + 1);
+    if (!s) {
+        return oom(r);
+    }
+    memcpy(s, b, len);
+    s[len] = '\0';
+    *out = (struct herald__val){.type = HERALD__V_STR, .n = (uint32_t)len};
+    out->u.s = s;
+    return 0;
+}
+
+/* A decimal rendered exactly: on the stack (DECIMAL_TEXT_MAX bytes, so
+ * never inlined into the recursive decoder), then charged and copied. */
+__attribute__((noinline)) static int
+val_decimal(struct rd *r, const struct step *s, const unsigned char *b,
+            size_t len, size_t at, struct herald__val *out)
+{
+    char text[DECIMAL_TEXT_MAX];
+    size_t tlen;
+
     if (len == 0 || len > MAX_DECIMAL_BYTES) {
         set_err(r->err, r->errlen,
                 "decimal at byte %zu has %zu bytes (1 to %d allowed)",
                 r->base + at, len, MAX_DECIMAL_BYTES);
-        return NULL;
+        return -1;
     }
     /* At most ~3.3 KB (MAX_DECIMAL_BYTES, MAX_DECIMAL_SCALE): measured
      * before it becomes part of the output. */
-    s = herald__avro_decimal_string(b, len, n->scale);
-    if (!s) {
+    tlen = decimal_render(b, len, s->scale, text);
+    if (charge(r, 1, tlen, at) != 0) {
+        return -1;
+    }
+    return val_str(r, text, tlen, out);
+}
+
+/* bytes or fixed: a decimal, or a string of code points U+0000..U+00FF. */
+static int val_bytes(struct rd *r, const struct step *s, const unsigned char *b,
+                     size_t len, size_t at, struct herald__val *out)
+{
+    uint64_t slen;
+    char *o;
+    size_t i;
+    size_t k = 0;
+
+    if (s->decimal) {
+        return val_decimal(r, s, b, len, at, out);
+    }
+    slen = bytes_json_len(b, len);
+    if (charge(r, 1, slen, at) != 0) {
+        return -1;
+    }
+    if (slen > HERALD__VAL_MAX_N) {
         return oom(r);
     }
-    if (charge(r, 1, strlen(s), at) != 0) {
-        free(s);
-        return NULL;
+    o = str_room(r, (size_t)slen + 1);
+    if (!o) {
+        return oom(r);
     }
-    j = json_string(s);
-    free(s);
-    return j ? j : oom(r);
+    for (i = 0; i < len; i++) {
+        if (b[i] < BYTE_ASCII_END) {
+            o[k++] = (char)b[i];
+        } else {
+            o[k++] = (char)(UTF8_LEAD2 | (b[i] >> UTF8_CONT_BITS));
+            o[k++] = (char)(UTF8_CONT | (b[i] & UTF8_CONT_MASK));
+        }
+    }
+    o[k] = '\0';
+    *out = (struct herald__val){.type = HERALD__V_STR, .n = (uint32_t)slen};
+    out->u.s = o;
+    return 0;
 }
 
 /* A float widened to the double its shortest decimal form denotes, so
@@ -966,33 +1341,211 @@ static double float_to_double(float f)
     return (double)f;
 }
 
-static json_t *real_or_null(struct rd *r, double d)
+/* A real, or null for NaN and the infinities (no JSON form). */
+static void val_real(double d, struct herald__val *out)
 {
-    json_t *j;
-
     if (isnan(d) || isinf(d)) {
-        j = json_null();
-    } else {
-        j = json_real(d);
+        *out = (struct herald__val){.type = HERALD__V_NULL};
+        return;
     }
-    return j ? j : oom(r);
+    *out = (struct herald__val){.type = HERALD__V_REAL};
+    out->u.d = d;
 }
 
-static json_t *decode_node(struct rd *r, const struct node *n, int depth);
+static int dec(struct rd *r, const struct step *s, int depth,
+               struct herald__val *out);
 
-static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
+/* Keyed hash of a map key for the duplicate index of a large map; the
+ * schema's random seed keeps colliding keys from being precomputed. */
+static uint64_t key_hash(const char *k, size_t n, uint64_t seed)
 {
-    int is_map = n->kind == K_MAP;
-    json_t *out;
-    size_t item_min = min_size(n->items);
-    size_t min_each = item_min + (is_map ? 1 : 0);
+    uint64_t h = seed ^ ((uint64_t)n * HASH_MUL);
+    uint64_t w;
+
+    while (n >= sizeof w) {
+        memcpy(&w, k, sizeof w);
+        h = (h ^ w) * HASH_MUL;
+        h ^= h >> HASH_SHIFT;
+        k += sizeof w;
+        n -= sizeof w;
+    }
+    w = 0;
+    memcpy(&w, k, n);
+    h = (h ^ w) * HASH_MUL;
+    h ^= h >> HASH_SHIFT;
+    return h;
+}
+
+/* The duplicate index of a map's keys: open addressing over member
+ * indexes plus one (0: empty), in the arena. Only a map with more than
+ * MAP_LINEAR_MAX keys has one; a smaller one is scanned. */
+struct keyidx {
+    uint32_t *slot;
+    size_t size; /* a power of two, at least twice the keys */
+};
+
+static uint32_t *keyidx_find(const struct keyidx *x,
+                             const struct herald__member *m, const char *k,
+                             size_t n, uint64_t seed)
+{
+    size_t i = (size_t)key_hash(k, n, seed) & (x->size - 1);
+
+    while (x->slot[i] != 0) {
+        const struct herald__member *o = &m[x->slot[i] - 1];
+        if (o->name_len == n && memcmp(o->name, k, n) == 0) {
+            return &x->slot[i];
+        }
+        i = (i + 1) & (x->size - 1);
+    }
+    return &x->slot[i];
+}
+
+/* Rebuild x for at least keys + 1 members m[0..keys). */
+static int keyidx_grow(struct rd *r, struct keyidx *x,
+                       const struct herald__member *m, size_t keys)
+{
+    size_t size = x->size ? x->size : MAP_INDEX_FIRST;
+    size_t i;
+
+    while (size / 2 < keys + 1) {
+        if (size > SIZE_MAX / 2 / sizeof *x->slot) {
+            return oom(r);
+        }
+        size *= 2;
+    }
+    x->slot = herald__arena_alloc(r->arena, size * sizeof *x->slot);
+    if (!x->slot) {
+        return oom(r);
+    }
+    memset(x->slot, 0, size * sizeof *x->slot);
+    x->size = size;
+    for (i = 0; i < keys; i++) {
+        *keyidx_find(x, m, m[i].name, m[i].name_len, r->seed) =
+            (uint32_t)(i + 1);
+    }
+    return 0;
+}
+
+/* Where map key k[0..n) goes among members m[0..keys): the index of the
+ * member that has it already (a repeated key keeps its first position and
+ * takes the last value, as jansson's json_object_set did), or keys. */
+static int map_slot(struct rd *r, struct keyidx *x, struct herald__member *m,
+                    size_t keys, const char *k, size_t n, size_t *at)
+{
+    uint32_t *hit;
+    size_t i;
+
+    if (keys <= MAP_LINEAR_MAX) {
+        for (i = 0; i < keys; i++) {
+            if (m[i].name_len == n && memcmp(m[i].name, k, n) == 0) {
+                *at = i;
+                return 0;
+            }
+        }
+        *at = keys;
+        return 0;
+    }
+    if (x->size / 2 < keys + 1 && keyidx_grow(r, x, m, keys) != 0) {
+        return -1;
+    }
+    hit = keyidx_find(x, m, k, n, r->seed);
+    *at = *hit != 0 ? *hit - 1 : keys;
+    return 0;
+}
+
+/* Room for want items of elem bytes in the block *p of *cap items,
+ * doubling so that a run of small blocks copies O(n) in all. */
+static int reserve(struct rd *r, void **p, size_t *cap, size_t want,
+                   size_t elem)
+{
+    size_t cap2 = *cap > HERALD__VAL_MAX_N / 2 ? HERALD__VAL_MAX_N : *cap * 2;
+    void *q;
+
+    if (want <= *cap) {
+        return 0;
+    }
+    if (cap2 < want) {
+        cap2 = want;
+    }
+    if (cap2 > SIZE_MAX / elem) {
+        return oom(r);
+    }
+    q = herald__arena_grow(r->arena, *p, *cap * elem, cap2 * elem);
+    if (!q) {
+        return oom(r);
+    }
+    *p = q;
+    *cap = cap2;
+    return 0;
+}
+
+/* One map entry: key, value, then the key's UTF-8 check (after the value,
+ * where jansson's set made it). */
+static int map_entry(struct rd *r, const struct step *s, int depth,
+                     struct keyidx *x, struct herald__member *m, size_t *keys)
+{
+    size_t klen;
+    size_t kat = r->pos;
+    const char *key;
+    char *name;
+    size_t slot;
+
+    if (read_len(r, "map key", &klen) != 0) {
+        return -1;
+    }
+    key = (const char *)r->p + r->pos;
+    if (charge(r, 0, klen, kat) != 0) {
+        return -1;
+    }
+    r->pos += klen;
+    if (dec(r, s->items, depth + 1, &m[*keys].val) != 0) {
+        return -1;
+    }
+    if (!utf8_valid((const unsigned char *)key, klen)) {
+        set_err(r->err, r->errlen, "map key at byte %zu is not valid UTF-8",
+                r->base + kat);
+        return -1;
+    }
+    if (klen > HERALD__VAL_MAX_N) {
+        return oom(r);
+    }
+    if (map_slot(r, x, m, *keys, key, klen, &slot) != 0) {
+        return -1;
+    }
+    if (slot < *keys) {
+        m[slot].val = m[*keys].val;
+        return 0;
+    }
+    name = str_room(r, klen + 1);
+    if (!name) {
+        return oom(r);
+    }
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    m[slot].name = name;
+    m[slot].name_len = (uint32_t)klen;
+    if (x->size) {
+        *keyidx_find(x, m, key, klen, r->seed) = (uint32_t)(slot + 1);
+    }
+    (*keys)++;
+    return 0;
+}
+
+/* An array or a map: blocks of items, each block's count checked against
+ * the input and the budget before its first item. */
+static int dec_blocks(struct rd *r, const struct step *s, int depth,
+                      struct herald__val *out)
+{
+    int is_map = s->kind == K_MAP;
+    size_t elem =
+        is_map ? sizeof(struct herald__member) : sizeof(struct herald__val);
+    void *items = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    struct keyidx x = {0};
 
     if (charge(r, 1, 0, r->pos) != 0) {
-        return NULL;
-    }
-    out = is_map ? json_object() : json_array();
-    if (!out) {
-        return oom(r);
+        return -1;
     }
     for (;;) {
         size_t at = r->pos;
@@ -1001,7 +1554,7 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
         int64_t i;
 
         if (read_long(r, &count) != 0) {
-            goto fail;
+            return -1;
         }
         if (count == 0) {
             break;
@@ -1011,253 +1564,319 @@ static json_t *decode_blocks(struct rd *r, const struct node *n, int depth)
             if (count == INT64_MIN) {
                 set_err(r->err, r->errlen, "invalid block count at byte %zu",
                         r->base + at);
-                goto fail;
+                return -1;
             }
             count = -count;
             if (read_long(r, &bsize) != 0) {
-                goto fail;
+                return -1;
             }
             if (bsize < 0 || (uint64_t)bsize > remaining(r)) {
                 set_err(r->err, r->errlen,
                         "block size %" PRId64
                         " at byte %zu exceeds remaining %zu bytes",
                         bsize, r->base + at, remaining(r));
-                goto fail;
+                return -1;
             }
         }
-        if (min_each > 0 && (uint64_t)count > remaining(r) / min_each) {
+        if (s->min_each > 0 && (uint64_t)count > remaining(r) / s->min_each) {
             set_err(r->err, r->errlen,
                     "%s block count %" PRId64
                     " at byte %zu exceeds remaining %zu bytes",
                     is_map ? "map" : "array", count, r->base + at,
                     remaining(r));
-            goto fail;
+            return -1;
         }
         /* Count before building: items that encode in zero bytes (null,
          * all-null records) are bounded only by the output budget, so the
          * whole block must fit before its first item is made. */
         if (herald__decode_budget_fits(
-                r->budget, sat_mul((uint64_t)count, n->items->min_nodes),
-                sat_mul((uint64_t)count, n->items->min_bytes), why,
+                r->budget, sat_mul((uint64_t)count, s->items->min_nodes),
+                sat_mul((uint64_t)count, s->items->min_bytes), why,
                 sizeof why) != 0) {
             set_err(r->err, r->errlen,
                     "%s block count %" PRId64 " at byte %zu: %s",
                     is_map ? "map" : "array", count, r->base + at, why);
-            goto fail;
+            return -1;
+        }
+        if ((uint64_t)count > HERALD__VAL_MAX_N - n ||
+            reserve(r, &items, &cap, n + (size_t)count, elem) != 0) {
+            return oom(r);
         }
         for (i = 0; i < count; i++) {
-            json_t *v;
             if (is_map) {
-                size_t klen;
-                size_t kat = r->pos;
-                const char *key;
-                if (read_len(r, "map key", &klen) != 0) {
-                    goto fail;
+                if (map_entry(r, s, depth, &x, items, &n) != 0) {
+                    return -1;
                 }
-                key = (const char *)r->p + r->pos;
-                if (charge(r, 0, klen, kat) != 0) {
-                    goto fail;
-                }
-                r->pos += klen;
-                v = decode_node(r, n->items, depth + 1);
-                if (!v) {
-                    goto fail;
-                }
-                if (json_object_setn_new(out, key, klen, v) != 0) {
-                    set_err(r->err, r->errlen,
-                            "map key at byte %zu is not valid UTF-8",
-                            r->base + kat);
-                    goto fail;
-                }
-            } else {
-                v = decode_node(r, n->items, depth + 1);
-                if (!v) {
-                    goto fail;
-                }
-                if (json_array_append_new(out, v) != 0) {
-                    oom(r);
-                    goto fail;
-                }
+            } else if (dec(r, s->items, depth + 1,
+                           (struct herald__val *)items + n++) != 0) {
+                return -1;
             }
         }
     }
-    return out;
-fail:
-    json_decref(out);
-    return NULL;
+    *out = (struct herald__val){.type = is_map ? HERALD__V_OBJ : HERALD__V_ARR,
+                                .n = (uint32_t)n};
+    if (is_map) {
+        out->u.members = items;
+    } else {
+        out->u.items = items;
+    }
+    return 0;
 }
 
-static json_t *decode_record(struct rd *r, const struct node *n, int depth)
+/* A record: its members in schema order, names shared by every value of
+ * the record type in this decode. */
+static int dec_record(struct rd *r, const struct step *s, int depth,
+                      struct herald__val *out)
 {
-    json_t *out;
+    struct herald__member *m;
+    const char *names;
     size_t i;
 
     /* the object and its keys; the field values charge for themselves */
-    if (charge(r, 1, n->names_len, r->pos) != 0) {
-        return NULL;
+    if (charge(r, 1, s->names_len, r->pos) != 0) {
+        return -1;
     }
-    out = json_object();
-    if (!out) {
+    m = herald__arena_alloc(r->arena, s->members * sizeof *m);
+    names = r->names[s->rec];
+    if (!names && m) {
+        char *copy = herald__arena_alloc(r->arena, s->blob_len);
+        if (copy) {
+            memcpy(copy, s->blob, s->blob_len);
+        }
+        names = r->names[s->rec] = copy;
+    }
+    if (!m || !names) {
         return oom(r);
     }
-    for (i = 0; i < n->n; i++) {
-        json_t *v = decode_node(r, n->sub[i], depth + 1);
-        if (!v) {
-            json_decref(out);
-            return NULL;
-        }
-        if (json_object_set_new(out, n->names[i], v) != 0) {
-            json_decref(out);
-            return oom(r);
+    for (i = 0; i < s->members; i++) {
+        m[i].name = names + s->name_off[i];
+        m[i].name_len = s->name_len[i];
+    }
+    for (i = 0; i < s->n; i++) {
+        if (dec(r, s->sub[i], depth + 1, &m[s->slot[i]].val) != 0) {
+            return -1;
         }
     }
-    return out;
+    *out =
+        (struct herald__val){.type = HERALD__V_OBJ, .n = (uint32_t)s->members};
+    out->u.members = m;
+    return 0;
 }
 
-static json_t *decode_node(struct rd *r, const struct node *n, int depth)
+/* size (4 or 8) little-endian bytes: an IEEE 754 float or double. */
+static int read_le(struct rd *r, int size, uint64_t *out)
 {
-    size_t at = r->pos;
+    uint64_t u = 0;
+    int i;
+
+    if (need(r, (size_t)size) != 0) {
+        return -1;
+    }
+    for (i = size - 1; i >= 0; i--) {
+        u = (u << 8) | r->p[r->pos + (size_t)i];
+    }
+    r->pos += (size_t)size;
+    *out = u;
+    return 0;
+}
+
+static int dec_float(struct rd *r, struct herald__val *out)
+{
+    uint64_t u;
+    uint32_t u32;
+    float f;
+
+    if (read_le(r, AVRO_FLOAT_SIZE, &u) != 0) {
+        return -1;
+    }
+    u32 = (uint32_t)u;
+    memcpy(&f, &u32, sizeof f);
+    val_real(isnan(f) || isinf(f) ? (double)f : float_to_double(f), out);
+    return 0;
+}
+
+static int dec_double(struct rd *r, struct herald__val *out)
+{
+    uint64_t u;
+    double d;
+
+    if (read_le(r, AVRO_DOUBLE_SIZE, &u) != 0) {
+        return -1;
+    }
+    memcpy(&d, &u, sizeof d);
+    val_real(d, out);
+    return 0;
+}
+
+/* One value of step s into *out. */
+static int dec(struct rd *r, const struct step *s, int depth,
+               struct herald__val *out)
+{
+    size_t at;
     int64_t v;
     size_t len;
-    json_t *j;
 
+again: /* a union's branch continues here, one level deeper */
+    at = r->pos;
     if (depth > MAX_DECODE_DEPTH) {
         set_err(r->err, r->errlen,
                 "avro value nested deeper than %d at "
                 "byte %zu",
                 MAX_DECODE_DEPTH, r->base + at);
-        return NULL;
+        return -1;
     }
     /* A scalar costs one value, charged before it is read or built;
      * strings, bytes, enums, records and containers charge with their
      * bytes where they are built. */
-    switch (n->kind) {
+    switch ((enum kind)s->kind) {
     case K_NULL:
-    case K_BOOLEAN:
-    case K_INT:
-    case K_LONG:
-    case K_FLOAT:
-    case K_DOUBLE:
         if (charge(r, 1, 0, at) != 0) {
-            return NULL;
+            return -1;
         }
-        break;
-    default:
-        break;
-    }
-    switch (n->kind) {
-    case K_NULL:
-        return json_null();
+        *out = (struct herald__val){.type = HERALD__V_NULL};
+        return 0;
     case K_BOOLEAN:
-        if (need(r, 1) != 0) {
-            return NULL;
+        if (charge(r, 1, 0, at) != 0 || need(r, 1) != 0) {
+            return -1;
         }
         if (r->p[r->pos] > 1) {
             set_err(r->err, r->errlen,
                     "invalid boolean byte 0x%02x at byte %zu", r->p[r->pos],
                     r->base + at);
-            return NULL;
+            return -1;
         }
-        r->pos++;
-        return json_boolean(r->p[r->pos - 1]);
+        *out = (struct herald__val){.type = HERALD__V_BOOL,
+                                    .boolean = r->p[r->pos++]};
+        return 0;
     case K_INT:
     case K_LONG:
-        if ((n->kind == K_INT ? read_int(r, &v) : read_long(r, &v)) != 0) {
-            return NULL;
+        if (charge(r, 1, 0, at) != 0 ||
+            (s->kind == K_INT ? read_int(r, &v) : read_long(r, &v)) != 0) {
+            return -1;
         }
-        j = json_integer(v);
-        return j ? j : oom(r);
-    case K_FLOAT: {
-        uint32_t u = 0;
-        float f;
-        int i;
-        if (need(r, AVRO_FLOAT_SIZE) != 0) {
-            return NULL;
+        *out = (struct herald__val){.type = HERALD__V_INT};
+        out->u.i = v;
+        return 0;
+    case K_FLOAT:
+        if (charge(r, 1, 0, at) != 0) {
+            return -1;
         }
-        for (i = AVRO_FLOAT_SIZE - 1; i >= 0; i--) {
-            u = (u << 8) | r->p[r->pos + (size_t)i];
+        return dec_float(r, out);
+    case K_DOUBLE:
+        if (charge(r, 1, 0, at) != 0) {
+            return -1;
         }
-        r->pos += AVRO_FLOAT_SIZE;
-        memcpy(&f, &u, sizeof f);
-        if (isnan(f) || isinf(f)) {
-            return real_or_null(r, (double)f);
-        }
-        return real_or_null(r, float_to_double(f));
-    }
-    case K_DOUBLE: {
-        uint64_t u = 0;
-        double d;
-        int i;
-        if (need(r, AVRO_DOUBLE_SIZE) != 0) {
-            return NULL;
-        }
-        for (i = AVRO_DOUBLE_SIZE - 1; i >= 0; i--) {
-            u = (u << 8) | r->p[r->pos + (size_t)i];
-        }
-        r->pos += AVRO_DOUBLE_SIZE;
-        memcpy(&d, &u, sizeof d);
-        return real_or_null(r, d);
-    }
+        return dec_double(r, out);
     case K_BYTES:
         if (read_len(r, "bytes", &len) != 0) {
-            return NULL;
+            return -1;
         }
         r->pos += len;
-        return decimal_or_bytes(r, n, r->p + r->pos - len, len, at);
+        return val_bytes(r, s, r->p + r->pos - len, len, at, out);
     case K_STRING:
         if (read_len(r, "string", &len) != 0 || charge(r, 1, len, at) != 0) {
-            return NULL;
+            return -1;
         }
-        j = json_stringn((const char *)r->p + r->pos, len);
-        if (!j) {
+        if (!utf8_valid(r->p + r->pos, len)) {
             set_err(r->err, r->errlen, "string at byte %zu is not valid UTF-8",
                     r->base + at);
-            return NULL;
+            return -1;
         }
         r->pos += len;
-        return j;
+        return val_str(r, r->p + r->pos - len, len, out);
     case K_FIXED:
-        if (need(r, n->size) != 0) {
-            return NULL;
+        if (need(r, s->size) != 0) {
+            return -1;
         }
-        r->pos += n->size;
-        return decimal_or_bytes(r, n, r->p + r->pos - n->size, n->size, at);
+        r->pos += s->size;
+        return val_bytes(r, s, r->p + r->pos - s->size, s->size, at, out);
     case K_ENUM:
         if (read_long(r, &v) != 0) {
-            return NULL;
+            return -1;
         }
-        if (v < 0 || (uint64_t)v >= n->n) {
+        if (v < 0 || (uint64_t)v >= s->n) {
             set_err(r->err, r->errlen,
                     "invalid enum index %" PRId64
                     " at byte %zu (enum %s has %zu symbols)",
-                    v, r->base + at, n->name, n->n);
-            return NULL;
+                    v, r->base + at, s->fullname, s->n);
+            return -1;
         }
-        if (charge(r, 1, strlen(n->names[v]), at) != 0) {
-            return NULL;
+        if (charge(r, 1, s->name_len[v], at) != 0) {
+            return -1;
         }
-        j = json_string(n->names[v]);
-        return j ? j : oom(r);
+        return val_str(r, s->symbols[v], s->name_len[v], out);
     case K_UNION:
         if (read_long(r, &v) != 0) {
-            return NULL;
+            return -1;
         }
-        if (v < 0 || (uint64_t)v >= n->n) {
+        if (v < 0 || (uint64_t)v >= s->n) {
             set_err(r->err, r->errlen,
                     "invalid union index %" PRId64
                     " at byte %zu (union has %zu branches)",
-                    v, r->base + at, n->n);
-            return NULL;
+                    v, r->base + at, s->n);
+            return -1;
         }
-        return decode_node(r, n->sub[v], depth + 1);
+        s = s->sub[v];
+        depth++;
+        goto again;
     case K_RECORD:
-        return decode_record(r, n, depth);
+        return dec_record(r, s, depth, out);
     case K_ARRAY:
     case K_MAP:
-        return decode_blocks(r, n, depth);
+        return dec_blocks(r, s, depth, out);
     }
     set_err(r->err, r->errlen, "internal: unknown schema node");
-    return NULL;
+    return -1;
+}
+
+int herald__avro_decode_arena(const struct herald__avro_schema *s,
+                              const void *buf, size_t len, size_t base,
+                              struct herald__decode_budget *b,
+                              struct herald__arena *a, struct herald__val *out,
+                              char *err, size_t errlen)
+{
+    struct rd r = {0};
+
+    *out = (struct herald__val){.type = HERALD__V_NULL};
+    r.p = buf;
+    r.len = len;
+    r.base = base;
+    r.budget = b;
+    r.arena = a;
+    r.seed = s->seed;
+    r.err = err;
+    r.errlen = errlen;
+    if (!buf && len > 0) {
+        set_err(err, errlen, "no input");
+        return -1;
+    }
+    if (len > 0) {
+        r.pool = herald__arena_alloc(a, len);
+        if (!r.pool) {
+            return oom(&r);
+        }
+        r.pool_left = len;
+    }
+    if (s->n_records > 0) {
+        r.names = herald__arena_alloc(a, s->n_records * sizeof *r.names);
+        if (!r.names) {
+            return oom(&r);
+        }
+        memset(r.names, 0, s->n_records * sizeof *r.names);
+    }
+    if (dec(&r, s->root_step, 0, out) != 0) {
+        *out = (struct herald__val){.type = HERALD__V_NULL};
+        return -1;
+    }
+    if (r.pos != r.len) {
+        set_err(err, errlen,
+                "%zu trailing bytes after the avro value at "
+                "byte %zu",
+                r.len - r.pos, base + r.pos);
+        *out = (struct herald__val){.type = HERALD__V_NULL};
+        return -1;
+    }
+    return 0;
 }
 
 int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
@@ -1275,32 +1894,20 @@ int herald__avro_decode_budget(const struct herald__avro_schema *s,
                                struct herald__decode_budget *b, json_t **out,
                                char *err, size_t errlen)
 {
-    struct rd r = {0};
-    json_t *v;
+    struct herald__arena a = {0};
+    struct herald__val v;
+    int rc = -1;
 
     *out = NULL;
-    r.p = buf;
-    r.len = len;
-    r.base = base;
-    r.budget = b;
-    r.err = err;
-    r.errlen = errlen;
-    if (!buf && len > 0) {
-        set_err(err, errlen, "no input");
-        return -1;
+    if (herald__avro_decode_arena(s, buf, len, base, b, &a, &v, err, errlen) ==
+        0) {
+        *out = herald__val_to_json(&v);
+        if (*out) {
+            rc = 0;
+        } else {
+            set_err(err, errlen, "out of memory");
+        }
     }
-    v = decode_node(&r, s->root, 0);
-    if (!v) {
-        return -1;
-    }
-    if (r.pos != r.len) {
-        set_err(err, errlen,
-                "%zu trailing bytes after the avro value at "
-                "byte %zu",
-                r.len - r.pos, base + r.pos);
-        json_decref(v);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    herald__arena_free(&a);
+    return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * avro_decode.h - Avro schemas and Avro binary -> jansson (avro.c).
+ * avro_decode.h - Avro schemas and Avro binary -> compact values in an
+ * arena (value.h), or jansson trees (avro.c).
  *
  * Named avro_decode.h, not avro.h: framework/src is on the include path, so
  * a local avro.h would shadow avro-c's <avro.h>.
@@ -47,6 +48,36 @@ int herald__avro_decode(const struct herald__avro_schema *s, const void *buf,
                         size_t errlen);
 
 struct herald__decode_budget;
+struct herald__arena;
+struct herald__val;
+
+/* Decode exactly len bytes of Avro binary written with schema s into *out,
+ * a tree of compact values (value.h) built in arena a, within budget b
+ * (decode_budget.h). The hot path: the schema was compiled to a flat
+ * array of steps when it was parsed, so a decode does no lookup and no
+ * allocation but the arena's (none at all into an arena that was reset
+ * after a decode of the same size).
+ *
+ * The mapping, the budget charging and every error message are those of
+ * herald__avro_decode_budget below, which is this followed by
+ * herald__val_to_json: records become objects with their members in
+ * schema order; a map becomes an object, a repeated key keeping its first
+ * position and its last value; strings, enum symbols, decimals, bytes
+ * and field names are copied into a (NUL-terminated), so the tree
+ * outlives both buf and s. Every value and string byte is charged to b
+ * before it is built; a block count is checked against b (count times
+ * the least a value of the item type builds) before its first item.
+ *
+ * Byte positions in error messages are base + position in buf. Returns
+ * 0, or -1 with the reason in err and *out a null value; whatever was
+ * built stays in a until the caller resets or frees it. Thread: any; s
+ * may be shared, a and b belong to this decode. */
+int herald__avro_decode_arena(const struct herald__avro_schema *s,
+                              const void *buf, size_t len, size_t base,
+                              struct herald__decode_budget *b,
+                              struct herald__arena *a, struct herald__val *out,
+                              char *err, size_t errlen);
+
 /* herald__avro_decode within budget b (decode.h), charged with every
  * value and string byte before it is built: a block count is checked
  * against the budget (count times the least a value of the item type
