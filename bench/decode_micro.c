@@ -31,6 +31,10 @@
 #include "value.h"
 #endif
 
+#if !ALLOC_COUNT
+#error "decode_micro counts the allocator: build it without a sanitizer"
+#endif
+
 /* ---- the record ------------------------------------------------------- */
 
 #define DEFAULT_N 1000000u
