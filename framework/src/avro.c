@@ -68,6 +68,8 @@
  * a larger one keeps a hash index (MAP_INDEX_FIRST slots at first). */
 #define MAP_LINEAR_MAX 16
 #define MAP_INDEX_FIRST 64
+/* The most a decode takes from its arena for a string pool. */
+#define STR_POOL_MAX (16u * 1024u)
 /* The map key hash: a 64-bit odd multiplier (2^64 / golden ratio) and
  * the shift that folds the high half down. */
 #define HASH_MUL 0x9e3779b97f4a7c15ull
@@ -1020,7 +1022,8 @@ struct rd {
     const char **names;
     /* Room for strings, taken from the arena once per decode: every
      * string and map key costs at least its length prefix in the input,
-     * so len bytes hold them all with their NULs (see str_room). */
+     * so len bytes hold them all with their NULs (see str_room); at most
+     * STR_POOL_MAX, so that a large input of few strings wastes little. */
     char *pool;
     size_t pool_left;
     uint64_t seed;
@@ -1851,11 +1854,11 @@ int herald__avro_decode_arena(const struct herald__avro_schema *s,
         return -1;
     }
     if (len > 0) {
-        r.pool = herald__arena_alloc(a, len);
+        r.pool_left = len < STR_POOL_MAX ? len : STR_POOL_MAX;
+        r.pool = herald__arena_alloc(a, r.pool_left);
         if (!r.pool) {
             return oom(&r);
         }
-        r.pool_left = len;
     }
     if (s->n_records > 0) {
         r.names = herald__arena_alloc(a, s->n_records * sizeof *r.names);

@@ -56,17 +56,17 @@ struct herald__val;
  * (decode_budget.h). The hot path: the schema was compiled to a flat
  * array of steps when it was parsed, so a decode does no lookup and no
  * allocation but the arena's (none at all into an arena that was reset
- * after a decode of the same size).
+ * after a decode at least as large).
  *
  * The mapping, the budget charging and every error message are those of
  * herald__avro_decode_budget below, which is this followed by
  * herald__val_to_json: records become objects with their members in
- * schema order; a map becomes an object, a repeated key keeping its first
- * position and its last value; strings, enum symbols, decimals, bytes
- * and field names are copied into a (NUL-terminated), so the tree
- * outlives both buf and s. Every value and string byte is charged to b
- * before it is built; a block count is checked against b (count times
- * the least a value of the item type builds) before its first item.
+ * schema order; a map becomes an object; a repeated map key or record
+ * field name keeps its first position and takes its last value; strings, enum
+ * symbols, decimals, bytes and field names are copied into a (NUL-terminated),
+ * so the tree outlives both buf and s. Every value and string byte is charged
+ * to b before it is built; a block count is checked against b (count times the
+ * least a value of the item type builds) before its first item.
  *
  * Byte positions in error messages are base + position in buf. Returns
  * 0, or -1 with the reason in err and *out a null value; whatever was

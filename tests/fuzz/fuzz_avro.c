@@ -3,6 +3,12 @@
  * decoder (avro.c) over a fixed set of writer schemas. The first input byte
  * picks the schema; the rest is a framed value. Any input must give a value
  * or an error message, never a crash, a leak or undefined behaviour.
+ *
+ * Each value is decoded twice: through the jansson API and into one arena
+ * reused (reset) across inputs. Both must succeed or fail alike, with the
+ * same message or the same JSON text, and the arena's tree must count no
+ * more values and string bytes than its budget was charged, nor that more
+ * than the budget allows; anything else aborts.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -13,6 +19,8 @@
 
 #include "avro_decode.h"
 #include "decode.h"
+#include "decode_budget.h"
+#include "value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,6 +71,65 @@ static const char *const schema_text[] = {
 #define N_SCHEMAS (sizeof(schema_text) / sizeof(schema_text[0]))
 
 static struct herald__avro_schema *schemas[N_SCHEMAS];
+/* Reused, as the decoder of a connector reuses its arena. */
+static struct herald__arena arena;
+
+static void disagree(const char *what, const char *a, const char *b)
+{
+    fprintf(stderr, "fuzz_avro: %s:\n  jansson: %s\n  arena:   %s\n", what, a,
+            b);
+    abort();
+}
+
+/* The arena decoder against the jansson one (rc, err, out). */
+static void check_arena(const struct herald__avro_schema *s, const uint8_t *buf,
+                        size_t len, int rc, const char *err, const json_t *out)
+{
+    struct herald__decode_budget b;
+    struct herald__val v;
+    char aerr[512] = "";
+    uint64_t nodes = 0;
+    uint64_t bytes = 0;
+    int arc;
+
+    herald__arena_reset(&arena);
+    herald__decode_budget_init(&b, 5 + len, 0, 0);
+    arc = herald__avro_decode_arena(s, buf, len, 5, &b, &arena, &v, aerr,
+                                    sizeof(aerr));
+    if (arc != rc) {
+        disagree("one decoded, one failed", rc ? err : "ok", arc ? aerr : "ok");
+    }
+    if (b.nodes > b.max_nodes || b.bytes > b.max_bytes) {
+        disagree("charged beyond the budget", "", "");
+    }
+    if (rc != 0) {
+        if (strcmp(err, aerr) != 0) {
+            disagree("different errors", err, aerr);
+        }
+        if (v.type != HERALD__V_NULL) {
+            disagree("a failed decode left a value", "", "");
+        }
+        return;
+    }
+    herald__val_size(&v, &nodes, &bytes);
+    if (nodes > b.nodes || bytes > b.bytes) {
+        disagree("the tree is larger than what was charged", "", "");
+    }
+    {
+        json_t *j = herald__val_to_json(&v);
+        char *t1 = json_dumps(out, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *t2 = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        if (!t1 || !t2) {
+            abort(); /* out of memory: not what is fuzzed */
+        }
+        if (strcmp(t1, t2) != 0) {
+            disagree("different trees", t1, t2);
+        }
+        free(t1);
+        free(t2);
+        json_decref(j);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     int32_t id;
     size_t i;
+    int rc;
 
     if (schemas[0] == NULL) {
         for (i = 0; i < N_SCHEMAS; i++) {
@@ -90,11 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (herald__confluent_frame(data, size, &id, err, sizeof(err)) != 0) {
         return 0;
     }
-    if (herald__avro_decode(schemas[i], data + 5, size - 5, 5, &out, err,
-                            sizeof(err)) == 0) {
-        char *s = json_dumps(out, JSON_ENCODE_ANY | JSON_COMPACT);
-        free(s);
-        json_decref(out);
-    }
+    rc = herald__avro_decode(schemas[i], data + 5, size - 5, 5, &out, err,
+                             sizeof(err));
+    check_arena(schemas[i], data + 5, size - 5, rc, err, out);
+    json_decref(out);
     return 0;
 }

@@ -6,9 +6,9 @@
  * malloc for a decode into a reset arena) and bench/decode_micro.c.
  *
  * ALLOC_COUNT is 1 where the count works and 0 under a sanitizer, which
- * owns the allocator there (nothing is replaced then). alloc_calls holds
- * the calls so far. Thread: the counter is not atomic; count from one
- * thread.
+ * owns the allocator there (nothing is replaced then, and there is no
+ * alloc_calls). alloc_calls holds the calls so far. Thread: the counter is not
+ * atomic; count from one thread.
  */
 #ifndef HERALD_ALLOC_COUNT_H
 #define HERALD_ALLOC_COUNT_H
@@ -27,9 +27,9 @@
 #define ALLOC_COUNT 1
 #endif
 
+#if ALLOC_COUNT
 static uint64_t alloc_calls;
 
-#if ALLOC_COUNT
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);
