@@ -326,7 +326,7 @@ int herald__val_from_json(const json_t *j, struct herald__arena *a,
     struct herald__member *members;
     const char *k;
     json_t *v;
-    size_t i, n;
+    size_t i, n, kl;
 
     memset(out, 0, sizeof *out);
     switch (json_typeof(j)) {
@@ -386,8 +386,7 @@ int herald__val_from_json(const json_t *j, struct herald__arena *a,
         out->n = (uint32_t)n;
         out->u.members = members;
         i = 0;
-        json_object_foreach ((json_t *)j, k, v) {
-            size_t kl = strlen(k);
+        json_object_keylen_foreach ((json_t *)j, k, kl, v) {
             members[i].name = herald__arena_strdup(a, k, kl);
             members[i].name_len = (uint32_t)kl;
             if (!members[i].name ||
