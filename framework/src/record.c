@@ -14,7 +14,8 @@
 #include "bytes.h"
 
 /* Destroyed records kept for reuse, at most this many: enough for every
- * record in flight at once, few enough that a burst does not pin memory. */
+ * record in flight at once, few enough that a burst does not pin memory.
+ * None under ASan, so that a use after destroy is still caught. */
 #define POOL_MAX 1024u
 /* A recycled record keeps its arena only when the last record used at most
  * this much of it (the kept chunk is then at most about twice as big); an
@@ -278,7 +279,7 @@ void herald__record_destroy(struct herald_record *r)
         r->hdrs_cap = hdrs_cap;
     }
     pthread_mutex_lock(&pool_mu);
-    if (pool_n < POOL_MAX) {
+    if (!HERALD__RECORD_ASAN && pool_n < POOL_MAX) {
         r->next_free = pool;
         pool = r;
         pool_n++;

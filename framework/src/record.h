@@ -31,6 +31,19 @@
 #include "herald/plugin.h"
 #include "value.h"
 
+/* 1 in an AddressSanitizer build: destroyed records are freed, not
+ * recycled, so that a use after destroy is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HERALD__RECORD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HERALD__RECORD_ASAN 1
+#endif
+#endif
+#ifndef HERALD__RECORD_ASAN
+#define HERALD__RECORD_ASAN 0
+#endif
+
 struct herald__header {
     const char *name;  /* NUL-terminated */
     const void *value; /* NULL for a null header value; a NUL follows len */

@@ -331,12 +331,17 @@ static void test_recycle(void **state)
 {
     struct herald_record *r;
     struct herald_record *again;
-    json_t *small = json_pack("{s:s}", "a", "b");
-    json_t *huge = json_object();
+    json_t *small;
+    json_t *huge;
     char name[16];
     int i;
 
     (void)state;
+    if (HERALD__RECORD_ASAN) {
+        skip(); /* no recycling: ASan sees every use after destroy */
+    }
+    small = json_pack("{s:s}", "a", "b");
+    huge = json_object();
     herald__record_pool_clear();
     for (i = 0; i < 2000; i++) {
         snprintf(name, sizeof name, "m%d", i);
