@@ -1,7 +1,8 @@
 /*
  * decode.c - key/value formats, Confluent framing and ksqlDB windowed keys:
- * turns a record's raw bytes into jansson trees. Avro goes through the
- * registry (schemas) and avro.c (binary). Contract in decode.h.
+ * turns a record's raw bytes into value trees (value.h) in the record's
+ * arena. Avro goes through the registry (schemas) and avro.c (binary).
+ * Contract in decode.h.
  */
 #include "decode.h"
 
@@ -220,6 +221,162 @@ int herald__confluent_frame(const void *buf, size_t len, int32_t *id, char *err,
     return 0;
 }
 
+/* A string node of n bytes at s (already in the arena) in *out. */
+static void str_val(struct herald__val *out, const char *s, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    out->type = HERALD__V_STR;
+    out->n = (uint32_t)n;
+    out->u.s = s;
+}
+
+/* The string format: UTF-8 text as one string node. */
+static int string_decode_arena(const void *buf, size_t len,
+                               struct herald__decode_budget *b,
+                               struct herald__arena *a, struct herald__val *out,
+                               char *err, size_t errlen)
+{
+    size_t bad = herald__utf8_check(buf, len);
+    const char *s;
+
+    if (bad != len) {
+        set_err(err, errlen, "invalid UTF-8 at byte %zu", bad);
+        return -1;
+    }
+    if (herald__decode_budget_take(b, 1, len, err, errlen) != 0) {
+        return -1;
+    }
+    s = len <= HERALD__VAL_MAX_N ? herald__arena_strdup(a, buf, len) : NULL;
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    str_val(out, s, len);
+    return 0;
+}
+
+/* The bytes format: one string of code points U+0000..U+00FF (Avro's JSON
+ * encoding of bytes, as herald__bytes_json), UTF-8 encoded. */
+static int bytes_decode_arena(const void *buf, size_t len,
+                              struct herald__decode_budget *b,
+                              struct herald__arena *a, struct herald__val *out,
+                              char *err, size_t errlen)
+{
+    const unsigned char *p = buf;
+    uint64_t bytes = len;
+    unsigned char *s;
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        bytes += p[i] >> 7;
+    }
+    if (herald__decode_budget_take(b, 1, bytes, err, errlen) != 0) {
+        return -1;
+    }
+    s = bytes <= HERALD__VAL_MAX_N ? herald__arena_alloc(a, bytes + 1) : NULL;
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x80) {
+            s[n++] = p[i];
+        } else {
+            s[n++] = (unsigned char)(0xC0 | (p[i] >> 6));
+            s[n++] = (unsigned char)(0x80 | (p[i] & 0x3F));
+        }
+    }
+    s[n] = '\0';
+    str_val(out, (const char *)s, n);
+    return 0;
+}
+
+/* jansson tree j (consumed) into the arena as *out. */
+static int from_json(json_t *j, struct herald__arena *a,
+                     struct herald__val *out, char *err, size_t errlen)
+{
+    int rc = herald__val_from_json(j, a, out);
+
+    json_decref(j);
+    if (rc != 0) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* JSON text (no frame) into the arena, within budget b (charged with an
+ * upper bound from a scan of the text before it is parsed). The shape of
+ * json_decode.h's arena decoder, which will replace the jansson step. */
+static int json_decode_arena(const void *buf, size_t len,
+                             struct herald__decode_budget *b,
+                             struct herald__arena *a, struct herald__val *out,
+                             char *err, size_t errlen)
+{
+    json_error_t jerr;
+    uint64_t nodes;
+    uint64_t bytes;
+    json_t *j;
+
+    json_scan(buf, len, &nodes, &bytes);
+    if (herald__decode_budget_take(b, nodes, bytes, err, errlen) != 0) {
+        return -1;
+    }
+    j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!j) {
+        set_err(err, errlen, "invalid JSON at line %d col %d: %s", jerr.line,
+                jerr.column, jerr.text);
+        return -1;
+    }
+    return from_json(j, a, out, err, errlen);
+}
+
+/* Avro binary (no frame) into the arena, within budget b. The shape of
+ * avro_decode.h's arena decoder, which will replace the jansson step. */
+static int avro_decode_arena(const struct herald__avro_schema *schema,
+                             const void *buf, size_t len, size_t base,
+                             struct herald__decode_budget *b,
+                             struct herald__arena *a, struct herald__val *out,
+                             char *err, size_t errlen)
+{
+    json_t *j = NULL;
+
+    if (herald__avro_decode_budget(schema, buf, len, base, b, &j, err,
+                                   errlen) != 0) {
+        return -1;
+    }
+    return from_json(j, a, out, err, errlen);
+}
+
+/* A registry-free format (string, bytes, json) into the arena: the one
+ * place each format's decoder is called. */
+static int plain_decode_arena(enum herald__format f, const void *buf,
+                              size_t len, struct herald__decode_budget *b,
+                              struct herald__arena *a, struct herald__val *out,
+                              char *err, size_t errlen)
+{
+    const unsigned char *p = buf;
+
+    switch (f) {
+    case HERALD__FORMAT_STRING:
+        return string_decode_arena(buf, len, b, a, out, err, errlen);
+    case HERALD__FORMAT_BYTES:
+        return bytes_decode_arena(buf, len, b, a, out, err, errlen);
+    case HERALD__FORMAT_JSON:
+        /* JSON never starts with a NUL byte: one that does carries the
+         * Confluent JSON Schema frame (ksqlDB JSON_SR); skip it. */
+        if (len >= 5 && p[0] == 0) {
+            p += 5;
+            len -= 5;
+        }
+        return json_decode_arena(p, len, b, a, out, err, errlen);
+    default:
+        set_err(err, errlen, "format %s needs a schema registry",
+                herald__format_name(f));
+        return -1;
+    }
+}
+
 int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
                          json_t **out, char *err, size_t errlen)
 {
@@ -233,65 +390,21 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
                                 size_t len, struct herald__decode_budget *b,
                                 json_t **out, char *err, size_t errlen)
 {
-    const unsigned char *p = buf;
-    json_error_t jerr;
-    uint64_t nodes;
-    uint64_t bytes;
-    size_t bad;
-    size_t i;
+    struct herald__arena a = {0};
+    struct herald__val v;
+    int rc = -1;
 
     *out = NULL;
-    switch (f) {
-    case HERALD__FORMAT_STRING:
-        bad = herald__utf8_check(buf, len);
-        if (bad != len) {
-            set_err(err, errlen, "invalid UTF-8 at byte %zu", bad);
-            return -1;
+    if (plain_decode_arena(f, buf, len, b, &a, &v, err, errlen) == 0) {
+        *out = herald__val_to_json(&v);
+        if (*out) {
+            rc = 0;
+        } else {
+            set_err(err, errlen, "out of memory");
         }
-        if (herald__decode_budget_take(b, 1, len, err, errlen) != 0) {
-            return -1;
-        }
-        *out = json_stringn(len ? buf : "", len);
-        break;
-    case HERALD__FORMAT_BYTES:
-        bytes = len;
-        for (i = 0; i < len; i++) {
-            bytes += p[i] >> 7;
-        }
-        if (herald__decode_budget_take(b, 1, bytes, err, errlen) != 0) {
-            return -1;
-        }
-        *out = herald__bytes_json(buf, len);
-        break;
-    case HERALD__FORMAT_JSON:
-        /* JSON never starts with a NUL byte: one that does carries the
-         * Confluent JSON Schema frame (ksqlDB JSON_SR); skip it. */
-        if (len >= 5 && p[0] == 0) {
-            p += 5;
-            len -= 5;
-        }
-        json_scan(p, len, &nodes, &bytes);
-        if (herald__decode_budget_take(b, nodes, bytes, err, errlen) != 0) {
-            return -1;
-        }
-        *out = json_loadb((const char *)p, len,
-                          JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-        if (!*out) {
-            set_err(err, errlen, "invalid JSON at line %d col %d: %s",
-                    jerr.line, jerr.column, jerr.text);
-            return -1;
-        }
-        return 0;
-    default:
-        set_err(err, errlen, "format %s needs a schema registry",
-                herald__format_name(f));
-        return -1;
     }
-    if (!*out) {
-        set_err(err, errlen, "out of memory");
-        return -1;
-    }
-    return 0;
+    herald__arena_free(&a);
+    return rc;
 }
 
 static void on_schema(void *ctx, int32_t id, int status)
@@ -352,51 +465,61 @@ void herald__decoder_destroy(struct herald__decoder *d)
     free(d);
 }
 
-/* Decode one side (key or value) whose bytes are buf/len. */
+/* Decode one side (key or value) whose bytes are buf/len into arena a as
+ * *out (a node in a). */
 static int decode_part(struct herald__decoder *d,
                        const struct herald__format_spec *spec, const void *buf,
-                       size_t len, json_t **out, int32_t *schema_id, char *err,
-                       size_t errlen)
+                       size_t len, struct herald__arena *a,
+                       const struct herald__val **out, int32_t *schema_id,
+                       char *err, size_t errlen)
 {
     const struct herald__avro_schema *schema = NULL;
     enum herald__format f = spec->format;
     struct herald__decode_budget budget;
+    struct herald__val *v;
     int32_t id;
     int rc;
 
     herald__decode_budget_init(&budget, len, spec->max_nodes, spec->max_bytes);
-    if (f != HERALD__FORMAT_AVRO) {
-        rc =
-            herald__decode_plain_budget(f, buf, len, &budget, out, err, errlen);
-        return rc == 0 ? HERALD__DECODE_OK : HERALD__DECODE_POISON;
+    if (f == HERALD__FORMAT_AVRO) {
+        if (herald__confluent_frame(buf, len, &id, err, errlen) != 0) {
+            return HERALD__DECODE_POISON;
+        }
+        *schema_id = id;
+        rc = herald__registry_get(d->reg, id, &schema,
+                                  d->ready ? on_schema : NULL, d, err, errlen);
+        if (rc == HERALD__REGISTRY_WAIT) {
+            return HERALD__DECODE_WAIT;
+        }
+        if (rc != HERALD__REGISTRY_OK) {
+            return HERALD__DECODE_POISON;
+        }
     }
-    if (herald__confluent_frame(buf, len, &id, err, errlen) != 0) {
+    v = herald__arena_alloc(a, sizeof *v);
+    if (!v) {
+        set_err(err, errlen, "out of memory");
         return HERALD__DECODE_POISON;
     }
-    *schema_id = id;
-    rc = herald__registry_get(d->reg, id, &schema, d->ready ? on_schema : NULL,
-                              d, err, errlen);
-    if (rc == HERALD__REGISTRY_WAIT) {
-        return HERALD__DECODE_WAIT;
-    }
-    if (rc != HERALD__REGISTRY_OK) {
-        return HERALD__DECODE_POISON;
-    }
-    if (herald__avro_decode_budget(
+    if (f == HERALD__FORMAT_AVRO) {
+        rc = avro_decode_arena(
             schema, (const unsigned char *)buf + CONFLUENT_HEADER_SIZE,
-            len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, out,
-            err, errlen) != 0) {
+            len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, a, v,
+            err, errlen);
+    } else {
+        rc = plain_decode_arena(f, buf, len, &budget, a, v, err, errlen);
+    }
+    if (rc != 0) {
         return HERALD__DECODE_POISON;
     }
+    *out = v;
     return HERALD__DECODE_OK;
 }
 
 static void reset(struct herald_record *r)
 {
-    json_decref(r->key_tree);
-    json_decref(r->value_tree);
-    r->key_tree = NULL;
-    r->value_tree = NULL;
+    r->key_val = NULL;
+    r->value_val = NULL;
+    herald__arena_reset(&r->arena);
     r->has_window = 0;
     r->window_start = 0;
     r->window_end = -1;
@@ -424,15 +547,15 @@ int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
             }
             r->has_window = 1;
         }
-        rc = decode_part(d, &d->key, r->key, key_len, &r->key_tree, &key_id,
-                         why, sizeof why);
+        rc = decode_part(d, &d->key, r->key, key_len, &r->arena, &r->key_val,
+                         &key_id, why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             goto key_fail;
         }
     }
     if (r->value) {
-        rc = decode_part(d, &d->value, r->value, r->value_len, &r->value_tree,
-                         &r->schema_id, why, sizeof why);
+        rc = decode_part(d, &d->value, r->value, r->value_len, &r->arena,
+                         &r->value_val, &r->schema_id, why, sizeof why);
         if (rc != HERALD__DECODE_OK) {
             if (rc == HERALD__DECODE_POISON) {
                 set_err(err, errlen, "value: %s", why);

@@ -4,7 +4,7 @@
  * Value formats: avro (Confluent framing: 0x00, 4-byte big-endian schema
  * id, Avro binary), json (an optional Confluent JSON Schema frame is
  * skipped), string (UTF-8), bytes. A null value is a tombstone
- * (value_tree NULL). Key formats: the same four, optionally windowed the
+ * (value_val NULL). Key formats: the same four, optionally windowed the
  * way ksqlDB writes windowed keys: the inner key's bytes, then for tumbling
  * and hopping windows the 8-byte big-endian window start, for session
  * windows the 8-byte end and then the 8-byte start.
@@ -80,11 +80,12 @@ herald__decoder_new(const struct herald__format_spec *key,
 /* Cancels pending registry waits. NULL-safe. */
 void herald__decoder_destroy(struct herald__decoder *d);
 
-/* Decode r->key and r->value into r->key_tree, r->value_tree, the window
- * fields and r->schema_id, replacing what an earlier call set. Returns
- * HERALD__DECODE_OK; HERALD__DECODE_POISON with the reason in err (prefixed
- * "key: " or "value: "), trees NULL; or HERALD__DECODE_WAIT (trees NULL,
- * ready fires later). Loop thread (the registry is). */
+/* Decode r->key and r->value into r->key_val, r->value_val (built in
+ * r->arena, which is reset first), the window fields and r->schema_id,
+ * replacing what an earlier call set. Returns HERALD__DECODE_OK;
+ * HERALD__DECODE_POISON with the reason in err (prefixed "key: " or
+ * "value: "), trees NULL; or HERALD__DECODE_WAIT (trees NULL, ready fires
+ * later). Loop thread (the registry is). */
 int herald__decode_record(struct herald__decoder *d, struct herald_record *r,
                           char *err, size_t errlen);
 
@@ -100,7 +101,8 @@ int herald__window_split(enum herald__window w, int64_t size_ms,
                          size_t errlen);
 
 /* Decode bytes in a registry-free format (string, bytes, json) into *out
- * (new reference), within the default budget for len. Returns 0, or -1
+ * (new reference; the record path decodes the same way into its arena),
+ * within the default budget for len. Returns 0, or -1
  * with err. */
 int herald__decode_plain(enum herald__format f, const void *buf, size_t len,
                          json_t **out, char *err, size_t errlen);

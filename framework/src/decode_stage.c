@@ -34,7 +34,7 @@ enum herald__decoded herald__decode_stage(struct herald__decoder *d,
                  err);
         return HERALD__DECODED_POISON;
     }
-    if (!r->value_tree && skip_tombstones) {
+    if (!r->value_val && skip_tombstones) {
         return HERALD__DECODED_SKIP;
     }
     return HERALD__DECODED_GO;

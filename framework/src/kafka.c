@@ -457,6 +457,9 @@ int herald__kafka_poll(struct herald__kafka *k)
         return 1;
     }
     rd_kafka_timestamp_type_t tstype;
+    /* herald__kafka_msg_record takes the message (sets lend to NULL) when
+     * it makes a record that borrows from it. */
+    rd_kafka_message_t *lend = m;
     struct herald__kafka_msg msg = {
         .topic = rd_kafka_topic_name(m->rkt),
         .partition = m->partition,
@@ -466,25 +469,41 @@ int herald__kafka_poll(struct herald__kafka *k)
         .key_len = m->key_len,
         .value = m->payload,
         .value_len = m->len,
-        .impl = m,
+        .impl = &lend,
     };
     k->cbs.message(k->ctx, &msg);
-    rd_kafka_message_destroy(m);
+    if (lend) {
+        rd_kafka_message_destroy(lend);
+    }
     return 1;
+}
+
+/* A record's release callback: the message it borrowed from. Any thread
+ * (librdkafka's messages may be destroyed from any). */
+static void release_message(void *opaque)
+{
+    rd_kafka_message_destroy(opaque);
 }
 
 struct herald_record *
 herald__kafka_msg_record(const struct herald__kafka_msg *m)
 {
-    struct herald_record *r =
-        herald__record_new(m->topic, m->partition, m->offset, m->timestamp,
-                           m->key, m->key_len, m->value, m->value_len);
+    rd_kafka_message_t **lend = (rd_kafka_message_t **)m->impl;
+    rd_kafka_message_t *rm = *lend;
+    if (!rm) {
+        return NULL; /* already taken */
+    }
+    struct herald_record *r = herald__record_borrow(
+        m->topic, m->partition, m->offset, m->timestamp, m->key, m->key_len,
+        m->value, m->value_len, release_message, rm);
     if (!r) {
         return NULL;
     }
+    *lend = NULL; /* the record releases it now */
+    /* Header names and values live in the message's header list, which
+     * lives as long as the message (librdkafka NUL-terminates values). */
     rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(m->impl, &hdrs) ==
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_message_headers(rm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char *name;
         const void *val;
         size_t len;
@@ -492,7 +511,7 @@ herald__kafka_msg_record(const struct herald__kafka_msg *m)
              rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
              RD_KAFKA_RESP_ERR_NO_ERROR;
              i++) {
-            if (herald__record_add_header(r, name, val, len) != 0) {
+            if (herald__record_borrow_header(r, name, val, len) != 0) {
                 herald__record_destroy(r);
                 return NULL;
             }

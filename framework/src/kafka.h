@@ -91,8 +91,10 @@ struct herald__kafka *herald__kafka_new(struct herald__loop *loop,
  * rebalance, an error. Returns 1 when one was taken, 0 when the queue is
  * empty. Callbacks may run inside. Loop thread. */
 int herald__kafka_poll(struct herald__kafka *k);
-/* The record of m, with its headers: a new herald record (the caller
- * destroys it with herald__record_destroy), NULL when out of memory. */
+/* The record of m, with its headers: a new herald record that borrows the
+ * message's topic, value and headers and keeps the message alive until the
+ * caller destroys it with herald__record_destroy (any thread); NULL when
+ * out of memory. At most once per m, inside cbs->message. */
 struct herald_record *
 herald__kafka_msg_record(const struct herald__kafka_msg *m);
 /* A quarter of max.poll.interval.ms: how long the consumer may comfortably

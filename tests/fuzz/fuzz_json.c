@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     herald__record_add_header(r, "h", data, size);
     if (herald__decode_plain(f, data, size, &tree, err, sizeof(err)) == 0) {
-        r->value_tree = tree;
+        r->value_val = herald__record_val_from_json(r, tree);
+        json_decref(tree);
     }
     if (herald__record_lookup(r, path, &out, &owned) == 0) {
         json_decref(owned);

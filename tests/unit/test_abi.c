@@ -152,12 +152,15 @@ static struct herald_record *add_record(struct fixture *f, int64_t offset,
                                         const char *json)
 {
     struct herald_record *r;
+    json_t *j;
 
     assert_true(f->n_recs < MAX_ITEMS);
     r = herald__record_new("t", 0, offset, 0, NULL, 0, json, strlen(json));
     assert_non_null(r);
-    r->value_tree = json_loads(json, 0, NULL);
-    assert_non_null(r->value_tree);
+    j = json_loads(json, 0, NULL);
+    r->value_val = herald__record_val_from_json(r, j);
+    json_decref(j);
+    assert_non_null(r->value_val);
     f->recs[f->n_recs++] = r;
     return r;
 }

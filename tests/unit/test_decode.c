@@ -90,6 +90,26 @@ static char *dump(json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 }
 
+/* A decoded tree (value.h) dumped as dump() dumps jansson's. */
+static char *dump_val(const struct herald__val *v)
+{
+    json_t *j = herald__val_to_json(v);
+    char *s;
+
+    assert_non_null(j);
+    s = dump(j);
+    json_decref(j);
+    return s;
+}
+
+/* The string member name of v, or NULL. */
+static const char *member_str(const struct herald__val *v, const char *name)
+{
+    const struct herald__val *m = herald__val_get(v, name, strlen(name));
+
+    return m && m->type == HERALD__V_STR ? m->u.s : NULL;
+}
+
 static void test_window_split(void **state)
 {
     char err[256] = "";
@@ -251,8 +271,9 @@ static void test_possible_anomaly(void **state)
     assert_int_equal(r->has_window, 1);
     assert_int_equal(r->window_start, 1587525570000);
     assert_int_equal(r->window_end, 1587525600000);
-    assert_string_equal(json_string_value(r->key_tree), "358579699410099");
-    s = dump(r->value_tree);
+    assert_int_equal(r->key_val->type, HERALD__V_STR);
+    assert_string_equal(r->key_val->u.s, "358579699410099");
+    s = dump_val(r->value_val);
     assert_string_equal(s, PA_JSON);
     free(s);
     snprintf(want, sizeof(want),
@@ -290,12 +311,9 @@ static void test_schema_versions(void **state)
     assert_int_equal(r1->schema_id, 100);
     assert_int_equal(r2->schema_id, 101);
     assert_int_equal(r1->has_window, 0);
-    assert_null(json_object_get(r1->value_tree, "note"));
-    assert_string_equal(
-        json_string_value(json_object_get(r2->value_tree, "note")), "late");
-    assert_string_equal(
-        json_string_value(json_object_get(r2->value_tree, "total_amount")),
-        "232.41");
+    assert_null(herald__val_get(r1->value_val, "note", 4));
+    assert_string_equal(member_str(r2->value_val, "note"), "late");
+    assert_string_equal(member_str(r2->value_val, "total_amount"), "232.41");
     herald__record_destroy(r1);
     herald__record_destroy(r2);
     herald__decoder_destroy(d);
@@ -311,8 +329,8 @@ static void expect_poison(struct herald__decoder *d, const void *key,
     assert_int_equal(herald__decode_record(d, r, err, sizeof(err)),
                      HERALD__DECODE_POISON);
     assert_string_equal(err, want);
-    assert_null(r->key_tree);
-    assert_null(r->value_tree);
+    assert_null(r->key_val);
+    assert_null(r->value_val);
     herald__record_destroy(r);
 }
 
@@ -424,7 +442,7 @@ static void test_budget_caps(void **state)
     d = herald__decoder_new(&key, &value, f->reg, NULL, NULL, err, sizeof(err));
     assert_non_null(d);
     assert_int_equal(herald__decode_record(d, r, err, sizeof(err)), 0);
-    herald__decode_tree_size(r->value_tree, &nodes, &bytes);
+    herald__val_size(r->value_val, &nodes, &bytes);
     assert_int_equal(nodes, 11);
     assert_int_equal(bytes, 120);
     herald__decoder_destroy(d);
@@ -599,15 +617,15 @@ static void test_tombstone_and_null_key(void **state)
     char err[256] = "";
 
     assert_int_equal(herald__decode_record(f->dec, r, err, sizeof(err)), 0);
-    assert_null(r->value_tree);
+    assert_null(r->value_val);
     assert_int_equal(r->has_window, 1);
     assert_int_equal(r->schema_id, -1);
     herald__record_destroy(r);
     r = pa_record(NULL, 0, PA, sizeof(PA) - 1);
     assert_int_equal(herald__decode_record(f->dec, r, err, sizeof(err)), 0);
-    assert_null(r->key_tree);
+    assert_null(r->key_val);
     assert_int_equal(r->has_window, 0);
-    assert_non_null(r->value_tree);
+    assert_non_null(r->value_val);
     herald__record_destroy(r);
 }
 

@@ -85,6 +85,7 @@ static struct herald_record *anomaly(const char *value_json)
     uint64_t start = 1587525570000ULL;
     json_error_t jerr;
     struct herald_record *r;
+    json_t *j;
 
     memcpy(key, CARD, 15);
     for (int i = 0; i < 8; i++) {
@@ -93,10 +94,14 @@ static struct herald_record *anomaly(const char *value_json)
     r = herald__record_new("possible_anomalies", 3, 42, 1587525598000, key,
                            sizeof key, "\0\0\0\0\1", 5);
     assert_non_null(r);
-    r->value_tree =
-        json_loads(value_json ? value_json : def, JSON_ALLOW_NUL, &jerr);
-    assert_non_null(r->value_tree);
-    r->key_tree = json_string(CARD);
+    j = json_loads(value_json ? value_json : def, JSON_ALLOW_NUL, &jerr);
+    r->value_val = herald__record_val_from_json(r, j);
+    json_decref(j);
+    assert_non_null(r->value_val);
+    j = json_string(CARD);
+    r->key_val = herald__record_val_from_json(r, j);
+    json_decref(j);
+    assert_non_null(r->key_val);
     r->has_window = 1;
     r->window_start = 1587525570000;
     r->window_end = -1;
