@@ -331,23 +331,6 @@ static int json_decode_arena(const void *buf, size_t len,
     return from_json(j, a, out, err, errlen);
 }
 
-/* Avro binary (no frame) into the arena, within budget b. The shape of
- * avro_decode.h's arena decoder, which will replace the jansson step. */
-static int avro_decode_arena(const struct herald__avro_schema *schema,
-                             const void *buf, size_t len, size_t base,
-                             struct herald__decode_budget *b,
-                             struct herald__arena *a, struct herald__val *out,
-                             char *err, size_t errlen)
-{
-    json_t *j = NULL;
-
-    if (herald__avro_decode_budget(schema, buf, len, base, b, &j, err,
-                                   errlen) != 0) {
-        return -1;
-    }
-    return from_json(j, a, out, err, errlen);
-}
-
 /* A registry-free format (string, bytes, json) into the arena: the one
  * place each format's decoder is called. */
 static int plain_decode_arena(enum herald__format f, const void *buf,
@@ -501,7 +484,7 @@ static int decode_part(struct herald__decoder *d,
         return HERALD__DECODE_POISON;
     }
     if (f == HERALD__FORMAT_AVRO) {
-        rc = avro_decode_arena(
+        rc = herald__avro_decode_arena(
             schema, (const unsigned char *)buf + CONFLUENT_HEADER_SIZE,
             len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, a, v,
             err, errlen);

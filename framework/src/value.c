@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* The first chunk: a typical record's key and value fit in it. */
-#define ARENA_FIRST_CHUNK 4096u
+#define ARENA_FIRST_CHUNK 1024u
 #define ARENA_ALIGN 8u
 /* A path component (member name) longer than this is a malformed path,
  * as it always was for record paths. */
