@@ -548,31 +548,31 @@ static int convert(struct conv *c, yyjson_val *v, struct herald__val *out,
 }
 
 /* jansson's lexer loses a NUL byte that ends a number or a literal
- * (true, false, null: it pushes the NUL back, which its stream takes for
- * "nothing pushed back"), so "[1\0]" was [1]. The same text without those
- * NULs, in p's scratch, when text has any; else text itself. NULL when
- * memory ran out. */
-static const unsigned char *drop_lost_nuls(struct herald__json_parser *p,
-                                           const unsigned char *text,
-                                           size_t *len)
+ * (true, false, null): it pushes the NUL back, which its stream takes for
+ * "nothing pushed back", so the token ends there and the NUL is gone:
+ * "[1\0]" was [1], "[1\0" "2]" an error. Such a NUL is a space to yyjson:
+ * the same text with those NULs as spaces, in p's scratch, when text has
+ * any NUL; else text itself. NULL when memory ran out. */
+static const unsigned char *lose_nuls(struct herald__json_parser *p,
+                                      const unsigned char *text, size_t len)
 {
     unsigned char *copy;
-    size_t i, o = 0;
+    size_t i;
     int in_str = 0;
 
-    if (*len == 0 || !memchr(text, '\0', *len)) {
+    if (len == 0 || !memchr(text, '\0', len)) {
         return text;
     }
-    copy = scratch_alloc(p, *len);
+    copy = scratch_alloc(p, len);
     if (!copy) {
         return NULL;
     }
-    for (i = 0; i < *len; i++) {
+    memcpy(copy, text, len);
+    for (i = 0; i < len; i++) {
         unsigned char ch = text[i];
         if (in_str) {
-            if (ch == '\\' && i + 1 < *len) {
-                copy[o++] = ch;
-                ch = text[++i];
+            if (ch == '\\') {
+                i++;
             } else if (ch == '"') {
                 in_str = 0;
             }
@@ -582,11 +582,9 @@ static const unsigned char *drop_lost_nuls(struct herald__json_parser *p,
                    ((text[i - 1] >= '0' && text[i - 1] <= '9') ||
                     (text[i - 1] >= 'a' && text[i - 1] <= 'z') ||
                     (text[i - 1] >= 'A' && text[i - 1] <= 'Z'))) {
-            continue;
+            copy[i] = ' ';
         }
-        copy[o++] = ch;
     }
-    *len = o;
     return copy;
 }
 
@@ -616,7 +614,7 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
         return -1;
     }
     scratch_begin(p, len);
-    text = drop_lost_nuls(p, text, &len);
+    text = lose_nuls(p, text, len);
     if (!text) {
         snprintf(err, errlen, "out of memory");
         goto out;

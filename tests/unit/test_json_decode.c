@@ -137,6 +137,11 @@ static const struct sample corpus[] = {
     S("[1\0,-2.5e3\0,true\0,null\0]", ACCEPT, "[1,-2500.0,true,null]"),
     S("{\"a\":false\0}", ACCEPT, "{\"a\":false}"),
     S("1\0\0", REJECT, NULL),
+    S("[9223\0"
+      "3720360]",
+      REJECT, NULL),
+    S("[tr\0ue]", REJECT, NULL),
+    S("[1.5\0 ]", ACCEPT, "[1.5]"),
     S("1\0x", REJECT, NULL),
     S("\"1\"\0", REJECT, NULL),
     S("[1,\0 2]", REJECT, NULL),
