@@ -2,7 +2,8 @@
  * fuzz_json_arena.c - libFuzzer target: the `json` format's yyjson decoder
  * (json_decode.c) against the jansson decoder it replaces. The input is
  * JSON text; both must accept or reject it alike, charge the budget
- * alike, and what is accepted must dump to the same JSON text. Any
+ * alike, and what is accepted must dump to the same JSON text and have
+ * the same size (values, string bytes). Any
  * difference aborts with both answers. One parser and one arena serve
  * every input, reset in between, as a connector's decoder uses them.
  */
@@ -53,10 +54,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *a = json_dumps(mine, JSON_COMPACT | JSON_ENCODE_ANY);
         char *j = json_dumps(ref, JSON_COMPACT | JSON_ENCODE_ANY);
 
+        struct herald__arena copy_arena = {0};
+        struct herald__val copy;
+        uint64_t vn = 0, vb = 0, jn = 0, jb = 0;
+
         if (!a || !j || strcmp(a, j) != 0) {
             differ(data, size, "values differ", j ? j : "(no dump)",
                    a ? a : "(no dump)");
         }
+        /* A repeated object name shows in the sizes, not in the text. */
+        if (herald__val_from_json(ref, &copy_arena, &copy) == 0) {
+            herald__val_size(&v, &vn, &vb);
+            herald__val_size(&copy, &jn, &jb);
+            if (vn != jn || vb != jb) {
+                differ(data, size, "tree sizes differ", j, a);
+            }
+        }
+        herald__arena_free(&copy_arena);
         free(a);
         free(j);
         json_decref(mine);
