@@ -72,12 +72,52 @@ static void json_scan(const unsigned char *p, size_t len, uint64_t *nodes,
     }
 }
 
-/* Skips the frame and charges b: *text, *text_len are what to parse.
- * Returns 0, or -1 with err from the budget. */
-static int json_begin(const void *buf, size_t len,
-                      struct herald__decode_budget *b,
-                      const unsigned char **text, size_t *text_len, char *err,
-                      size_t errlen)
+/* json_scan's answer, faster: a string's decoded bytes as json_scan
+ * counts them are its raw bytes between the quotes (an escape is two
+ * bytes either way), plus one for a backslash left unpaired at the end of
+ * the text, so strings are crossed with memchr. Kept apart from json_scan,
+ * which the jansson reference keeps, so the tests compare the two. */
+static void json_scan_fast(const unsigned char *p, size_t len, uint64_t *nodes,
+                           uint64_t *bytes)
+{
+    const unsigned char *end = p + len;
+
+    *nodes = 1;
+    *bytes = 0;
+    while (p < end) {
+        unsigned char c = *p++;
+        if (c == '"') {
+            const unsigned char *s = p;
+            const unsigned char *q;
+            size_t run;
+            for (;;) {
+                q = memchr(p, '"', (size_t)(end - p));
+                if (!q) {
+                    q = end;
+                }
+                for (run = 0; q - run > s && q[-1 - (ptrdiff_t)run] == '\\';
+                     run++) {
+                }
+                if (q == end || run % 2 == 0) {
+                    break;
+                }
+                p = q + 1; /* an escaped quote */
+            }
+            *bytes += (uint64_t)(q - s) + (q == end && run % 2 == 1);
+            p = q == end ? end : q + 1;
+        } else if (c == ',' || c == '[' || c == '{') {
+            (*nodes)++;
+        }
+    }
+}
+
+/* Skips the frame and charges b with scan's bounds: *text, *text_len are
+ * what to parse. Returns 0, or -1 with err from the budget. */
+static int
+json_begin(const void *buf, size_t len, struct herald__decode_budget *b,
+           void (*scan)(const unsigned char *, size_t, uint64_t *, uint64_t *),
+           const unsigned char **text, size_t *text_len, char *err,
+           size_t errlen)
 {
     const unsigned char *p = buf;
     uint64_t nodes, bytes;
@@ -86,7 +126,7 @@ static int json_begin(const void *buf, size_t len,
         p += JSON_FRAME_SIZE;
         len -= JSON_FRAME_SIZE;
     }
-    json_scan(p, len, &nodes, &bytes);
+    scan(p, len, &nodes, &bytes);
     if (herald__decode_budget_take(b, nodes, bytes, err, errlen) != 0) {
         return -1;
     }
@@ -103,7 +143,7 @@ int herald__json_decode_jansson(const void *buf, size_t len,
     json_error_t jerr;
 
     *out = NULL;
-    if (json_begin(buf, len, b, &p, &len, err, errlen) != 0) {
+    if (json_begin(buf, len, b, json_scan, &p, &len, err, errlen) != 0) {
         return -1;
     }
     *out = json_loadb((const char *)p, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
@@ -610,7 +650,8 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
         err = spare;
         errlen = sizeof spare;
     }
-    if (json_begin(buf, len, b, &text, &len, err, errlen) != 0) {
+    if (json_begin(buf, len, b, json_scan_fast, &text, &len, err, errlen) !=
+        0) {
         return -1;
     }
     scratch_begin(p, len);
