@@ -273,10 +273,6 @@ static void scratch_end(struct herald__json_parser *p)
     }
     if (p->want > p->size && p->want <= JSON_SCRATCH_KEEP_MAX) {
         scratch_reserve(p, p->want);
-    } else if (p->size > JSON_SCRATCH_KEEP_MAX) {
-        free(p->buf);
-        p->buf = NULL;
-        p->size = 0;
     }
     p->used = 0;
     p->last_ptr = NULL;
@@ -456,6 +452,23 @@ static struct herald__member *find_member(struct herald__member *members,
     }
 }
 
+/* jansson's error for a name holding U+0000, which it could not store.
+ * Apart from convert_object so that its buffer is not on the stack of
+ * every nesting level. */
+static void __attribute__((noinline))
+nul_name_err(const struct conv *c, const char *name)
+{
+    size_t from = text_pos(c, name) - 1; /* the opening quote */
+    size_t to = string_end(c, name);
+    char why[128];
+
+    snprintf(why, sizeof why,
+             "NUL byte in object key not supported near '%.*s'",
+             to - from >= 64 ? 64 : (int)(to - from + 1),
+             (const char *)c->text + from);
+    syntax_err(c->text, c->len, to, why, c->err, c->errlen);
+}
+
 static int convert_object(struct conv *c, yyjson_val *obj,
                           struct herald__val *out, int depth)
 {
@@ -490,14 +503,7 @@ static int convert_object(struct conv *c, yyjson_val *obj,
         struct herald__member *m;
 
         if (memchr(name, '\0', name_len)) {
-            size_t from = text_pos(c, name) - 1; /* the opening quote */
-            size_t to = string_end(c, name);
-            char why[128];
-            snprintf(why, sizeof why,
-                     "NUL byte in object key not supported near '%.*s'",
-                     to - from >= 64 ? 64 : (int)(to - from + 1),
-                     (const char *)c->text + from);
-            syntax_err(c->text, c->len, to, why, c->err, c->errlen);
+            nul_name_err(c, name);
             rc = -1;
             break;
         }
