@@ -14,6 +14,7 @@
 
 #include "avro_decode.h"
 #include "bytes.h"
+#include "json_decode.h"
 #include "record.h"
 #include "registry.h"
 
@@ -29,6 +30,7 @@ struct herald__decoder {
     struct herald__registry *reg;
     herald__decode_ready_fn ready;
     void *ctx;
+    struct herald__json_parser json; /* scratch reused by every json decode */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -113,38 +115,6 @@ void herald__decode_tree_size(json_t *j, uint64_t *nodes, uint64_t *bytes)
         break;
     default:
         break;
-    }
-}
-
-/* Upper bounds of what jansson builds from JSON text, found without
- * building it: every value but the root follows a '[' or a ',' or is an
- * object member (':' ... ','), so values <= 1 + commas + containers; every
- * string's decoded bytes are at most its bytes between the quotes. */
-static void json_scan(const unsigned char *p, size_t len, uint64_t *nodes,
-                      uint64_t *bytes)
-{
-    int in_str = 0;
-    size_t i;
-
-    *nodes = 1;
-    *bytes = 0;
-    for (i = 0; i < len; i++) {
-        unsigned char c = p[i];
-
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-                *bytes += 2;
-            } else if (c == '"') {
-                in_str = 0;
-            } else {
-                (*bytes)++;
-            }
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == ',' || c == '[' || c == '{') {
-            (*nodes)++;
-        }
     }
 }
 
@@ -291,68 +261,22 @@ static int bytes_decode_arena(const void *buf, size_t len,
     return 0;
 }
 
-/* jansson tree j (consumed) into the arena as *out. */
-static int from_json(json_t *j, struct herald__arena *a,
-                     struct herald__val *out, char *err, size_t errlen)
-{
-    int rc = herald__val_from_json(j, a, out);
-
-    json_decref(j);
-    if (rc != 0) {
-        set_err(err, errlen, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-/* JSON text (no frame) into the arena, within budget b (charged with an
- * upper bound from a scan of the text before it is parsed). The shape of
- * json_decode.h's arena decoder, which will replace the jansson step. */
-static int json_decode_arena(const void *buf, size_t len,
-                             struct herald__decode_budget *b,
-                             struct herald__arena *a, struct herald__val *out,
-                             char *err, size_t errlen)
-{
-    json_error_t jerr;
-    uint64_t nodes;
-    uint64_t bytes;
-    json_t *j;
-
-    json_scan(buf, len, &nodes, &bytes);
-    if (herald__decode_budget_take(b, nodes, bytes, err, errlen) != 0) {
-        return -1;
-    }
-    j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-    if (!j) {
-        set_err(err, errlen, "invalid JSON at line %d col %d: %s", jerr.line,
-                jerr.column, jerr.text);
-        return -1;
-    }
-    return from_json(j, a, out, err, errlen);
-}
-
 /* A registry-free format (string, bytes, json) into the arena: the one
  * place each format's decoder is called. */
-static int plain_decode_arena(enum herald__format f, const void *buf,
+static int plain_decode_arena(struct herald__json_parser *jp,
+                              enum herald__format f, const void *buf,
                               size_t len, struct herald__decode_budget *b,
                               struct herald__arena *a, struct herald__val *out,
                               char *err, size_t errlen)
 {
-    const unsigned char *p = buf;
-
     switch (f) {
     case HERALD__FORMAT_STRING:
         return string_decode_arena(buf, len, b, a, out, err, errlen);
     case HERALD__FORMAT_BYTES:
         return bytes_decode_arena(buf, len, b, a, out, err, errlen);
     case HERALD__FORMAT_JSON:
-        /* JSON never starts with a NUL byte: one that does carries the
-         * Confluent JSON Schema frame (ksqlDB JSON_SR); skip it. */
-        if (len >= 5 && p[0] == 0) {
-            p += 5;
-            len -= 5;
-        }
-        return json_decode_arena(p, len, b, a, out, err, errlen);
+        /* skips a Confluent JSON Schema frame (ksqlDB JSON_SR) itself */
+        return herald__json_decode_arena(jp, buf, len, b, a, out, err, errlen);
     default:
         set_err(err, errlen, "format %s needs a schema registry",
                 herald__format_name(f));
@@ -373,12 +297,13 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
                                 size_t len, struct herald__decode_budget *b,
                                 json_t **out, char *err, size_t errlen)
 {
+    struct herald__json_parser jp = {0};
     struct herald__arena a = {0};
     struct herald__val v;
     int rc = -1;
 
     *out = NULL;
-    if (plain_decode_arena(f, buf, len, b, &a, &v, err, errlen) == 0) {
+    if (plain_decode_arena(&jp, f, buf, len, b, &a, &v, err, errlen) == 0) {
         *out = herald__val_to_json(&v);
         if (*out) {
             rc = 0;
@@ -387,6 +312,7 @@ int herald__decode_plain_budget(enum herald__format f, const void *buf,
         }
     }
     herald__arena_free(&a);
+    herald__json_parser_cleanup(&jp);
     return rc;
 }
 
@@ -445,6 +371,7 @@ void herald__decoder_destroy(struct herald__decoder *d)
     if (d->reg) {
         herald__registry_cancel(d->reg, on_schema, d);
     }
+    herald__json_parser_cleanup(&d->json);
     free(d);
 }
 
@@ -489,7 +416,8 @@ static int decode_part(struct herald__decoder *d,
             len - CONFLUENT_HEADER_SIZE, CONFLUENT_HEADER_SIZE, &budget, a, v,
             err, errlen);
     } else {
-        rc = plain_decode_arena(f, buf, len, &budget, a, v, err, errlen);
+        rc = plain_decode_arena(&d->json, f, buf, len, &budget, a, v, err,
+                                errlen);
     }
     if (rc != 0) {
         return HERALD__DECODE_POISON;

@@ -634,6 +634,25 @@ static const unsigned char *lose_nuls(struct herald__json_parser *p,
     return copy;
 }
 
+/* When the text is not JSON, the reason as jansson words it (the words
+ * herald has always logged and tests assert): a poison record is rare, so
+ * it is parsed a second time, by jansson, for its message. Leaves err
+ * alone if jansson (unexpectedly) accepts the text. */
+static void jansson_message(const unsigned char *text, size_t len, char *err,
+                            size_t errlen)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)text, len,
+                           JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+
+    if (j) {
+        json_decref(j);
+        return;
+    }
+    snprintf(err, errlen, "invalid JSON at line %d col %d: %s", jerr.line,
+             jerr.column, jerr.text);
+}
+
 int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
                               size_t len, struct herald__decode_budget *b,
                               struct herald__arena *a, struct herald__val *out,
@@ -643,9 +662,10 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
     yyjson_alc alc = {yy_malloc, yy_realloc, yy_free, p};
     yyjson_read_err yerr;
     struct conv c = {0};
-    const unsigned char *text;
+    const unsigned char *text, *orig;
     yyjson_doc *doc;
     size_t vals, strs, node_bytes;
+    int syntax = 0; /* err is about the text, not memory or the budget */
     char spare[1];
     unsigned char *block;
     int rc = -1;
@@ -660,6 +680,7 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
         0) {
         return -1;
     }
+    orig = text;
     scratch_begin(p, len);
     text = lose_nuls(p, text, len);
     if (!text) {
@@ -672,6 +693,7 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
             snprintf(err, errlen, "out of memory");
         } else {
             syntax_err(text, len, yerr.pos, yerr.msg, err, errlen);
+            syntax = 1;
         }
         goto out;
     }
@@ -682,6 +704,7 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
                       .err = err,
                       .errlen = errlen};
     if (check_values(&c, &strs) != 0) {
+        syntax = 1;
         goto out;
     }
     /* Every value but the root is an array item (one node) or half of an
@@ -699,11 +722,15 @@ int herald__json_decode_arena(struct herald__json_parser *p, const void *buf,
     c.nodes = (struct herald__val *)(void *)block;
     c.strs = (char *)block + node_bytes;
     rc = convert(&c, yyjson_doc_get_root(doc), out, 1);
+    syntax = 1; /* jansson accepts what was only too big for memory */
     if (rc != 0) {
         memset(out, 0, sizeof *out);
         out->type = HERALD__V_NULL;
     }
 out:
     scratch_end(p);
+    if (rc != 0 && syntax) {
+        jansson_message(orig, len, err, errlen);
+    }
     return rc;
 }

@@ -244,6 +244,8 @@ static int differ(struct herald__json_parser *p, const char *text, size_t len,
         json_decref(mine);
     } else {
         assert_int_equal(v.type, HERALD__V_NULL);
+        /* the same words as jansson: what herald has always logged */
+        assert_string_equal(err, jerr);
     }
     json_decref(ref);
     herald__arena_free(&a);
@@ -320,7 +322,8 @@ static void test_depth(void **state)
         assert_int_equal(differ(&p, ok, strlen(ok), NULL, err, sizeof err), 0);
         assert_int_equal(differ(&p, deep, strlen(deep), NULL, err, sizeof err),
                          -1);
-        assert_string_equal(err, "invalid JSON: maximum parsing depth reached");
+        assert_string_equal(err, "invalid JSON at line 1 col 2049: maximum "
+                                 "parsing depth reached near '1'");
         free(ok);
         free(deep);
     }
@@ -354,17 +357,17 @@ static void test_messages(void **state)
         const char *text;
         const char *err;
     } cases[] = {
-        {"[1,2,]", "invalid JSON at line 1 col 5: trailing comma is not "
-                   "allowed"},
+        {"[1,2,]", "invalid JSON at line 1 col 6: unexpected token near "
+                   "']'"},
         {"{\"a\":1}\n x",
-         "invalid JSON at line 2 col 2: unexpected content after document"},
+         "invalid JSON at line 2 col 2: end of file expected near 'x'"},
         {"[1e400]", "invalid JSON at line 1 col 6: real number overflow near "
                     "'1e400'"},
         {"[\n-99999999999999999999]",
-         "invalid JSON at line 2 col 21: too big negative integer near "
-         "'-99999999999999999999'"},
+         "invalid JSON at line 2 col 21: too big negative integer"},
         {"[18446744073709551615]",
-         "invalid JSON: too big integer near '18446744073709551615'"},
+         "invalid JSON at line 1 col 21: too big integer near "
+         "'18446744073709551615'"},
         {"{\"a\\u0000\":1}", "invalid JSON at line 1 col 10: NUL byte in "
                              "object key not supported near "
                              "'\"a\\u0000\"'"},
