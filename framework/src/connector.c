@@ -47,7 +47,8 @@ static struct job *job_new(struct herald__connector *c, struct herald__part *p,
     j->part = p;
     j->b.record = j->o.record = j->ch.record = j->g.record = r;
     j->b.bytes = r->value_len + r->key_len;
-    j->o.first_ms = herald__loop_now_ms(c->env->loop);
+    /* the start of its retry budget: the loop iteration's time will do */
+    j->o.first_ms = herald__loop_cached_ms(c->env->loop);
     herald__part_ref(p);
     return j;
 }

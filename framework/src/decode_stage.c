@@ -20,7 +20,8 @@ enum herald__decoded herald__decode_stage(struct herald__decoder *d,
                                           int skip_tombstones,
                                           struct herald__decode_reject *rej)
 {
-    char err[DECODE_ERR_MAX] = "";
+    char err[DECODE_ERR_MAX]; /* not zeroed: 1 KiB per record */
+    err[0] = '\0';
     int rc = herald__decode_record(d, r, err, sizeof err);
     if (rc == HERALD__DECODE_WAIT) {
         return HERALD__DECODED_WAIT;

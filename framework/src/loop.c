@@ -120,6 +120,11 @@ uint64_t herald__loop_now_ms(struct herald__loop *l)
     return uv_now(&l->uv);
 }
 
+uint64_t herald__loop_cached_ms(struct herald__loop *l)
+{
+    return uv_now(&l->uv);
+}
+
 static void timer_cb(uv_timer_t *t)
 {
     struct herald__timer *h = t->data;

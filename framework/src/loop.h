@@ -24,6 +24,10 @@ void herald__loop_stop(struct herald__loop *l);
 /* Closes every handle and frees. NULL-safe. */
 void herald__loop_destroy(struct herald__loop *l);
 uint64_t herald__loop_now_ms(struct herald__loop *l);
+/* The loop's time as of its last update (the start of this iteration, or
+ * the last herald__loop_now_ms): no clock read, for what is stamped once
+ * per record and needs no better than the iteration's time. Loop thread. */
+uint64_t herald__loop_cached_ms(struct herald__loop *l);
 
 typedef void (*herald__timer_fn)(void *ctx);
 struct herald__timer *herald__timer_new(struct herald__loop *l,

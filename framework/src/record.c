@@ -351,14 +351,17 @@ static const struct herald__header *find_header(const struct herald_record *r,
     return NULL;
 }
 
+/* Whether s starts with prefix; *rest is what follows. A loop, not
+ * strlen + strncmp: a sink reading fields by "@..." paths calls this for
+ * every field, and the prefixes are a few bytes. */
 static int starts(const char *s, const char *prefix, const char **rest)
 {
-    size_t n = strlen(prefix);
-
-    if (strncmp(s, prefix, n) != 0) {
-        return 0;
+    while (*prefix) {
+        if (*s++ != *prefix++) {
+            return 0;
+        }
     }
-    *rest = s + n;
+    *rest = s;
     return 1;
 }
 
