@@ -506,6 +506,21 @@ def row(r):
         f(r.rss_kb / 1024, "%.1f"), f(r.first, "%.2f"), f(r.allocs, "%.1f"))
 
 
+def warm_registry(topic):
+    """Ask the registry for the topic's value schema by id, as herald and
+    Connect's converter do, before anything is timed: the first answer of
+    a registry just started (a JVM) takes about a second, which would be
+    charged to whichever consumer asks first."""
+    import json
+    import urllib.request
+    url = "%s/subjects/%s-value/versions/latest" % (SR, topic)
+    with urllib.request.urlopen(url, timeout=30) as r:
+        sid = json.load(r)["id"]
+    for _ in range(3):
+        with urllib.request.urlopen("%s/schemas/ids/%d" % (SR, sid), timeout=30) as r:
+            r.read()
+
+
 def main():
     faulthandler.enable()  # a crash in a C extension shows where it was
     topic = os.environ.get("BENCH_TOPIC", "")
@@ -516,6 +531,7 @@ def main():
     print("# topics %s, %s; load average before: %s" % (
         topic, jtopic, " ".join(open("/proc/loadavg").read().split()[:3])), flush=True)
     want = expected_walk()
+    warm_registry(topic)
     work = tempfile.mkdtemp(prefix="herald-bench-")
     if MALLOC:
         subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o",
