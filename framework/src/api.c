@@ -249,18 +249,24 @@ static const void *rec_value(const struct herald_record *r, size_t *len)
 
 static size_t rec_header_count(const struct herald_record *r)
 {
-    return r->n_headers;
+    size_t n;
+
+    (void)herald__record_headers(r, &n);
+    return n;
 }
 
 static int rec_header(const struct herald_record *r, size_t i,
                       const char **name, const void **value, size_t *len)
 {
-    if (i >= r->n_headers) {
+    size_t n;
+    const struct herald__header *h = herald__record_headers(r, &n);
+
+    if (i >= n) {
         return -1;
     }
-    *name = r->headers[i].name;
-    *value = r->headers[i].value;
-    *len = r->headers[i].len;
+    *name = h[i].name;
+    *value = h[i].value;
+    *len = h[i].len;
     return 0;
 }
 

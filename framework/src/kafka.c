@@ -485,6 +485,30 @@ static void release_message(void *opaque)
     rd_kafka_message_destroy(opaque);
 }
 
+/* The record's headers from its message, on first use (record.h): names
+ * and values live in the message's header list, which lives as long as
+ * the message (librdkafka NUL-terminates values). Parsing them allocates
+ * even for a message without any, so it waits until someone asks. */
+static int load_headers(void *opaque, struct herald_record *r)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const char *name;
+    const void *val;
+    size_t len;
+
+    if (rd_kafka_message_headers(opaque, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return 0; /* none */
+    }
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         i++) {
+        if (herald__record_borrow_header(r, name, val, len) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct herald_record *
 herald__kafka_msg_record(const struct herald__kafka_msg *m)
 {
@@ -500,23 +524,7 @@ herald__kafka_msg_record(const struct herald__kafka_msg *m)
         return NULL;
     }
     *lend = NULL; /* the record releases it now */
-    /* Header names and values live in the message's header list, which
-     * lives as long as the message (librdkafka NUL-terminates values). */
-    rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(rm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char *name;
-        const void *val;
-        size_t len;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
-             RD_KAFKA_RESP_ERR_NO_ERROR;
-             i++) {
-            if (herald__record_borrow_header(r, name, val, len) != 0) {
-                herald__record_destroy(r);
-                return NULL;
-            }
-        }
-    }
+    herald__record_defer_headers(r, load_headers);
     return r;
 }
 

@@ -231,11 +231,11 @@ int herald__producer_send_dead_letter(struct herald__kafka_producer *p,
                                       const char *message,
                                       herald__producer_fn fn, void *ctx)
 {
-    rd_kafka_headers_t *h =
-        rd_kafka_headers_new(r->n_headers + CONNECT_HEADERS);
-    for (size_t i = 0; i < r->n_headers; i++) {
-        rd_kafka_header_add(h, r->headers[i].name, -1, r->headers[i].value,
-                            (ssize_t)r->headers[i].len);
+    size_t n_hs;
+    const struct herald__header *hs = herald__record_headers(r, &n_hs);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(n_hs + CONNECT_HEADERS);
+    for (size_t i = 0; i < n_hs; i++) {
+        rd_kafka_header_add(h, hs[i].name, -1, hs[i].value, (ssize_t)hs[i].len);
     }
     char num[32];
     add_header(h, "__connect.errors.topic", r->topic);

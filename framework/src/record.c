@@ -337,15 +337,38 @@ static json_t *raw_json(const void *buf, size_t len)
     return herald__bytes_json(buf, len);
 }
 
+void herald__record_defer_headers(struct herald_record *r,
+                                  herald__record_headers_fn load)
+{
+    r->load_headers = load;
+}
+
+const struct herald__header *
+herald__record_headers(const struct herald_record *r, size_t *n)
+{
+    /* The one mutation of a record after decoding: a cache filled on the
+     * loop thread (record.h). */
+    struct herald_record *w = (struct herald_record *)(uintptr_t)r;
+    herald__record_headers_fn load = w->load_headers;
+
+    if (load) {
+        w->load_headers = NULL;
+        (void)load(w->opaque, w);
+    }
+    *n = r->n_headers;
+    return r->headers;
+}
+
 /* The last header called name (Kafka's lastHeader), or NULL. */
 static const struct herald__header *find_header(const struct herald_record *r,
                                                 const char *name)
 {
-    size_t i;
+    size_t i, n;
+    const struct herald__header *h = herald__record_headers(r, &n);
 
-    for (i = r->n_headers; i-- > 0;) {
-        if (strcmp(r->headers[i].name, name) == 0) {
-            return &r->headers[i];
+    for (i = n; i-- > 0;) {
+        if (strcmp(h[i].name, name) == 0) {
+            return &h[i];
         }
     }
     return NULL;
@@ -522,7 +545,7 @@ json_t *herald__record_to_json(const struct herald_record *r)
     json_t *o = json_object();
     json_t *headers = json_object();
     json_t *window;
-    size_t i;
+    size_t i, n_hs;
 
     /* json_object_set_new takes the value even when it fails, so each
      * piece is handed over as soon as it is made. */
@@ -559,9 +582,10 @@ json_t *herald__record_to_json(const struct herald_record *r)
     if (json_object_set_new(o, "headers", headers) != 0) {
         goto fail;
     }
-    for (i = 0; i < r->n_headers; i++) {
-        json_t *v = raw_json(r->headers[i].value, r->headers[i].len);
-        if (json_object_set_new(headers, r->headers[i].name, v) != 0) {
+    const struct herald__header *hs = herald__record_headers(r, &n_hs);
+    for (i = 0; i < n_hs; i++) {
+        json_t *v = raw_json(hs[i].value, hs[i].len);
+        if (json_object_set_new(headers, hs[i].name, v) != 0) {
             goto fail;
         }
     }

@@ -54,6 +54,12 @@ struct herald__header {
 /* Releases what herald__record_borrow borrowed (e.g. the Kafka message). */
 typedef void (*herald__record_release_fn)(void *opaque);
 
+struct herald_record;
+/* Adds a borrowed record's headers (herald__record_borrow_header) from
+ * what it borrowed (opaque): called once, on first use. 0, or -1 when
+ * memory ran out. */
+typedef int (*herald__record_headers_fn)(void *opaque, struct herald_record *r);
+
 struct herald_record {
     const char *topic;
     int32_t partition;
@@ -64,8 +70,10 @@ struct herald_record {
     size_t key_len;
     const void *value; /* raw bytes, NULL for a tombstone */
     size_t value_len;
+    /* Read them through herald__record_headers: they may be deferred. */
     const struct herald__header *headers;
     size_t n_headers;
+    herald__record_headers_fn load_headers; /* deferred until first use */
 
     /* Decoded key (NULL if none) and value (NULL for a tombstone or not
      * decoded), both in arena. Whoever sets them builds them in arena. */
@@ -115,6 +123,19 @@ int herald__record_add_header(struct herald_record *r, const char *name,
  * or -1 when memory ran out (the record is unchanged). */
 int herald__record_borrow_header(struct herald_record *r, const char *name,
                                  const void *value, size_t len);
+
+/* Defers r's headers to their first use: load(r's opaque, r) adds them
+ * then. Parsing a Kafka message's headers allocates even when it has
+ * none, and most records are never asked for theirs. */
+void herald__record_defer_headers(struct herald_record *r,
+                                  herald__record_headers_fn load);
+
+/* r's headers, *n of them, after loading deferred ones. The record is
+ * otherwise immutable; this fills a cache, so: loop thread only, like
+ * every host API call on a record. If loading runs out of memory, the
+ * headers added so far are all there is. */
+const struct herald__header *
+herald__record_headers(const struct herald_record *r, size_t *n);
 
 /* Releases what the record borrowed and recycles it. NULL-safe. Any
  * thread; nothing the record handed out may be used afterwards. */

@@ -325,6 +325,57 @@ static void test_borrow(void **state)
     assert_int_equal(released, 1);
 }
 
+static int loads;
+
+/* A deferred header loader: two headers from "what was borrowed". */
+static int load_two(void *opaque, struct herald_record *r)
+{
+    assert_ptr_equal(opaque, &released);
+    loads++;
+    if (herald__record_borrow_header(r, "x-id", "7", 1) != 0 ||
+        herald__record_borrow_header(r, "x-id", "8", 1) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Deferred headers are loaded once, on first use, by whichever reader
+ * comes first, and every reader sees them. */
+static void test_deferred_headers(void **state)
+{
+    struct herald_record *r;
+    struct herald_value v;
+    const struct herald__header *h;
+    size_t n;
+    char json[512];
+
+    (void)state;
+    loads = 0;
+    r = herald__record_borrow("t", 0, 1, -1, NULL, 0, "v", 1, NULL, &released);
+    assert_non_null(r);
+    herald__record_defer_headers(r, load_two);
+    assert_int_equal(loads, 0);
+    assert_int_equal(herald__record_field(r, "@headers.x-id", &v), 0);
+    assert_int_equal(loads, 1);
+    assert_int_equal(v.type, HERALD_VALUE_STRING);
+    assert_string_equal(v.str, "8"); /* the last one, as Kafka's lastHeader */
+    h = herald__record_headers(r, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(h[0].value, "7");
+    assert_true(herald__record_json(r, json, sizeof json) > 0);
+    assert_non_null(strstr(json, "\"headers\":{\"x-id\":\"8\"}"));
+    assert_int_equal(loads, 1);
+    herald__record_destroy(r);
+
+    /* the first reader may be the JSON rendering */
+    r = herald__record_borrow("t", 0, 1, -1, NULL, 0, "v", 1, NULL, &released);
+    herald__record_defer_headers(r, load_two);
+    assert_true(herald__record_json(r, json, sizeof json) > 0);
+    assert_non_null(strstr(json, "\"x-id\":\"8\""));
+    assert_int_equal(loads, 2);
+    herald__record_destroy(r);
+}
+
 /* Destroyed records are reused with their arena (no malloc in steady
  * state), except an arena a huge record grew, which is freed. */
 static void test_recycle(void **state)
@@ -397,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_new_copies),
         cmocka_unit_test(test_borrow),
+        cmocka_unit_test(test_deferred_headers),
         cmocka_unit_test(test_recycle),
         cmocka_unit_test(test_lookup_owned),
     };
