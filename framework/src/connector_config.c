@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config_schema.h"
+#include "dedup.h"
 #include "notify.h"
 
 /* Room for "herald-tail-<name>-<pid>" beyond the name. */
@@ -24,7 +25,6 @@ static const char *const format_values[] = {"string", "bytes", "json", "avro",
 static const char *const window_values[] = {"none", "tumbling", "hopping",
                                             "session", NULL};
 static const char *const tolerance_values[] = {"none", "all", NULL};
-static const char *const policy_values[] = {"first", "every", NULL};
 
 /* The defaults below are the HERALD__CONNECTOR_* and HERALD__DECODE_*
  * constants written as a user would (test_config_schema checks that they
@@ -123,26 +123,6 @@ static const struct herald__key errors_keys[] = {
 static const struct herald__section errors_section = {
     "errors", "what happens to a record that fails", errors_keys, NULL};
 
-/* Parsed by dedup.c; described here so that the reference is whole
- * (test_config_schema checks that dedup.c accepts each key). */
-static const struct herald__key dedup_keys[] = {
-    {.opt = {"key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
-             "template of the dedup key (default: the record key and window "
-             "start; a notify connector: its idempotency key)"}},
-    {.opt = {"topic", HERALD_OPT_STRING, NULL, 0, 0, NULL,
-             "compacted topic of the dedup marks (default: "
-             "herald-dedup-<group_id>)"}},
-    {.opt = {"ttl", HERALD_OPT_DURATION, "7d", 0, 0, NULL,
-             "how long a mark is remembered"},
-     .min = 1,
-     .example = "12h, 7d"},
-    {.opt = {"policy", HERALD_OPT_ENUM, "first", 0, 0, policy_values,
-             "first: one delivery per dedup key; every: no dedup"}},
-    HERALD__KEY_END,
-};
-static const struct herald__section dedup_section = {
-    "dedup", "one delivery per dedup key, across restarts", dedup_keys, NULL};
-
 static const struct herald__key connector_keys[] = {
     {.opt = {"name", HERALD_OPT_STRING, NULL, 1, 0, NULL,
              "the connector's name, in logs and metrics"}},
@@ -184,7 +164,7 @@ static const struct herald__key connector_keys[] = {
     {.opt = {"dedup", 0, NULL, 0, 0, NULL,
              "one delivery per dedup key, across restarts and rebalances"},
      .shape = HERALD__SHAPE_SECTION,
-     .section = &dedup_section},
+     .section = &herald__dedup_section},
     {.opt = {"drain_timeout", HERALD_OPT_DURATION, "30s", 0, 0, NULL,
              "how long in-flight records are waited for on revoke and stop"}},
     {.opt = {"commit_interval", HERALD_OPT_DURATION, "1s", 0, 0, NULL,

@@ -156,6 +156,36 @@ static void remove_key(struct herald__dedup *dd, const char *key)
 
 static void on_sweep(void *ctx);
 
+static const char *const policy_values[] = {"first", "every", NULL};
+
+static const struct herald__key dedup_keys[] = {
+    {.opt = {"key", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "template of the dedup key (default: the record key and window "
+             "start; a notify connector: its idempotency key)"}},
+    {.opt = {"topic", HERALD_OPT_STRING, NULL, 0, 0, NULL,
+             "compacted topic of the dedup marks (default: "
+             "herald-dedup-<group_id>)"},
+     .min = 1},
+    {.opt = {"ttl", HERALD_OPT_DURATION, "7d", 0, 0, NULL,
+             "how long a mark is remembered"},
+     .min = 1,
+     .example = "12h, 7d"},
+    {.opt = {"policy", HERALD_OPT_ENUM, "first", 0, 0, policy_values,
+             "first: one delivery per dedup key; every: no dedup"}},
+    HERALD__KEY_END,
+};
+
+const struct herald__section herald__dedup_section = {
+    "dedup", "one delivery per dedup key, across restarts", dedup_keys, NULL};
+
+/* `dedup:` itself, for the error of one that is not a map (the
+ * connector's table describes it; its value is this section). */
+static const struct herald__key dedup_key = {
+    .opt = {"dedup", 0, NULL, 0, 0, NULL, NULL},
+    .shape = HERALD__SHAPE_SECTION,
+    .section = &herald__dedup_section,
+};
+
 struct herald__dedup *herald__dedup_new(const struct herald__node *map,
                                         int notify, const char *group_id,
                                         const struct herald__hash_key *hk,
@@ -173,49 +203,30 @@ struct herald__dedup *herald__dedup_new(const struct herald__node *map,
     dd->use_message_key = notify;
     const char *topic = NULL;
     if (map) {
-        static const char *const keys[] = {"key", "topic", "ttl", "policy",
-                                           NULL};
+        const struct herald__section *ds = &herald__dedup_section;
         if (map->type != HERALD_NODE_MAP) {
-            herald__diag_add(d, map, "'dedup' must be a map");
+            herald__key_bad_value(&dedup_key, map, NULL, d);
             herald__dedup_destroy(dd);
             return NULL;
         }
-        herald__node_check_keys(map, keys, d);
-        const struct herald__node *v = herald__node_get(map, "policy");
-        if (v) {
-            if (v->type == HERALD_NODE_SCALAR &&
-                strcmp(v->scalar, "every") == 0) {
-                dd->active = 0;
-            } else if (v->type != HERALD_NODE_SCALAR ||
-                       strcmp(v->scalar, "first") != 0) {
-                herald__diag_add(d, v,
-                                 "invalid dedup.policy '%s' (expected one "
-                                 "of: first, every)",
-                                 v->type == HERALD_NODE_SCALAR ? v->scalar
-                                                               : "?");
-            }
+        herald__section_check_keys(map, ds, d);
+        const char *policy = NULL;
+        if (herald__section_enum(map, ds, "policy", &policy, d) == 0 &&
+            strcmp(policy, "every") == 0) {
+            dd->active = 0;
         }
-        v = herald__node_get(map, "ttl");
-        if (v && (v->type != HERALD_NODE_SCALAR ||
-                  herald__parse_duration_ms(v->scalar, &dd->ttl_ms) != 0 ||
-                  dd->ttl_ms <= 0)) {
-            herald__diag_add(d, v,
-                             "invalid duration for 'ttl' (use e.g. "
-                             "12h, 7d)");
+        herald__section_num(map, ds, "ttl", &dd->ttl_ms, d);
+        if (herald__node_get(map, "topic")) {
+            herald__section_str(map, ds, "topic", &topic, d);
         }
-        v = herald__node_get(map, "topic");
-        if (v && v->type == HERALD_NODE_SCALAR && v->scalar[0]) {
-            topic = v->scalar;
-        } else if (v) {
-            herald__diag_add(d, v, "dedup.topic must be a topic name");
-        }
-        v = herald__node_get(map, "key");
+        const struct herald__node *v = herald__node_get(map, "key");
         /* For notify connectors notify.c compiles dedup.key as the
          * idempotency key; compiling it here too would report its errors
          * twice. */
         if (v && !notify) {
             if (v->type != HERALD_NODE_SCALAR) {
-                herald__diag_add(d, v, "dedup.key must be a template string");
+                herald__key_bad_value(herald__section_key(ds, "key"), v,
+                                      HERALD__TEMPLATE_WORDS, d);
             } else {
                 int col = v->col + (v->quoted ? 1 : 0);
                 dd->key = herald__template_compile(v->scalar, v->file, v->line,

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "config_schema.h"
 
 struct herald_record;
 struct herald_message;
@@ -44,6 +45,10 @@ enum herald__dedup_state {
     HERALD__DEDUP_SEEN,    /* a mark exists within the TTL: skip */
     HERALD__DEDUP_PENDING, /* another record with this key is in flight */
 };
+
+/* The keys of `dedup:` (key, topic, ttl, policy): read here, described in
+ * the connector's table (connector_config.c) and the reference. */
+extern const struct herald__section herald__dedup_section;
 
 /* Parse the `dedup:` map (NULL: defaults). notify: whether the connector
  * renders messages (then the key is the message's idempotency key, already

@@ -129,6 +129,20 @@ static const char *const reserved_headers[] = {
 
 /* ---- Load ------------------------------------------------------------ */
 
+/* What a list of recipient templates must be, in its value error. */
+#define TEMPLATE_LIST_WORDS "a template or a non-empty list of them"
+
+/* The shared value error of a `notify:` value at (its path names it):
+ * "'connectors[0].notify.subject' expects WHAT; got a map". */
+static void bad_value(const struct herald__node *at, const char *name,
+                      const char *what, struct herald__diag *d)
+{
+    const struct herald__key k = {
+        .opt = {.name = name, .type = HERALD_OPT_STRING}};
+
+    herald__key_bad_value(&k, at, what, d);
+}
+
 /* Compile a scalar node as a template starting where its text starts:
  * exact for plain and single-line quoted scalars; inside block scalars
  * (`|`, `>`) and after escapes the column is approximate. */
@@ -137,7 +151,7 @@ static struct herald__template *compile_node(const struct herald__node *v,
                                              struct herald__diag *d)
 {
     if (v->type != HERALD_NODE_SCALAR || v->null_value) {
-        herald__diag_add(d, v, "'%s' must be a string (a template)", what);
+        bad_value(v, what, HERALD__TEMPLATE_WORDS, d);
         return NULL;
     }
     return herald__template_compile(v->scalar, v->file, v->line,
@@ -156,12 +170,11 @@ static int compile_list(const struct herald__node *v, const char *what,
         items = (const struct herald__node *const *)v->items;
         n = v->n;
         if (n == 0) {
-            herald__diag_add(d, v, "'%s' is an empty list", what);
+            bad_value(v, what, TEMPLATE_LIST_WORDS, d);
             return -1;
         }
     } else if (v->type != HERALD_NODE_SCALAR) {
-        herald__diag_add(d, v, "'%s' must be a template or a list of them",
-                         what);
+        bad_value(v, what, TEMPLATE_LIST_WORDS, d);
         return -1;
     }
     l->t = calloc(n, sizeof *l->t);
@@ -202,7 +215,7 @@ static int compile_body(const struct herald__node *map, const char *key,
     }
     if (file->type != HERALD_NODE_SCALAR || file->null_value ||
         file->scalar[0] == '\0') {
-        herald__diag_add(d, file, "'%s' must be a file path", file_key);
+        bad_value(file, file_key, "a file path", d);
         return -1;
     }
     if (file->scalar[0] == '/' || config_dir == NULL || config_dir[0] == '\0') {
@@ -243,7 +256,7 @@ static int compile_headers(const struct herald__node *v,
     int rc = 0;
 
     if (v->type != HERALD_NODE_MAP) {
-        herald__diag_add(d, v, "'headers' must be a map of name: template");
+        bad_value(v, "headers", "a map of name: template", d);
         return -1;
     }
     n->headers = calloc(v->n ? v->n : 1, sizeof *n->headers);
@@ -657,7 +670,7 @@ static void check_enum_constant(const struct gfield *g,
                                 struct herald__diag *d)
 {
     char *out = NULL;
-    char why[64], all[512];
+    char why[64];
 
     if (g->t == NULL || herald__template_n_exprs(g->t) != 0 ||
         herald__template_render(g->t, herald__template_lookup_json, NULL, &out,
@@ -665,9 +678,11 @@ static void check_enum_constant(const struct gfield *g,
         return;
     }
     if (!enum_has(g, out)) {
-        enum_list(g, all, sizeof all);
-        herald__diag_add(d, v, "'%s' must be one of: %s (got '%s')", g->name,
-                         all, out);
+        const struct herald__key k = {
+            .opt = {.name = g->name,
+                    .type = HERALD_OPT_ENUM,
+                    .enum_values = (const char *const *)g->enums}};
+        herald__key_bad_value(&k, v, NULL, d);
     }
     free(out);
 }

@@ -67,6 +67,10 @@
 #include "template_parse.h"
 #include "template_text.h"
 
+/* What a configuration value that holds a template must be, in its value
+ * error ("'notify.subject' expects a template; got a map"). */
+#define HERALD__TEMPLATE_WORDS "a template"
+
 /* Resolves path (as written in the template) for render. Returns 0 with
  * *out the value or NULL when missing; when the value had to be built,
  * *owned holds a new reference the engine drops after use (else NULL).

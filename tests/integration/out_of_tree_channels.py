@@ -154,7 +154,8 @@ itlib.check_eq("file:line:col errors", [
     "%s:14:7: unknown field 'subject' for channel 'hook' (plugin webhook takes: body)" % cfg,
     "%s:12:7: 'body' is required by channel 'hook' (plugin webhook): the JSON document to "
     "POST; string leaves are templates" % cfg,
-    "%s:21:17: 'severity' must be one of: critical, error, warning, info (got 'panic')" % cfg,
+    "%s:21:17: 'connectors[1].notify.severity' expects one of: critical, error, warning, "
+    "info; got 'panic'" % cfg,
     # only this, not what an email channel would want of the section
     "%s:26:16: unknown channel 'nosuch' (define it under 'channels:')" % cfg,
     "%s: invalid" % cfg,

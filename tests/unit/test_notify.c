@@ -479,7 +479,9 @@ static void test_load_errors(void **state)
                NULL);
     load_fails("notify:\n  channel: email\n  to: {a: b}\n"
                "  subject: s\n  text: t\n",
-               "n.yaml:3:7: 'to' must be a template or a list of them", NULL);
+               "n.yaml:3:7: 'notify.to' expects a template or a non-empty "
+               "list of them; got a map",
+               NULL);
     load_fails("notify:\n  channel: email\n  to: a@b.example\n"
                "  subject: s\n  txt: t\n",
                "n.yaml:5:3: unknown key 'txt' (did you mean 'text'?)",
@@ -595,8 +597,8 @@ static void test_fields_load_errors(void **state)
                "owners)",
                "n.yaml:2:3: 'summary' is required by channel 'page' (plugin "
                "pager): one line",
-               "n.yaml:5:13: 'severity' must be one of: critical, error, "
-               "warning, info (got 'urgent')",
+               "n.yaml:5:13: 'notify.severity' expects one of: critical, "
+               "error, warning, info; got 'urgent'",
                NULL);
     /* Templates inside a JSON tree are compiled with their positions. */
     load_fails("notify:\n"
