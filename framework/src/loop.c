@@ -18,7 +18,14 @@ struct herald__loop {
     int signals_on;
     herald__signal_fn sig_fn;
     void *sig_ctx;
+    struct herald__loop *kept_next; /* in `kept` once destroyed */
 };
+
+/* Loops destroyed while they handled SIGINT/SIGTERM: kept, with their two
+ * signal handles open, for the rest of the process (see
+ * herald__loop_destroy). Reachable from here, so not a leak. */
+static struct herald__loop *kept;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct herald__timer {
     uv_timer_t t;
@@ -76,7 +83,12 @@ void herald__loop_stop(struct herald__loop *l)
 
 static void close_walk(uv_handle_t *h, void *arg)
 {
-    (void)arg;
+    struct herald__loop *l = arg;
+
+    if (l &&
+        (h == (uv_handle_t *)&l->sigint || h == (uv_handle_t *)&l->sigterm)) {
+        return; /* kept open: herald__loop_destroy */
+    }
     if (!uv_is_closing(h)) {
         /* Handles owned by the loop struct itself have data == NULL. */
         uv_close(h, h->data ? free_on_close : NULL);
@@ -88,30 +100,28 @@ void herald__loop_destroy(struct herald__loop *l)
     if (!l) {
         return;
     }
-    /* Closing libuv's signal handles restores the default disposition:
-     * a second SIGTERM arriving while the process finishes tearing down
-     * would kill it (exit status 143 instead of 0) after the graceful stop
-     * already committed. Hold the signals, then ignore them for the rest
-     * of the process's life. */
-    sigset_t stop_signals, old;
-    int held = l->signals_on;
-    if (held) {
-        l->sigint.data = NULL;
-        l->sigterm.data = NULL;
-        sigemptyset(&stop_signals);
-        sigaddset(&stop_signals, SIGINT);
-        sigaddset(&stop_signals, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+    if (!l->signals_on) {
+        uv_walk(&l->uv, close_walk, NULL);
+        uv_run(&l->uv, UV_RUN_DEFAULT);
+        uv_loop_close(&l->uv);
+        free(l);
+        return;
     }
-    uv_walk(&l->uv, close_walk, NULL);
+    /* Closing libuv's signal handles restores the default disposition, so
+     * an impatient supervisor's next SIGTERM, landing on any thread that
+     * does not block it (librdkafka's reaper, curl's resolver) while the
+     * process finishes tearing down, would kill it (status 143 instead of
+     * 0) after the graceful stop already committed. Blocking the signals
+     * in this thread left that window open on the others. So the signal
+     * handles are never closed: their handler keeps running, does nothing
+     * (sig_fn is gone), and the loop stays allocated until exit. */
+    l->sig_fn = NULL;
+    uv_walk(&l->uv, close_walk, l);
     uv_run(&l->uv, UV_RUN_DEFAULT);
-    uv_loop_close(&l->uv);
-    free(l);
-    if (held) {
-        signal(SIGINT, SIG_IGN);
-        signal(SIGTERM, SIG_IGN);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    pthread_mutex_lock(&kept_mu);
+    l->kept_next = kept;
+    kept = l;
+    pthread_mutex_unlock(&kept_mu);
 }
 
 uint64_t herald__loop_now_ms(struct herald__loop *l)

@@ -21,7 +21,10 @@ int herald__loop_run(struct herald__loop *l);
 /* Runs one non-blocking pass (tests). */
 int herald__loop_run_once(struct herald__loop *l, int block);
 void herald__loop_stop(struct herald__loop *l);
-/* Closes every handle and frees. NULL-safe. */
+/* Closes every handle and frees. NULL-safe. A loop that handled SIGINT
+ * and SIGTERM (herald__loop_on_signals) keeps those two handles and its
+ * memory until the process exits, so that a late signal is still caught
+ * (and ignored) instead of killing the process during its teardown. */
 void herald__loop_destroy(struct herald__loop *l);
 uint64_t herald__loop_now_ms(struct herald__loop *l);
 /* The loop's time as of its last update (the start of this iteration, or
