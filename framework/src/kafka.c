@@ -43,9 +43,20 @@
 #define CLOSE_POLL_MS 20
 /* Room for librdkafka's error strings. */
 #define ERR_MAX 512
+/* Messages taken off the consumer queue in one librdkafka call. One call
+ * per message read the clock four times and took the queue's lock each
+ * time; a batch pays that once. Small: taken messages wait in the
+ * consumer (their fetch buffers pinned) until handed on. */
+#define POLL_BATCH 64
 /* What librdkafka sends its own threads to end them at once (no other
  * user in herald: libuv handles SIGINT/SIGTERM/SIGCHLD). */
 #define TERMINATION_SIGNAL SIGIO
+
+/* A message taken off the queue and not handed on yet. */
+struct taken {
+    rd_kafka_message_t *m; /* NULL: handed on or dropped */
+    int held;              /* its partition is paused */
+};
 
 struct herald__kafka {
     struct herald__loop *loop;
@@ -62,6 +73,16 @@ struct herald__kafka {
     int cooperative;
     uint64_t last_rebalance_ms; /* loop ms of the last rebalance callback */
     int closing, closed;
+    /* Taken messages, in the order taken; those before `head` are gone.
+     * Refilled only when none is left to hand on, so rebalance callbacks
+     * (which run inside the refill) never fall between a message's taking
+     * and its handing on. A pause holds the messages of its partition
+     * until the resume: no record of a paused partition is handed on, as
+     * when librdkafka purges its own queue of them on a pause (and
+     * refetches from after the last message taken). */
+    struct taken *taken;
+    size_t head, n, cap;
+    rd_kafka_message_t *batch[POLL_BATCH];
 };
 
 void herald__kafka_log_line(int level, const char *fields, const char *fac,
@@ -243,6 +264,97 @@ static rd_kafka_topic_partition_list_t *list_of(const struct herald__tp *l,
     return r;
 }
 
+/* ---- messages taken off the queue --------------------------------------- */
+
+static int taken_of(const struct taken *t, const char *topic, int32_t partition)
+{
+    return t->m && t->m->partition == partition &&
+           strcmp(rd_kafka_topic_name(t->m->rkt), topic) == 0;
+}
+
+/* Hold (paused) or release the messages of topic/partition. */
+static void taken_hold(struct herald__kafka *k, const char *topic,
+                       int32_t partition, int paused)
+{
+    for (size_t i = k->head; i < k->n; i++) {
+        if (taken_of(&k->taken[i], topic, partition)) {
+            k->taken[i].held = paused;
+        }
+    }
+}
+
+/* Destroy the messages of topic/partition (topic NULL: all of them). */
+static void taken_drop(struct herald__kafka *k, const char *topic,
+                       int32_t partition)
+{
+    for (size_t i = k->head; i < k->n; i++) {
+        struct taken *t = &k->taken[i];
+        if (t->m && (!topic || taken_of(t, topic, partition))) {
+            rd_kafka_message_destroy(t->m);
+            t->m = NULL;
+        }
+    }
+}
+
+/* Take a batch off the queue after the held messages (callbacks may run
+ * inside). 0, or -1 when memory ran out for the list. */
+static int taken_refill(struct herald__kafka *k)
+{
+    size_t keep = 0;
+    for (size_t i = k->head; i < k->n; i++) {
+        if (k->taken[i].m) {
+            k->taken[keep++] = k->taken[i];
+        }
+    }
+    k->head = 0;
+    k->n = keep;
+    if (k->n + POLL_BATCH > k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : POLL_BATCH;
+        while (cap < k->n + POLL_BATCH) {
+            cap *= 2;
+        }
+        struct taken *t = realloc(k->taken, cap * sizeof *t);
+        if (!t) {
+            return -1;
+        }
+        k->taken = t;
+        k->cap = cap;
+    }
+    ssize_t got =
+        rd_kafka_consume_batch_queue(k->queue, 0, k->batch, POLL_BATCH);
+    for (ssize_t i = 0; i < got; i++) {
+        k->taken[k->n++] = (struct taken){k->batch[i], 0};
+    }
+    if (k->closing) {
+        taken_drop(k, NULL, 0); /* closed inside a callback */
+    }
+    return 0;
+}
+
+/* The next message to hand on, or NULL when there is none. */
+static rd_kafka_message_t *next_message(struct herald__kafka *k)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        while (k->head < k->n && !k->taken[k->head].m) {
+            k->head++;
+        }
+        for (size_t i = k->head; i < k->n; i++) {
+            struct taken *t = &k->taken[i];
+            if (t->m && !t->held) {
+                rd_kafka_message_t *m = t->m;
+                t->m = NULL;
+                return m;
+            }
+        }
+        if (pass == 0 && taken_refill(k) != 0) {
+            /* No room to take a batch: one message, as librdkafka
+             * hands it. */
+            return rd_kafka_consumer_poll(k->rk, 0);
+        }
+    }
+    return NULL;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -250,6 +362,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     k->last_rebalance_ms = herald__loop_now_ms(k->loop);
     size_t n = 0;
     struct herald__tp *a = tps_of(parts, &n);
+    /* Taken messages of these partitions (held by a pause) belong to the
+     * assignment that ends: the next owner, or this one anew, fetches
+     * from the committed offset. */
+    for (int i = 0; i < parts->cnt; i++) {
+        taken_drop(k, parts->elems[i].topic, parts->elems[i].partition);
+    }
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         logf_k(HERALD_LOG_INFO, k, "assigned %d partition(s) (%s)", parts->cnt,
                rd_kafka_rebalance_protocol(rk));
@@ -441,7 +559,7 @@ int herald__kafka_poll(struct herald__kafka *k)
     if (!k->rk || k->closing) {
         return 0;
     }
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+    rd_kafka_message_t *m = next_message(k);
     if (!m) {
         return 0;
     }
@@ -534,6 +652,7 @@ void herald__kafka_pause(struct herald__kafka *k, const char *topic,
     if (!k || !k->rk) {
         return;
     }
+    taken_hold(k, topic, partition, on);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition);
     if (on) {
@@ -628,6 +747,7 @@ void herald__kafka_close(struct herald__kafka *k)
         return;
     }
     k->closing = 1;
+    taken_drop(k, NULL, 0);
     herald__timer_stop(k->poll_timer);
     k->close_q = rd_kafka_queue_new(k->rk);
     rd_kafka_error_t *e = rd_kafka_consumer_close_queue(k->rk, k->close_q);
@@ -649,6 +769,8 @@ void herald__kafka_destroy(struct herald__kafka *k)
     if (!k) {
         return;
     }
+    taken_drop(k, NULL, 0);
+    free(k->taken);
     herald__timer_destroy(k->poll_timer);
     herald__timer_destroy(k->close_timer);
     herald__watch_destroy(k->watch);

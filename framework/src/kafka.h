@@ -89,7 +89,11 @@ struct herald__kafka *herald__kafka_new(struct herald__loop *loop,
                                         void *ctx, char *err, size_t errlen);
 /* Take one event off the consumer's queue: a record (cbs->message), a
  * rebalance, an error. Returns 1 when one was taken, 0 when the queue is
- * empty. Callbacks may run inside. Loop thread. */
+ * empty. Callbacks may run inside. Records come off librdkafka's queue in
+ * small batches kept inside k and handed on one per call; none of a
+ * partition paused by herald__kafka_pause is handed on until it resumes,
+ * and a rebalance drops those taken of the partitions it moves. Loop
+ * thread. */
 int herald__kafka_poll(struct herald__kafka *k);
 /* The record of m, with its headers: a new herald record that borrows the
  * message's topic, value and headers and keeps the message alive until the

@@ -49,6 +49,8 @@ struct kmock {
     size_t got[KMOCK_MAX_PARTS]; /* records delivered per partition */
     /* Called in the assigned callback (the table's turn). */
     void (*on_assigned)(void *ctx, const struct herald__tp *l, size_t n);
+    /* Called for each record after it is counted (NULL: none). */
+    void (*on_message)(void *ctx, const struct herald__kafka_msg *m);
     void *ctx;
 };
 
@@ -62,6 +64,9 @@ static inline void kmock_message(void *ctx, const struct herald__kafka_msg *m)
     struct kmock *km = ctx;
     assert_true(m->partition >= 0 && m->partition < KMOCK_MAX_PARTS);
     km->got[m->partition]++;
+    if (km->on_message) {
+        km->on_message(km->ctx, m);
+    }
 }
 
 static inline void kmock_assigned(void *ctx, const struct herald__tp *l,
