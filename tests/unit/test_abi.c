@@ -7,7 +7,8 @@
  * refuses an undeclared name loudly; open2; HERALD_API_HAS;
  * record_field_v2's sizes; transfer_submit being http_submit; value_member
  * and value_item (what they refuse, what they write for each size of
- * struct herald_value, and record_field writing only the 1.0 struct).
+ * struct herald_value, and record_field writing only the 1.0 struct); the
+ * benchmark's null_walk sink walking with them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -696,6 +697,82 @@ static void test_value_walk_sizes(void **state)
     herald__record_destroy(r);
 }
 
+/* ---- null_walk, the benchmark's sink, on this host ---------------------- */
+
+#define NULL_WALK HERALD_BINARY_DIR "/bench-plugins/null_walk.so"
+
+/* It reads every node of key and value with value_member/value_item and
+ * logs totals the consume benchmark checks: here of three records whose
+ * keys are null (one node each), two of them windowed, and whose values
+ * hold every type. */
+static void test_null_walk_totals(void **state)
+{
+    struct owner owner = {0};
+    struct fixture f;
+    char *log;
+
+    (void)state;
+    open_instance(&f, NULL_WALK, "{}\n");
+    /* fields: key 1, value 1, a 1, n 1 + 3 items, b 1, c 1, z 1 = 10 */
+    add_record(&f, 0,
+               "{\"a\":\"xy\",\"n\":[1,2,{\"b\":true,\"c\":1.5}],"
+               "\"z\":null}");
+    add_record(&f, 1, "[]");            /* fields: key 1, value 1 */
+    add_record(&f, 2, "{\"s\":\"s\"}"); /* fields: key 1, value 1, s 1 */
+    /* Window bounds count in int_sum; an end of -1 is absent. */
+    f.recs[1]->has_window = 1;
+    f.recs[1]->window_start = 100;
+    f.recs[1]->window_end = -1;
+    f.recs[2]->has_window = 1;
+    f.recs[2]->window_start = 1000;
+    f.recs[2]->window_end = 2000;
+    deliver(&f, &owner, 3);
+    assert_int_equal(owner.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(owner.outcome[i], HERALD_OK);
+    }
+    assert_int_equal(herald__instance_counter(f.inst, "fields"), 15);
+    capture_start();
+    herald__instance_destroy(f.inst);
+    f.inst = NULL;
+    log = capture_end();
+    if (!strstr(log, "null_walk: walked records=3 fields=15 string_bytes=3 "
+                     "int_sum=3103 true=1 doubles=1 errors=0")) {
+        fail_msg("null_walk's totals: %s", log);
+    }
+    free(log);
+    close_fixture(&f);
+}
+
+/* On a host without value_member/value_item it refuses to open, and says
+ * why. */
+static void test_null_walk_needs_1_2(void **state)
+{
+    struct herald_host_api old = *herald__host_api();
+    struct fixture f;
+    void *st = NULL;
+    char err[256] = "";
+
+    (void)state;
+    open_instance(&f, NULL_WALK, "{}\n");
+    assert_non_null(f.h->def.open2);
+    old.struct_size = (uint32_t)offsetof(struct herald_host_api, value_member);
+    assert_int_equal(
+        f.h->def.open2(&old, f.inst, f.inst->opts, &st, err, sizeof(err)), -1);
+    assert_null(st);
+    assert_string_equal(err, "null_walk needs a herald whose host API has "
+                             "value_member and value_item (plugin ABI 1.2)");
+    old = *herald__host_api();
+    old.value_item = NULL;
+    err[0] = '\0';
+    assert_int_equal(
+        f.h->def.open2(&old, f.inst, f.inst->opts, &st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "null_walk needs"));
+    capture_start(); /* its close logs empty totals */
+    close_fixture(&f);
+    free(capture_end());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +787,8 @@ int main(void)
         cmocka_unit_test(test_record_field_v2_sizes),
         cmocka_unit_test(test_value_walk_refusals),
         cmocka_unit_test(test_value_walk_sizes),
+        cmocka_unit_test(test_null_walk_totals),
+        cmocka_unit_test(test_null_walk_needs_1_2),
     };
 
     unsetenv("HERALD_PLUGIN_PATH");
