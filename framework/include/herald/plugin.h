@@ -531,9 +531,10 @@ struct herald_host_api {
      * (out, *name) live as long as the record: until the item's outcome is
      * reported. Loop thread only, like the other record calls.
      * Each returns 0, or -1 and leaves out and *name, *name_len untouched
-     * when: obj/arr has no node (not from the decoded tree), its node is
-     * not an object (value_member) or not an array (value_item), i >=
-     * count, or out_size is smaller than the 1.0 struct (through count).
+     * when: obj/arr or out is NULL, obj/arr has no node (not from the
+     * decoded tree), its node is not an object (value_member) or not an
+     * array (value_item), i >= count, or out_size is smaller than the 1.0
+     * struct (through count).
      * Otherwise out is written like record_field_v2 writes it:
      * min(out_size, the host's size) bytes, the rest of out zeroed. */
 
