@@ -17,7 +17,9 @@
 include(CMakePackageConfigHelpers)
 
 # The ABI a plugin built against this SDK declares, from plugin.h itself
-# so the two cannot drift.
+# so the two cannot drift (a new minor in plugin.h reconfigures).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  ${PROJECT_SOURCE_DIR}/framework/include/herald/plugin.h)
 file(STRINGS ${PROJECT_SOURCE_DIR}/framework/include/herald/plugin.h
   herald_abi_lines REGEX "^#define HERALD_ABI_(MAJOR|MINOR) [0-9]+$")
 string(REGEX REPLACE ".*HERALD_ABI_MAJOR ([0-9]+).*" "\\1"

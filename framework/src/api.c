@@ -348,11 +348,37 @@ static int http_submit(struct herald_instance *inst, void *easy,
     return 0;
 }
 
-/* The 1.0 size of struct herald_value (through `count`): the least a
- * plugin's record_field_v2 out may be. */
+/* The 1.0 size of struct herald_value (through `count`): what record_field
+ * writes, and the least a plugin's out_size may be. */
 #define VALUE_SIZE_1_0                                                         \
     (offsetof(struct herald_value, count) +                                    \
      sizeof(((struct herald_value *)0)->count))
+
+/* v into the plugin's out of out_size bytes (at least VALUE_SIZE_1_0): its
+ * prefix when the plugin's struct is older, zeroes after it when newer. */
+static void value_copy(const struct herald_value *v, struct herald_value *out,
+                       size_t out_size)
+{
+    if (out_size <= sizeof *v) {
+        memcpy(out, v, out_size);
+    } else {
+        memcpy(out, v, sizeof *v);
+        memset((char *)out + sizeof *v, 0, out_size - sizeof *v);
+    }
+}
+
+/* The ABI 1.0 record_field: a 1.0 plugin's struct herald_value ends at
+ * count, so exactly that much is written (herald__record_field fills the
+ * host's whole struct). On a malformed path out reads MISSING, as in 1.0. */
+static int record_field_v1(const struct herald_record *r, const char *path,
+                           struct herald_value *out)
+{
+    struct herald_value v;
+    int rc = herald__record_field(r, path, &v);
+
+    memcpy(out, &v, VALUE_SIZE_1_0);
+    return rc;
+}
 
 static int record_field_v2(const struct herald_record *r, const char *path,
                            struct herald_value *out, size_t out_size)
@@ -365,12 +391,77 @@ static int record_field_v2(const struct herald_record *r, const char *path,
     if (herald__record_field(r, path, &v) != 0) {
         return -1;
     }
-    if (out_size <= sizeof v) {
-        memcpy(out, &v, out_size);
-    } else {
-        memcpy(out, &v, sizeof v);
-        memset((char *)out + sizeof v, 0, out_size - sizeof v);
+    value_copy(&v, out, out_size);
+    return 0;
+}
+
+/* Node v of a record's tree into out, as value_copy writes it; straight
+ * into out when the plugin's struct is the host's (the usual case: the
+ * walk calls this per node). */
+static void node_out(const struct herald__val *v, struct herald_value *out,
+                     size_t out_size)
+{
+    struct herald_value tmp;
+
+    if (out_size == sizeof *out) {
+        herald__val_fill(v, out);
+        return;
     }
+    herald__val_fill(v, &tmp);
+    value_copy(&tmp, out, out_size);
+}
+
+/* The node behind a plugin's value if it is a container of type `type`
+ * with more than i children and out can take the 1.0 struct; else NULL. */
+static const struct herald__val *container(const struct herald_value *v,
+                                           enum herald__vtype type, size_t i,
+                                           const struct herald_value *out,
+                                           size_t out_size)
+{
+    const struct herald__val *node;
+
+    if (!v || !out || out_size < VALUE_SIZE_1_0) {
+        return NULL;
+    }
+    node = v->node;
+    if (!node || node->type != type || i >= node->n) {
+        return NULL;
+    }
+    return node;
+}
+
+static int value_member(const struct herald_value *obj, size_t i,
+                        const char **name, size_t *name_len,
+                        struct herald_value *out, size_t out_size)
+{
+    const struct herald__val *node =
+        container(obj, HERALD__V_OBJ, i, out, out_size);
+    const struct herald__member *m;
+
+    if (!node) {
+        return -1;
+    }
+    m = &node->u.members[i];
+    if (name) {
+        *name = m->name;
+    }
+    if (name_len) {
+        *name_len = m->name_len;
+    }
+    node_out(&m->val, out, out_size);
+    return 0;
+}
+
+static int value_item(const struct herald_value *arr, size_t i,
+                      struct herald_value *out, size_t out_size)
+{
+    const struct herald__val *node =
+        container(arr, HERALD__V_ARR, i, out, out_size);
+
+    if (!node) {
+        return -1;
+    }
+    node_out(&node->u.items[i], out, out_size);
     return 0;
 }
 
@@ -520,7 +611,7 @@ static const struct herald_host_api host_api = {
     .record_header_count = rec_header_count,
     .record_header = rec_header,
     .record_window = rec_window,
-    .record_field = herald__record_field,
+    .record_field = record_field_v1,
     .record_json = herald__record_json,
     .counter_add = counter_add,
     .http_submit = http_submit,
@@ -530,6 +621,8 @@ static const struct herald_host_api host_api = {
     .json_post_new = herald__json_post_new,
     .json_post_send = herald__json_post_send,
     .json_post_destroy = herald__json_post_destroy,
+    .value_member = value_member,
+    .value_item = value_item,
 };
 
 const struct herald_host_api *herald__host_api(void)

@@ -242,6 +242,7 @@ void herald__val_fill(const struct herald__val *v, struct herald_value *out)
         out->type = HERALD_VALUE_MISSING;
         return;
     }
+    out->node = v;
     switch ((enum herald__vtype)v->type) {
     case HERALD__V_NULL:
         out->type = HERALD_VALUE_NULL;

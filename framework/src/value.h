@@ -112,8 +112,9 @@ const struct herald__val *herald__val_get(const struct herald__val *obj,
 int herald__val_walk(const struct herald__val *node, const char *p, int first,
                      const struct herald__val **out);
 
-/* The host API's view of v (NULL: MISSING): strings point into the tree.
- * Writes every field of *out. */
+/* The host API's view of v (NULL: MISSING): strings point into the tree,
+ * node is v (ABI 1.2: what value_member/value_item step from). Writes
+ * every field of *out, the host's whole struct. */
 void herald__val_fill(const struct herald__val *v, struct herald_value *out);
 
 /* v as a new jansson tree (v NULL: json null), or NULL when memory ran out

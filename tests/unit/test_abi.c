@@ -1,11 +1,14 @@
 /*
- * test_abi.c - the host side of plugin ABI 1.1, with the real host API
- * (api.c) and real plugins: a plugin built against the 1.0 header still
+ * test_abi.c - the host side of plugin ABI 1.1 and 1.2, with the real host
+ * API (api.c) and real plugins: a plugin built against the 1.0 header still
  * loads and delivers; the close rule (items outstanding when close returns
  * are retried by the host, completions made in close count, later ones are
  * ignored, a forgotten owner hears nothing); typed option access that
  * refuses an undeclared name loudly; open2; HERALD_API_HAS;
- * record_field_v2's sizes; transfer_submit being http_submit.
+ * record_field_v2's sizes; transfer_submit being http_submit; value_member
+ * and value_item (what they refuse, what they write for each size of
+ * struct herald_value, and record_field writing only the 1.0 struct); the
+ * benchmark's null_walk sink walking with them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -503,6 +506,273 @@ static void test_record_field_v2_sizes(void **state)
     herald__record_destroy(r);
 }
 
+/* ---- Walking a value: value_member, value_item (ABI 1.2) --------------- */
+
+/* Where node starts: the size of struct herald_value in ABI 1.0 and 1.1. */
+#define VALUE_SIZE_1_1 offsetof(struct herald_value, node)
+
+/* A plugin's struct herald_value and bytes after it that are not the
+ * host's to write. */
+struct guarded {
+    struct herald_value v;
+    unsigned char after[16];
+};
+
+/* 1 if every byte of g from offset `from` on still holds 0xAA. */
+static int intact_from(const struct guarded *g, size_t from)
+{
+    const unsigned char *p = (const unsigned char *)g;
+
+    for (size_t i = from; i < sizeof(*g); i++) {
+        if (p[i] != 0xAA) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A record with the raw (undecoded) key "k1" and this value tree. */
+static struct herald_record *walk_record(void)
+{
+    static const char json[] =
+        "{\"o\":{\"x\":1},\"a\":[10,{\"y\":\"z\"}],\"s\":\"str\"}";
+    struct herald_record *r =
+        herald__record_new("t", 0, 7, 0, "k1", 2, json, strlen(json));
+    json_t *j = json_loads(json, 0, NULL);
+
+    assert_non_null(r);
+    r->value_val = herald__record_val_from_json(r, j);
+    json_decref(j);
+    assert_non_null(r->value_val);
+    return r;
+}
+
+/* What each call refuses (-1, nothing written), and that a call never
+ * writes past the size the plugin gave. */
+static void test_value_walk_refusals(void **state)
+{
+    const struct herald_host_api *api = herald__host_api();
+    struct herald_record *r = walk_record();
+    struct herald_value root, arr, str, key, kid, fake;
+    const char *name = "untouched";
+    size_t name_len = 99;
+    struct guarded g;
+
+    (void)state;
+    assert_true(HERALD_API_HAS(api, value_member));
+    assert_true(HERALD_API_HAS(api, value_item));
+    assert_int_equal(api->record_field_v2(r, "@value", &root, sizeof(root)), 0);
+    assert_int_equal(root.type, HERALD_VALUE_OBJECT);
+    assert_int_equal(root.count, 3);
+    assert_non_null(root.node);
+
+    /* The happy path, for contrast: member 1 is "a", an array whose item
+     * 1 is an object. */
+    assert_int_equal(
+        api->value_member(&root, 1, &name, &name_len, &arr, sizeof(arr)), 0);
+    assert_string_equal(name, "a");
+    assert_int_equal(name_len, 1);
+    assert_int_equal(arr.type, HERALD_VALUE_ARRAY);
+    assert_int_equal(arr.count, 2);
+    assert_int_equal(api->value_item(&arr, 1, &kid, sizeof(kid)), 0);
+    assert_int_equal(kid.type, HERALD_VALUE_OBJECT);
+    assert_int_equal(
+        api->value_member(&kid, 0, &name, &name_len, &str, sizeof(str)), 0);
+    assert_string_equal(name, "y");
+    assert_int_equal(str.type, HERALD_VALUE_STRING);
+    assert_memory_equal(str.str, "z", 1);
+    assert_non_null(str.node);
+
+    name = "untouched";
+    name_len = 99;
+#define REFUSED(call)                                                          \
+    do {                                                                       \
+        memset(&g, 0xAA, sizeof(g));                                           \
+        assert_int_equal((call), -1);                                          \
+        assert_true(intact_from(&g, 0));                                       \
+        assert_string_equal(name, "untouched");                                \
+        assert_int_equal(name_len, 99);                                        \
+    } while (0)
+    /* Out of range. */
+    REFUSED(api->value_member(&root, 3, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_item(&arr, 2, &g.v, sizeof(g.v)));
+    /* Not an object, not an array: the other container, a scalar. */
+    REFUSED(api->value_member(&arr, 0, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_item(&root, 0, &g.v, sizeof(g.v)));
+    REFUSED(api->value_member(&str, 0, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_item(&str, 0, &g.v, sizeof(g.v)));
+    /* No node: the raw key is not from the decoded tree, and neither is a
+     * value the plugin made up; the host goes by node, not by type. */
+    assert_int_equal(api->record_field_v2(r, "@key", &key, sizeof(key)), 0);
+    assert_int_equal(key.type, HERALD_VALUE_STRING);
+    assert_memory_equal(key.str, "k1", 2);
+    assert_null(key.node);
+    REFUSED(api->value_member(&key, 0, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_item(&key, 0, &g.v, sizeof(g.v)));
+    fake = root;
+    fake.node = NULL;
+    REFUSED(api->value_member(&fake, 0, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_member(NULL, 0, &name, &name_len, &g.v, sizeof(g.v)));
+    REFUSED(api->value_item(NULL, 0, &g.v, sizeof(g.v)));
+    /* out smaller than the 1.0 struct. */
+    REFUSED(api->value_member(&root, 0, &name, &name_len, &g.v, 8));
+    REFUSED(api->value_member(&root, 0, &name, &name_len, &g.v,
+                              VALUE_SIZE_1_1 - 1));
+    REFUSED(api->value_item(&arr, 0, &g.v, VALUE_SIZE_1_1 - 1));
+    REFUSED(api->value_member(&root, 0, &name, &name_len, NULL, sizeof(g.v)));
+#undef REFUSED
+    herald__record_destroy(r);
+}
+
+/* A plugin's struct of the 1.0/1.1 size gets exactly that much written by
+ * every call that fills one; a larger one gets zeroes after the host's. */
+static void test_value_walk_sizes(void **state)
+{
+    const struct herald_host_api *api = herald__host_api();
+    struct herald_record *r = walk_record();
+    struct herald_value root, arr;
+    const char *name = NULL;
+    size_t name_len = 0;
+    struct {
+        struct herald_value v;
+        unsigned char later[16]; /* members a newer plugin would have */
+    } big;
+    struct guarded g;
+
+    (void)state;
+    assert_int_equal(api->record_field_v2(r, "@value", &root, sizeof(root)), 0);
+    assert_int_equal(api->record_field_v2(r, "a", &arr, sizeof(arr)), 0);
+
+    memset(&g, 0xAA, sizeof(g));
+    assert_int_equal(
+        api->value_member(&root, 0, &name, &name_len, &g.v, VALUE_SIZE_1_1), 0);
+    assert_string_equal(name, "o");
+    assert_int_equal(g.v.type, HERALD_VALUE_OBJECT);
+    assert_int_equal(g.v.count, 1);
+    assert_true(intact_from(&g, VALUE_SIZE_1_1));
+
+    memset(&g, 0xAA, sizeof(g));
+    assert_int_equal(api->value_item(&arr, 0, &g.v, VALUE_SIZE_1_1), 0);
+    assert_int_equal(g.v.type, HERALD_VALUE_INT);
+    assert_int_equal(g.v.integer, 10);
+    assert_true(intact_from(&g, VALUE_SIZE_1_1));
+
+    memset(&g, 0xAA, sizeof(g));
+    assert_int_equal(api->record_field_v2(r, "s", &g.v, VALUE_SIZE_1_1), 0);
+    assert_int_equal(g.v.type, HERALD_VALUE_STRING);
+    assert_true(intact_from(&g, VALUE_SIZE_1_1));
+
+    /* record_field (ABI 1.0) writes the 1.0 struct and not a byte more, on
+     * success and on a malformed path alike. */
+    memset(&g, 0xAA, sizeof(g));
+    assert_int_equal(api->record_field(r, "s", &g.v), 0);
+    assert_int_equal(g.v.type, HERALD_VALUE_STRING);
+    assert_int_equal(g.v.len, 3);
+    assert_true(intact_from(&g, VALUE_SIZE_1_1));
+    memset(&g, 0xAA, sizeof(g));
+    assert_int_equal(api->record_field(r, "a..b", &g.v), -1);
+    assert_int_equal(g.v.type, HERALD_VALUE_MISSING);
+    assert_true(intact_from(&g, VALUE_SIZE_1_1));
+
+    /* Larger than the host's: node set, the rest zeroed. */
+    memset(&big, 0xAA, sizeof(big));
+    assert_int_equal(
+        api->value_member(&root, 2, &name, &name_len, &big.v, sizeof(big)), 0);
+    assert_string_equal(name, "s");
+    assert_int_equal(big.v.type, HERALD_VALUE_STRING);
+    assert_memory_equal(big.v.str, "str", 3);
+    assert_non_null(big.v.node);
+    for (size_t i = 0; i < sizeof(big.later); i++) {
+        assert_int_equal(big.later[i], 0);
+    }
+    memset(&big, 0xAA, sizeof(big));
+    assert_int_equal(api->value_item(&arr, 1, &big.v, sizeof(big)), 0);
+    assert_int_equal(big.v.type, HERALD_VALUE_OBJECT);
+    for (size_t i = 0; i < sizeof(big.later); i++) {
+        assert_int_equal(big.later[i], 0);
+    }
+    /* name and name_len may be NULL. */
+    assert_int_equal(
+        api->value_member(&root, 0, NULL, NULL, &big.v, sizeof(big.v)), 0);
+    herald__record_destroy(r);
+}
+
+/* ---- null_walk, the benchmark's sink, on this host ---------------------- */
+
+#define NULL_WALK HERALD_BINARY_DIR "/bench-plugins/null_walk.so"
+
+/* It reads every node of key and value with value_member/value_item and
+ * logs totals the consume benchmark checks: here of three records whose
+ * keys are null (one node each), two of them windowed, and whose values
+ * hold every type. */
+static void test_null_walk_totals(void **state)
+{
+    struct owner owner = {0};
+    struct fixture f;
+    char *log;
+
+    (void)state;
+    open_instance(&f, NULL_WALK, "{}\n");
+    /* fields: key 1, value 1, a 1, n 1 + 3 items, b 1, c 1, z 1 = 10 */
+    add_record(&f, 0,
+               "{\"a\":\"xy\",\"n\":[1,2,{\"b\":true,\"c\":1.5}],"
+               "\"z\":null}");
+    add_record(&f, 1, "[]");            /* fields: key 1, value 1 */
+    add_record(&f, 2, "{\"s\":\"s\"}"); /* fields: key 1, value 1, s 1 */
+    /* Window bounds count in int_sum; an end of -1 is absent. */
+    f.recs[1]->has_window = 1;
+    f.recs[1]->window_start = 100;
+    f.recs[1]->window_end = -1;
+    f.recs[2]->has_window = 1;
+    f.recs[2]->window_start = 1000;
+    f.recs[2]->window_end = 2000;
+    deliver(&f, &owner, 3);
+    assert_int_equal(owner.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(owner.outcome[i], HERALD_OK);
+    }
+    assert_int_equal(herald__instance_counter(f.inst, "fields"), 15);
+    capture_start();
+    herald__instance_destroy(f.inst);
+    f.inst = NULL;
+    log = capture_end();
+    if (!strstr(log, "null_walk: walked records=3 fields=15 string_bytes=3 "
+                     "int_sum=3103 true=1 doubles=1 errors=0")) {
+        fail_msg("null_walk's totals: %s", log);
+    }
+    free(log);
+    close_fixture(&f);
+}
+
+/* On a host without value_member/value_item it refuses to open, and says
+ * why. */
+static void test_null_walk_needs_1_2(void **state)
+{
+    struct herald_host_api old = *herald__host_api();
+    struct fixture f;
+    void *st = NULL;
+    char err[256] = "";
+
+    (void)state;
+    open_instance(&f, NULL_WALK, "{}\n");
+    assert_non_null(f.h->def.open2);
+    old.struct_size = (uint32_t)offsetof(struct herald_host_api, value_member);
+    assert_int_equal(
+        f.h->def.open2(&old, f.inst, f.inst->opts, &st, err, sizeof(err)), -1);
+    assert_null(st);
+    assert_string_equal(err, "null_walk needs a herald whose host API has "
+                             "value_member and value_item (plugin ABI 1.2)");
+    old = *herald__host_api();
+    old.value_item = NULL;
+    err[0] = '\0';
+    assert_int_equal(
+        f.h->def.open2(&old, f.inst, f.inst->opts, &st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "null_walk needs"));
+    capture_start(); /* its close logs empty totals */
+    close_fixture(&f);
+    free(capture_end());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +785,10 @@ int main(void)
         cmocka_unit_test(test_open2_gets_api),
         cmocka_unit_test(test_api_has),
         cmocka_unit_test(test_record_field_v2_sizes),
+        cmocka_unit_test(test_value_walk_refusals),
+        cmocka_unit_test(test_value_walk_sizes),
+        cmocka_unit_test(test_null_walk_totals),
+        cmocka_unit_test(test_null_walk_needs_1_2),
     };
 
     unsetenv("HERALD_PLUGIN_PATH");

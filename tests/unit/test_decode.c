@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "api.h"
 #include "decode.h"
 #include "record.h"
 #include "registry.h"
@@ -629,6 +630,151 @@ static void test_tombstone_and_null_key(void **state)
     herald__record_destroy(r);
 }
 
+/* ---- Walking a decoded value through the host API (ABI 1.2) ----------- */
+
+struct text {
+    char buf[1024];
+    size_t len;
+};
+
+static void put(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < sizeof(t->buf) - t->len);
+    t->len += (size_t)n;
+}
+
+/* v as the host API's walk sees it: objects as {name/name_len=value,...},
+ * arrays as [a,b], scalars as JSON writes them
+ * (strings unescaped). Every member and item is reached through
+ * value_member/value_item alone, and carries a node. */
+static void walk_text(const struct herald_value *v, struct text *t)
+{
+    const struct herald_host_api *api = herald__host_api();
+    struct herald_value kid;
+    const char *name;
+    size_t name_len;
+
+    switch (v->type) {
+    case HERALD_VALUE_OBJECT:
+        put(t, "{");
+        for (size_t i = 0; i < v->count; i++) {
+            assert_int_equal(
+                api->value_member(v, i, &name, &name_len, &kid, sizeof(kid)),
+                0);
+            assert_non_null(kid.node);
+            assert_int_equal(strlen(name), name_len); /* NUL-terminated */
+            put(t, "%s%.*s/%zu=", i ? "," : "", (int)name_len, name, name_len);
+            walk_text(&kid, t);
+        }
+        put(t, "}");
+        return;
+    case HERALD_VALUE_ARRAY:
+        put(t, "[");
+        for (size_t i = 0; i < v->count; i++) {
+            assert_int_equal(api->value_item(v, i, &kid, sizeof(kid)), 0);
+            assert_non_null(kid.node);
+            put(t, "%s", i ? "," : "");
+            walk_text(&kid, t);
+        }
+        put(t, "]");
+        return;
+    case HERALD_VALUE_STRING:
+        put(t, "\"%.*s\"", (int)v->len, v->str);
+        return;
+    case HERALD_VALUE_INT:
+        put(t, "%lld", (long long)v->integer);
+        return;
+    case HERALD_VALUE_DOUBLE:
+        put(t, "%g", v->real);
+        return;
+    case HERALD_VALUE_BOOL:
+        put(t, "%s", v->boolean ? "true" : "false");
+        return;
+    case HERALD_VALUE_NULL:
+        put(t, "null");
+        return;
+    default:
+        fail_msg("walked into value type %d", (int)v->type);
+    }
+}
+
+/* The walk of path in r, from record_field_v2. */
+static const char *walk_path(const struct herald_record *r, const char *path,
+                             struct text *t)
+{
+    struct herald_value v;
+
+    t->len = 0;
+    t->buf[0] = '\0';
+    assert_int_equal(
+        herald__host_api()->record_field_v2(r, path, &v, sizeof(v)), 0);
+    assert_non_null(v.node);
+    walk_text(&v, t);
+    return t->buf;
+}
+
+/* possible_anomalies as the walk reads it: members in the schema's order
+ * (the JSON document's is the same), names with their lengths. */
+#define PA_WALK                                                                \
+    "{card_number/11=\"358579699410099\","                                     \
+    "email_address/13=\"alice@example.com\",n_attempts/10=3,"                  \
+    "total_amount/12=\"232.41\",tx_ids/6=[\"a1\",null,\"b2\"],"                \
+    "start_boundary/14=1587525570000,end_boundary/12=null}"
+
+static void test_walk_decoded(void **state)
+{
+    struct fixture *f = *state;
+    struct herald__format_spec key = {HERALD__FORMAT_STRING,
+                                      HERALD__WINDOW_NONE, 0, 0, 0};
+    struct herald__format_spec value = {HERALD__FORMAT_JSON,
+                                        HERALD__WINDOW_NONE, 0, 0, 0};
+    static const char nested[] =
+        "{\"l\":[{\"m\":{\"n\":[1,{\"o\":true}]}},2.5,[]],"
+        "\"\\u00e9x\":{},\"p\":{\"q\":[{}]}}";
+    struct herald__decoder *json;
+    struct herald_record *r;
+    char err[256] = "";
+    struct text t;
+
+    /* Avro, with the decoded (windowed string) key. */
+    r = pa_record(KEY, sizeof(KEY) - 1, PA, sizeof(PA) - 1);
+    assert_int_equal(herald__decode_record(f->dec, r, err, sizeof(err)),
+                     HERALD__DECODE_OK);
+    assert_string_equal(walk_path(r, "@value", &t), PA_WALK);
+    assert_string_equal(walk_path(r, "@key", &t), "\"358579699410099\"");
+    assert_string_equal(walk_path(r, "tx_ids", &t), "[\"a1\",null,\"b2\"]");
+    herald__record_destroy(r);
+
+    /* JSON: the same record, and objects inside arrays inside objects. */
+    json =
+        herald__decoder_new(&key, &value, NULL, NULL, NULL, err, sizeof(err));
+    assert_non_null(json);
+    r = pa_record("k", 1, PA_JSON, sizeof(PA_JSON) - 1);
+    assert_int_equal(herald__decode_record(json, r, err, sizeof(err)),
+                     HERALD__DECODE_OK);
+    assert_string_equal(walk_path(r, "@value", &t), PA_WALK);
+    herald__record_destroy(r);
+    r = pa_record("k", 1, nested, sizeof(nested) - 1);
+    assert_int_equal(herald__decode_record(json, r, err, sizeof(err)),
+                     HERALD__DECODE_OK);
+    assert_string_equal(walk_path(r, "@value", &t),
+                        "{l/1=[{m/1={n/1=[1,{o/1=true}]}},2.5,[]],"
+                        "\xc3\xa9x/3={},p/1={q/1=[{}]}}");
+    /* From any node a path reaches, not only the root. */
+    assert_string_equal(walk_path(r, "l[0].m", &t), "{n/1=[1,{o/1=true}]}");
+    herald__record_destroy(r);
+    herald__decoder_destroy(json);
+}
+
 static void test_decoder_specs(void **state)
 {
     struct herald__format_spec key = {HERALD__FORMAT_STRING,
@@ -675,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tombstone_and_null_key, setup,
                                         teardown),
         cmocka_unit_test(test_decoder_specs),
+        cmocka_unit_test_setup_teardown(test_walk_decoded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -351,7 +351,7 @@ static void test_refusals(void **state)
     expect_refusal(l, "abi_major.so",
                    "ABI major 2 is not supported (this herald speaks 1)");
     expect_refusal(l, "newer_minor.so",
-                   "built for ABI 1.5, newer than this herald (1.1)");
+                   "built for ABI 1.5, newer than this herald (1.2)");
 #if UINTPTR_MAX == 0xffffffffffffffffu
     /* 3 x u32 + pad, 3 strings, kind + pad, options, init, open, deliver,
      * close: through close is 88 bytes on LP64. */
@@ -930,7 +930,7 @@ static void test_load_all(void **state)
     assert_string_equal(e.msgs[9], "misnamed.so: declares name 'other', "
                                    "expected 'misnamed' from its file name");
     assert_string_equal(e.msgs[10], "newer_minor.so: built for ABI 1.5, "
-                                    "newer than this herald (1.1)");
+                                    "newer than this herald (1.2)");
     assert_string_equal(e.msgs[11], "no_deliver.so: missing required "
                                     "callback 'deliver'");
     assert_string_equal(e.msgs[12], "no_open.so: missing required callback "

@@ -40,7 +40,7 @@ passes() {
 }
 
 refused "$b/abi_major.so" "ABI major 2 is not supported (this herald speaks 1)"
-refused "$b/newer_minor.so" "built for ABI 1.5, newer than this herald (1.1)"
+refused "$b/newer_minor.so" "built for ABI 1.5, newer than this herald (1.2)"
 refused "$b/short_struct.so" \
   "struct_size 16 is smaller than the v1.0 minimum 88"
 refused "$b/no_symbol.so" "no symbol 'herald_plugin' (not a herald plugin?)"
@@ -62,20 +62,20 @@ refused "$b/dup_a.so" "declares name 'dupe', expected 'dup_a' from its file name
 refused "$b/dup_b.so" "declares name 'dupe', expected 'dup_b' from its file name"
 refused "$b/absent.so" "No such file or directory"
 
-passes "$b/good.so" "name good, version first, kind sink, ABI 1.1, 1 option(s)"
+passes "$b/good.so" "name good, version first, kind sink, ABI 1.2, 1 option(s)"
 # init is not run: a plugin whose init fails passes the check.
 passes "$b/init_fails.so" \
-  "name init_fails, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
+  "name init_fails, version 0.0.1, kind sink, ABI 1.2, 1 option(s)"
 passes "$b/abi_1_0.so" \
   "name abi_1_0, version 0.0.1, kind sink, ABI 1.0, 1 option(s)"
 # 1.1 before the sizes (no option_size), and a plugin with open2, no init.
 passes "$b/old_1_1.so" \
   "name old_1_1, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
-passes "$b/open2.so" "name open2, version 0.0.1, kind sink, ABI 1.1, 1 option(s)"
+passes "$b/open2.so" "name open2, version 0.0.1, kind sink, ABI 1.2, 1 option(s)"
 passes "$build/tests/plugins/abi10/abi10.so" \
   "name abi10, version 1.0.0, kind sink, ABI 1.0, 5 option(s)"
 passes "$build/plugins/smtp.so" \
-  "name smtp, version 0.1.0, kind notify, ABI 1.1, 11 option(s)"
+  "name smtp, version 0.1.0, kind notify, ABI 1.2, 11 option(s)"
 
 # Ownership and mode, before dlopen: a copy others may write is refused.
 cp "$b/good.so" "$tmp/good.so"
@@ -87,7 +87,7 @@ chmod 0644 "$tmp/good.so"
 # A relative FILE, from the current directory.
 out=$(cd "$tmp" && "$herald" plugins check good.so) || fail "relative: exit $?"
 [ "$out" = "plugin $tmp/good.so: ok (name good, version first, kind sink, \
-ABI 1.1, 1 option(s))" ] || fail "relative: $out"
+ABI 1.2, 1 option(s))" ] || fail "relative: $out"
 
 # Usage.
 rc=0

@@ -130,9 +130,10 @@ out=$(cd / && HERALD_PLUGIN_PATH="$tmp/pc" "$prefix/bin/herald" plugins list 2>/
 
 # docs/plugins.md, the plugin author's guide: its C blocks, in order, are
 # jsonpost.c and its cmake block the CMakeLists.txt of a project built from
-# the prefix alone; its sh blocks parse; the installed herald checks the
-# result with the line the guide shows, and `herald demo` runs the guide's
-# YAML block end to end, posting both demo records to a local receiver.
+# the prefix alone (its `c walk` blocks compile on their own); its sh
+# blocks parse; the installed herald checks the result with the line the
+# guide shows, and `herald demo` runs the guide's YAML block end to end,
+# posting both demo records to a local receiver.
 guide=$src/docs/plugins.md
 block() {
   awk -v want="$1" '/^```/ { if (on) { on = 0 } else if ($0 == "```" want) { on = 1 } next }
@@ -146,6 +147,13 @@ block cmake >"$tmp/guide/CMakeLists.txt"
 block yaml >"$tmp/guide/jsonpost.yaml"
 block sh | sh -n || fail "guide: an sh block does not parse"
 [ "$(grep -c '^```c$' "$guide")" -ge 6 ] || fail "guide: C blocks missing"
+# Blocks marked `c walk` (reading decoded fields) are one more file,
+# compiled on its own against the installed header.
+block "c walk" >"$tmp/guide/walk.c"
+[ -s "$tmp/guide/walk.c" ] || fail "guide: no c walk block"
+# shellcheck disable=SC2086 # word splitting of the flags is intended
+cc $cflags -std=c11 -Wall -Wextra -Werror -Wno-unused-function -c \
+  -o "$tmp/guide/walk.o" "$tmp/guide/walk.c" || fail "guide: c walk block"
 cmake -S "$tmp/guide" -B "$tmp/guide/build" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DCMAKE_C_FLAGS="-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L" \

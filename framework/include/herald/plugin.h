@@ -1,5 +1,5 @@
 /*
- * herald/plugin.h - the one header a herald plugin includes (ABI v1.1).
+ * herald/plugin.h - the one header a herald plugin includes (ABI v1.2).
  *
  * A plugin is a shared object that exports exactly one symbol,
  * HERALD_PLUGIN_SYMBOL ("herald_plugin"), a const struct herald_plugin.
@@ -7,7 +7,7 @@
  * else, then copies min(struct_size, sizeof) bytes into a zeroed struct, so
  * members appended in later minors read as NULL/0 for older plugins.
  *
- * Sizes (ABI 1.1). Every struct that crosses the boundary carries its size,
+ * Sizes (ABI 1.1 on). Every struct that crosses the boundary carries its size,
  * so either side can be older than the other:
  *   struct            made by   its size travels in
  *   herald_plugin     plugin    .struct_size (first members)
@@ -15,7 +15,8 @@
  *   herald_host_api   host      .struct_size (first members)
  *   herald_message    host      .struct_size (first member)
  *   herald_header[]   host      herald_message.header_size (the stride)
- *   herald_value      plugin    the out_size argument of record_field_v2
+ *   herald_value      plugin    the out_size argument of record_field_v2,
+ *                               value_member and value_item
  * The reader of a smaller struct than its own zero-fills the rest (the host
  * does this for plugin structs); the reader of a larger one reads its own
  * prefix. Arrays step by their stride, never by the reader's sizeof; and
@@ -61,8 +62,11 @@ extern "C" {
  *        (opt_get, herald_opt_*); transfer_submit, the same function as
  *        http_submit under the name of what it does; message field
  *        declarations (herald_plugin.fields, herald_message.fields); the
- *        JSON POST helper (json_post_new/_send/_destroy). */
-#define HERALD_ABI_MINOR 1
+ *        JSON POST helper (json_post_new/_send/_destroy).
+ *   1.2  walking a decoded value without paths: herald_value.node,
+ *        value_member (an object's members in order, with their names)
+ *        and value_item (an array's items). */
+#define HERALD_ABI_MINOR 2
 
 /* Name of the single symbol a plugin exports. */
 #define HERALD_PLUGIN_SYMBOL "herald_plugin"
@@ -88,8 +92,8 @@ extern "C" {
     (offsetof(type, member) + sizeof(((type *)0)->member) <= (size_t)(size))
 
 /* 1 if the host API table `api` has `member` and it is set: test every
- * member added after ABI 1.0 (marked "ABI 1.1" below) before calling it,
- * e.g. once in init or open2:
+ * member added after ABI 1.0 (marked "ABI 1.1" or "ABI 1.2" below) before
+ * calling it, e.g. once in init or open2:
  *     if (!HERALD_API_HAS(api, transfer_submit)) { ...refuse... }
  * A member the host's table is too short to hold is never read. */
 #define HERALD_API_HAS(api, member)                                            \
@@ -184,8 +188,11 @@ enum herald_value_type {
     HERALD_VALUE_OBJECT, /* count = number of members */
 };
 
-/* A borrowed view of one value; str points into host memory that lives as
- * long as the record it came from. */
+/* A borrowed view of one value; str and node point into host memory that
+ * lives as long as the record it came from. The host fills it (record_field
+ * writes the 1.0 members only, through count; record_field_v2,
+ * value_member and value_item write what their out_size covers); a plugin
+ * only reads it and hands it back. */
 struct herald_value {
     enum herald_value_type type;
     int boolean;
@@ -194,6 +201,13 @@ struct herald_value {
     const char *str; /* STRING, BYTES; not NUL-terminated for BYTES */
     size_t len;      /* STRING, BYTES */
     size_t count;    /* ARRAY, OBJECT */
+
+    /* ABI 1.2: the host's own node of the decoded key or value tree this
+     * value is (opaque), or NULL when it is not from that tree: the raw
+     * key when the key is not decoded, @headers.*, @topic, @partition,
+     * @offset, @timestamp, @window.*, a null @value, MISSING. value_member
+     * and value_item read it; a plugin only passes it back. */
+    const void *node;
 };
 
 /* ---- Message fields (notify kind, ABI 1.1) --------------------------- */
@@ -412,7 +426,10 @@ struct herald_host_api {
                          int64_t *end);
     /* Typed access by path into the decoded value ("a.b[2].c"); paths that
      * start with "@key" address the decoded key. 0 on success (out->type
-     * may be MISSING); -1 on a malformed path. */
+     * may be MISSING); -1 on a malformed path (out reads MISSING). Writes
+     * exactly the ABI 1.0 struct (type through count, never node, which a
+     * 1.0 plugin's struct does not have): use record_field_v2 for a value
+     * to walk with value_member/value_item. */
     int (*record_field)(const struct herald_record *r, const char *path,
                         struct herald_value *out);
     /* The whole record as one JSON object (coordinates, key, window, value)
@@ -459,7 +476,9 @@ struct herald_host_api {
     /* record_field with the size of the plugin's struct herald_value: the
      * host writes min(out_size, its own size) bytes and zeroes the rest of
      * out. 0 on success, -1 on a malformed path or out_size smaller than
-     * the 1.0 struct. (record_field writes exactly the 1.0 struct.) */
+     * the 1.0 struct (out untouched). (record_field writes exactly the 1.0
+     * struct.) Pass sizeof(struct herald_value): with ABI 1.2, out->node
+     * is then set for a value from the decoded key or value tree. */
     int (*record_field_v2)(const struct herald_record *r, const char *path,
                            struct herald_value *out, size_t out_size);
 
@@ -501,6 +520,37 @@ struct herald_host_api {
      * running as HERALD_RETRY ("channel closing"), then free. NULL is a
      * no-op. */
     void (*json_post_destroy)(struct herald_json_post *p);
+
+    /* ---- ABI 1.2: test each with HERALD_API_HAS before use ----
+     * Walking a decoded value without paths: start from record_field_v2
+     * (e.g. "@value", "@key", or any path) with out_size =
+     * sizeof(struct herald_value), then step to members and items; each
+     * step is O(1) (no path is parsed, nothing is searched). obj/arr must
+     * have been filled by one of these three calls with an out_size that
+     * covers node (record_field, the 1.0 call, never sets it). Results
+     * (out, *name) live as long as the record: until the item's outcome is
+     * reported. Loop thread only, like the other record calls.
+     * Each returns 0, or -1 and leaves out and *name, *name_len untouched
+     * when: obj/arr or out is NULL, obj/arr has no node (not from the
+     * decoded tree), its node is not an object (value_member) or not an
+     * array (value_item), i >= count, or out_size is smaller than the 1.0
+     * struct (through count).
+     * Otherwise out is written like record_field_v2 writes it:
+     * min(out_size, the host's size) bytes, the rest of out zeroed. */
+
+    /* Member i (< obj->count) of an OBJECT, in the order of the decoded
+     * data (an Avro record's schema order, an Avro map's or a JSON
+     * object's order in the data; names are unique: a repeated one stays
+     * at its first position with its last value): *name (*name_len bytes
+     * of UTF-8, then a NUL; name or name_len may be NULL) and its value
+     * in out. */
+    int (*value_member)(const struct herald_value *obj, size_t i,
+                        const char **name, size_t *name_len,
+                        struct herald_value *out, size_t out_size);
+
+    /* Item i (< arr->count) of an ARRAY, into out. */
+    int (*value_item)(const struct herald_value *arr, size_t i,
+                      struct herald_value *out, size_t out_size);
 };
 
 /* Typed wrappers over opt_get: the compiler checks out's type. Each
