@@ -31,9 +31,21 @@ static struct {
     pthread_mutex_t mu;
     struct completion *q;
     size_t n, cap;
+    /* The array the last drain emptied, for the next one to take: a drain
+     * per batch would otherwise allocate a queue each time. */
+    struct completion *spare;
+    size_t spare_cap;
     struct herald__wakeup *wakeup;
     int draining;
 } cq = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Finished batches kept for the next ones (loop thread only, linked by
+ * next): a batch per deliver call would otherwise cost two allocations.
+ * Not under AddressSanitizer, which must see a use after the last
+ * complete(). */
+#define BATCH_POOL_MAX 64
+static struct herald_batch *batch_pool;
+static size_t batch_pool_n;
 
 /* Batches whose instance closed with items outstanding: kept (loop thread
  * only) until herald__api_stop, so a complete() the plugin makes after
@@ -119,6 +131,18 @@ static void batch_unlink(struct herald_batch *b)
     b->prev = b->next = NULL;
 }
 
+static void batch_free(struct herald_batch *b)
+{
+    if (HERALD__RECORD_ASAN || batch_pool_n == BATCH_POOL_MAX) {
+        free(b->items);
+        free(b);
+        return;
+    }
+    b->next = batch_pool;
+    batch_pool = b;
+    batch_pool_n++;
+}
+
 static void dispatch(struct completion *c)
 {
     struct herald_batch *b = c->b;
@@ -147,8 +171,7 @@ static void dispatch(struct completion *c)
     }
     if (b->remaining == 0) {
         batch_unlink(b);
-        free(b->items);
-        free(b);
+        batch_free(b);
     }
 }
 
@@ -161,17 +184,28 @@ void herald__api_drain(void)
     for (;;) {
         pthread_mutex_lock(&cq.mu);
         struct completion *q = cq.q;
-        size_t n = cq.n;
-        cq.q = NULL;
-        cq.n = cq.cap = 0;
-        pthread_mutex_unlock(&cq.mu);
+        size_t n = cq.n, cap = cq.cap;
         if (n == 0) {
+            pthread_mutex_unlock(&cq.mu);
             break;
         }
+        cq.q = cq.spare;
+        cq.cap = cq.spare_cap;
+        cq.n = 0;
+        cq.spare = NULL;
+        cq.spare_cap = 0;
+        pthread_mutex_unlock(&cq.mu);
         for (size_t k = 0; k < n; k++) {
             dispatch(&q[k]);
             free(q[k].reason);
         }
+        pthread_mutex_lock(&cq.mu);
+        if (!cq.spare) {
+            cq.spare = q;
+            cq.spare_cap = cap;
+            q = NULL;
+        }
+        pthread_mutex_unlock(&cq.mu);
         free(q);
     }
     cq.draining = 0;
@@ -209,6 +243,18 @@ void herald__api_stop(void)
         free(b->items);
         free(b);
     }
+    while (batch_pool) {
+        struct herald_batch *b = batch_pool;
+        batch_pool = b->next;
+        free(b->items);
+        free(b);
+    }
+    batch_pool_n = 0;
+    pthread_mutex_lock(&cq.mu);
+    free(cq.spare);
+    cq.spare = NULL;
+    cq.spare_cap = 0;
+    pthread_mutex_unlock(&cq.mu);
 }
 
 static const char *rec_topic(const struct herald_record *r)
@@ -739,14 +785,37 @@ struct herald_batch *herald__batch_new(struct herald_instance *inst,
                                        void *owner, herald__outcome_fn fn,
                                        size_t n)
 {
-    struct herald_batch *b = calloc(1, sizeof *b);
-    if (!b) {
-        return NULL;
-    }
-    b->items = calloc(n ? n : 1, sizeof *b->items);
-    if (!b->items) {
-        free(b);
-        return NULL;
+    size_t cap = n ? n : 1;
+    struct herald_batch *b = batch_pool;
+    if (b) {
+        batch_pool = b->next;
+        batch_pool_n--;
+        if (b->cap < cap) {
+            struct herald__item *items = realloc(b->items, cap * sizeof *items);
+            if (!items) {
+                batch_free(b);
+                return NULL;
+            }
+            b->items = items;
+            b->cap = cap;
+        }
+        struct herald__item *items = b->items;
+        size_t had = b->cap;
+        memset(b, 0, sizeof *b);
+        memset(items, 0, n * sizeof *items);
+        b->items = items;
+        b->cap = had;
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b) {
+            return NULL;
+        }
+        b->items = calloc(cap, sizeof *b->items);
+        if (!b->items) {
+            free(b);
+            return NULL;
+        }
+        b->cap = cap;
     }
     b->inst = inst;
     b->owner = owner;

@@ -33,7 +33,8 @@ struct herald_batch {
     herald__outcome_fn on_outcome;
     size_t n;
     size_t remaining;
-    struct herald__item *items;
+    struct herald__item *items; /* room for cap; n used */
+    size_t cap;
     /* The instance's list of batches with items outstanding. */
     struct herald_batch *prev, *next;
     /* The plugin's name, for logs after the instance closed (it lives in

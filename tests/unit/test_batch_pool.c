@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -38,11 +39,8 @@ static int ack_all(void *state, struct herald_batch *b)
 }
 
 static const struct herald_plugin sink = {
-    HERALD_PLUGIN_HEADER,
-    .name = "acker",
-    .version = "1.0.0",
-    .kind = HERALD_PLUGIN_SINK,
-    .deliver = ack_all,
+    HERALD_PLUGIN_HEADER,       .name = "acker",    .version = "1.0.0",
+    .kind = HERALD_PLUGIN_SINK, .deliver = ack_all,
 };
 
 static void on_outcome(void *ctx, struct herald_batch *b, size_t i,
