@@ -37,7 +37,8 @@ What is measured, per consumer:
   the first run, which gives every other figure, goes without it); calls
   to malloc/calloc/realloc/aligned forms between the two steady-state
   polls, divided by the records committed between them. Every thread
-  counts (librdkafka's too).
+  counts (librdkafka's too); a note line gives the share of herald's loop
+  thread (the main thread), where all of herald's per-record work runs.
 
 Prints a table, a `peers ...` line (herald against Connect) and, last,
 `consume ratio=<herald/kcat, Avro, whole run> rss_mb=<herald peak, Avro>`.
@@ -200,7 +201,10 @@ def proc_sample(pid):
 
 
 def malloc_count(path):
-    """Allocations counted so far by bench/malloc_count.c, or None."""
+    """Allocations counted so far by bench/malloc_count.c: (every thread,
+    the main thread), or None. The main thread, herald's loop, is the
+    first to allocate, so its counts are block 0; librdkafka's threads
+    come after it."""
     try:
         with open(path, "rb") as f:
             d = f.read()
@@ -208,7 +212,8 @@ def malloc_count(path):
         return None
     if len(d) < MC_THREADS * MC_LINE:
         return None
-    return sum(struct.unpack_from("<Q", d, b * MC_LINE)[0] for b in range(MC_THREADS))
+    return (sum(struct.unpack_from("<Q", d, b * MC_LINE)[0] for b in range(MC_THREADS)),
+            struct.unpack_from("<Q", d, 0)[0])
 
 
 class Committed:
@@ -270,6 +275,7 @@ class Result:
         self.name, self.topic = name, topic
         self.wall = self.cpu = self.rss_kb = self.first = float("nan")
         self.steady_rate = self.steady_cpu = self.allocs = float("nan")
+        self.allocs_loop = float("nan")
         self.note = ""
 
 
@@ -328,7 +334,8 @@ def run_group_consumer(name, topic, group, cmd, env, log, first_record,
         res.steady_rate = n / (b[0] - a[0])
         res.steady_cpu = (b[2] - a[2]) * 1e6 / n
         if a[3] is not None and b[3] is not None:
-            res.allocs = (b[3] - a[3]) / n
+            res.allocs = (b[3][0] - a[3][0]) / n
+            res.allocs_loop = (b[3][1] - a[3][1]) / n
         res.steady_span = (a[1], b[1], b[0] - a[0])
     return res
 
@@ -445,8 +452,10 @@ def run_herald(topic, fmt, work, want):
         counted = herald_once(topic, fmt, work, want, True)
         res.allocs = counted.allocs
         res.note = ("allocations from a second run under the counter (its steady "
-                    "state: %.0f records/s, %.2f CPU s/1M)"
-                    % (counted.steady_rate, counted.steady_cpu))
+                    "state: %.0f records/s, %.2f CPU s/1M); of the %.2f per record, "
+                    "%.2f on herald's loop thread, the rest on librdkafka's"
+                    % (counted.steady_rate, counted.steady_cpu, counted.allocs,
+                       counted.allocs_loop))
     return res
 
 
