@@ -158,6 +158,15 @@ struct herald__timer *herald__timer_new(struct herald__loop *l,
 void herald__timer_start(struct herald__timer *t, uint64_t timeout_ms,
                          uint64_t repeat_ms)
 {
+    /* libuv counts from its cached time, in whole milliseconds: the cache
+     * may be this iteration's start, and a clock read truncates up to 1 ms
+     * away. Both made a timer fire early in real time (a retry 999 ms after
+     * a 429 that said Retry-After: 1). So read the clock now and round up:
+     * the callback never runs before timeout_ms have passed. */
+    if (timeout_ms > 0) {
+        uv_update_time(t->t.loop);
+        timeout_ms++;
+    }
     uv_timer_start(&t->t, timer_cb, timeout_ms, repeat_ms);
 }
 

@@ -35,7 +35,9 @@ uint64_t herald__loop_cached_ms(struct herald__loop *l);
 typedef void (*herald__timer_fn)(void *ctx);
 struct herald__timer *herald__timer_new(struct herald__loop *l,
                                         herald__timer_fn fn, void *ctx);
-/* (Re)arm: fire after timeout_ms, then every repeat_ms (0: once). */
+/* (Re)arm: fire after timeout_ms, then every repeat_ms (0: once). A
+ * timeout_ms > 0 is a promise kept in real time: the first call comes no
+ * sooner than timeout_ms after this one (up to 1 ms later than asked). */
 void herald__timer_start(struct herald__timer *t, uint64_t timeout_ms,
                          uint64_t repeat_ms);
 void herald__timer_stop(struct herald__timer *t);
